@@ -1,0 +1,89 @@
+"""``npulab demo``: a bundled workload on a default array, bounded by its roofline.
+
+For each layer: MACs, bytes moved (each operand once, int8), arithmetic intensity, whether
+it is memory- or compute-bound, and the roofline lower bound on latency; then one
+:class:`~npulab.perf.Report` for the whole network.  (The performance scorecard replaces
+this with the cycle-level engines; the numbers here are ideal-reuse lower bounds.)
+"""
+from __future__ import annotations
+
+
+def roofline_report(layers, array, memory, energy, name="network"):
+    """Per-layer rows and one whole-network :class:`Report` from the roofline bound.
+
+    Latency per layer is ``max(ops / P, bytes / B)``; energy is the MACs plus one SRAM
+    and one DRAM access per operand byte (the minimum any dataflow can do).
+    """
+    from npulab.perf import Report, Roofline
+
+    roof = Roofline(array.peak_ops_per_s, memory.dram_bytes_per_s)
+    rows, latency, macs, bytes_total = [], 0.0, 0, 0.0
+    for layer in layers:
+        b = layer.total_bytes(array.precision)
+        t = roof.time_s(layer.ops, b)
+        intensity = layer.arithmetic_intensity(array.precision)
+        rows.append({
+            "name": layer.name, "macs": layer.macs, "bytes": b, "intensity": intensity,
+            "bound": "memory" if roof.is_memory_bound(intensity) else "compute", "latency_s": t,
+        })
+        latency += t
+        macs += layer.macs
+        bytes_total += b
+    report = Report(
+        name=name,
+        engine="roofline bound",
+        macs=macs,
+        latency_s=latency,
+        energy_breakdown_pJ={
+            "mac": macs * energy.mac_pJ(array.precision),
+            "sram": bytes_total * energy.sram_pJ_per_byte,
+            "dram": bytes_total * energy.dram_pJ_per_byte,
+        },
+        utilization=(2 * macs / latency) / array.peak_ops_per_s,
+        peak_ops_per_s=array.peak_ops_per_s,
+        details={"ridge_point_ops_per_byte": roof.ridge_point, "bytes": bytes_total},
+    )
+    return rows, report
+
+
+def run(args) -> int:
+    from npulab import datasets
+    from npulab.hw import ArrayConfig, EnergyTable, MemoryConfig
+    from npulab.perf import format_si
+    from npulab.workloads import load_topology
+
+    layers = load_topology(args.topology) if args.topology else datasets.topology("resnet18")
+    name = args.topology or "resnet18 (bundled)"
+    array = ArrayConfig(rows=args.rows, cols=args.cols, clock_hz=args.clock_hz)
+    memory = MemoryConfig(dram_bytes_per_s=args.bandwidth)
+    rows, report = roofline_report(layers, array, memory, EnergyTable(), name=name)
+    if args.json:
+        from npulab.cli import print_json
+
+        print_json({"array": {"rows": array.rows, "cols": array.cols, "clock_hz": array.clock_hz},
+                    "dram_bytes_per_s": memory.dram_bytes_per_s, "layers": rows,
+                    "report": report.to_dict()})
+        return 0
+    print(f"Workload {name} on a {array.rows}x{array.cols} int8 array at "
+          f"{format_si(array.clock_hz, 'Hz')}, DRAM {format_si(memory.dram_bytes_per_s, 'B/s')} "
+          f"(ridge point {report.details['ridge_point_ops_per_byte']:.1f} ops/byte)")
+    print(f"{'layer':<22}{'MACs':>14}{'bytes':>12}{'ops/byte':>10}  {'bound':<8}{'latency':>12}")
+    for r in rows:
+        print(f"{r['name']:<22}{r['macs']:>14,}{int(r['bytes']):>12,}{r['intensity']:>10.1f}  "
+              f"{r['bound']:<8}{format_si(r['latency_s'], 's'):>12}")
+    print()
+    print(report)
+    return 0
+
+
+def add_parser(sub) -> None:
+    from npulab.cli import add_json_flag
+
+    p = sub.add_parser("demo", help="roofline report of a bundled network on a default array")
+    p.add_argument("--topology", help="SCALE-Sim topology CSV (default: bundled ResNet-18)")
+    p.add_argument("--rows", type=int, default=32, help="PE array rows (default 32)")
+    p.add_argument("--cols", type=int, default=32, help="PE array columns (default 32)")
+    p.add_argument("--clock-hz", type=float, default=1e9, help="clock in Hz (default 1e9)")
+    p.add_argument("--bandwidth", type=float, default=16e9, help="DRAM bytes/s (default 16e9)")
+    add_json_flag(p)
+    p.set_defaults(func=run)

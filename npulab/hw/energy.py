@@ -1,0 +1,78 @@
+"""Per-operation and per-access energies (pJ), with the sources of the defaults.
+
+Digital defaults are Horowitz's 45 nm figures ("Computing's energy problem (and what we
+can do about it)", ISSCC 2014, Fig. 1.1.9):
+
+=====================  =======  ==============================================
+operation              pJ       derivation
+=====================  =======  ==============================================
+int8 MAC               0.3      8-bit multiply 0.2 + 32-bit add 0.1 (int32 acc.)
+fp16 MAC               1.5      16-bit FP multiply 1.1 + add 0.4
+fp32 MAC               4.6      32-bit FP multiply 3.7 + add 0.9
+register, per byte     0.1      Eyeriss RF access ~ 1x a 16-bit MAC per 2-byte
+                                word (Chen et al., ISCA 2016, Fig. 4)
+SRAM, per byte         2.5      32 KB SRAM, 64-bit read 20 pJ / 8 bytes
+DRAM, per byte         162.5    64-bit DRAM access 1.3 nJ (low end) / 8 bytes
+=====================  =======  ==============================================
+
+Analog (PIM) defaults are ISAAC's (Shafiee et al., ISCA 2016, Table 6, 32 nm): an 8-bit
+1.28 GS/s ADC at 2 mW is 1.56 pJ per conversion; a 1-bit DAC (8x128 at 4 mW) is
+0.0031 pJ per conversion; a 128x128 memristor array read at 10 MHz (0.3 mW) is 30 pJ, i.e.
+0.0018 pJ per cell.
+
+Neuromorphic defaults are Loihi's (Davies et al., IEEE Micro 2018, Table 2): 23.6 pJ per
+synaptic spike operation (SOP) and 52 pJ per neuron update.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from npulab._validate import positive_number
+
+_MAC_FIELD = {"int8": "mac_int8_pJ", "uint8": "mac_int8_pJ", "fp16": "mac_fp16_pJ",
+              "bf16": "mac_fp16_pJ", "fp32": "mac_fp32_pJ"}
+
+
+@dataclass(frozen=True)
+class EnergyTable:
+    """Energy per operation and per access, in picojoules.
+
+    Every field must be a finite number > 0.  Override any of them for another process
+    node, e.g. ``EnergyTable(dram_pJ_per_byte=20.0)`` for HBM-class memory.
+
+    Units: pJ per MAC, pJ per byte, pJ per conversion, pJ per event.
+
+    Examples
+    --------
+    >>> e = EnergyTable()
+    >>> e.mac_pJ("int8"), e.sram_pJ_per_byte
+    (0.3, 2.5)
+    """
+
+    mac_int8_pJ: float = 0.3
+    mac_fp16_pJ: float = 1.5
+    mac_fp32_pJ: float = 4.6
+    reg_pJ_per_byte: float = 0.1
+    sram_pJ_per_byte: float = 2.5
+    dram_pJ_per_byte: float = 162.5
+    adc_pJ: float = 1.56
+    dac_pJ: float = 0.0031
+    crossbar_cell_pJ: float = 0.0018
+    sop_pJ: float = 23.6
+    neuron_update_pJ: float = 52.0
+
+    def __post_init__(self):
+        for name, value in asdict(self).items():
+            positive_number("EnergyTable", name, value)
+
+    def mac_pJ(self, precision: str = "int8") -> float:
+        """Energy of one MAC at ``precision`` ("int8", "fp16"/"bf16", "fp32")."""
+        if precision not in _MAC_FIELD:
+            raise ValueError(
+                f"EnergyTable.mac_pJ precision must be one of {sorted(_MAC_FIELD)}; got {precision!r}"
+            )
+        return getattr(self, _MAC_FIELD[precision])
+
+    def to_dict(self) -> dict:
+        """All entries as a plain dict (pJ)."""
+        return asdict(self)

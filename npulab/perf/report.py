@@ -1,0 +1,245 @@
+"""The :class:`Report` every engine returns, and its derived metrics."""
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+_PREFIXES = [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"),
+             (1e-6, "u"), (1e-9, "n"), (1e-12, "p")]
+
+
+def format_si(value: float | None, unit: str, digits: int = 4) -> str:
+    """Format a number with an SI prefix: ``format_si(0.00123, "s") == '1.23 ms'``."""
+    if value is None:
+        return "-"
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g} {unit}".strip()
+    for scale, prefix in _PREFIXES:
+        if abs(value) >= scale:
+            return f"{value / scale:.{digits}g} {prefix}{unit}".strip()
+    return f"{value:.{digits}g} {unit}".strip()
+
+
+def _check_nonneg(field_name: str, value, allow_none: bool = True):
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"Report.{field_name} must be a finite number >= 0; got {value!r}")
+
+
+@dataclass(frozen=True, repr=False)
+class Report:
+    """What running one workload on one engine cost.
+
+    Parameters
+    ----------
+    name : str
+        Workload (or layer) name.
+    engine : str
+        Which engine produced it: ``"systolic"``, ``"pim"``, ``"snn"``, ``"roofline"``, ...
+    macs : int
+        Multiply-accumulates performed (a MAC = 2 ops); for an SNN, synaptic operations.
+    latency_s : float
+        Wall-clock time of one run, seconds (> 0).
+    energy_breakdown_pJ : dict of str to float
+        Energy per component in pJ, e.g. ``{"mac": ..., "sram": ..., "dram": ...}``.
+    cycles : int, optional
+        Clock cycles, for engines that have a clock.
+    clock_hz : float, optional
+        The clock the cycles were converted with.
+    utilization : float, optional
+        Fraction of peak compute used, in [0, 1].
+    peak_ops_per_s : float, optional
+        The hardware's peak operations per second (for the roofline and utilisation).
+    accuracy : float, optional
+        Task accuracy in [0, 1], where the workload was run on data.
+    accuracy_target : float, optional
+        The accuracy a result must reach to be valid (MLPerf-style); see :attr:`valid`.
+    inferences : int, default 1
+        Inferences (or tokens) the run produced; throughput is per inference.
+    details : dict, optional
+        Engine-specific counters (SRAM reads, folds, conversions, spikes, ...).
+
+    Units: seconds, pJ (breakdown), J (``energy_j``), W, ops/s.
+
+    Examples
+    --------
+    >>> r = Report(name="fc", engine="demo", macs=1_000_000, latency_s=1e-3,
+    ...            energy_breakdown_pJ={"mac": 3e5, "sram": 7e5})
+    >>> r.energy_pJ, r.tops_per_w
+    (1000000.0, 2.0)
+    """
+
+    name: str
+    engine: str
+    macs: int
+    latency_s: float
+    energy_breakdown_pJ: Mapping[str, float] = field(default_factory=dict)
+    cycles: int | None = None
+    clock_hz: float | None = None
+    utilization: float | None = None
+    peak_ops_per_s: float | None = None
+    accuracy: float | None = None
+    accuracy_target: float | None = None
+    inferences: int = 1
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        _check_nonneg("macs", self.macs, allow_none=False)
+        if not (isinstance(self.latency_s, (int, float)) and math.isfinite(self.latency_s) and self.latency_s > 0):
+            raise ValueError(f"Report.latency_s must be a finite number > 0; got {self.latency_s!r}")
+        for key, value in self.energy_breakdown_pJ.items():
+            _check_nonneg(f"energy_breakdown_pJ[{key!r}]", value, allow_none=False)
+        _check_nonneg("cycles", self.cycles)
+        _check_nonneg("clock_hz", self.clock_hz)
+        _check_nonneg("peak_ops_per_s", self.peak_ops_per_s)
+        for f in ("utilization", "accuracy", "accuracy_target"):
+            v = getattr(self, f)
+            _check_nonneg(f, v)
+            if v is not None and v > 1:
+                raise ValueError(f"Report.{f} must be in [0, 1]; got {v!r}")
+        if isinstance(self.inferences, bool) or not isinstance(self.inferences, int) or self.inferences < 1:
+            raise ValueError(f"Report.inferences must be an int >= 1; got {self.inferences!r}")
+        object.__setattr__(self, "energy_breakdown_pJ", dict(self.energy_breakdown_pJ))
+        object.__setattr__(self, "details", dict(self.details))
+
+    @classmethod
+    def from_cycles(cls, *, name: str, engine: str, macs: int, cycles: int, clock_hz: float,
+                    **kwargs) -> "Report":
+        """A Report whose latency is ``cycles / clock_hz``."""
+        if not (isinstance(cycles, int) and cycles >= 1):
+            raise ValueError(f"Report.cycles must be an int >= 1; got {cycles!r}")
+        if not (isinstance(clock_hz, (int, float)) and clock_hz > 0):
+            raise ValueError(f"Report.clock_hz must be a number > 0; got {clock_hz!r}")
+        return cls(name=name, engine=engine, macs=macs, cycles=cycles, clock_hz=clock_hz,
+                   latency_s=cycles / clock_hz, **kwargs)
+
+    # ---- derived metrics -------------------------------------------------------------
+    @property
+    def ops(self) -> int:
+        """Operations, ``2 * macs``."""
+        return 2 * self.macs
+
+    @property
+    def energy_pJ(self) -> float:
+        """Total energy (pJ): the sum of the breakdown."""
+        return float(sum(self.energy_breakdown_pJ.values()))
+
+    @property
+    def energy_j(self) -> float:
+        """Total energy in joules."""
+        return self.energy_pJ * 1e-12
+
+    @property
+    def energy_per_inference_j(self) -> float:
+        """Energy of one inference (or token), J."""
+        return self.energy_j / self.inferences
+
+    @property
+    def throughput_ops_per_s(self) -> float:
+        """Achieved operations per second, ``ops / latency_s``."""
+        return self.ops / self.latency_s
+
+    @property
+    def inferences_per_s(self) -> float:
+        """Inferences (or tokens) per second."""
+        return self.inferences / self.latency_s
+
+    @property
+    def tops(self) -> float:
+        """Achieved tera-operations per second."""
+        return self.throughput_ops_per_s / 1e12
+
+    @property
+    def power_w(self) -> float | None:
+        """Average power, ``energy_j / latency_s`` (W); None without an energy breakdown."""
+        return self.energy_j / self.latency_s if self.energy_breakdown_pJ else None
+
+    @property
+    def tops_per_w(self) -> float | None:
+        """Energy efficiency, ``ops / energy_j / 1e12`` (= TOPS per watt)."""
+        if not self.energy_breakdown_pJ or self.energy_pJ == 0:
+            return None
+        return self.ops / self.energy_j / 1e12
+
+    @property
+    def valid(self) -> bool | None:
+        """MLPerf-style validity: accuracy reaches the target (None when either is unknown)."""
+        if self.accuracy is None or self.accuracy_target is None:
+            return None
+        return self.accuracy >= self.accuracy_target
+
+    # ---- presentation ----------------------------------------------------------------
+    def to_dict(self) -> dict:
+        """A JSON-serialisable dict of the inputs and the derived metrics."""
+        return {
+            "name": self.name,
+            "engine": self.engine,
+            "macs": self.macs,
+            "ops": self.ops,
+            "cycles": self.cycles,
+            "clock_hz": self.clock_hz,
+            "latency_s": self.latency_s,
+            "energy_pJ": self.energy_pJ,
+            "energy_j": self.energy_j,
+            "energy_breakdown_pJ": dict(self.energy_breakdown_pJ),
+            "energy_per_inference_j": self.energy_per_inference_j,
+            "inferences": self.inferences,
+            "inferences_per_s": self.inferences_per_s,
+            "throughput_ops_per_s": self.throughput_ops_per_s,
+            "tops": self.tops,
+            "power_w": self.power_w,
+            "tops_per_w": self.tops_per_w,
+            "utilization": self.utilization,
+            "peak_ops_per_s": self.peak_ops_per_s,
+            "accuracy": self.accuracy,
+            "accuracy_target": self.accuracy_target,
+            "valid": self.valid,
+            "details": dict(self.details),
+        }
+
+    def _rows(self) -> list[tuple[str, str]]:
+        rows = [("engine", self.engine), ("MACs", f"{self.macs:,}")]
+        if self.cycles is not None:
+            rows.append(("cycles", f"{self.cycles:,}"))
+        rows += [
+            ("latency", format_si(self.latency_s, "s")),
+            ("throughput", format_si(self.throughput_ops_per_s, "OP/s")),
+            ("energy", format_si(self.energy_j, "J") if self.energy_breakdown_pJ else "-"),
+        ]
+        total = self.energy_pJ
+        for key, value in self.energy_breakdown_pJ.items():
+            share = f" ({100 * value / total:.1f}%)" if total else ""
+            rows.append((f"  {key}", format_si(value * 1e-12, "J") + share))
+        rows += [
+            ("power", format_si(self.power_w, "W")),
+            ("TOPS/W", "-" if self.tops_per_w is None else f"{self.tops_per_w:.4g}"),
+        ]
+        if self.utilization is not None:
+            rows.append(("utilization", f"{100 * self.utilization:.2f}%"))
+        if self.accuracy is not None:
+            rows.append(("accuracy", f"{100 * self.accuracy:.2f}%"))
+        if self.valid is not None:
+            rows.append(("valid", "yes" if self.valid else "no (below accuracy target)"))
+        return rows
+
+    def __repr__(self) -> str:
+        energy = format_si(self.energy_j, "J") if self.energy_breakdown_pJ else "-"
+        tpw = "-" if self.tops_per_w is None else f"{self.tops_per_w:.4g}"
+        return (f"Report(name={self.name!r}, engine={self.engine!r}, "
+                f"latency={format_si(self.latency_s, 's')}, energy={energy}, TOPS/W={tpw})")
+
+    def __str__(self) -> str:
+        rows = self._rows()
+        width = max(len(k) for k, _ in rows)
+        lines = [f"Report: {self.name}"] + [f"  {k:<{width}}  {v}" for k, v in rows]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        body = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+            for k, v in self._rows()
+        )
+        return f"<table><caption>Report: {html.escape(self.name)}</caption>{body}</table>"
