@@ -21,7 +21,13 @@ Cells carry nbgrader metadata (``nbgrader.grade_id``, ``points``, ``solution``, 
 * :func:`run_notebook` executes a notebook; :func:`test_results` reads its graded cells.
 * :func:`grade_against_source` runs a student notebook with the source's test cells.
 * :func:`check` is the learner's self-check.
+* :func:`grade_class` is the class-wide autograder behind ``npulab grade`` (gradebook,
+  feedback, summary; resumable, parallel); :func:`grade_submission` grades one notebook in
+  a sandboxed, memory- and time-limited kernel (:mod:`npulab.grading.autograde`).
+* :mod:`npulab.grading.nbgrader_compat` runs nbgrader itself on the same notebooks.
 """
+from npulab.grading.autograde import SubmissionResult, grade_submission, restore_source_cells
+from npulab.grading.classroom import ClassRun, grade_class
 from npulab.grading.execute import TestOutcome, grade_against_source, run_notebook, test_results
 from npulab.grading.markers import strip_hidden_tests, strip_solution
 from npulab.grading.release import release, release_notebook
@@ -38,4 +44,9 @@ __all__ = [
     "TestOutcome",
     "CheckResult",
     "check",
+    "grade_class",
+    "ClassRun",
+    "grade_submission",
+    "SubmissionResult",
+    "restore_source_cells",
 ]

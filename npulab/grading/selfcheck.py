@@ -3,7 +3,11 @@
 ``npulab.check("00_orientation.ipynb")`` (last cell of every lab) or
 ``npulab check LAB.ipynb`` on the command line.  The notebook runs in a fresh kernel, so
 it sees what is saved on disk; a ``check`` cell inside that run does nothing (the
-``NPULAB_SELF_CHECK`` variable marks it), so there is no recursion.
+``NPULAB_SELF_CHECK`` variable marks it, and nbgrader's ``NBGRADER_EXECUTION`` likewise), so
+there is no recursion.  Only the tests in the
+learner's notebook run (the released lab has no hidden tests).  A cell that runs past
+``timeout`` is interrupted and the check goes on; a kernel that dies is reported, with the
+tests that ran before it.
 """
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from pathlib import Path
 
 import nbformat
 
-from npulab.grading.execute import TestOutcome, run_notebook, test_results
+from npulab.grading.execute import TestOutcome, is_test_cell
 
 _ENV = "NPULAB_SELF_CHECK"
 
@@ -25,6 +29,7 @@ class CheckResult:
 
     notebook: str
     outcomes: tuple[TestOutcome, ...]
+    notes: tuple[str, ...] = ()
 
     @property
     def score(self) -> float:
@@ -56,6 +61,8 @@ class CheckResult:
         lines = [f"Self-check of {self.notebook}: {self.score:g}/{self.max_score:g} points on visible tests"]
         for mark, gid, text in self._lines():
             lines.append(f"  [{mark}] {gid}: {text}")
+        for note in self.notes:
+            lines.append(f"  Note: {note}")
         if self.all_passed:
             lines.append("All visible tests pass. Hidden tests are run by your instructor's autograder.")
         else:
@@ -71,9 +78,10 @@ class CheckResult:
             f"<td>{html.escape(g)}</td><td style='text-align:left'>{html.escape(t)}</td></tr>"
             for m, g, t in self._lines()
         )
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
         return (
             f"<p><b>Self-check of {html.escape(self.notebook)}</b>: {self.score:g}/{self.max_score:g} "
-            f"points on visible tests</p><table>{rows}</table>"
+            f"points on visible tests</p><table>{rows}</table>" + (f"<ul>{notes}</ul>" if notes else "")
         )
 
 
@@ -89,8 +97,8 @@ def check(notebook=None, *, timeout: float = 300.0):
 
     See :func:`npulab.check` for the user-facing description.
     """
-    if os.environ.get(_ENV):
-        return _Skipped()
+    if os.environ.get(_ENV) or os.environ.get("NBGRADER_EXECUTION"):
+        return _Skipped()  # inside a self-check, npulab grade or nbgrader autograde run
     if notebook is None:
         notebook = os.environ.get("JPY_SESSION_NAME")
         if not notebook:
@@ -102,5 +110,20 @@ def check(notebook=None, *, timeout: float = 300.0):
         nb = nbformat.read(path, as_version=4)
     except Exception as err:
         raise ValueError(f"{path}: not a readable notebook ({err.__class__.__name__})") from None
-    executed = run_notebook(nb, cwd=path.resolve().parent, timeout=timeout, env={_ENV: "1"})
-    return CheckResult(notebook=path.name, outcomes=tuple(test_results(executed)))
+    from npulab.grading.autograde import execute_cells, outcome_of, run_coroutine
+
+    # Run like the autograder does (a hanging cell is interrupted, a dead kernel is
+    # reported), but in the notebook's own folder and with the ordinary kernel.
+    n_code = sum(c.cell_type == "code" for c in nb.cells)
+    fate, _, notes = run_coroutine(execute_cells(
+        nb, cwd=path.resolve().parent, cell_timeout=timeout, notebook_timeout=timeout * max(n_code, 1),
+        max_output_bytes=64 * 2**20, env={_ENV: "1"}))
+    outcomes = tuple(outcome_of(cell, fate.get(i)) for i, cell in enumerate(nb.cells) if is_test_cell(cell))
+    for i, cell in enumerate(nb.cells):  # the first crash outside the tests explains later failures
+        if fate.get(i) == "error" and not is_test_cell(cell):
+            error = outcome_of(cell, "error").message
+            if not error.startswith("NotImplementedError"):
+                notes.append(f"cell {i} (starting {cell.source.strip().splitlines()[0][:40]!r}) raised "
+                             f"{error[:200]}; tests after it may fail because of it")
+                break
+    return CheckResult(notebook=path.name, outcomes=outcomes, notes=tuple(notes))

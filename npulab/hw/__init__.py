@@ -8,6 +8,8 @@ A bad value raises ``ValueError`` naming the field, the rule and the value, e.g.
 ``ArrayConfig.rows must be an int >= 1; got 0``.
 """
 from npulab.hw.array import DATAFLOWS, ArrayConfig, MemoryConfig
+from npulab.hw.crossbar import CrossbarConfig  # noqa: E402  (PIM crossbar, issue 6)
 from npulab.hw.energy import EnergyTable
+from npulab.hw.core import CoreConfig  # noqa: E402  (neuromorphic core, npulab.snn)
 
 __all__ = ["ArrayConfig", "MemoryConfig", "EnergyTable", "DATAFLOWS"]

@@ -20,8 +20,9 @@ Analog (PIM) defaults are ISAAC's (Shafiee et al., ISCA 2016, Table 6, 32 nm): a
 0.0031 pJ per conversion; a 128x128 memristor array read at 10 MHz (0.3 mW) is 30 pJ, i.e.
 0.0018 pJ per cell.
 
-Neuromorphic defaults are Loihi's (Davies et al., IEEE Micro 2018, Table 2): 23.6 pJ per
-synaptic spike operation (SOP) and 52 pJ per neuron update.
+Neuromorphic defaults are Loihi's (Davies et al., IEEE Micro 2018, Table 2; pre-silicon
+simulation at 0.75 V): 23.6 pJ per synaptic spike operation (SOP, the minimum) and 52 pJ per
+neuron update (the inactive-neuron figure; an active update is 81 pJ).
 """
 from __future__ import annotations
 

@@ -8,8 +8,17 @@ utilisation, accuracy) and derives the scorecard metrics from them:
 * TOPS/W, which is ``ops / energy`` (operations per joule, divided by 1e12).
 
 :class:`Roofline` bounds any of them by peak compute and memory bandwidth.
-"""
-from npulab.perf.report import Report, format_si
-from npulab.perf.roofline import Roofline
 
-__all__ = ["Report", "Roofline", "format_si"]
+The scorecard: :func:`load_preset` reads a hardware preset (``datasets/hw``), :func:`score`
+runs one workload on one preset's engine and applies the memory-bound rule, and
+:func:`run_scorecard` compares workloads x presets in a :class:`Scorecard` (text, HTML,
+JSON, CSV, plots).  :mod:`npulab.perf.sweep` explores a design space.
+"""
+from npulab.perf.report import ENERGY_GROUPS, Report, format_si
+from npulab.perf.roofline import Roofline
+from npulab.perf.presets import HardwarePreset, available_presets, load_preset
+from npulab.perf.scoring import EngineUnavailable, score
+from npulab.perf.scorecard import Scorecard, run_scorecard
+
+__all__ = ["Report", "Roofline", "format_si", "ENERGY_GROUPS", "HardwarePreset", "load_preset",
+           "available_presets", "score", "EngineUnavailable", "Scorecard", "run_scorecard"]

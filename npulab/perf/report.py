@@ -6,6 +6,17 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+#: The scorecard's energy groups and the shared breakdown keys in each.
+ENERGY_GROUPS = {
+    "compute": ("compute", "mac", "array", "digital"),
+    "on-chip memory": ("reg", "sram"),
+    "off-chip memory": ("dram",),
+    "converters": ("dac", "adc"),
+    "spikes": ("sop", "neuron"),
+    "static": ("static", "leakage"),
+}
+_GROUP_OF = {key: group for group, keys in ENERGY_GROUPS.items() for key in keys}
+
 _PREFIXES = [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"),
              (1e-6, "u"), (1e-9, "n"), (1e-12, "p")]
 
@@ -61,8 +72,22 @@ class Report:
         Inferences (or tokens) the run produced; throughput is per inference.
     details : dict, optional
         Engine-specific counters (SRAM reads, folds, conversions, spikes, ...).
+    hardware : str, default ""
+        The hardware (preset) name the workload ran on.
+    phase : str, default ""
+        Serving phase for LLMs (``"prefill"``, ``"decode"``), empty otherwise.
+    bytes_moved : float, optional
+        Off-chip bytes the run must move (for the roofline and :attr:`bound`).
+    mem_bandwidth_bytes_per_s : float, optional
+        The off-chip bandwidth it had (bytes/s).
+    unit : str, default "inference"
+        What :attr:`inferences` counts (``"inference"``, ``"token"``, ``"image"`` ...).
 
-    Units: seconds, pJ (breakdown), J (``energy_j``), W, ops/s.
+    The energy breakdown uses the keys shared by all engines (``compute``, ``reg``,
+    ``sram``, ``dram``, ``dac``, ``adc``, ``array``, ``digital``, ``sop``, ``neuron``);
+    :attr:`energy_groups_pJ` sums them into the scorecard's five groups (:data:`ENERGY_GROUPS`).
+
+    Units: seconds, pJ (breakdown), J (``energy_j``), W, ops/s, bytes.
 
     Examples
     --------
@@ -85,6 +110,11 @@ class Report:
     accuracy_target: float | None = None
     inferences: int = 1
     details: Mapping[str, Any] = field(default_factory=dict)
+    hardware: str = ""
+    phase: str = ""
+    bytes_moved: float | None = None
+    mem_bandwidth_bytes_per_s: float | None = None
+    unit: str = "inference"
 
     def __post_init__(self):
         _check_nonneg("macs", self.macs, allow_none=False)
@@ -95,6 +125,8 @@ class Report:
         _check_nonneg("cycles", self.cycles)
         _check_nonneg("clock_hz", self.clock_hz)
         _check_nonneg("peak_ops_per_s", self.peak_ops_per_s)
+        _check_nonneg("bytes_moved", self.bytes_moved)
+        _check_nonneg("mem_bandwidth_bytes_per_s", self.mem_bandwidth_bytes_per_s)
         for f in ("utilization", "accuracy", "accuracy_target"):
             v = getattr(self, f)
             _check_nonneg(f, v)
@@ -165,6 +197,48 @@ class Report:
         return self.ops / self.energy_j / 1e12
 
     @property
+    def peak_tops(self) -> float | None:
+        """Peak tera-operations per second of the hardware (None when unknown)."""
+        return None if self.peak_ops_per_s is None else self.peak_ops_per_s / 1e12
+
+    @property
+    def energy_groups_pJ(self) -> dict:
+        """The breakdown summed into :data:`ENERGY_GROUPS` (pJ); unknown keys go to ``"other"``."""
+        groups = {g: 0.0 for g in ENERGY_GROUPS}
+        for key, value in self.energy_breakdown_pJ.items():
+            g = _GROUP_OF.get(key, "other")
+            groups[g] = groups.get(g, 0.0) + float(value)
+        return groups
+
+    @property
+    def arithmetic_intensity(self) -> float | None:
+        """``ops / bytes_moved`` (ops per byte), None without :attr:`bytes_moved`."""
+        if not self.bytes_moved:
+            return None
+        return self.ops / self.bytes_moved
+
+    @property
+    def memory_time_s(self) -> float | None:
+        """``bytes_moved / bandwidth``: the shortest time the memory allows (s)."""
+        if self.bytes_moved is None or not self.mem_bandwidth_bytes_per_s:
+            return None
+        return self.bytes_moved / self.mem_bandwidth_bytes_per_s
+
+    @property
+    def bound(self) -> str | None:
+        """``"memory"`` when moving :attr:`bytes_moved` takes (almost) all of the latency.
+
+        Within 0.1% of the latency counts as memory-bound; None when bytes or bandwidth
+        are unknown.  An engine (or the scorecard) may decide it: ``details["bound"]``.
+        """
+        if self.details.get("bound") in ("memory", "compute"):
+            return self.details["bound"]
+        t = self.memory_time_s
+        if t is None:
+            return None
+        return "memory" if t >= 0.999 * self.latency_s else "compute"
+
+    @property
     def valid(self) -> bool | None:
         """MLPerf-style validity: accuracy reaches the target (None when either is unknown)."""
         if self.accuracy is None or self.accuracy_target is None:
@@ -197,11 +271,25 @@ class Report:
             "accuracy": self.accuracy,
             "accuracy_target": self.accuracy_target,
             "valid": self.valid,
+            "hardware": self.hardware,
+            "phase": self.phase,
+            "unit": self.unit,
+            "peak_tops": self.peak_tops,
+            "bytes_moved": self.bytes_moved,
+            "mem_bandwidth_bytes_per_s": self.mem_bandwidth_bytes_per_s,
+            "arithmetic_intensity": self.arithmetic_intensity,
+            "bound": self.bound,
+            "energy_groups_pJ": self.energy_groups_pJ,
             "details": dict(self.details),
         }
 
     def _rows(self) -> list[tuple[str, str]]:
-        rows = [("engine", self.engine), ("MACs", f"{self.macs:,}")]
+        rows = [("engine", self.engine)]
+        if self.hardware:
+            rows.append(("hardware", self.hardware))
+        if self.phase:
+            rows.append(("phase", self.phase))
+        rows.append(("MACs", f"{self.macs:,}"))
         if self.cycles is not None:
             rows.append(("cycles", f"{self.cycles:,}"))
         rows += [
@@ -217,6 +305,12 @@ class Report:
             ("power", format_si(self.power_w, "W")),
             ("TOPS/W", "-" if self.tops_per_w is None else f"{self.tops_per_w:.4g}"),
         ]
+        if self.phase or self.hardware:  # scorecard results (keeps engines' Reports as before)
+            rows.append((f"{self.unit}s/s", f"{self.inferences_per_s:.4g}"))
+            if self.peak_ops_per_s is not None:
+                rows.append(("peak", format_si(self.peak_ops_per_s, "OP/s")))
+        if self.bound is not None:
+            rows.append(("bound", f"{self.bound} (memory time {format_si(self.memory_time_s, 's')})"))
         if self.utilization is not None:
             rows.append(("utilization", f"{100 * self.utilization:.2f}%"))
         if self.accuracy is not None:

@@ -59,3 +59,67 @@ class Roofline:
     def time_s(self, ops: float, bytes_moved: float) -> float:
         """Lower bound on run time: ``max(ops / P, bytes / B)`` seconds."""
         return max(ops / self.peak_ops_per_s, bytes_moved / self.mem_bandwidth_bytes_per_s)
+
+    def plot(self, points=(), *, ax=None, path=None, precision="int8", title=None):
+        """Draw the roofline and place workloads on it (log-log).
+
+        Parameters
+        ----------
+        points : iterable, optional
+            Each item is a :class:`~npulab.perf.Report` with ``bytes_moved`` (placed at its
+            intensity and *achieved* ops/s), a layer with ``arithmetic_intensity(precision)``
+            or a ``(label, intensity)`` pair (placed on the roof, i.e. attainable ops/s).
+        ax : matplotlib Axes, optional
+            Draw into it (a new figure otherwise).
+        path : str, optional
+            Save the figure there (PNG, ...).
+        precision : str, default "int8"
+            Bytes per element for layers.
+        title : str, optional
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+        """
+        import numpy as np
+
+        if path is not None:
+            import matplotlib
+
+            matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(7, 4.5))
+        placed = []
+        for item in points:
+            if hasattr(item, "bytes_moved") and hasattr(item, "throughput_ops_per_s"):
+                if not item.bytes_moved:
+                    continue
+                label = f"{item.name}{'/' + item.phase if item.phase else ''}"
+                placed.append((label, item.ops / item.bytes_moved, item.throughput_ops_per_s))
+            elif hasattr(item, "arithmetic_intensity"):
+                i = item.arithmetic_intensity(precision)
+                placed.append((getattr(item, "name", "") or str(item), i, self.attainable(i)))
+            else:
+                label, i = item
+                placed.append((str(label), float(i), self.attainable(float(i))))
+        lo = min([self.ridge_point / 100] + [p[1] / 3 for p in placed])
+        hi = max([self.ridge_point * 100] + [p[1] * 3 for p in placed])
+        xs = np.logspace(np.log10(lo), np.log10(hi), 256)
+        ax.loglog(xs, self.attainable(xs), "k-", lw=2,
+                  label=f"roof: {self.peak_ops_per_s / 1e12:.3g} TOPS, "
+                        f"{self.mem_bandwidth_bytes_per_s / 1e9:.3g} GB/s")
+        ax.axvline(self.ridge_point, color="grey", ls=":",
+                   label=f"ridge point {self.ridge_point:.4g} ops/byte")
+        for label, i, perf in placed:
+            ax.loglog(i, perf, "o", ms=7, label=f"{label} (I={i:.3g})")
+        ax.set_xlabel("arithmetic intensity (ops/byte)")
+        ax.set_ylabel("performance (ops/s)")
+        ax.set_title(title or "Roofline")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7, loc="lower right")
+        if path is not None:
+            ax.figure.savefig(path, dpi=120)
+            plt.close(ax.figure)
+        return ax

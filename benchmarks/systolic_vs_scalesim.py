@@ -1,0 +1,165 @@
+"""npulab's systolic engine against SCALE-Sim 3.0.0 on the same layers, in one run.
+
+For every case (ResNet-18 conv layers on 32x32, GEMM 256^3 on 32x32, 1024^3 on 128x128)
+it runs the installed ``scalesim`` package and ``npulab scalesim``'s model
+(:func:`npulab.systolic.simulate_layer`) on the same config and topology, and prints:
+
+* seconds of each, their ratio, and whether EVERY report number is equal;
+* the closed form (``compute_cycles``, ``utilization``, ``sram_accesses``: the COMPUTE
+  report's compute columns and the SRAM counts) and its speed-up;
+* the vectorised emulator's PE-cycles per second on 256^3 (32x32) and 512^3 (128x128).
+
+    .venv/bin/python benchmarks/systolic_vs_scalesim.py [--full] [--skip-scalesim]
+
+``--full`` runs all 21 ResNet-18 layers in all three dataflows (SCALE-Sim needs tens of
+minutes); the default runs four ResNet-18 layers in OS.  Targets: closed form >= 1000x
+faster with identical numbers; emulator >= 1e8 PE-cycles/s.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from npulab import datasets
+from npulab.systolic import compute_cycles, emulate, sram_accesses, utilization
+from npulab.systolic.scalesim import ScaleSimConfig, read_report, simulate_layer, write_reports
+from npulab.workloads import Gemm
+
+CFG = """[general]
+run_name = bench
+[architecture_presets]
+ArrayHeight: {R}
+ArrayWidth: {C}
+IfmapSramSzkB: 64
+FilterSramSzkB: 64
+OfmapSramSzkB: 64
+IfmapOffset: 0
+FilterOffset: 10000000
+OfmapOffset: 20000000
+Bandwidth : 10
+Dataflow : {df}
+ReadRequestBuffer: 32
+WriteRequestBuffer: 32
+[layout]
+IfmapCustomLayout: False
+IfmapSRAMBankBandwidth: 10
+IfmapSRAMBankNum: 10
+IfmapSRAMBankPort: 2
+FilterCustomLayout: False
+FilterSRAMBankBandwidth: 10
+FilterSRAMBankNum: 10
+FilterSRAMBankPort: 2
+[sparsity]
+SparsitySupport : false
+SparseRep : ellpack_block
+OptimizedMapping : false
+BlockSize : 8
+RandomNumberGeneratorSeed : 40
+[run_presets]
+InterfaceBandwidth: CALC
+UseRamulatorTrace: False
+"""
+FILES = ("COMPUTE_REPORT.csv", "BANDWIDTH_REPORT.csv", "DETAILED_ACCESS_REPORT.csv")
+
+
+def run_scalesim(tmp: Path, layer, R, C, df):
+    from scalesim.scale_sim import scalesim
+
+    (tmp / "s.cfg").write_text(CFG.format(R=R, C=C, df=df))
+    (tmp / "layout.csv").write_text("Layer,\n")
+    gemm = isinstance(layer, Gemm)
+    if gemm:
+        (tmp / "t.csv").write_text(f"Layer, M, N, K,\ng, {layer.M}, {layer.N}, {layer.K},\n")
+    else:
+        (tmp / "t.csv").write_text(
+            "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n"
+            f"c, {layer.ifmap_h}, {layer.ifmap_w}, {layer.filter_h}, {layer.filter_w}, {layer.channels}, "
+            f"{layer.num_filters}, {layer.stride},\n")
+    t = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        s = scalesim(save_disk_space=True, verbose=False, config=str(tmp / "s.cfg"),
+                     topology=str(tmp / "t.csv"), layout=str(tmp / "layout.csv"), input_type_gemm=gemm)
+        s.run_scale(top_path=str(tmp / "ss"))
+    return time.perf_counter() - t, tmp / "ss" / "bench"
+
+
+def closed_form(layer, R, C, df):
+    g = layer if isinstance(layer, Gemm) else layer.to_gemm(scalesim=True)
+    return (compute_cycles(g.M, g.N, g.K, R, C, df, scalesim_compat=True),
+            utilization(g.M, g.N, g.K, R, C, df, scalesim_compat=True),
+            sram_accesses(g.M, g.N, g.K, R, C, df, scalesim_compat=True))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--full", action="store_true")
+    ap.add_argument("--skip-scalesim", action="store_true")
+    args = ap.parse_args()
+    resnet = datasets.topology("resnet18")
+    if args.full:
+        cases = [(l, 32, 32, df) for df in ("os", "ws", "is") for l in resnet]
+    else:
+        picks = {"layer1.0.conv1", "layer2.0.conv1", "layer3.0.conv1", "layer4.0.conv1"}
+        cases = [(l, 32, 32, "os") for l in resnet if l.name in picks]
+    cases += [(Gemm(256, 256, 256, name="gemm256"), 32, 32, df) for df in ("os", "ws", "is")]
+    cases += [(Gemm(1024, 1024, 1024, name="gemm1024"), 128, 128, df) for df in ("os", "ws", "is")]
+    print(f"{'case':<28}{'scalesim s':>11}{'npulab s':>10}{'ratio':>8}{'closed s':>10}{'ratio':>10}  all equal")
+    tot_s = tot_n = tot_c = 0.0
+    all_equal = True
+    for layer, R, C, df in cases:
+        name = f"{layer.name} {R}x{C} {df}"
+        with tempfile.TemporaryDirectory() as d:
+            tmp = Path(d)
+            t = time.perf_counter()
+            res = simulate_layer(layer, ScaleSimConfig("bench", R, C, dataflow=df))
+            ours = Path(write_reports([res], tmp / "np", "bench"))
+            tn = time.perf_counter() - t
+            reps = 200
+            t = time.perf_counter()
+            for _ in range(reps):
+                cyc, util, sram = closed_form(layer, R, C, df)
+            tc = (time.perf_counter() - t) / reps
+            if args.skip_scalesim:
+                print(f"{name:<28}{'-':>11}{tn:>10.3f}{'-':>8}{tc:>10.2e}{'-':>10}  -")
+                continue
+            ts, theirs = run_scalesim(tmp, layer, R, C, df)
+            eq = True
+            for f in FILES:
+                a, b = read_report(ours / f)[0], read_report(theirs / f)[0]
+                eq &= a.keys() == b.keys() and all(abs(a[k] - b[k]) <= 1e-9 * max(1, abs(b[k])) for k in a)
+            cr = read_report(theirs / "COMPUTE_REPORT.csv")[0]
+            dr = read_report(theirs / "DETAILED_ACCESS_REPORT.csv")[0]
+            eq_cf = (cyc == cr["Total Cycles"] - cr["Stall Cycles"]
+                     and abs(util["mapping_efficiency"] * 100 - cr["Mapping Efficiency %"]) < 1e-9
+                     and abs(util["compute_utilization"] * 100 - cr["Compute Util %"]) < 1e-9
+                     and sram["ifmap_sram_reads"] == dr["SRAM IFMAP Reads"]
+                     and sram["filter_sram_reads"] == dr["SRAM Filter Reads"]
+                     and sram["ofmap_sram_writes"] == dr["SRAM OFMAP Writes"])
+            all_equal &= eq and eq_cf
+            tot_s += ts; tot_n += tn; tot_c += tc
+            print(f"{name:<28}{ts:>11.2f}{tn:>10.3f}{ts / tn:>7.0f}x{tc:>10.2e}{ts / tc:>9.0f}x  "
+                  f"{'yes' if eq else 'NO'} (closed form {'yes' if eq_cf else 'NO'})", flush=True)
+    if tot_n:
+        print(f"{'total':<28}{tot_s:>11.2f}{tot_n:>10.3f}{tot_s / tot_n:>7.0f}x{tot_c:>10.2e}{tot_s / tot_c:>9.0f}x  "
+              f"{'every number equal' if all_equal else 'DIFFERENCES'}")
+    rng = np.random.default_rng(0)
+    for n, R in ((256, 32), (512, 128)):
+        A = rng.integers(-128, 128, (n, n)).astype(np.int8)
+        B = rng.integers(-128, 128, (n, n)).astype(np.int8)
+        for df in ("os", "ws", "is"):
+            t = time.perf_counter()
+            r = emulate(A, B, R, R, df)
+            dt = time.perf_counter() - t
+            ok = np.array_equal(r.output, A.astype(np.int64) @ B.astype(np.int64))
+            print(f"emulator {n}^3 on {R}x{R} {df}: {r.cycles} cycles in {dt:.2f} s = "
+                  f"{r.cycles * R * R / dt:.3g} PE-cycles/s (target 1e8), output exact: {ok}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,266 @@
+"""The scorecard: many Reports side by side (text, HTML, JSON, CSV) and plotted.
+
+Columns follow MLPerf Inference's metrics (latency, throughput, energy per inference or
+token, power) plus peak and achieved TOPS, TOPS/W, utilisation, which roof bounds the run,
+accuracy and validity (a result counts only if its accuracy reaches the stated target).
+Energy is grouped as compute / on-chip memory / off-chip memory / converters (PIM ADCs and
+DACs) / spikes (SNN SOPs and neuron updates); see :data:`npulab.perf.ENERGY_GROUPS`.
+
+:func:`run_scorecard` scores workloads x presets, skipping (with a stated reason) any preset
+whose engine is not installed.
+
+Units: seconds, J, W, TOPS, TOPS/W.
+"""
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import math
+from dataclasses import dataclass, field
+
+from npulab.perf.report import ENERGY_GROUPS, Report, format_si
+
+#: Default workloads of ``npulab scorecard``: two edge CNNs and a small LLM's two phases.
+DEFAULT_WORKLOADS = ("resnet18", "mobilenetv2", "llama-3.2-1b")
+
+#: Columns of :meth:`Scorecard.rows` (and of the CSV), in order.
+COLUMNS = ("workload", "phase", "hardware", "engine", "latency_s", "throughput_per_s", "unit",
+           "energy_j", "energy_per_unit_j", "power_w", "peak_tops", "tops", "tops_per_w",
+           "utilization", "bound", "accuracy", "accuracy_target", "valid") + tuple(
+    f"energy_{g.replace(' ', '_').replace('-', '_')}_j" for g in ENERGY_GROUPS)
+
+
+def _row(r: Report) -> dict:
+    groups = r.energy_groups_pJ
+    row = {
+        "workload": r.name, "phase": r.phase, "hardware": r.hardware, "engine": r.engine,
+        "latency_s": r.latency_s, "throughput_per_s": r.inferences_per_s, "unit": r.unit,
+        "energy_j": r.energy_j, "energy_per_unit_j": r.energy_per_inference_j,
+        "power_w": r.power_w, "peak_tops": r.peak_tops, "tops": r.tops,
+        "tops_per_w": r.tops_per_w, "utilization": r.utilization, "bound": r.bound,
+        "accuracy": r.accuracy, "accuracy_target": r.accuracy_target, "valid": r.valid,
+    }
+    for g in ENERGY_GROUPS:
+        row[f"energy_{g.replace(' ', '_').replace('-', '_')}_j"] = groups.get(g, 0.0) * 1e-12
+    return row
+
+
+@dataclass(frozen=True, repr=False)
+class Scorecard:
+    """A comparison of many :class:`~npulab.perf.Report` s.
+
+    Parameters
+    ----------
+    reports : sequence of Report
+        The results, in display order.
+    skipped : sequence of dict, optional
+        ``{"hardware", "engine", "workload", "reason"}`` for each run that could not be scored.
+
+    Examples
+    --------
+    >>> a = Report(name="w", engine="x", macs=10**9, latency_s=1e-3, energy_breakdown_pJ={"compute": 1e9})
+    >>> card = Scorecard([a])
+    >>> card.rows()[0]["tops_per_w"]
+    2.0
+    """
+
+    reports: tuple
+    skipped: tuple = field(default_factory=tuple)
+
+    def __post_init__(self):
+        object.__setattr__(self, "reports", tuple(self.reports))
+        object.__setattr__(self, "skipped", tuple(dict(s) for s in self.skipped))
+        for r in self.reports:
+            if not isinstance(r, Report):
+                raise ValueError(f"Scorecard.reports must hold Report objects; got {type(r).__name__}")
+
+    def __len__(self) -> int:
+        return len(self.reports)
+
+    def rows(self) -> list[dict]:
+        """One flat dict per report with the :data:`COLUMNS`."""
+        return [_row(r) for r in self.reports]
+
+    def to_dict(self) -> dict:
+        """``{"columns", "results": [Report.to_dict() + flat row], "skipped"}`` (JSON-ready)."""
+        results = []
+        for r in self.reports:
+            d = r.to_dict()
+            d.update(_row(r))
+            results.append(d)
+        return {"columns": list(COLUMNS), "results": results, "skipped": list(self.skipped)}
+
+    def to_json(self, indent: int = 2) -> str:
+        """The scorecard as one JSON document."""
+        def clean(x):
+            if isinstance(x, float) and not math.isfinite(x):
+                return None
+            if isinstance(x, dict):
+                return {k: clean(v) for k, v in x.items()}
+            if isinstance(x, (list, tuple)):
+                return [clean(v) for v in x]
+            return x
+        return json.dumps(clean(self.to_dict()), indent=indent, default=str)
+
+    def to_csv(self, path=None) -> str:
+        """The rows as CSV text (written to ``path`` when given)."""
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=list(COLUMNS), lineterminator="\n")
+        writer.writeheader()
+        for row in self.rows():
+            writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+        text = buf.getvalue()
+        if path is not None:
+            with open(path, "w", encoding="utf-8", newline="") as fh:
+                fh.write(text)
+        return text
+
+    # ---- human-readable ----------------------------------------------------------------
+    _HEAD = ("workload", "phase", "hardware", "engine", "latency", "throughput", "energy/unit",
+             "power", "peak TOPS", "TOPS", "TOPS/W", "util", "bound", "accuracy")
+
+    def _cells(self) -> list[tuple]:
+        out = []
+        for r in self.reports:
+            acc = "-" if r.accuracy is None else f"{100 * r.accuracy:.1f}%" + (
+                "" if r.valid is None else (" ok" if r.valid else " INVALID"))
+            out.append((
+                r.name, r.phase or "-", r.hardware or "-", r.engine,
+                format_si(r.latency_s, "s", 3), f"{r.inferences_per_s:.4g} {r.unit}/s",
+                format_si(r.energy_per_inference_j, "J", 3), format_si(r.power_w, "W", 3),
+                "-" if r.peak_tops is None else f"{r.peak_tops:.3g}", f"{r.tops:.3g}", "-" if r.tops_per_w is None else f"{r.tops_per_w:.3g}",
+                "-" if r.utilization is None else f"{100 * r.utilization:.1f}%",
+                r.bound or "-", acc))
+        return out
+
+    def table(self) -> str:
+        """A fixed-width text table (plus one line per skipped run)."""
+        cells = [self._HEAD] + self._cells()
+        widths = [max(len(str(c[i])) for c in cells) for i in range(len(self._HEAD))]
+        lines = ["  ".join(str(c[i]).ljust(widths[i]) for i in range(len(widths))).rstrip()
+                 for c in cells]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        for s in self.skipped:
+            lines.append(f"skipped {s.get('hardware')} ({s.get('engine')}) on "
+                         f"{s.get('workload')}: {s.get('reason')}")
+        return "\n".join(lines)
+
+    __str__ = table
+
+    def __repr__(self) -> str:
+        return f"Scorecard({len(self.reports)} results, {len(self.skipped)} skipped)"
+
+    def to_html(self) -> str:
+        """An HTML table (what a notebook shows)."""
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in self._HEAD)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>"
+                       for row in self._cells())
+        notes = "".join(f"<p>skipped {html.escape(str(s.get('hardware')))}: "
+                        f"{html.escape(str(s.get('reason')))}</p>" for s in self.skipped)
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{notes}"
+
+    _repr_html_ = to_html
+
+    # ---- plots -------------------------------------------------------------------------
+    def plot(self, path=None, *, figsize=(12, 4.5)):
+        """Two panels: each result's energy split by group (100% bars, total on top) and
+        latency vs energy per inference/token (log-log).
+
+        Returns the matplotlib Figure (saved to ``path`` when given).
+        """
+        import matplotlib
+
+        if path is not None:
+            matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+        import numpy as np
+
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=figsize)
+        labels = [f"{r.name}{'/' + r.phase if r.phase else ''}\n{r.hardware}" for r in self.reports]
+        x = np.arange(len(self.reports))
+        totals = np.array([r.energy_pJ for r in self.reports])
+        totals[totals == 0] = 1.0
+        bottom = np.zeros(len(self.reports))
+        for g in ENERGY_GROUPS:
+            share = np.array([r.energy_groups_pJ.get(g, 0.0) for r in self.reports]) / totals
+            if share.any():
+                ax1.bar(x, 100 * share, bottom=100 * bottom, label=g)
+                bottom += share
+        for xi, r in zip(x, self.reports):
+            ax1.text(xi, 101, format_si(r.energy_per_inference_j, "J", 3), ha="center", va="bottom",
+                     rotation=90, fontsize=6)
+        ax1.set_ylim(0, 150)
+        ax1.set_yticks([0, 20, 40, 60, 80, 100])
+        ax1.set_xticks(x, labels, rotation=75, fontsize=7)
+        ax1.set_ylabel("share of energy (%); label: J per inference/token")
+        ax1.set_title("Where the energy goes")
+        ax1.legend(fontsize=6, ncol=6, loc="upper center", handlelength=1, columnspacing=0.8)
+        markers = {"systolic": "s", "pim": "^", "snn": "o"}
+        for r in self.reports:
+            ax2.loglog(r.latency_s / r.inferences, r.energy_per_inference_j,
+                       markers.get(r.engine.split()[0], "x"), ms=7,
+                       label=f"{r.name}{'/' + r.phase if r.phase else ''} @ {r.hardware}")
+        ax2.set_xlabel("latency per inference or token (s)")
+        ax2.set_ylabel("energy per inference or token (J)")
+        ax2.set_title("Latency vs energy (lower left is better)")
+        ax2.grid(True, which="both", alpha=0.3)
+        ax2.legend(fontsize=6, loc="best")
+        fig.tight_layout()
+        if path is not None:
+            fig.savefig(path, dpi=120)
+            plt.close(fig)
+        return fig
+
+
+def run_scorecard(workloads=DEFAULT_WORKLOADS, hardware=None, *, phases=None, model="engine",
+                  progress: bool = False, **job_kwargs) -> Scorecard:
+    """Score every workload on every preset.
+
+    Parameters
+    ----------
+    workloads : sequence, default :data:`DEFAULT_WORKLOADS`
+        Names, files or objects accepted by :func:`npulab.perf.scoring.make_jobs`.
+    hardware : sequence of str or HardwarePreset, optional
+        Presets (default: every bundled preset).
+    phases : sequence of {"prefill", "decode"}, optional
+        LLM phases (default both).
+    model : {"engine", "roofline"}, default "engine"
+        See :func:`npulab.perf.scoring.score`.
+    progress : bool, default False
+        Show a tqdm progress bar.
+    **job_kwargs
+        ``seq_len``, ``batch``, ``weight_format``, ``group_size``, ``kv_format``.
+
+    Returns
+    -------
+    Scorecard
+        With a ``skipped`` entry (and its reason) for every preset whose engine is missing.
+    """
+    from npulab.perf.presets import available_presets, load_preset
+    from npulab.perf.scoring import EngineUnavailable, make_jobs, score_job
+
+    presets = [load_preset(h) for h in (hardware or available_presets())]
+    if isinstance(workloads, str):
+        workloads = [workloads]
+    pairs = [(w, p) for w in workloads for p in presets]
+    if progress:
+        from tqdm.auto import tqdm
+
+        pairs = tqdm(pairs, desc="scorecard", unit="run")
+    reports, skipped, jobs = [], [], {}
+    for w, p in pairs:
+        kwargs = dict(job_kwargs)
+        kwargs.setdefault("precision", p.precision)
+        key = (id(w) if not isinstance(w, str) else w, kwargs["precision"])
+        if key not in jobs:  # build each workload once per precision (digits runs the model)
+            jobs[key] = make_jobs(w, phases=phases, **kwargs)
+        for job in jobs[key]:
+            try:
+                reports.append(score_job(job, p, model=model))
+            except EngineUnavailable as err:
+                skipped.append({"hardware": p.name, "engine": p.engine,
+                                "workload": job.name + (f"/{job.phase}" if job.phase else ""),
+                                "reason": str(err)})
+    return Scorecard(reports, skipped)

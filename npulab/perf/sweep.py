@@ -1,0 +1,370 @@
+"""Design-space sweep: score many systolic NPU configurations x workloads, find the Pareto front.
+
+A sweep spec (YAML) names the workloads, the parameter space and how to sample it::
+
+    name: edge-npu-sweep
+    mode: grid                 # grid (every combination) or random (``samples`` draws)
+    samples: 200               # random mode only
+    seed: 0                    # random mode only
+    workloads: [resnet18, mobilenetv2]
+    base: edge-npu-int8        # optional preset whose other settings are kept
+    space:                     # each a list of values
+      rows: [8, 16, 32]
+      cols: [8, 16, 32]
+      sram_kb: [64, 256]       # each of the three SRAMs (ifmap/filter/ofmap), KiB
+      dram_bytes_per_s: [8.0e+9, 16.0e+9]
+      precision: [int8, fp16]
+      dataflow: [os, ws]
+      clock_hz: [1.0e+9]
+
+Points are built in a fixed order (grid: ``itertools.product`` in the order of ``space``;
+random: ``numpy.random.default_rng(seed)``), split into chunks and scored by a local
+process pool (default), serially, or on a Dask distributed cluster (``address``).  Each
+chunk is pure (a function of its points), and results are put back in point order, so the
+table is the same whatever the executor.
+
+Pareto front (per workload): the points no other point beats in both latency and energy
+(Deb, *Multi-Objective Optimization using Evolutionary Algorithms*, 2001, Sec. 2.4).
+
+Units: seconds, J, bytes/s, KiB.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+#: Parameters a sweep space may vary, and where each goes in a systolic preset.
+SPACE_KEYS = {"rows": "array", "cols": "array", "dataflow": "array", "clock_hz": "array",
+              "precision": "array", "sram_kb": "memory", "ifmap_sram_kb": "memory",
+              "filter_sram_kb": "memory", "ofmap_sram_kb": "memory",
+              "dram_bytes_per_s": "memory", "weight_capacity_bytes": "top"}
+_SPEC_KEYS = {"name", "mode", "samples", "seed", "workloads", "base", "space", "seq_len",
+              "batch", "phase", "chunk_size"}
+#: Metrics kept per (point, workload).
+METRICS = ("latency_s", "energy_j", "throughput_per_s", "power_w", "tops", "tops_per_w",
+           "utilization", "bound")
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A validated sweep specification (see the module docstring for the file format)."""
+
+    name: str
+    mode: str
+    workloads: tuple
+    space: Mapping
+    samples: int = 100
+    seed: int = 0
+    base: str | None = None
+    seq_len: int = 2048
+    batch: int = 1
+    phase: str = "decode"
+    chunk_size: int = 25
+
+    def points(self) -> list[dict]:
+        """Every design point, in a fixed order."""
+        keys = list(self.space)
+        if self.mode == "grid":
+            return [dict(zip(keys, combo)) for combo in itertools.product(*(self.space[k] for k in keys))]
+        import numpy as np
+
+        rng = np.random.default_rng(self.seed)
+        out = []
+        for _ in range(self.samples):
+            point = {}
+            for k in keys:
+                values = self.space[k]
+                v = values[int(rng.integers(len(values)))]
+                point[k] = v
+            out.append(point)
+        return out
+
+
+def load_spec(path_or_dict) -> SweepSpec:
+    """Read and validate a sweep spec (YAML file or dict); one-line ``ValueError`` on a bad field."""
+    from npulab.perf.presets import _numbers
+
+    origin = "sweep spec"
+    if isinstance(path_or_dict, Mapping):
+        d = dict(path_or_dict)
+    else:
+        p = Path(path_or_dict)
+        if not p.exists():
+            raise FileNotFoundError(f"no sweep spec file {str(p)!r}")
+        import yaml
+
+        try:
+            d = yaml.safe_load(p.read_text(encoding="utf-8"))
+        except yaml.YAMLError as err:
+            raise ValueError(f"{p}: cannot parse YAML ({str(err).splitlines()[0]})") from None
+        origin = str(p)
+        if not isinstance(d, Mapping):
+            raise ValueError(f"{p}: a sweep spec must be a mapping")
+    d = _numbers(d)
+    for k in d:
+        if k not in _SPEC_KEYS:
+            raise ValueError(f"{origin}: SweepSpec.{k} is not a field (fields: {sorted(_SPEC_KEYS)})")
+    mode = d.get("mode", "grid")
+    if mode not in ("grid", "random"):
+        raise ValueError(f"{origin}: SweepSpec.mode must be 'grid' or 'random'; got {mode!r}")
+    workloads = d.get("workloads")
+    if isinstance(workloads, str):
+        workloads = [workloads]
+    if not workloads:
+        raise ValueError(f"{origin}: SweepSpec.workloads must list at least one workload")
+    space = d.get("space")
+    if not isinstance(space, Mapping) or not space:
+        raise ValueError(f"{origin}: SweepSpec.space must map parameters to lists of values")
+    clean = {}
+    for k, v in space.items():
+        if k not in SPACE_KEYS:
+            raise ValueError(f"{origin}: SweepSpec.space.{k} is not a sweep parameter "
+                             f"(parameters: {sorted(SPACE_KEYS)})")
+        if not isinstance(v, (list, tuple)) or not v:
+            v = [v]
+        clean[k] = [int(x) if isinstance(x, float) and x.is_integer() and k not in
+                    ("clock_hz", "dram_bytes_per_s") else x for x in v]
+    for k in ("samples", "seed", "seq_len", "batch", "chunk_size"):
+        if k in d:
+            v = d[k]
+            if isinstance(v, float) and v.is_integer():
+                v = int(v)
+            if isinstance(v, bool) or not isinstance(v, int) or v < (0 if k == "seed" else 1):
+                raise ValueError(f"{origin}: SweepSpec.{k} must be an int >= {0 if k == 'seed' else 1}; got {v!r}")
+            d[k] = v
+    phase = d.get("phase", "decode")
+    if phase not in ("prefill", "decode"):
+        raise ValueError(f"{origin}: SweepSpec.phase must be 'prefill' or 'decode'; got {phase!r}")
+    return SweepSpec(name=str(d.get("name", Path(origin).stem)), mode=mode, workloads=tuple(workloads),
+                     space=clean, samples=d.get("samples", 100), seed=d.get("seed", 0),
+                     base=d.get("base"), seq_len=d.get("seq_len", 2048), batch=d.get("batch", 1),
+                     phase=phase, chunk_size=d.get("chunk_size", 25))
+
+
+def base_fields(base: str | None) -> dict:
+    """The ``array``, ``memory`` and other fields of a systolic base preset (defaults without one)."""
+    from npulab.perf.presets import load_preset
+
+    if not base:
+        return {"array": {"rows": 16, "cols": 16}, "memory": {}, "top": {}}
+    b = load_preset(base)
+    if b.engine != "systolic":
+        raise ValueError(f"SweepSpec.base must be a systolic preset; got {base!r} ({b.engine})")
+    a, m = b.config["array"], b.config["memory"]
+    return {"array": {"rows": a.rows, "cols": a.cols, "dataflow": a.dataflow, "clock_hz": a.clock_hz,
+                      "precision": a.precision},
+            "memory": {"ifmap_sram_kb": m.ifmap_sram_kb, "filter_sram_kb": m.filter_sram_kb,
+                       "ofmap_sram_kb": m.ofmap_sram_kb, "dram_bytes_per_s": m.dram_bytes_per_s},
+            "top": {"weight_capacity_bytes": b.weight_capacity_bytes, "energy": b.energy.to_dict()}}
+
+
+def point_preset(point: Mapping, base=None):
+    """The systolic :class:`~npulab.perf.HardwarePreset` of one design point.
+
+    ``base`` is a preset name or the dict :func:`base_fields` returns; the point's values
+    replace the base's.  Static power is derived from the point's area (:mod:`npulab.perf.area`).
+    """
+    from npulab.perf.presets import preset_from_dict
+
+    fields = base if isinstance(base, Mapping) else base_fields(base)
+    array, memory, top = dict(fields["array"]), dict(fields["memory"]), dict(fields["top"])
+    for k, v in point.items():
+        where = SPACE_KEYS[k]
+        if k == "sram_kb":
+            memory.update(ifmap_sram_kb=v, filter_sram_kb=v, ofmap_sram_kb=v)
+        elif where == "array":
+            array[k] = v
+        elif where == "memory":
+            memory[k] = v
+        else:
+            top[k] = v
+    name = "sweep:" + ",".join(f"{k}={v}" for k, v in point.items())
+    return preset_from_dict({"name": name, "engine": "systolic", "array": array, "memory": memory, **top},
+                            origin=name)
+
+
+def evaluate_chunk(points: list, workloads: tuple, base, job_kwargs: dict) -> list[dict]:
+    """Score ``points`` x ``workloads``: one row per pair (a pure function; runs on any worker)."""
+    from npulab.perf.scoring import make_jobs, score_job
+    from npulab.perf.scorecard import _row
+
+    rows = []
+    job_cache: dict = {}
+    for point in points:
+        preset = point_preset(point, base)
+        for w in workloads:
+            key = (w, preset.precision)
+            if key not in job_cache:
+                job_cache[key] = make_jobs(w, precision=preset.precision, **job_kwargs)
+            for job in job_cache[key]:
+                r = _row(score_job(job, preset))
+                rows.append({**point, "workload": job.name + (f"/{job.phase}" if job.phase else ""),
+                             **{m: r[m] for m in METRICS}})
+    return rows
+
+
+def pareto_front(rows: list[dict], x: str = "latency_s", y: str = "energy_j") -> list[int]:
+    """Indices of the rows no other row beats in both ``x`` and ``y`` (lower is better), by ``x``."""
+    order = sorted(range(len(rows)), key=lambda i: (rows[i][x], rows[i][y]))
+    front, best_y = [], float("inf")
+    for i in order:
+        if rows[i][y] < best_y:
+            front.append(i)
+            best_y = rows[i][y]
+    return front
+
+
+@dataclass(frozen=True, repr=False)
+class SweepResult:
+    """The rows of a sweep (one per point x workload) and its Pareto fronts."""
+
+    spec: SweepSpec
+    rows: tuple
+
+    def workloads(self) -> list[str]:
+        return list(dict.fromkeys(r["workload"] for r in self.rows))
+
+    def pareto(self, workload: str | None = None) -> list[dict]:
+        """The Pareto-optimal rows (energy vs latency) of one workload (default: the first)."""
+        workload = workload or self.workloads()[0]
+        rows = [r for r in self.rows if r["workload"] == workload]
+        return [rows[i] for i in pareto_front(rows)]
+
+    def table(self, max_rows: int = 20) -> str:
+        """Text: the Pareto front of each workload."""
+        keys = list(self.spec.space)
+        lines = [f"sweep {self.spec.name}: {len(self.rows)} results "
+                 f"({len(self.rows) // max(1, len(self.workloads()))} points x {len(self.workloads())} workloads)"]
+        for w in self.workloads():
+            front = self.pareto(w)
+            lines.append(f"\nPareto front for {w} ({len(front)} points, energy vs latency):")
+            head = keys + ["latency_s", "energy_j", "tops_per_w", "bound"]
+            lines.append("  ".join(f"{h:>14}" for h in head))
+            for r in front[:max_rows]:
+                cells = [str(r[k]) for k in keys] + [f"{r['latency_s']:.4g}", f"{r['energy_j']:.4g}",
+                                                      f"{r['tops_per_w']:.4g}", str(r["bound"])]
+                lines.append("  ".join(f"{c:>14}" for c in cells))
+        return "\n".join(lines)
+
+    __str__ = table
+
+    def __repr__(self) -> str:
+        return f"SweepResult({self.spec.name!r}, {len(self.rows)} rows)"
+
+    def to_csv(self, path=None) -> str:
+        import csv
+        import io
+
+        buf = io.StringIO()
+        fields = list(self.spec.space) + ["workload", *METRICS]
+        w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+        w.writeheader()
+        for r in self.rows:
+            w.writerow({k: r.get(k) for k in fields})
+        if path is not None:
+            Path(path).write_text(buf.getvalue(), encoding="utf-8")
+        return buf.getvalue()
+
+    def plot(self, path=None, workload: str | None = None, ax=None):
+        """Energy vs latency of every point, Pareto front highlighted (log-log)."""
+        import matplotlib
+
+        if path is not None:
+            matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+
+        workload = workload or self.workloads()[0]
+        rows = [r for r in self.rows if r["workload"] == workload]
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6.5, 4.5))
+        ax.loglog([r["latency_s"] for r in rows], [r["energy_j"] for r in rows], ".", color="0.6",
+                  label=f"{len(rows)} design points")
+        front = self.pareto(workload)
+        ax.loglog([r["latency_s"] for r in front], [r["energy_j"] for r in front], "o-", color="C3",
+                  label="Pareto front")
+        ax.set_xlabel("latency (s)")
+        ax.set_ylabel("energy (J)")
+        ax.set_title(f"{self.spec.name}: {workload}")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+        if path is not None:
+            ax.figure.savefig(path, dpi=120)
+            plt.close(ax.figure)
+        return ax
+
+
+def run_sweep(spec, *, executor: str = "process", workers: int = 2, address: str | None = None,
+              progress: bool = False) -> SweepResult:
+    """Run a sweep.
+
+    Parameters
+    ----------
+    spec : SweepSpec, dict or path
+        The sweep (see :func:`load_spec`).
+    executor : {"process", "serial", "dask"}, default "process"
+        A local ``concurrent.futures.ProcessPoolExecutor``, the current process, or a Dask
+        distributed cluster (``address`` required, e.g. ``"tcp://127.0.0.1:8786"``).
+    workers : int, default 2
+        Processes of the local pool.
+    address : str, optional
+        Dask scheduler address; implies ``executor="dask"``.
+    progress : bool, default False
+        tqdm progress bar over chunks.
+
+    Returns
+    -------
+    SweepResult
+        Rows in point order (identical for every executor).
+    """
+    spec = spec if isinstance(spec, SweepSpec) else load_spec(spec)
+    if address:
+        executor = "dask"
+    if executor not in ("process", "serial", "dask"):
+        raise ValueError(f"sweep executor must be 'process', 'serial' or 'dask'; got {executor!r}")
+    points = spec.points()
+    if not points:
+        raise ValueError("SweepSpec.space gives no design points")
+    base = base_fields(spec.base)  # read the base preset once, not once per point
+    point_preset(points[0], base)  # fail fast, in this process, on a bad point
+    job_kwargs = {"seq_len": spec.seq_len, "batch": spec.batch, "phases": (spec.phase,)}
+    chunks = [points[i:i + spec.chunk_size] for i in range(0, len(points), spec.chunk_size)]
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(chunks), desc=f"sweep {spec.name}", unit="chunk")
+    results: list = [None] * len(chunks)
+    if executor == "serial":
+        for i, c in enumerate(chunks):
+            results[i] = evaluate_chunk(c, spec.workloads, base, job_kwargs)
+            if bar:
+                bar.update()
+    elif executor == "process":
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(evaluate_chunk, c, spec.workloads, base, job_kwargs): i
+                       for i, c in enumerate(chunks)}
+            for f in as_completed(futures):
+                results[futures[f]] = f.result()
+                if bar:
+                    bar.update()
+    else:
+        if not address:
+            raise ValueError("sweep executor 'dask' needs a scheduler address")
+        from distributed import Client, as_completed as dask_completed
+
+        with Client(address, timeout="20s") as client:
+            futures = [client.submit(evaluate_chunk, c, spec.workloads, base, job_kwargs,
+                                     pure=False) for c in chunks]
+            index = {f.key: i for i, f in enumerate(futures)}
+            for f in dask_completed(futures):
+                results[index[f.key]] = f.result()
+                if bar:
+                    bar.update()
+    if bar:
+        bar.close()
+    rows = tuple(r for chunk in results for r in chunk)
+    return SweepResult(spec=spec, rows=rows)

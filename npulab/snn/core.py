@@ -1,0 +1,321 @@
+"""A fixed-point, event-driven LIF core in the style of Intel Loihi, counting every event.
+
+Each layer ``l`` has integer weights ``W_l`` [n_in, n_out] (``|w| <= 2**(weight_bits-1) - 1``),
+an optional integer bias ``b_l`` [n_out] and an integer threshold ``theta_l``.  One timestep of
+one layer, given the binary input spikes ``s`` [n_in] (:class:`~npulab.hw.CoreConfig`
+defines the widths and the decay)::
+
+    I      = sum_{i : s_i = 1} W_l[i, :]             # synaptic input: one SOP per (spike, synapse)
+    v      = sat(leak(v) + I + b_l)                   # one neuron update per neuron per step
+    spike  = v > theta_l                              # strict, like snnTorch
+    v      = v - theta_l * spike    (reset="subtract")    or    v = 0 where spike  (reset="zero")
+
+``leak`` rounds toward zero: ``sign(v) * ((|v| * (4096 - decay)) >> 12)`` for the 12-bit
+multiplier (Loihi's ``delta_v``) or ``sign(v) * (|v| - (|v| >> decay))`` for the shifter;
+``sat`` clips to the ``membrane_bits`` signed range.  The reset is applied in the same step
+(Loihi; snnTorch's ``reset_delay=False``).  Layers are updated in order within a step, so a
+spike crosses the whole network in one step.
+
+Two engines compute exactly the same integers (``tests/snn`` proves it):
+
+* ``engine="dense"`` -- the reference students read: every step multiplies the whole spike
+  vector by ``W`` (``s @ W``), as a clocked accelerator would.
+* ``engine="event"`` -- only incoming spikes trigger work: for each spike, add its weight row
+  (fan-out) to the input currents.  The work, and the SOP count, scale with activity.
+
+References
+----------
+M. Davies et al., "Loihi: A Neuromorphic Manycore Processor with On-Chip Learning", IEEE Micro
+38(1), 2018 (CUBA LIF, 12-bit decay, 24-bit membrane); Intel Lava ``lava.proc.lif`` fixed-point
+models (read for conventions only).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from npulab.hw.core import CoreConfig
+
+__all__ = ["IntLayer", "CoreResult", "leak", "run_core", "ENGINES", "CORE_RESETS"]
+
+#: The two engines, which must agree bit for bit.
+ENGINES = ("dense", "event")
+#: Reset mechanisms of the integer core.
+CORE_RESETS = ("subtract", "zero")
+
+
+@dataclass(frozen=True, eq=False)
+class IntLayer:
+    """One fully connected layer of integer LIF neurons.
+
+    Parameters
+    ----------
+    weight : ndarray of int, shape [n_in, n_out]
+        Synaptic weights (row ``i`` is input ``i``'s fan-out).
+    threshold : int
+        Firing threshold (>= 0); a neuron spikes when ``v > threshold``.
+    bias : ndarray of int, shape [n_out], optional
+        Constant current added every step.
+    name : str, default ""
+    mask : ndarray of bool, shape [n_in, n_out], optional
+        Which synapses exist (default: all, a fully connected layer).  A convolution unrolled
+        to a matrix has a sparse mask; only existing synapses count as SOPs and memory.
+    """
+
+    weight: np.ndarray
+    threshold: int
+    bias: np.ndarray | None = None
+    name: str = ""
+    mask: np.ndarray | None = None
+
+    def __post_init__(self):
+        w = np.asarray(self.weight)
+        if w.ndim != 2 or not np.issubdtype(w.dtype, np.integer):
+            raise ValueError(f"IntLayer.weight must be a 2-D int array [n_in, n_out]; got {w.dtype} shape {w.shape}")
+        if isinstance(self.threshold, bool) or not isinstance(self.threshold, (int, np.integer)) or self.threshold < 0:
+            raise ValueError(f"IntLayer.threshold must be an int >= 0; got {self.threshold!r}")
+        object.__setattr__(self, "weight", w.astype(np.int64))
+        object.__setattr__(self, "threshold", int(self.threshold))
+        if self.bias is not None:
+            b = np.asarray(self.bias)
+            if b.shape != (w.shape[1],) or not np.issubdtype(b.dtype, np.integer):
+                raise ValueError(f"IntLayer.bias must be an int array of shape ({w.shape[1]},); got {b.dtype} shape {b.shape}")
+            object.__setattr__(self, "bias", b.astype(np.int64))
+        if self.mask is not None:
+            m = np.asarray(self.mask, dtype=bool)
+            if m.shape != w.shape or np.any(w[~m] != 0):
+                raise ValueError(f"IntLayer.mask must be a bool array of shape {w.shape} covering every "
+                                 f"nonzero weight; got shape {m.shape}")
+            object.__setattr__(self, "mask", m)
+
+    @property
+    def fan_out(self) -> np.ndarray:
+        """Synapses leaving each input neuron, [n_in] (``n_out`` each when fully connected)."""
+        if self.mask is None:
+            return np.full(self.n_in, self.n_out, np.int64)
+        return self.mask.sum(axis=1).astype(np.int64)
+
+    @property
+    def synapses(self) -> int:
+        """Number of synapses (weights the core stores)."""
+        return int(self.fan_out.sum())
+
+    @property
+    def n_in(self) -> int:
+        return self.weight.shape[0]
+
+    @property
+    def n_out(self) -> int:
+        return self.weight.shape[1]
+
+    def __repr__(self):
+        return f"IntLayer({self.name!r}, {self.n_in}->{self.n_out}, threshold={self.threshold})"
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class CoreResult:
+    """What a run of the integer core did.
+
+    Attributes
+    ----------
+    spikes : list of ndarray of uint8, each [T, B, n_l]
+        Output spikes of every layer.
+    final_membrane : list of ndarray of int64, each [B, n_l]
+        Membrane of every layer after the last step.
+    sops : ndarray of int64, shape [L, T]
+        Synaptic operations (input spike x fan-out) per layer and step, summed over the batch.
+    neuron_updates : ndarray of int64, shape [L, T]
+        Neuron updates per layer and step (every neuron, every step), summed over the batch.
+    spike_counts : ndarray of int64, shape [L, T]
+        Output spikes per layer and step, summed over the batch.
+    input_spikes : int
+        Spikes fed to the first layer.
+    thresholds : tuple of int
+        Each layer's threshold (for the read-out).
+    names, fan_in, synapses : tuple
+        Each layer's name, number of inputs and number of synapses.
+    """
+
+    spikes: list
+    final_membrane: list
+    sops: np.ndarray
+    neuron_updates: np.ndarray
+    spike_counts: np.ndarray
+    input_spikes: int
+    thresholds: tuple
+    names: tuple = field(default=())
+    fan_in: tuple = field(default=())
+    synapses: tuple = field(default=())
+
+    @property
+    def timesteps(self) -> int:
+        return self.sops.shape[1]
+
+    @property
+    def batch(self) -> int:
+        return self.spikes[0].shape[1]
+
+    @property
+    def total_sops(self) -> int:
+        return int(self.sops.sum())
+
+    @property
+    def total_neuron_updates(self) -> int:
+        return int(self.neuron_updates.sum())
+
+    @property
+    def total_spikes(self) -> int:
+        """Spikes emitted by all layers (input spikes not included)."""
+        return int(self.spike_counts.sum())
+
+    def scores(self) -> np.ndarray:
+        """Read-out of the last layer, [B, n_out]: ``count * theta + v_final``.
+
+        For non-leaky neurons with subtractive reset this equals the total input charge.
+        """
+        count = self.spikes[-1].sum(axis=0).astype(np.int64)
+        return count * self.thresholds[-1] + self.final_membrane[-1]
+
+    def predict(self) -> np.ndarray:
+        """Predicted class per sample, [B]."""
+        return self.scores().argmax(axis=1)
+
+    def __repr__(self):
+        per_layer = ", ".join(f"{int(s):,}" for s in self.sops.sum(axis=1))
+        return (f"CoreResult(T={self.timesteps}, batch={self.batch}, SOPs={self.total_sops:,} "
+                f"[{per_layer}], neuron updates={self.total_neuron_updates:,}, "
+                f"spikes={self.total_spikes:,} (+{self.input_spikes:,} input))")
+
+
+def leak(v: np.ndarray, core: CoreConfig) -> np.ndarray:
+    """Integer membrane decay of ``core``, rounding toward zero.
+
+    Examples
+    --------
+    >>> leak(np.array([100, -100]), CoreConfig(decay_mode="shift", decay=2)).tolist()
+    [75, -75]
+    """
+    if core.decay == 0:
+        return v
+    mag, sign = np.abs(v), np.sign(v)
+    if core.decay_mode == "multiplier":
+        return sign * ((mag * (4096 - core.decay)) >> 12)
+    return sign * (mag - (mag >> core.decay))
+
+
+def _check_inputs(layers, spikes_in, core, reset, engine):
+    if reset not in CORE_RESETS:
+        raise ValueError(f"run_core reset must be one of {list(CORE_RESETS)}; got {reset!r}")
+    if engine not in ENGINES:
+        raise ValueError(f"run_core engine must be one of {list(ENGINES)}; got {engine!r}")
+    layers = list(layers)
+    if not layers:
+        raise ValueError("run_core layers must hold at least one IntLayer; got none")
+    s = np.asarray(spikes_in)
+    if s.ndim == 2:
+        s = s[:, None, :]                                     # [T, 1, n_in]
+    if s.ndim != 3:
+        raise ValueError(f"run_core spikes_in must have shape [T, n_in] or [T, B, n_in]; got shape {s.shape}")
+    if not np.all((s == 0) | (s == 1)):
+        raise ValueError("run_core spikes_in must be binary (0 or 1)")
+    n = s.shape[2]
+    for i, layer in enumerate(layers):
+        if layer.n_in != n:
+            raise ValueError(f"run_core layer {i} expects {layer.n_in} inputs; got {n}")
+        if np.abs(layer.weight).max(initial=0) > core.w_max:
+            raise ValueError(f"run_core layer {i} has a weight beyond {core.weight_bits}-bit range "
+                             f"[-{core.w_max}, {core.w_max}]; got {np.abs(layer.weight).max()}")
+        n = layer.n_out
+    return layers, s.astype(np.uint8)
+
+
+def _update(v, current, layer, core, reset):
+    """Neuron update of one layer: leak, integrate, saturate, fire, reset. Returns (spk, v)."""
+    v = leak(v, core) + current
+    if layer.bias is not None:
+        v = v + layer.bias
+    v = np.clip(v, core.v_min, core.v_max)                    # saturating membrane
+    spk = v > layer.threshold
+    if reset == "subtract":
+        v = np.where(spk, v - layer.threshold, v)
+    else:
+        v = np.where(spk, 0, v)
+    return spk.astype(np.uint8), v
+
+
+def run_core(layers, spikes_in, core: CoreConfig = CoreConfig(), reset: str = "subtract",
+             engine: str = "event") -> CoreResult:
+    """Run integer LIF layers on input spikes and count SOPs, neuron updates and spikes.
+
+    Parameters
+    ----------
+    layers : sequence of IntLayer
+        The network, input layer first.
+    spikes_in : array_like of 0/1, shape [T, n_in] or [T, B, n_in]
+        Input spikes per step (and sample).
+    core : CoreConfig, default CoreConfig()
+        Weight/membrane widths and the decay.
+    reset : {"subtract", "zero"}, default "subtract"
+    engine : {"event", "dense"}, default "event"
+        Event-driven (work per spike) or dense reference (``s @ W`` every step).
+
+    Returns
+    -------
+    CoreResult
+
+    Units: SOPs, neuron updates and spikes are event counts.
+
+    Examples
+    --------
+    >>> layer = IntLayer(np.array([[3], [2]]), threshold=4)
+    >>> r = run_core([layer], np.array([[1, 1], [1, 0], [0, 0]]))
+    >>> r.spikes[0][:, 0, 0].tolist(), r.sops[0].tolist()
+    ([1, 0, 0], [2, 1, 0])
+    """
+    layers, s_in = _check_inputs(layers, spikes_in, core, reset, engine)
+    T, B, _ = s_in.shape
+    L = len(layers)
+    fan_out = [lay.fan_out for lay in layers]                 # synapses per input neuron
+    sops = np.zeros((L, T), np.int64)
+    updates = np.zeros((L, T), np.int64)
+    counts = np.zeros((L, T), np.int64)
+    spikes = [np.zeros((T, B, lay.n_out), np.uint8) for lay in layers]
+    finals = [np.zeros((B, lay.n_out), np.int64) for lay in layers]
+
+    if engine == "dense":
+        v = [np.zeros((B, lay.n_out), np.int64) for lay in layers]
+        # float64 matmul (BLAS) is exact here: every partial sum is an integer of magnitude
+        # <= n_in * 2**15 < 2**53, so it equals the int64 product s @ W.
+        w64 = [lay.weight.astype(np.float64) for lay in layers]
+        for t in range(T):
+            s = s_in[t]                                        # [B, n_in]
+            for l, lay in enumerate(layers):
+                current = (s @ w64[l]).astype(np.int64)        # [B, n_out]: every synapse, every step
+                sops[l, t] = int(s.sum(axis=0).astype(np.int64) @ fan_out[l])
+                s, v[l] = _update(v[l], current, lay, core, reset)
+                updates[l, t] = B * lay.n_out
+                counts[l, t] = int(s.sum())
+                spikes[l][t] = s
+        finals = v
+    else:
+        for b in range(B):                                    # each sample's events on its own
+            v = [np.zeros(lay.n_out, np.int64) for lay in layers]
+            for t in range(T):
+                active = np.flatnonzero(s_in[t, b])            # indices of input spikes
+                for l, lay in enumerate(layers):
+                    current = lay.weight[active].sum(axis=0)   # fan-out of each spike: [n_out]
+                    sops[l, t] += int(fan_out[l][active].sum())
+                    spk, v[l] = _update(v[l], current, lay, core, reset)
+                    updates[l, t] += lay.n_out
+                    spikes[l][t, b] = spk
+                    active = np.flatnonzero(spk)
+                    counts[l, t] += active.size
+            for l in range(L):
+                finals[l][b] = v[l]
+    return CoreResult(spikes=spikes, final_membrane=finals, sops=sops, neuron_updates=updates,
+                      spike_counts=counts, input_spikes=int(s_in.sum()),
+                      thresholds=tuple(lay.threshold for lay in layers),
+                      names=tuple(lay.name or f"layer{i}" for i, lay in enumerate(layers)),
+                      fan_in=tuple(lay.n_in for lay in layers),
+                      synapses=tuple(lay.synapses for lay in layers))

@@ -1,0 +1,152 @@
+"""Energy and latency of spiking layers: synaptic operations and neuron updates -> Report.
+
+An SNN's dynamic energy is counted in events (Davies et al. 2018; Sorbaro et al. 2020)::
+
+    E = N_SOP * e_SOP + N_update * e_update
+
+* ``N_SOP``: synaptic operations, one per (input spike, outgoing synapse): an input spike
+  into a layer of fan-out ``f`` costs ``f`` SOPs.  For a dense layer whose inputs fire with
+  probability ``r`` per step, ``N_SOP = r * MACs * T`` (each MAC of the ANN becomes an SOP
+  only when its input spikes).
+* ``N_update``: neuron updates, one per neuron per timestep (a clocked core updates every
+  neuron each step, spiking or not).
+
+Defaults come from :class:`npulab.hw.EnergyTable`: ``sop_pJ = 23.6`` is Loihi's minimum
+energy per synaptic spike op and ``neuron_update_pJ = 52`` its *inactive* neuron update;
+an active update is 81 pJ (Davies et al., IEEE Micro 2018, Table 2: pre-silicon
+simulation at 0.75 V).  Synaptic memory reads are inside the SOP figure; weights stay on
+chip, so no SRAM/DRAM terms are added.
+
+Latency: a layer occupies ``core.cores_for(neurons, synapses)`` cores working in parallel;
+each step a core does its share of SOPs and neuron updates serially, and layers (on their
+own cores) run concurrently with a barrier at the end of each step.
+
+References
+----------
+M. Davies et al., IEEE Micro 38(1), 2018, Table 2; M. Sorbaro, Q. Liu, M. Bortone, S. Sheik,
+"Optimizing the Energy Consumption of Spiking Neural Networks for Neuromorphic
+Applications", Front. Neurosci. 14:662, 2020.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+
+from npulab.hw.core import CoreConfig
+from npulab.hw.energy import EnergyTable
+from npulab.perf import Report
+
+__all__ = ["estimate", "report"]
+
+
+def _layer_cycles(sops: float, neurons: int, cores: int, core: CoreConfig) -> int:
+    """Cycles of one layer in one step on ``cores`` parallel cores."""
+    return (math.ceil(sops / cores) * core.sop_cycles
+            + math.ceil(neurons / cores) * core.neuron_update_cycles)
+
+
+def _multiplex(cores_used: int, core: CoreConfig) -> int:
+    """Time-multiplexing factor when a network needs more cores than the chip has."""
+    return max(1, math.ceil(cores_used / core.num_cores))
+
+
+def estimate(workload, core: CoreConfig = CoreConfig(), spike_rate: float = 0.1,
+             timesteps: int = 8, energy: EnergyTable = EnergyTable()) -> Report:
+    """Energy and latency of a ``Gemm`` or ``Conv2d`` run as one spiking layer.
+
+    Parameters
+    ----------
+    workload : npulab.workloads.Gemm or Conv2d
+        ``Gemm(M, N, K)``: ``M`` positions of ``K`` input neurons feeding ``N`` output
+        neurons.  ``Conv2d``: input neurons are ifmap pixels x channels, output neurons are
+        ofmap pixels x filters.
+    core : CoreConfig, default CoreConfig()
+    spike_rate : float, default 0.1
+        Probability that an input neuron spikes in a step, in [0, 1].
+    timesteps : int, default 8
+    energy : EnergyTable, default EnergyTable()
+
+    Returns
+    -------
+    npulab.perf.Report
+        ``engine="snn"``, ``macs`` = SOP count, energy keys ``"sop"`` and ``"neuron"``;
+        ``details`` holds ``sops``, ``neuron_updates``, ``spikes`` (input spikes),
+        ``timesteps``, ``spike_rate``, ``cores``.
+
+    Units: pJ, seconds, cycles, events.
+
+    Examples
+    --------
+    >>> from npulab.workloads import Gemm
+    >>> r = estimate(Gemm(M=1, N=128, K=64), spike_rate=0.1, timesteps=8)
+    >>> r.details["sops"], r.details["neuron_updates"], round(r.energy_breakdown_pJ["sop"], 1)
+    (6554, 1024, 154674.4)
+    """
+    from npulab.workloads import Conv2d, Gemm
+
+    if isinstance(spike_rate, bool) or not isinstance(spike_rate, numbers.Real) or not 0 <= spike_rate <= 1:
+        raise ValueError(f"estimate spike_rate must be a number in [0, 1]; got {spike_rate!r}")
+    if isinstance(timesteps, bool) or not isinstance(timesteps, numbers.Integral) or timesteps < 1:
+        raise ValueError(f"estimate timesteps must be an int >= 1; got {timesteps!r}")
+    timesteps = int(timesteps)
+    if isinstance(workload, Gemm):
+        inputs, neurons = workload.M * workload.K, workload.M * workload.N
+        synapses = workload.K * workload.N                       # one weight matrix, shared over M
+    elif isinstance(workload, Conv2d):
+        inputs = workload.ifmap_h * workload.ifmap_w * workload.channels
+        neurons = workload.out_h * workload.out_w * workload.num_filters
+        synapses = workload.filter_h * workload.filter_w * workload.channels * workload.num_filters
+    else:
+        raise ValueError(f"estimate workload must be a Gemm or Conv2d; got {type(workload).__name__}")
+    sops_per_step = spike_rate * workload.macs
+    sops = int(round(sops_per_step * timesteps))
+    updates = neurons * timesteps
+    spikes = int(round(spike_rate * inputs * timesteps))
+    cores = core.cores_for(neurons, synapses)
+    cycles = timesteps * _layer_cycles(sops_per_step, neurons, min(cores, core.num_cores), core)
+    cycles *= _multiplex(cores, core)
+    return Report.from_cycles(
+        name=getattr(workload, "name", "") or "snn_layer", engine="snn", macs=sops,
+        cycles=max(int(cycles), 1), clock_hz=core.clock_hz,
+        energy_breakdown_pJ={"sop": sops * energy.sop_pJ, "neuron": updates * energy.neuron_update_pJ},
+        peak_ops_per_s=2.0 * min(cores, core.num_cores) * core.clock_hz / core.sop_cycles,
+        details={"sops": sops, "neuron_updates": updates, "spikes": spikes, "timesteps": timesteps,
+                 "spike_rate": float(spike_rate), "cores": cores},
+    )
+
+
+def report(result, core: CoreConfig = CoreConfig(), energy: EnergyTable = EnergyTable(), *,
+           name: str = "snn", accuracy: float | None = None,
+           accuracy_target: float | None = None) -> Report:
+    """Turn a counted :class:`~npulab.snn.CoreResult` into a :class:`~npulab.perf.Report`.
+
+    Energy and latency use the counted events (not an assumed rate); ``inferences`` is the
+    batch size, so ``energy_per_inference_j`` is per sample.  ``details`` holds the totals
+    ``sops``, ``neuron_updates``, ``spikes`` (input plus emitted) and per-layer lists
+    ``sops_per_layer``, ``neuron_updates_per_layer``, ``spikes_per_layer``.
+    """
+    n_layers = result.sops.shape[0]
+    neurons = [result.spikes[l].shape[2] for l in range(n_layers)]
+    cores = [core.cores_for(neurons[l], result.synapses[l]) for l in range(n_layers)]
+    needed = sum(cores)
+    cores = [min(c, core.num_cores) for c in cores]
+    B = result.batch
+    cycles = 0
+    for t in range(result.timesteps):
+        # per sample, layers run concurrently on their own cores; samples run one after another
+        cycles += max(_layer_cycles(result.sops[l, t] / B, neurons[l], cores[l], core)
+                      for l in range(n_layers)) * B
+    cycles *= _multiplex(needed, core)
+    sops, updates = result.total_sops, result.total_neuron_updates
+    return Report.from_cycles(
+        name=name, engine="snn", macs=sops, cycles=max(int(cycles), 1), clock_hz=core.clock_hz,
+        energy_breakdown_pJ={"sop": sops * energy.sop_pJ, "neuron": updates * energy.neuron_update_pJ},
+        accuracy=accuracy, accuracy_target=accuracy_target, inferences=B,
+        details={"sops": sops, "neuron_updates": updates,
+                 "spikes": result.input_spikes + result.total_spikes,
+                 "sops_per_layer": [int(x) for x in result.sops.sum(1)],
+                 "neuron_updates_per_layer": [int(x) for x in result.neuron_updates.sum(1)],
+                 "spikes_per_layer": [int(x) for x in result.spike_counts.sum(1)],
+                 "input_spikes": result.input_spikes, "timesteps": result.timesteps,
+                 "layers": list(result.names), "cores": cores},
+    )

@@ -1,0 +1,127 @@
+"""Closed-form cost of one layer on a systolic array: a :class:`npulab.perf.Report`.
+
+Pure arithmetic (no simulation), fast enough for every layer of a large LLM.
+
+Model
+-----
+* Cycles: :func:`~npulab.systolic.folds.compute_cycles` (folds included); memory overlaps
+  compute (double-buffered SRAM), so ``cycles = max(compute, DRAM bytes / bytes-per-cycle)``
+  and the difference is reported as ``stall_cycles``.
+* SRAM accesses: :func:`~npulab.systolic.folds.sram_accesses`.
+* DRAM accesses: an operand is read from DRAM once if the data it reuses across folds
+  fits in half its SRAM (the other half prefetches the next tile); otherwise it is
+  re-read every time the array reads it (DRAM reads = SRAM reads).  Reused data: OS A
+  (all of it, reused by every column fold) and a ``K x C`` slice of B; WS A; IS B.
+  Outputs go to DRAM once unless WS/IS partial sums (``M x C`` or ``N x C``) overflow the
+  ofmap SRAM, in which case every partial sum is written and read back.
+* Energy (pJ, :class:`npulab.hw.EnergyTable`): ``compute`` = MACs x MAC energy at the
+  array precision; ``reg`` = 2 operand register reads of ``bytes`` per MAC;
+  ``sram`` and ``dram`` = bytes accessed x per-byte energy.
+
+Units: cycles, elements, bytes, pJ.
+"""
+from __future__ import annotations
+
+from npulab.hw import ArrayConfig, EnergyTable, MemoryConfig
+from npulab.perf import Report
+from npulab.systolic.folds import compute_cycles, fold_plan, sram_accesses, utilization
+from npulab.workloads import Conv2d, Gemm
+from npulab.workloads.layers import bytes_per_element
+
+__all__ = ["estimate", "dram_accesses"]
+
+
+def dram_accesses(M: int, N: int, K: int, array: ArrayConfig, memory: MemoryConfig,
+                  sram: dict | None = None) -> dict:
+    """DRAM reads/writes (elements) of a GEMM under the reuse rule in the module docstring."""
+    df, R, C = array.dataflow, array.rows, array.cols
+    sram = sram or sram_accesses(M, N, K, R, C, df, scalesim_compat=False)
+    b = bytes_per_element(array.precision)
+
+    def fits(elems, kb):
+        return elems * b <= kb * 1024 / 2
+
+    reuse_a = {"os": M * K, "ws": M * K, "is": 0}[df]
+    reuse_b = {"os": K * min(C, N), "ws": 0, "is": K * N}[df]
+    ifmap = M * K if fits(reuse_a, memory.ifmap_sram_kb) else sram["ifmap_sram_reads"]
+    filt = K * N if fits(reuse_b, memory.filter_sram_kb) else sram["filter_sram_reads"]
+    partial = {"os": 0, "ws": M * min(C, N), "is": N * min(C, M)}[df]
+    if fits(partial, memory.ofmap_sram_kb):
+        ofw, ofr = M * N, 0
+    else:
+        ofw, ofr = sram["ofmap_sram_writes"], sram["ofmap_sram_reads"]
+    return {"ifmap_dram_reads": ifmap, "filter_dram_reads": filt,
+            "ofmap_dram_writes": ofw, "ofmap_dram_reads": ofr}
+
+
+def estimate(workload, array: ArrayConfig, memory: MemoryConfig = MemoryConfig(),
+             energy: EnergyTable = EnergyTable(), scalesim_compat: bool = False) -> Report:
+    """Cycles, traffic and energy of a :class:`~npulab.workloads.Gemm` or
+    :class:`~npulab.workloads.Conv2d` on a systolic array, in closed form.
+
+    Parameters
+    ----------
+    workload : Gemm or Conv2d
+        A conv is lowered with im2col (``to_gemm``; SCALE-Sim's rounded-up output size
+        when ``scalesim_compat``).
+    array : ArrayConfig
+        Rows, cols, dataflow, clock and precision.
+    memory : MemoryConfig, default MemoryConfig()
+        SRAM sizes (KiB) and DRAM bandwidth (bytes/s).
+    energy : EnergyTable, default EnergyTable()
+        Per-MAC and per-byte energies (pJ).
+    scalesim_compat : bool, default False
+        Use SCALE-Sim 3.0.0's cycle and SRAM-access conventions.
+
+    Returns
+    -------
+    Report
+        ``engine="systolic"``; ``energy_breakdown_pJ`` keys ``compute``, ``reg``, ``sram``,
+        ``dram``; ``details`` holds the access counts, folds, compute and stall cycles,
+        mapping efficiency and compute utilisation.
+
+    Units: cycles, seconds, pJ.
+
+    Examples
+    --------
+    >>> from npulab.workloads import Gemm
+    >>> r = estimate(Gemm(64, 64, 64), ArrayConfig(16, 16, "os"))
+    >>> r.cycles, r.details["ofmap_sram_writes"]
+    (1760, 4096)
+    """
+    if isinstance(workload, Conv2d):
+        g = workload.to_gemm(scalesim=scalesim_compat)
+    elif isinstance(workload, Gemm):
+        g = workload
+    else:
+        raise ValueError(f"estimate workload must be a Gemm or Conv2d; got {type(workload).__name__}")
+    M, N, K = g.M, g.N, g.K
+    R, C, df = array.rows, array.cols, array.dataflow
+    sram = sram_accesses(M, N, K, R, C, df, scalesim_compat=scalesim_compat)
+    dram = dram_accesses(M, N, K, array, memory)
+    util = utilization(M, N, K, R, C, df, scalesim_compat=scalesim_compat)
+    compute = compute_cycles(M, N, K, R, C, df, scalesim_compat=scalesim_compat)
+    b = bytes_per_element(array.precision)
+    dram_bytes = b * sum(dram.values())
+    dram_cycles = int(-(-dram_bytes * array.clock_hz // memory.dram_bytes_per_s))
+    cycles = max(compute, dram_cycles, 1)
+    sram_elems = (sram["ifmap_sram_reads"] + sram["filter_sram_reads"]
+                  + sram["ofmap_sram_writes"] + sram["ofmap_sram_reads"])
+    macs = M * N * K
+    breakdown = {
+        "compute": macs * energy.mac_pJ(array.precision),
+        "reg": 2 * macs * b * energy.reg_pJ_per_byte,
+        "sram": sram_elems * b * energy.sram_pJ_per_byte,
+        "dram": dram_bytes * energy.dram_pJ_per_byte,
+    }
+    details = {**sram, **dram, "compute_cycles": compute, "stall_cycles": cycles - compute,
+               "dram_bytes": dram_bytes, "dataflow": df, "rows": R, "cols": C,
+               "M": M, "N": N, "K": K,
+               "mapping_efficiency": util["mapping_efficiency"],
+               "compute_utilization": util["compute_utilization"],
+               "T": fold_plan(M, N, K, R, C, df).T}
+    return Report.from_cycles(
+        name=getattr(workload, "name", "") or str(workload), engine="systolic", macs=macs,
+        cycles=int(cycles), clock_hz=array.clock_hz, energy_breakdown_pJ=breakdown,
+        utilization=min(1.0, macs / (array.pes * cycles)),
+        peak_ops_per_s=array.peak_ops_per_s, details=details)

@@ -1,0 +1,588 @@
+"""SCALE-Sim 3.0.0-compatible layer reports (``InterfaceBandwidth: CALC``).
+
+SCALE-Sim (Samajdar et al., ISPASS 2020; ``scalesim`` 3.0.0 on PyPI) turns a layer into
+three *operand matrices* (im2col addresses of ifmap, filter, ofmap), cuts them into folds,
+lays each fold out cycle by cycle as a skewed *demand matrix* (one row per cycle, one
+column per array edge port, ``-1`` = no request), and plays the demand rows through a
+double-buffered memory model.  This module re-derives those conventions (written from
+reading its documentation and source, no code copied) so that every column of its
+COMPUTE, BANDWIDTH and DETAILED_ACCESS reports comes out identical.
+
+Conventions reproduced (``R x C`` array, ``T`` streamed length, ``F`` folds):
+
+* fold order: column folds outer, row folds inner; every fold has ``R + C + T - 2`` (OS)
+  or ``2R + C + T - 2`` (WS, IS) demand rows; "Total Cycles" is the index of the last
+  row plus stalls (i.e. ``rows - 1 + stalls``); SRAM start/stop cycles of ifmap and
+  filter include a 1-cycle hit latency;
+* OS counts ``R + C`` extra ofmap SRAM writes per fold; WS/IS write every partial sum;
+* ifmap/filter buffers (CALC mode): the SRAM is split into 100 *sets* of
+  ``floor(bytes / 100)`` words; a request that misses the words fetched since the last
+  refill is new; after ``50 sets`` of new words the buffer refills (forgets).  DRAM reads
+  = new words; the first refill is prefetched at 10 words/cycle before the first request
+  (ending one cycle before it minus the 1-cycle DRAM latency); later refills are spread
+  over the interval between refills;
+* ofmap buffer: words fill lines of ``C`` words; once more than half the SRAM is full, the
+  open line is closed and ``ceil(half / C)`` lines drain to DRAM, one line per cycle;
+  when the SRAM is full during a drain the array stalls until the drain ends.  A drain
+  counts every slot of its lines except the empty slots of its last line (so a partial
+  line in the middle counts ``C``: the source of SCALE-Sim's few extra DRAM writes);
+* "Total Cycles (incl. prefetch)" = last ofmap DRAM write cycle - first DRAM read cycle.
+
+Not modelled: ``InterfaceBandwidth: USER`` (a fixed DRAM bandwidth with its per-request
+read buffer), sparsity, custom layouts, Ramulator traces.
+
+Units: cycles, words (elements; 1 byte each in SCALE-Sim).
+"""
+from __future__ import annotations
+
+import configparser
+import csv
+import math
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from npulab._validate import one_of, positive_int
+from npulab.hw.array import DATAFLOWS
+
+__all__ = ["ScaleSimConfig", "read_config", "operand_matrices", "simulate_layer",
+           "COMPUTE_COLUMNS", "BANDWIDTH_COLUMNS", "DETAILED_COLUMNS", "write_reports",
+           "expand_depthwise", "read_report"]
+
+COMPUTE_COLUMNS = ["LayerID", "Total Cycles (incl. prefetch)", "Total Cycles", "Stall Cycles",
+                   "Overall Util %", "Mapping Efficiency %", "Compute Util %"]
+BANDWIDTH_COLUMNS = ["LayerID", "Avg IFMAP SRAM BW", "Avg FILTER SRAM BW", "Avg OFMAP SRAM BW",
+                     "Avg IFMAP DRAM BW", "Avg FILTER DRAM BW", "Avg OFMAP DRAM BW"]
+DETAILED_COLUMNS = ["LayerID",
+                    "SRAM IFMAP Start Cycle", "SRAM IFMAP Stop Cycle", "SRAM IFMAP Reads",
+                    "SRAM Filter Start Cycle", "SRAM Filter Stop Cycle", "SRAM Filter Reads",
+                    "SRAM OFMAP Start Cycle", "SRAM OFMAP Stop Cycle", "SRAM OFMAP Writes",
+                    "DRAM IFMAP Start Cycle", "DRAM IFMAP Stop Cycle", "DRAM IFMAP Reads",
+                    "DRAM Filter Start Cycle", "DRAM Filter Stop Cycle", "DRAM Filter Reads",
+                    "DRAM OFMAP Start Cycle", "DRAM OFMAP Stop Cycle", "DRAM OFMAP Writes"]
+#: Keys of :func:`simulate_layer`'s result, in report order (the fixture's names).
+KEYS = ["total_cycles", "compute_cycles", "stall_cycles", "overall_util_pct", "mapping_eff_pct",
+        "compute_util_pct_full",
+        "avg_ifmap_sram_bw", "avg_filter_sram_bw", "avg_ofmap_sram_bw",
+        "avg_ifmap_dram_bw", "avg_filter_dram_bw", "avg_ofmap_dram_bw",
+        "ifmap_sram_start", "ifmap_sram_stop", "ifmap_sram_reads",
+        "filter_sram_start", "filter_sram_stop", "filter_sram_reads",
+        "ofmap_sram_start", "ofmap_sram_stop", "ofmap_sram_writes",
+        "ifmap_dram_start", "ifmap_dram_stop", "ifmap_dram_reads",
+        "filter_dram_start", "filter_dram_stop", "filter_dram_reads",
+        "ofmap_dram_start", "ofmap_dram_stop", "ofmap_dram_writes"]
+
+
+@dataclass(frozen=True)
+class ScaleSimConfig:
+    """The parts of a SCALE-Sim ``.cfg`` file that the reports depend on."""
+
+    run_name: str
+    rows: int
+    cols: int
+    ifmap_sram_kb: int = 64
+    filter_sram_kb: int = 64
+    ofmap_sram_kb: int = 64
+    dataflow: str = "os"
+    bandwidth_mode: str = "CALC"
+    bandwidth: int = 10                      # USER mode: ofmap DRAM words/cycle ("Bandwidth")
+    ifmap_sram_bank_bandwidth: int = 10      # USER mode: ifmap DRAM words/cycle ([layout])
+    filter_sram_bank_bandwidth: int = 10     # USER mode: filter DRAM words/cycle ([layout])
+
+    def __post_init__(self):
+        for f in ("rows", "cols", "ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb", "bandwidth",
+                  "ifmap_sram_bank_bandwidth", "filter_sram_bank_bandwidth"):
+            positive_int("ScaleSimConfig", f, getattr(self, f))
+        one_of("ScaleSimConfig", "dataflow", self.dataflow, DATAFLOWS)
+        one_of("ScaleSimConfig", "bandwidth_mode", self.bandwidth_mode, ("CALC", "USER"))
+
+
+def read_config(path) -> ScaleSimConfig:
+    """Read a SCALE-Sim ``.cfg`` (INI) file; a missing key raises one ``ValueError`` line."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"config file not found: {path}")
+    cp = configparser.ConfigParser()
+    try:
+        cp.read(path)
+    except configparser.Error as err:
+        raise ValueError(f"{path}: not a SCALE-Sim config: {str(err).splitlines()[0]}") from None
+
+    def get(section, key):
+        try:
+            return cp.get(section, key).strip()
+        except (configparser.NoSectionError, configparser.NoOptionError):
+            raise ValueError(f"{path}: missing required key [{section}] {key}") from None
+
+    def get_int(section, key):
+        v = get(section, key)
+        try:
+            return int(v)
+        except ValueError:
+            raise ValueError(f"{path}: [{section}] {key} must be an int; got {v!r}") from None
+
+    cfg = dict(
+        run_name=get("general", "run_name"),
+        rows=get_int("architecture_presets", "ArrayHeight"),
+        cols=get_int("architecture_presets", "ArrayWidth"),
+        ifmap_sram_kb=get_int("architecture_presets", "IfmapSramSzkB"),
+        filter_sram_kb=get_int("architecture_presets", "FilterSramSzkB"),
+        ofmap_sram_kb=get_int("architecture_presets", "OfmapSramSzkB"),
+        dataflow=get("architecture_presets", "Dataflow").lower(),
+        bandwidth_mode=get("run_presets", "InterfaceBandwidth").upper(),
+    )
+    if cfg["bandwidth_mode"] == "USER":
+        bw = get("architecture_presets", "Bandwidth").split(",")[0].strip()
+        try:
+            cfg["bandwidth"] = int(bw)
+        except ValueError:
+            raise ValueError(f"{path}: [architecture_presets] Bandwidth must be an int; got {bw!r}") from None
+        cfg["ifmap_sram_bank_bandwidth"] = get_int("layout", "IfmapSRAMBankBandwidth")
+        cfg["filter_sram_bank_bandwidth"] = get_int("layout", "FilterSRAMBankBandwidth")
+    try:
+        return ScaleSimConfig(**cfg)
+    except ValueError as err:
+        raise ValueError(f"{path}: {err}") from None
+
+
+# --------------------------------------------------------------------------------------
+# Operand matrices (im2col addresses) and demand matrices
+# --------------------------------------------------------------------------------------
+def operand_matrices(layer):
+    """Ifmap ``[P, W]``, filter ``[W, N]`` and ofmap ``[P, N]`` address matrices (-1 = none).
+
+    ``P`` = output pixels (SCALE-Sim rounds the output size up), ``W`` = window
+    ``Fh*Fw*C``.  A GEMM ``A[M,K] @ B[K,N]`` is the conv ``H=M, W=K, Fh=1, Fw=K, C=1``.
+    Addresses: ifmap ``(row*W + col)*C + ch`` (HWC), filter ``n*Fh*Fw*C + k``, ofmap
+    ``p*N + n`` (offsets left out: each buffer sees only its own operand).
+    """
+    from npulab.workloads import Conv2d, Gemm
+
+    if isinstance(layer, Gemm):
+        H, Wd, Fh, Fw, C, N, S = layer.M, layer.K, 1, layer.K, 1, layer.N, 1
+    elif isinstance(layer, Conv2d):
+        H, Wd, Fh, Fw, C, N, S = (layer.ifmap_h, layer.ifmap_w, layer.filter_h, layer.filter_w,
+                                  layer.channels, layer.num_filters, layer.stride)
+    else:
+        raise ValueError(f"simulate_layer needs a Gemm or Conv2d; got {type(layer).__name__}")
+    E = math.ceil((H - Fh + S) / S)
+    Fo = math.ceil((Wd - Fw + S) / S)
+    P, win = E * Fo, Fh * Fw * C
+    i = np.arange(P)[:, None]
+    j = np.arange(win)[None, :]
+    orow, ocol = np.divmod(i, Fo)
+    r0, c0 = orow * S, ocol * S
+    frow, rest = np.divmod(j, Fw * C)
+    fcol, ch = np.divmod(rest, C)
+    valid = (frow + r0 < H) & (fcol + c0 < Wd)
+    ifmap = np.where(valid, ((r0 + frow) * Wd + (c0 + fcol)) * C + ch, -1).astype(np.int64)
+    filt = (np.arange(N)[None, :] * win + np.arange(win)[:, None]).astype(np.int64)
+    ofmap = (np.arange(P)[:, None] * N + np.arange(N)[None, :]).astype(np.int64)
+    return ifmap, filt, ofmap
+
+
+def _skew(U):
+    """Delay column c by c rows: ``out[r + c, c] = U[r, c]`` (the systolic wavefront)."""
+    h, w = U.shape
+    out = np.full((h + w - 1, w), -1, dtype=U.dtype)
+    out[np.arange(h)[:, None] + np.arange(w)[None, :], np.arange(w)[None, :]] = U
+    return out
+
+
+def _pad(U, h, w):
+    out = np.full((h, w), -1, dtype=np.int64)
+    out[:U.shape[0], :U.shape[1]] = U
+    return out
+
+
+def _gap(n, w):
+    return np.full((n, w), -1, dtype=np.int64)
+
+
+def demand_matrices(ifmap, filt, ofmap, R, C, df):
+    """Demand matrices of the three operands, all folds stacked (rows = cycles).
+
+    The readable definition of SCALE-Sim's layout (used by tests and for small layers);
+    :func:`simulate_layer` uses :func:`_fold_layout`, the same matrices fold by fold
+    without materialising repeats.
+    """
+    out = []
+    for blocks, sel, pre, flip, skew, P in _fold_layout(ifmap, filt, ofmap, R, C, df):
+        out.append(np.vstack([_demand_of_block(blocks[b], pre, flip, skew, P) for b in sel]))
+    return tuple(out)
+
+
+def _demand_of_block(U, pre, flip, skew, P):
+    """One fold: ``pre`` empty rows, the block (flipped upside down if ``flip``), empty
+    rows up to ``P`` rows in all, then the skew if ``skew``."""
+    h, w = U.shape
+    V = np.full((P - (w - 1 if skew else 0), w), -1, dtype=U.dtype)
+    V[pre:pre + h] = U[::-1] if flip else U
+    return _skew(V) if skew else V
+
+
+def _blocks(mat, size_r, size_c, nr, nc):
+    """Cut ``mat`` (padded with -1) into ``nr x nc`` blocks of ``size_r x size_c``: [nr, nc, r, c]."""
+    pad = np.full((nr * size_r, nc * size_c), -1, dtype=np.int64)
+    pad[:mat.shape[0], :mat.shape[1]] = mat
+    return pad.reshape(nr, size_r, nc, size_c).transpose(0, 2, 1, 3)
+
+
+def _fold_layout(ifmap, filt, ofmap, R, C, df):
+    """For each operand: (unique blocks, block index of every fold, prefix rows, flip, skew,
+    rows per fold).  Folds run column folds outer, row folds inner (``f = fc * Fr + fr``)."""
+    P, W = ifmap.shape
+    N = filt.shape[1]
+    if df == "os":
+        T, Fr, Fc = W, -(-P // R), -(-N // C)
+        rows = R + C + T - 2
+        f = np.arange(Fr * Fc)
+        ib = _blocks(ifmap, R, W, Fr, 1)[:, 0].transpose(0, 2, 1)        # [Fr, T, R]
+        fb = _blocks(filt, W, C, 1, Fc)[0]                                # [Fc, T, C]
+        ob = _blocks(ofmap, R, C, Fr, Fc).transpose(1, 0, 2, 3).reshape(Fr * Fc, R, C)
+        return [(ib, f % Fr, 0, False, True, rows), (fb, f // Fr, 0, False, True, rows),
+                (ob, f, T - 1, True, True, rows)]
+    if df == "ws":
+        T, Fr, Fc = P, -(-W // R), -(-N // C)
+        rows = 2 * R + C + T - 2
+        f = np.arange(Fr * Fc)
+        ib = _blocks(ifmap, P, R, 1, Fr)[0]                               # [Fr, T, R]
+        fb = _blocks(filt, R, C, Fr, Fc).transpose(1, 0, 2, 3).reshape(Fr * Fc, R, C)
+        ob = _blocks(ofmap, P, C, 1, Fc)[0]                               # [Fc, T, C]
+        return [(ib, f % Fr, R, False, True, rows), (fb, f, 0, True, False, rows),
+                (ob, f // Fr, 2 * R - 1, False, True, rows)]
+    T, Fr, Fc = N, -(-W // R), -(-P // C)
+    rows = 2 * R + C + T - 2
+    f = np.arange(Fr * Fc)
+    ib = _blocks(ifmap.T, R, C, Fr, Fc).transpose(1, 0, 2, 3).reshape(Fr * Fc, R, C)
+    fb = _blocks(filt.T, N, R, 1, Fr)[0]                                  # [Fr, T, R]
+    ob = _blocks(ofmap.T, N, C, 1, Fc)[0]                                 # [Fc, T, C]
+    return [(ib, f, 0, True, False, rows), (fb, f % Fr, R, False, True, rows),
+            (ob, f // Fr, 2 * R - 1, False, True, rows)]
+
+
+def _stream(blocks, sel, pre, flip, skew, P):
+    """Valid requests of an operand in demand order: (addresses, demand row of each)."""
+    vals, rws = [], []
+    for b in range(len(blocks)):
+        D = _demand_of_block(blocks[b], pre, flip, skew, P)
+        r, c = np.nonzero(D != -1)
+        vals.append(D[r, c])
+        rws.append(r)
+    lens = np.array([len(v) for v in vals])
+    take = lens[sel]
+    starts = np.concatenate([[0], np.cumsum(take)[:-1]])
+    total = int(take.sum())
+    addr = np.empty(total, dtype=np.int64)
+    row = np.empty(total, dtype=np.int64)
+    for k, b in enumerate(sel):
+        s = starts[k]
+        addr[s:s + take[k]] = vals[b]
+        row[s:s + take[k]] = rws[b] + k * P
+    return addr, row
+
+
+def _row_counts(blocks, sel, pre, flip, skew, P):
+    """Valid requests per demand row, all folds: shape [folds * P]."""
+    per_block = np.stack([(_demand_of_block(blocks[b], pre, flip, skew, P) != -1).sum(axis=1)
+                          for b in range(len(blocks))])
+    return per_block[sel].reshape(-1)
+
+
+# --------------------------------------------------------------------------------------
+# Memory model
+# --------------------------------------------------------------------------------------
+def _write_buffer(counts, total_words, bw):
+    """Ofmap double buffer.  ``counts[i]`` = words written in demand row ``i``.
+
+    Returns per-row service cycles, total stalls, DRAM writes and DRAM start/stop cycles.
+    """
+    active = math.ceil(total_words * 0.5)
+    half = total_words - active
+    lines_per_drain = math.ceil(half / bw)
+    st = {"free": total_words, "open": 0, "lines": 0, "start_line": 0, "writes": 0,
+          "first": None, "last": None}
+    partial = {}                                       # closed short line -> its words
+
+    def store(n):
+        st["free"] -= n
+        st["open"] += n
+        full = st["open"] // bw
+        st["lines"] += full
+        st["open"] -= full * bw
+
+    def close_line():
+        if st["open"]:
+            partial[st["lines"]] = st["open"]
+            st["lines"] += 1
+            st["open"] = 0
+
+    def drain(start):
+        end_line = min(st["start_line"] + lines_per_drain, st["lines"])
+        n = end_line - st["start_line"]
+        if n <= 0:
+            return start
+        words = n * bw - (bw - partial.get(end_line - 1, bw))
+        st["writes"] += words
+        st["free"] += words
+        st["start_line"] = end_line
+        st["first"] = start if st["first"] is None else min(st["first"], start)
+        st["last"] = start + n - 1 if st["last"] is None else max(st["last"], start + n - 1)
+        return start + n - 1
+
+    counts = np.asarray(counts, dtype=np.int64)
+    nrows = len(counts)
+    cc = np.concatenate([[0], np.cumsum(counts)])      # words written before row i
+    own = np.zeros(nrows, dtype=np.int64)                # stall added by row i
+    stall, drain_end, i = 0, 0, 0
+
+    def row_detail(i, stall, drain_end):
+        """Word-by-word rules of one row (where a drain starts or the array stalls)."""
+        cur, off, rem = i + stall, 0, int(counts[i])
+        while rem:
+            if cur < drain_end:
+                n = min(rem, max(st["free"], 1))
+                store(n)
+                rem -= n
+                if st["free"] <= 0:                    # buffer full: wait for the drain
+                    off += drain_end - cur
+                    cur = drain_end
+            else:
+                n = min(rem, max(st["free"] - active + 1, 1))
+                store(n)
+                rem -= n
+                if st["free"] < active:                # more than half full: drain
+                    close_line()
+                    drain_end = drain(cur)
+        return off, drain_end
+
+    while i < nrows:
+        # rows i..j-1 hold no event: skip them in one step (words just accumulate)
+        if i + stall < drain_end:
+            j1 = min(nrows, drain_end - stall)           # first row starting after the drain
+            need = max(st["free"], 1)                    # words until the buffer is full
+        else:
+            j1 = nrows
+            need = max(st["free"] - active + 1, 1)       # words until a drain starts
+        j2 = int(np.searchsorted(cc, cc[i] + need, side="left")) - 1
+        j = min(j1, j2)
+        if j > i:
+            store(int(cc[j] - cc[i]))
+            i = j
+            continue
+        off, drain_end = row_detail(i, stall, drain_end)   # the event happens in row i
+        own[i] = off
+        stall += off
+        i += 1
+    out = np.arange(nrows) + np.cumsum(own)
+    close_line()
+    cycle = int(out[-1])
+    while st["start_line"] < st["lines"]:
+        cycle = drain(cycle) + 1
+    return out, stall, st["writes"], st["first"], st["last"]
+
+
+def _read_buffer(stream, row_of, row_cycle, total_words, bw=10):
+    """Ifmap/filter buffer in CALC mode: DRAM reads and DRAM start/stop cycles."""
+    per_set = total_words // 100
+    cap = 50 * per_set
+    n = len(stream)
+    order = np.argsort(stream, kind="stable")
+    srt = stream[order]
+    prev = np.full(n, -1, dtype=np.int64)
+    same = srt[1:] == srt[:-1]
+    prev[order[1:][same]] = order[:-1][same]
+    fills, s, new_total, last_new = [], 0, 0, 0
+    while s < n:
+        w = 2 * cap
+        while True:
+            e = min(n, s + w)
+            cs = np.cumsum(prev[s:e] < s)
+            if cs[-1] >= cap:
+                p = s + int(np.searchsorted(cs, cap))
+                fills.append(p)
+                new_total += cap
+                s = p + 1
+                last_new = 0
+                break
+            if e == n:
+                new_total += int(cs[-1])
+                last_new = int(cs[-1])
+                s = n
+                break
+            w *= 4
+    first_cycle = int(row_cycle[row_of[0]])
+    if not fills:
+        return _read_buffer_single(new_total, total_words, bw)
+    end0 = first_cycle - 2
+    start0 = end0 - math.ceil(cap / bw) + 1
+    return new_total, start0 + 1, int(row_cycle[row_of[fills[-1]]]) + 1
+
+
+def _read_buffer_blocks(layout, row_cycle, total_words, bw=10):
+    """:func:`_read_buffer` for streams made of fold blocks that are pairwise disjoint and
+    repeat-free (every GEMM): O(folds + refills) instead of O(requests).
+
+    A request is new iff its previous occurrence (same place in the previous visit of
+    the same block) is before the refill point ``s``; so the new requests of a fold are a
+    prefix of it (or all of it), and a refill inside a fold makes the rest of it new.
+    """
+    blocks, sel, pre, flip, skew, P = layout
+    rows_in = []
+    for b in range(len(blocks)):
+        D = _demand_of_block(blocks[b], pre, flip, skew, P)
+        rows_in.append(np.nonzero(D != -1)[0])
+    lens = [len(r) for r in rows_in]
+    cap = 50 * (total_words // 100)
+    last_visit = {}
+    g, s, count, total, fills = 0, 0, 0, 0, []
+    for k, b in enumerate(sel):
+        L = lens[b]
+        x = 0                                  # next local position to look at
+        while x < L:
+            if s > g or b not in last_visit:   # refill inside this fold, or first visit
+                e = L
+            else:
+                e = min(L, max(0, s - last_visit[b]))
+            n_new = max(0, e - x)
+            if count + n_new >= cap and n_new > 0:
+                p = x + (cap - count) - 1      # local index of the request that fills
+                fills.append(k * P + int(rows_in[b][p]))
+                total += cap
+                count = 0
+                s = g + p + 1
+                x = p + 1
+                continue
+            count += n_new
+            x = L
+        last_visit[b] = g
+        g += L
+    total += count
+    first_row = int(rows_in[sel[0]][0])
+    if not fills:
+        return _read_buffer_single(total, total_words, bw)
+    start0 = (int(row_cycle[first_row]) - 2) - math.ceil(cap / bw) + 1
+    return total, start0 + 1, int(row_cycle[fills[-1]]) + 1
+
+
+def _read_buffer_single(distinct, total_words, bw=10):
+    """No refill: all ``distinct`` words are prefetched at ``bw`` words/cycle, ending at -1."""
+    per_set = total_words // 100
+    sets = -(-distinct // per_set)
+    return distinct, -math.ceil(sets * per_set / bw), -1
+
+
+def simulate_layer(layer, config: ScaleSimConfig) -> dict:
+    """One layer's SCALE-Sim 3.0.0 report numbers (CALC bandwidth mode).
+
+    Parameters
+    ----------
+    layer : Gemm or Conv2d
+    config : ScaleSimConfig
+
+    Returns
+    -------
+    dict
+        Keys :data:`KEYS` (``compute_util_pct`` is also given rounded to 2 decimals).
+
+    Units: cycles, words, words/cycle, percent.
+    """
+    if config.bandwidth_mode == "USER":
+        return _simulate_user(layer, config)
+    R, C, df = config.rows, config.cols, config.dataflow
+    ifmap, filt, ofmap = operand_matrices(layer)
+    P, W = ifmap.shape
+    N = filt.shape[1]
+    lay_i, lay_f, lay_o = _fold_layout(ifmap, filt, ofmap, R, C, df)
+    wcount = _row_counts(*lay_o)
+    rows = len(wcount)
+    out_cycles, stall, ofw, of_start, of_stop = _write_buffer(wcount, config.ofmap_sram_kb * 1024, C)
+    # stall accumulated before row i = (out cycle of row i-1) - (i-1), 0 for row 0
+    sb = np.concatenate([[0], out_cycles[:-1] - np.arange(rows - 1)])
+    row_cycle = np.arange(rows) + sb
+    res = {}
+    for name, lay, mat, kb in (("ifmap", lay_i, ifmap, config.ifmap_sram_kb),
+                               ("filter", lay_f, filt, config.filter_sram_kb)):
+        counts = _row_counts(*lay)
+        valid_rows = np.flatnonzero(counts)
+        first, last = int(valid_rows[0]), int(valid_rows[-1])
+        res[f"{name}_sram_start"] = int(row_cycle[first]) + 1
+        res[f"{name}_sram_stop"] = int(row_cycle[last]) + 1
+        words = kb * 1024
+        seen = np.zeros(int(mat.max()) + 1, dtype=bool)
+        seen[mat[mat != -1]] = True
+        distinct = int(seen.sum())
+        blocks_total = sum(int((blk != -1).sum()) for blk in lay[0])
+        if distinct < 50 * (words // 100):     # never refills: one prefetch before the start
+            reads, start, stop = _read_buffer_single(distinct, words)
+        elif blocks_total == distinct:         # fold blocks disjoint, no repeats inside one
+            reads, start, stop = _read_buffer_blocks(lay, row_cycle, words)
+        else:
+            stream, row_of = _stream(*lay)
+            reads, start, stop = _read_buffer(stream, row_of, row_cycle, words)
+        res[f"{name}_dram_reads"], res[f"{name}_dram_start"], res[f"{name}_dram_stop"] = reads, start, stop
+    ofrows = np.flatnonzero(wcount)
+    res["ofmap_sram_start"], res["ofmap_sram_stop"] = int(out_cycles[ofrows[0]]), int(out_cycles[ofrows[-1]])
+    res["ofmap_dram_start"], res["ofmap_dram_stop"], res["ofmap_dram_writes"] = of_start, of_stop, ofw
+    from npulab.systolic.folds import sram_accesses, utilization
+    M_, N_, K_ = P, N, W
+    sram = sram_accesses(M_, N_, K_, R, C, df, scalesim_compat=True)
+    util = utilization(M_, N_, K_, R, C, df, scalesim_compat=True)
+    total = int(out_cycles[-1])
+    res.update(ifmap_sram_reads=sram["ifmap_sram_reads"], filter_sram_reads=sram["filter_sram_reads"],
+               ofmap_sram_writes=sram["ofmap_sram_writes"], compute_cycles=total, stall_cycles=int(stall))
+    res["total_cycles"] = int(res["ofmap_dram_stop"] - min(res["ifmap_dram_start"], res["filter_dram_start"]))
+    res["overall_util_pct"] = P * N * W * 100 / (total * R * C)
+    res["mapping_eff_pct"] = util["mapping_efficiency"] * 100
+    res["compute_util_pct_full"] = util["compute_utilization"] * 100
+    res["compute_util_pct"] = round(res["compute_util_pct_full"], 2)
+    for name, key in (("ifmap", "ifmap_sram_reads"), ("filter", "filter_sram_reads"), ("ofmap", "ofmap_sram_writes")):
+        res[f"avg_{name}_sram_bw"] = res[key] / total
+    for name, key in (("ifmap", "ifmap_dram_reads"), ("filter", "filter_dram_reads"), ("ofmap", "ofmap_dram_writes")):
+        res[f"avg_{name}_dram_bw"] = res[key] / (res[f"{name}_dram_stop"] - res[f"{name}_dram_start"] + 1)
+    return res
+
+
+def expand_depthwise(layers):
+    """SCALE-Sim's depthwise rule: a conv row whose name contains ``DP`` becomes one layer
+    per input channel (``<name>Channel_<i>``, 1 channel each)."""
+    from dataclasses import replace
+
+    from npulab.workloads import Conv2d
+
+    out = []
+    for layer in layers:
+        if isinstance(layer, Conv2d) and "DP" in layer.name:
+            out += [replace(layer, channels=1, name=f"{layer.name}Channel_{i}") for i in range(layer.channels)]
+        else:
+            out.append(layer)
+    return out
+
+
+def write_reports(results, outdir, run_name) -> str:
+    """Write COMPUTE_REPORT.csv, BANDWIDTH_REPORT.csv, DETAILED_ACCESS_REPORT.csv.
+
+    ``results`` is a list of :func:`simulate_layer` dicts, one per layer.  Columns and
+    their order are SCALE-Sim 3.0.0's (each line ends with a comma, as its files do).
+    Returns the report directory ``outdir/run_name``.
+    """
+    path = os.path.join(os.fspath(outdir), run_name)
+    os.makedirs(path, exist_ok=True)
+    groups = (("COMPUTE_REPORT.csv", COMPUTE_COLUMNS, KEYS[0:6]),
+              ("BANDWIDTH_REPORT.csv", BANDWIDTH_COLUMNS, KEYS[6:12]),
+              ("DETAILED_ACCESS_REPORT.csv", DETAILED_COLUMNS, KEYS[12:]))
+    for fname, cols, keys in groups:
+        with open(os.path.join(path, fname), "w", newline="") as f:
+            f.write(", ".join(cols) + ",\n")
+            for lid, r in enumerate(results):
+                f.write(", ".join([str(lid)] + [str(r[k]) for k in keys]) + ",\n")
+    return path
+
+
+def read_report(path) -> list[dict]:
+    """Read one SCALE-Sim (or npulab) report CSV into a list of ``{column: float}``."""
+    with open(path, newline="") as f:
+        rows = [[c.strip() for c in r] for r in csv.reader(f)]
+    head = [c for c in rows[0] if c]
+    return [{h: float(v) for h, v in zip(head, r) if v != ""} for r in rows[1:] if any(r)]

@@ -1,0 +1,236 @@
+"""The autograder on a class of adversarial submissions of the tiny fixture lab.
+
+The class is graded once per session (``graded_class`` in conftest.py, 2 workers, short
+time limits); the tests read its results and output files.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from grading_fixtures import CASES, CELL_TIMEOUT, NOTEBOOK_TIMEOUT, SOURCE, student_notebook
+
+from npulab.grading.autograde import SubmissionResult, restore_source_cells, worst
+from npulab.grading.classroom import find_submissions, grade_class
+from npulab.grading.execute import TestOutcome, is_test_cell
+from npulab.grading.feedback import write_atomic
+
+STUDENTS = [*CASES, "tamper_tests", "delete_tests", "lost_metadata", "broken"]
+
+
+@pytest.mark.parametrize("student", STUDENTS)
+def test_each_submission_gets_its_points_and_status(graded_class, student):
+    _, _, expected, run = graded_class
+    result = {r.student: r for r in run.results}[student]
+    assert (result.total, result.status) == expected[student], (result, result.outcomes, result.notes)
+    assert result.max_score == 5
+
+
+def test_correct_gets_full_marks_and_stub_gets_zero(graded_class):
+    results = {r.student: r for r in graded_class[3].results}
+    assert all(o.passed for o in results["correct"].outcomes)
+    assert not any(o.passed for o in results["stub"].outcomes)
+    assert all(o.not_attempted for o in results["stub"].outcomes)
+
+
+def test_hidden_test_failure_is_reported_with_its_message_only(graded_class):
+    results = {r.student: r for r in graded_class[3].results}
+    mul = {o.grade_id: o for o in results["hidden_only_wrong"].outcomes}["test_mul"]
+    assert not mul.passed and mul.message == "AssertionError: hidden: mul(10, 0.5)"
+
+
+def test_failures_keep_the_points_of_tests_that_ran_before(graded_class):
+    results = {r.student: r for r in graded_class[3].results}
+    for student in ("hang", "hang_ignores_interrupt", "os_exit", "memory_hog", "sys_exit"):
+        by_id = {o.grade_id: o for o in results[student].outcomes}
+        assert by_id["test_add"].passed and not by_id["test_mul"].passed, student
+    assert "kernel died" in {o.grade_id: o for o in results["os_exit"].outcomes}["test_mul"].message
+    assert any("sys.exit" in n for n in results["sys_exit"].notes)
+
+
+def test_timeouts_are_enforced_per_cell_and_per_notebook(graded_class):
+    results = {r.student: r for r in graded_class[3].results}
+    hang = results["hang"]  # interrupted after CELL_TIMEOUT; the following test still ran
+    assert any("interrupted" in n for n in hang.notes)
+    assert {o.grade_id: o for o in hang.outcomes}["test_mul"].message.startswith("NameError")
+    stubborn = results["hang_ignores_interrupt"]  # ignores SIGINT: only the notebook limit stops it
+    assert stubborn.status == "timeout"
+    assert stubborn.settings == {"cell_timeout": CELL_TIMEOUT, "notebook_timeout": NOTEBOOK_TIMEOUT,
+                                 "memory_mb": 2048.0}
+
+
+def test_gradebook_has_the_contract_columns(graded_class):
+    _, out, expected, _ = graded_class
+    with open(out / "gradebook.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert list(rows[0]) == ["student", "test_add", "test_mul", "total", "max", "status"]
+    assert sorted(r["student"] for r in rows) == sorted(expected)
+    for row in rows:
+        assert float(row["total"]) == expected[row["student"]][0]
+        assert float(row["test_add"]) + float(row["test_mul"]) == float(row["total"])
+        assert row["max"] == "5" and row["status"] == expected[row["student"]][1]
+
+
+def test_feedback_pages_show_results_but_never_hidden_tests(graded_class):
+    _, out, expected, _ = graded_class
+    pages = {p.stem: p.read_text() for p in (out / "feedback").glob("*.html")}
+    assert set(pages) == set(expected)
+    assert "add(1, 2) should be 3" in pages["wrong"] and "Score: 3 / 5" in pages["wrong"]
+    assert "timeout" in pages["hang"]
+    for text in pages.values():
+        assert "BEGIN HIDDEN" not in text and "mul(BASE" not in text
+
+
+def test_summary_counts_statuses_and_pass_rates(graded_class):
+    _, out, expected, _ = graded_class
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["students"] == len(expected) and summary["max"] == 5
+    statuses = {}
+    for _, status in expected.values():
+        statuses[status] = statuses.get(status, 0) + 1
+    assert summary["statuses"] == statuses
+    passed_add = sum(1 for s in expected if s not in ("stub", "wrong", "broken"))
+    assert summary["tests"]["test_add"]["passed"] == passed_add
+
+
+def test_resumed_run_equals_a_complete_run(graded_class, tmp_path):
+    subs, out, _, _ = graded_class
+    resumed = tmp_path / "out"
+    shutil.copytree(out, resumed)
+    # An interrupted run: two students were never finished, and no gradebook was written.
+    for student in ("wrong", "os_exit"):
+        (resumed / "results" / f"{student}.json").unlink()
+        (resumed / "feedback" / f"{student}.html").unlink()
+    (resumed / "gradebook.csv").unlink()
+    run = grade_class(SOURCE, subs, resumed, cell_timeout=CELL_TIMEOUT, notebook_timeout=NOTEBOOK_TIMEOUT,
+                      workers=2, progress=False)
+    assert run.graded == ("os_exit", "wrong")
+    assert (resumed / "gradebook.csv").read_bytes() == (out / "gradebook.csv").read_bytes()
+    # Nothing left to do: a second run re-grades nobody.
+    again = grade_class(SOURCE, subs, resumed, cell_timeout=CELL_TIMEOUT, notebook_timeout=NOTEBOOK_TIMEOUT,
+                        progress=False)
+    assert again.graded == () and len(again.reused) == len(run.results)
+
+
+def test_force_and_changed_submissions_are_regraded(tmp_path):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    nbformat.write(student_notebook(CASES["wrong"][0], CASES["wrong"][1]), subs / "ada.ipynb")
+    shutil.copyfile(Path(SOURCE).parent.parent / "invalid.ipynb", subs / "bob.ipynb")
+    kw = dict(cell_timeout=CELL_TIMEOUT, progress=False)
+    first = grade_class(SOURCE, subs, tmp_path / "out", **kw)
+    assert first.graded == ("ada", "bob")
+    assert grade_class(SOURCE, subs, tmp_path / "out", force=True, students=["bob"], **kw).graded == ("bob",)
+    nbformat.write(student_notebook(CASES["correct"][0], CASES["correct"][1]), subs / "ada.ipynb")
+    rerun = grade_class(SOURCE, subs, tmp_path / "out", **kw)  # ada handed in again
+    assert rerun.graded == ("ada",)
+    assert {r.student: r.total for r in rerun.results} == {"ada": 5, "bob": 0}
+
+
+def test_restore_source_cells_puts_back_tests_and_locked_cells():
+    src = nbformat.read(SOURCE, as_version=4)
+    student = student_notebook("def add(a, b):\n    return 0", None)
+    for cell in student.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid == "setup":
+            cell.source = "BASE = 0  # edited a locked cell"
+    student.cells = [c for c in student.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "test_add"]
+    merged = restore_source_cells(src, student)
+    ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in merged.cells]
+    assert ids == [c.metadata.get("nbgrader", {}).get("grade_id") for c in src.cells]
+    by_id = dict(zip(ids, merged.cells))
+    assert by_id["setup"].source == "BASE = int(open('data.txt').read())"
+    assert "BEGIN HIDDEN TESTS" in by_id["test_add"].source
+    assert by_id["add"].source == "def add(a, b):\n    return 0"  # the student's answer stays
+
+
+def test_find_submissions_handles_lms_layouts(tmp_path):
+    root = tmp_path / "export"
+    (root / "ana" / "lab7").mkdir(parents=True)  # nbgrader-style <student>/<assignment>/
+    (root / "ana" / "lab7" / "tiny.ipynb").write_text("{}")
+    (root / "ben").mkdir()  # an LMS that renamed the file
+    (root / "ben" / "tiny (1).ipynb").write_text("{}")
+    (root / "cy").mkdir()  # handed in nothing
+    (root / "cy" / "readme.txt").write_text("sorry")
+    (root / "dee.ipynb").write_text("{}")
+    (root / ".ipynb_checkpoints").mkdir()
+    found = {s.student: s for s in find_submissions(root, "tiny.ipynb")}
+    assert sorted(found) == ["ana", "ben", "cy", "dee"]
+    assert found["ana"].path.name == "tiny.ipynb" and found["ben"].path.name == "tiny (1).ipynb"
+    assert found["cy"].path is None and found["dee"].folder is None
+    (root / "dee").mkdir()
+    (root / "dee" / "tiny.ipynb").write_text("{}")
+    with pytest.raises(ValueError, match="'dee' appears twice"):
+        find_submissions(root, "tiny.ipynb")
+
+
+def test_missing_notebook_gets_status_missing(tmp_path):
+    (tmp_path / "subs" / "cy").mkdir(parents=True)
+    run = grade_class(SOURCE, tmp_path / "subs", tmp_path / "out", cell_timeout=CELL_TIMEOUT, progress=False)
+    assert [(r.student, r.status, r.total) for r in run.results] == [("cy", "missing", 0)]
+
+
+def test_bad_arguments_are_one_line_errors(tmp_path):
+    with pytest.raises(ValueError, match="workers must be an int >= 1; got 0"):
+        grade_class(SOURCE, tmp_path, tmp_path / "out", workers=0)
+    with pytest.raises(ValueError, match="source notebook not found"):
+        grade_class(tmp_path / "nope.ipynb", tmp_path, tmp_path / "out")
+    with pytest.raises(ValueError, match="submissions folder not found"):
+        grade_class(SOURCE, tmp_path / "nope", tmp_path / "out")
+
+
+def test_result_round_trips_through_json_and_worst_status_wins():
+    result = SubmissionResult("ada", "timeout", (TestOutcome("t", 2.0, True), TestOutcome("u", 3.0, False, "E")),
+                              notes=("n",), seconds=1.5, settings={"cell_timeout": 1.0})
+    assert SubmissionResult.from_dict(json.loads(json.dumps(result.to_dict()))) == result
+    assert (result.total, result.max_score) == (2.0, 5.0)
+    assert worst(["ok", "timeout", "kernel_died"]) == "kernel_died" and worst([]) == "ok"
+
+
+def test_write_atomic_replaces_whole_files(tmp_path):
+    path = write_atomic(tmp_path / "a" / "f.csv", "one\n")
+    write_atomic(path, "two\n")
+    assert path.read_text() == "two\n" and [p.name for p in path.parent.iterdir()] == ["f.csv"]
+
+
+def test_released_source_cells_are_the_tests_graded():
+    """The gradebook's columns are the source's graded test cells, in order."""
+    src = nbformat.read(SOURCE, as_version=4)
+    assert [c.metadata["nbgrader"]["grade_id"] for c in src.cells if is_test_cell(c)] == ["test_add", "test_mul"]
+
+
+def _sandbox_kernels() -> set[int]:
+    pids = set()
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if b"npulab/grading/kernel.py" in (proc / "cmdline").read_bytes():
+                pids.add(int(proc.name))
+        except OSError:
+            continue
+    return pids
+
+
+def test_worker_past_its_hard_limit_is_killed_with_its_kernel(tmp_path):
+    """A worker that outlives its hard limit is killed; its kernel must not linger."""
+    import sys
+    import time
+
+    from npulab.grading.autograde import run_worker
+
+    before = _sandbox_kernels()
+    path = tmp_path / "stubborn.ipynb"
+    nbformat.write(student_notebook(*CASES["hang_ignores_interrupt"][:2]), path)
+    job = {"source": str(SOURCE), "submission": str(path), "cell_timeout": 30.0, "notebook_timeout": 60.0}
+    result = run_worker(job, hard_timeout=6.0)
+    assert result.status == "timeout" and result.total == 0
+    assert "worker killed" in result.notes[0]
+    if sys.platform.startswith("linux"):
+        for _ in range(50):  # the kernel gets SIGKILL when its worker dies
+            if not (_sandbox_kernels() - before):
+                break
+            time.sleep(0.1)
+        assert not (_sandbox_kernels() - before)

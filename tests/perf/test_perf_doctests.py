@@ -1,0 +1,12 @@
+"""The doctest examples in the scorecard modules run and pass."""
+import doctest
+import importlib
+
+import pytest
+
+
+@pytest.mark.parametrize("module", ["npulab.perf.report", "npulab.perf.roofline", "npulab.perf.presets",
+                                    "npulab.perf.scorecard", "npulab.perf.area", "npulab.workloads.llm"])
+def test_doctests(module):
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.failed == 0 and result.attempted > 0

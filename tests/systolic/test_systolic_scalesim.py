@@ -1,0 +1,176 @@
+"""SCALE-Sim 3.0.0 reports: every column of the 61-case fixture, live cross-checks, the CLI."""
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from npulab.cli import main
+from npulab.systolic.scalesim import (BANDWIDTH_COLUMNS, COMPUTE_COLUMNS, DETAILED_COLUMNS, KEYS,
+                                      ScaleSimConfig, read_report, simulate_layer)
+from npulab.workloads import Conv2d, Gemm
+
+CFG = """\
+[general]
+run_name = {name}
+
+[architecture_presets]
+ArrayHeight:    {rows}
+ArrayWidth:     {cols}
+IfmapSramSzkB:    {kb}
+FilterSramSzkB:   {kb}
+OfmapSramSzkB:    {kb}
+IfmapOffset:    0
+FilterOffset:   10000000
+OfmapOffset:    20000000
+Bandwidth : 10
+Dataflow : {df}
+ReadRequestBuffer: 32
+WriteRequestBuffer: 32
+
+[layout]
+IfmapCustomLayout: False
+IfmapSRAMBankBandwidth: 10
+IfmapSRAMBankNum: 10
+IfmapSRAMBankPort: 2
+FilterCustomLayout: False
+FilterSRAMBankBandwidth: 10
+FilterSRAMBankNum: 10
+FilterSRAMBankPort: 2
+
+[sparsity]
+SparsitySupport : false
+SparseRep : ellpack_block
+OptimizedMapping : false
+BlockSize : 8
+RandomNumberGeneratorSeed : 40
+
+[run_presets]
+InterfaceBandwidth: CALC
+UseRamulatorTrace: False
+"""
+
+RUN_SCALESIM = textwrap.dedent("""
+    import sys
+    from scalesim.scale_sim import scalesim
+    s = scalesim(save_disk_space=True, verbose=False, config=sys.argv[1], topology=sys.argv[2],
+                 layout=sys.argv[3], input_type_gemm=sys.argv[5] == "gemm")
+    s.run_scale(top_path=sys.argv[4])
+""")
+
+REPORTS = {"COMPUTE_REPORT.csv": (COMPUTE_COLUMNS, KEYS[0:6]),
+           "BANDWIDTH_REPORT.csv": (BANDWIDTH_COLUMNS, KEYS[6:12]),
+           "DETAILED_ACCESS_REPORT.csv": (DETAILED_COLUMNS, KEYS[12:])}
+
+
+def test_every_column_equals_scalesim_fixture(reference_dir):
+    cases = json.loads((reference_dir / "scalesim_gemm.json").read_text())
+    assert len(cases) == 61
+    for c in cases:
+        r = simulate_layer(Gemm(c["M"], c["N"], c["K"]), ScaleSimConfig("t", c["rows"], c["cols"],
+                                                                     dataflow=c["dataflow"]))
+        for key, want in c.items():
+            if key in ("M", "N", "K", "rows", "cols", "dataflow"):
+                continue
+            if isinstance(want, int):
+                assert r[key] == want, (c, key)
+            else:   # the fixture rounds floats (6 dp, 4 dp for percentages, 2 dp for compute util)
+                assert r[key] == pytest.approx(want, abs=1e-4 if key != "compute_util_pct" else 5e-3), (c, key)
+
+
+def _write_inputs(tmp_path, layers, kind, rows, cols, df, kb=64):
+    cfg = tmp_path / "s.cfg"
+    cfg.write_text(CFG.format(name="run", rows=rows, cols=cols, df=df, kb=kb))
+    topo = tmp_path / "t.csv"
+    if kind == "gemm":
+        body = "Layer, M, N, K,\n" + "".join(f"g{i}, {g.M}, {g.N}, {g.K},\n" for i, g in enumerate(layers))
+    else:
+        body = ("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, "
+                "Num Filter, Strides,\n" + "".join(
+                    f"c{i}, {c.ifmap_h}, {c.ifmap_w}, {c.filter_h}, {c.filter_w}, {c.channels}, "
+                    f"{c.num_filters}, {c.stride},\n" for i, c in enumerate(layers)))
+    topo.write_text(body)
+    return cfg, topo
+
+
+def _scalesim_reports(tmp_path, cfg, topo, kind):
+    lay = tmp_path / "layout.csv"
+    lay.write_text("Layer,\n")
+    script = tmp_path / "run_scalesim.py"
+    script.write_text(RUN_SCALESIM)
+    out = tmp_path / "scalesim_out"
+    subprocess.run([sys.executable, str(script), str(cfg), str(topo), str(lay), str(out), kind],
+                   check=True, capture_output=True, cwd=tmp_path)
+    return out / "run"
+
+
+def _compare_dirs(ours, theirs):
+    for fname, (cols, _) in REPORTS.items():
+        head = (ours / fname).read_text().splitlines()[0]
+        assert head == (theirs / fname).read_text().splitlines()[0] == ", ".join(cols) + ","
+        a, b = read_report(ours / fname), read_report(theirs / fname)
+        assert len(a) == len(b)
+        for ra, rb in zip(a, b):
+            assert ra.keys() == rb.keys()
+            for k in ra:
+                assert ra[k] == pytest.approx(rb[k], rel=1e-12, abs=1e-9), (fname, k)
+
+
+@settings(max_examples=4)
+@given(M=st.integers(1, 40), N=st.integers(1, 40), K=st.integers(1, 40),
+       rows=st.sampled_from([2, 4, 8]), cols=st.sampled_from([2, 4, 8]),
+       df=st.sampled_from(["os", "ws", "is"]))
+def test_live_gemm_matches_installed_scalesim(tmp_path_factory, M, N, K, rows, cols, df):
+    pytest.importorskip("scalesim")
+    tmp = tmp_path_factory.mktemp("gemm")
+    cfg, topo = _write_inputs(tmp, [Gemm(M, N, K)], "gemm", rows, cols, df, kb=1)
+    assert main(["scalesim", "-c", str(cfg), "-t", str(topo), "-i", "gemm", "-p", str(tmp / "ours")]) == 0
+    _compare_dirs(tmp / "ours" / "run", _scalesim_reports(tmp, cfg, topo, "gemm"))
+
+
+@settings(max_examples=3)
+@given(H=st.integers(3, 12), F=st.integers(1, 3), C=st.integers(1, 4), N=st.integers(1, 6),
+       S=st.integers(1, 2), df=st.sampled_from(["os", "ws", "is"]))
+def test_live_conv_matches_installed_scalesim(tmp_path_factory, H, F, C, N, S, df):
+    pytest.importorskip("scalesim")
+    tmp = tmp_path_factory.mktemp("conv")
+    cfg, topo = _write_inputs(tmp, [Conv2d(H, H + 1, F, F, C, N, stride=S)], "conv", 4, 4, df, kb=1)
+    assert main(["scalesim", "-c", str(cfg), "-t", str(topo), "-p", str(tmp / "ours")]) == 0
+    _compare_dirs(tmp / "ours" / "run", _scalesim_reports(tmp, cfg, topo, "conv"))
+
+
+def test_cli_json_and_errors(tmp_path, capsys):
+    cfg, topo = _write_inputs(tmp_path, [Gemm(20, 30, 40)], "gemm", 8, 8, "os")
+    assert main(["scalesim", "-c", str(cfg), "-t", str(topo), "-i", "gemm", "-p", str(tmp_path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["layers"][0]["compute_cycles"] == 4 * 3 * (8 + 8 + 40 - 2) - 1
+    bad = tmp_path / "bad.cfg"
+    bad.write_text(cfg.read_text().replace("ArrayHeight:    8", "ArrayHeight:    0"))
+    assert main(["scalesim", "-c", str(bad), "-t", str(topo), "-i", "gemm", "-p", str(tmp_path)]) == 2
+    assert "rows must be an int >= 1; got 0" in capsys.readouterr().err
+    missing = tmp_path / "missing.cfg"
+    missing.write_text(cfg.read_text().replace("Dataflow : os\n", ""))
+    assert main(["scalesim", "-c", str(missing), "-t", str(topo), "-i", "gemm", "-p", str(tmp_path)]) == 2
+    assert "missing required key [architecture_presets] Dataflow" in capsys.readouterr().err
+    topo.write_text("Layer, M, N, K,\ng, 4, 4,\n")
+    assert main(["scalesim", "-c", str(cfg), "-t", str(topo), "-i", "gemm", "-p", str(tmp_path)]) == 2
+    assert "t.csv line 2: missing field 'K'" in capsys.readouterr().err
+
+
+def test_user_bandwidth_mode_is_refused_in_one_line():
+    with pytest.raises(ValueError, match="CALC only"):
+        simulate_layer(Gemm(4, 4, 4), ScaleSimConfig("t", 4, 4, bandwidth_mode="USER"))
+
+
+def test_live_depthwise_and_multi_layer_topology(tmp_path):
+    pytest.importorskip("scalesim")
+    layers = [Conv2d(6, 6, 3, 3, 2, 3, name="DPconv"), Conv2d(9, 7, 2, 2, 3, 5, stride=2, name="c1")]
+    cfg, topo = _write_inputs(tmp_path, layers, "conv", 4, 2, "ws", kb=1)
+    topo.write_text(topo.read_text().replace("c0,", "DPconv,").replace("c1,", "c1,"))
+    assert main(["scalesim", "-c", str(cfg), "-t", str(topo), "-p", str(tmp_path / "ours")]) == 0
+    ours = tmp_path / "ours" / "run"
+    assert len(read_report(ours / "COMPUTE_REPORT.csv")) == 3      # 2 depthwise channels + 1 conv
+    _compare_dirs(ours, _scalesim_reports(tmp_path, cfg, topo, "conv"))
