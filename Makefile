@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 .PHONY: install demo test test-fast lab release bench clean help
 
 help:
-	@echo "make demo     install (once) and run the demo report"
+	@echo "make demo     install (once), print versions and the scorecard (plot in out/)"
 	@echo "make test     install (once) and run unit tests, nbval on solutions/, release drift check"
 	@echo "make lab      open the student labs in JupyterLab"
 	@echo "make release  regenerate labs/ from solutions/"
@@ -28,7 +28,8 @@ install: $(STAMP)
 
 demo: install
 	$(BIN)/npulab info
-	$(BIN)/npulab demo
+	@mkdir -p out
+	$(BIN)/npulab scorecard --plot out/scorecard.png --csv out/scorecard.csv
 	@echo
 	@echo "Next: open the labs with 'make lab' (= $(BIN)/jupyter lab labs/)"
 

@@ -8,6 +8,10 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Fixture notebooks (some deliberately broken) are data for the grading tests, not notebooks
+# for nbval to run.
+collect_ignore_glob = ["*/fixtures/*", "fixtures/*"]
 #: Peer-tool outputs (SCALE-Sim, brevitas, snnTorch, aihwkit); see its README.
 REFERENCE_DIR = Path(os.environ.get("NPULAB_REFERENCE", ROOT.parent / "shared" / "reference"))
 

@@ -4,7 +4,7 @@
 
 Writes ``OUTDIR/<run_name>/COMPUTE_REPORT.csv``, ``BANDWIDTH_REPORT.csv`` and
 ``DETAILED_ACCESS_REPORT.csv`` with SCALE-Sim's columns in its order, one row per layer
-(``InterfaceBandwidth: CALC``; see :mod:`npulab.systolic.scalesim`).  As in SCALE-Sim, a
+(``InterfaceBandwidth: CALC`` or ``USER``; see :mod:`npulab.systolic.scalesim`).  As in SCALE-Sim, a
 conv row whose name contains ``DP`` (depthwise) becomes one layer per channel.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 def add_parser(sub):
     from npulab.cli import add_json_flag
 
-    p = sub.add_parser("scalesim", help="SCALE-Sim 3.0.0-compatible reports (CALC bandwidth mode)",
+    p = sub.add_parser("scalesim", help="SCALE-Sim 3.0.0-compatible reports (CALC and USER bandwidth modes)",
                        description=__doc__.split("\n\n")[0])
     p.add_argument("-c", dest="config", required=True, metavar="CONFIG.cfg", help="SCALE-Sim config file")
     p.add_argument("-t", dest="topology", required=True, metavar="TOPOLOGY.csv", help="SCALE-Sim topology CSV")

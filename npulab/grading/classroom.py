@@ -17,7 +17,7 @@ Layout of ``OUT_DIR``::
     results/<student>.json   the stored result of each student (what resuming reads)
 
 Every file is written atomically.  Each submission is graded in its own worker process
-(:func:`npulab.grading.autograde.run_worker`), ``workers`` at a time; a finished student's
+(:func:`npulab.grading.worker.run_worker`), ``workers`` at a time; a finished student's
 result is stored at once, so an interrupted run resumes where it stopped.  A stored result
 is reused unless ``force``, or unless the submission, the source (their SHA-256 hashes are
 stored with it) or the limits (timeouts, memory) changed since.
@@ -31,7 +31,8 @@ from pathlib import Path
 
 import nbformat
 
-from npulab.grading.autograde import SubmissionResult, kill_group, run_worker, sha256_of
+from npulab.grading.autograde import SubmissionResult, sha256_of
+from npulab.grading.worker import kill_group, run_worker
 from npulab.grading.execute import TestOutcome, is_test_cell
 from npulab.grading.feedback import dumps, feedback_html, gradebook_csv, summary_dict, write_atomic
 from npulab.grading.release import nbgrader_meta
@@ -75,7 +76,7 @@ class ClassRun:
 
 def _notebooks(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*.ipynb")
-                  if ".ipynb_checkpoints" not in p.parts and not any(s.startswith(".") for s in p.relative_to(folder).parts))
+                  if not any(s.startswith(".") for s in p.relative_to(folder).parts))  # .ipynb_checkpoints too
 
 
 def find_submissions(submissions_dir, lab_name: str, *, exclude=()) -> list[Submission]:

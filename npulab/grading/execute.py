@@ -105,30 +105,9 @@ def merge_tests(source, student):
     the cell that precedes it in the source (or at the end).  The source's cells carry
     the hidden tests, so the result must never be written where students can read it.
     """
-    student = copy.deepcopy(student)
-    src_tests = {nbgrader_meta(c).get("grade_id"): c for c in source.cells if is_test_cell(c)}
-    cells = []
-    seen = set()
-    for cell in student.cells:
-        gid = nbgrader_meta(cell).get("grade_id")
-        if gid in src_tests:
-            if gid not in seen:
-                cells.append(copy.deepcopy(src_tests[gid]))
-                seen.add(gid)
-            continue
-        cells.append(cell)
-    previous = None
-    for cell in source.cells:
-        gid = nbgrader_meta(cell).get("grade_id")
-        if gid in src_tests and gid not in seen:
-            ids = [nbgrader_meta(c).get("grade_id") for c in cells]
-            pos = ids.index(previous) + 1 if previous in ids else len(cells)
-            cells.insert(pos, copy.deepcopy(src_tests[gid]))
-            seen.add(gid)
-        if gid is not None:
-            previous = gid
-    student.cells = cells
-    return student
+    from npulab.grading.autograde import restore_source_cells
+
+    return restore_source_cells(source, student, keep=is_test_cell)
 
 
 def grade_against_source(source_path, student_path, *, timeout: float = 300.0) -> list[TestOutcome]:

@@ -22,6 +22,10 @@ def write_atomic(path, text: str) -> Path:
     """Write ``text`` to ``path`` through a temporary file and ``os.replace``.
 
     A reader (or a crash) sees either the old file or the new one, never half of one.
+
+    >>> import tempfile, pathlib
+    >>> write_atomic(pathlib.Path(tempfile.mkdtemp()) / "f.txt", "hi").read_text()
+    'hi'
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -59,13 +59,14 @@ def lab_data_files(source: Path, exclude=()) -> list[Path]:
 
 
 def make_sandbox(source: Path, notebook_text: str | None, lab_name: str, *,
-                 extra_dir: Path | None = None, exclude=()) -> Path:
+                 extra_dir: Path | None = None, exclude=(), tmp_root=None) -> Path:
     """Create a temporary lab folder for one submission and return its path.
 
     ``notebook_text`` is the submission's raw text (written as ``lab_name``); ``extra_dir``
-    is the student's own folder whose other files are copied too.
+    is the student's own folder whose other files are copied too; ``tmp_root`` is where
+    the temporary folder is made (default: the system's temporary folder).
     """
-    box = Path(tempfile.mkdtemp(prefix="npulab-sandbox-"))
+    box = Path(tempfile.mkdtemp(prefix="npulab-sandbox-", dir=tmp_root))
     if extra_dir is not None:  # first, so the lab's own data files win over a student's copy
         budget = MAX_EXTRA_BYTES
         for path in sorted(extra_dir.rglob("*")):

@@ -110,7 +110,7 @@ def check(notebook=None, *, timeout: float = 300.0):
         nb = nbformat.read(path, as_version=4)
     except Exception as err:
         raise ValueError(f"{path}: not a readable notebook ({err.__class__.__name__})") from None
-    from npulab.grading.autograde import execute_cells, outcome_of, run_coroutine
+    from npulab.grading.runner import cell_name, execute_cells, outcome_of, run_coroutine
 
     # Run like the autograder does (a hanging cell is interrupted, a dead kernel is
     # reported), but in the notebook's own folder and with the ordinary kernel.
@@ -123,7 +123,6 @@ def check(notebook=None, *, timeout: float = 300.0):
         if fate.get(i) == "error" and not is_test_cell(cell):
             error = outcome_of(cell, "error").message
             if not error.startswith("NotImplementedError"):
-                notes.append(f"cell {i} (starting {cell.source.strip().splitlines()[0][:40]!r}) raised "
-                             f"{error[:200]}; tests after it may fail because of it")
+                notes.append(f"{cell_name(cell, i)} raised {error[:200]}; tests after it may fail because of it")
                 break
     return CheckResult(notebook=path.name, outcomes=outcomes, notes=tuple(notes))

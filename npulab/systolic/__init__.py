@@ -8,7 +8,7 @@
 * :func:`estimate` (:mod:`.estimate`): a :class:`npulab.perf.Report` for a Gemm or Conv2d
   (cycles, accesses, energy), pure arithmetic.
 * :func:`simulate_layer` (:mod:`.scalesim`) and ``npulab scalesim``: SCALE-Sim 3.0.0's
-  three reports, every column equal in ``InterfaceBandwidth: CALC`` mode.
+  three reports, every column equal in ``InterfaceBandwidth: CALC`` and ``USER`` modes.
 
 ``scalesim_compat`` switches between SCALE-Sim's conventions (True) and what the
 emulator measures (False).  Differences (``R x C`` array, ``T`` streamed length, ``F``
@@ -34,8 +34,7 @@ DRAM traffic                   reuse rule (`estimate`)     set-based buffer mode
                                                                                             :mod:`.scalesim`
 =============================  ==========================  ===============================  ===========================================
 
-Not reproduced: SCALE-Sim's ``USER`` bandwidth mode, sparsity, custom layouts and
-Ramulator traces (``simulate_layer`` raises ``ValueError`` for ``USER``).
+Not reproduced: SCALE-Sim's sparsity, custom layouts and Ramulator traces.
 
 References
 ----------

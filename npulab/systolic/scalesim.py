@@ -1,4 +1,4 @@
-"""SCALE-Sim 3.0.0-compatible layer reports (``InterfaceBandwidth: CALC``).
+"""SCALE-Sim 3.0.0-compatible layer reports (``InterfaceBandwidth: CALC`` and ``USER``).
 
 SCALE-Sim (Samajdar et al., ISPASS 2020; ``scalesim`` 3.0.0 on PyPI) turns a layer into
 three *operand matrices* (im2col addresses of ifmap, filter, ofmap), cuts them into folds,
@@ -28,8 +28,16 @@ Conventions reproduced (``R x C`` array, ``T`` streamed length, ``F`` folds):
   line in the middle counts ``C``: the source of SCALE-Sim's few extra DRAM writes);
 * "Total Cycles (incl. prefetch)" = last ofmap DRAM write cycle - first DRAM read cycle.
 
-Not modelled: ``InterfaceBandwidth: USER`` (a fixed DRAM bandwidth with its per-request
-read buffer), sparsity, custom layouts, Ramulator traces.
+``InterfaceBandwidth: USER`` (fixed DRAM bandwidths: ``Bandwidth`` words/cycle for the
+ofmap, ``[layout] Ifmap/FilterSRAMBankBandwidth`` for the inputs): the inputs are fetched
+in SCALE-Sim's *prefetch order* (fold blocks stacked, flattened along anti-diagonals for
+the skewed operands) in lines of ``ceil(words / 100)``; a request that misses the active
+half slides the window by one prefetch buffer and waits for ``ceil(half / bw)`` DRAM
+rows, and the array stalls by the largest of the three buffers' waits (SCALE-Sim adds a
+positive wait twice and a negative one once; reproduced).  This path runs row by row and
+is meant for small layers and teaching; CALC is the fast path.
+
+Not modelled: sparsity, custom layouts, bank conflicts of custom layouts, Ramulator traces.
 
 Units: cycles, words (elements; 1 byte each in SCALE-Sim).
 """
@@ -474,7 +482,7 @@ def _read_buffer_single(distinct, total_words, bw=10):
 
 
 def simulate_layer(layer, config: ScaleSimConfig) -> dict:
-    """One layer's SCALE-Sim 3.0.0 report numbers (CALC bandwidth mode).
+    """One layer's SCALE-Sim 3.0.0 report numbers (CALC or USER bandwidth mode).
 
     Parameters
     ----------
@@ -586,3 +594,208 @@ def read_report(path) -> list[dict]:
         rows = [[c.strip() for c in r] for r in csv.reader(f)]
     head = [c for c in rows[0] if c]
     return [{h: float(v) for h, v in zip(head, r) if v != ""} for r in rows[1:] if any(r)]
+
+
+# --------------------------------------------------------------------------------------
+# USER bandwidth mode: fixed DRAM bandwidths, prefetch in the order of a prefetch matrix
+# --------------------------------------------------------------------------------------
+def _diagonal_order(mat):
+    """Flatten ``mat`` along anti-diagonals ``r + c = d`` (d ascending, r descending)."""
+    r, c = np.indices(mat.shape)
+    order = np.lexsort((-r.ravel(), (r + c).ravel()))
+    return mat.ravel()[order]
+
+
+def _prefetch_orders(ifmap, filt, R, C, df):
+    """The order in which SCALE-Sim fetches ifmap and filter words from DRAM (USER mode)."""
+    P, W = ifmap.shape
+    N = filt.shape[1]
+    if df == "os":
+        ipf = np.vstack([_pad(ifmap[k:k + R].T, W, R) for k in range(0, P, R)])
+        fpf = np.vstack([_pad(filt[:, k:k + C], W, C) for k in range(0, N, C)])
+        return _diagonal_order(ipf), _diagonal_order(fpf)
+    if df == "ws":
+        ipf = np.vstack([_pad(ifmap[:, k:k + R], P, R) for k in range(0, W, R)])
+        fpf = np.vstack([_pad(filt[:, k:k + C], W, C) for k in range(0, N, C)])
+        return _diagonal_order(ipf), fpf.ravel()
+    ipf = np.vstack([_pad(ifmap.T[:, k:k + C], W, C) for k in range(0, P, C)])
+    fpf = np.vstack([_pad(filt[k:k + R].T, N, R) for k in range(0, W, R)])
+    return ipf.ravel(), _diagonal_order(fpf)
+
+
+class _UserReadBuffer:
+    """A double-buffered read SRAM fed at ``bw`` words/cycle in prefetch order (USER mode).
+
+    The prefetch order is cut into *lines* of ``ceil(words / 100)`` requests; half the
+    lines' worth of SRAM is the active buffer.  A request that misses the active lines
+    slides the window by one prefetch buffer and fetches ``ceil(half / bw)`` more DRAM rows;
+    the array waits for it (SCALE-Sim adds a positive wait twice and a negative one once).
+    """
+
+    def __init__(self, order, total_words, bw):
+        self.bw = bw
+        self.active_size = math.ceil(total_words * 0.5)
+        self.prefetch_size = total_words - self.active_size
+        per_line = math.ceil(total_words / 100)
+        valid = order[order != -1]
+        self.fetch_rows = math.ceil(len(order) / bw)
+        self.num_lines = len(valid) // per_line + 1
+        self.lines_of = {}
+        for k, a in enumerate(valid.tolist()):
+            self.lines_of.setdefault(a, []).append(k // per_line)
+        self.n_active = min(math.ceil(self.active_size / per_line), self.num_lines)
+        self.n_prefetch = min(math.ceil(self.prefetch_size / per_line), self.num_lines - self.n_active)
+        self.started = False
+        self.accesses = 0
+
+    def _hit(self, addr):
+        s, e = self.window
+        for line in self.lines_of[addr]:
+            if (s <= line < e) if s < e else (line >= s or line < e):
+                return True
+        return False
+
+    def _start(self, cycle):
+        n = min(math.ceil(self.active_size / self.bw), self.fetch_rows)
+        self.accesses += n * self.bw
+        self.dram_first = cycle - n
+        self.last = cycle - 1
+        self.window = (0, self.n_active)
+        big = n * self.bw > self.active_size
+        self.next_line = n % self.fetch_rows if big else (n + 1) % self.fetch_rows
+        self.started = True
+
+    def _prefetch(self):
+        s = (self.window[0] + self.n_prefetch) % self.num_lines
+        self.window = (s, (s + self.n_active) % self.num_lines)
+        n = math.ceil(self.prefetch_size / self.bw)
+        self.accesses += n * self.bw
+        self.last = self.last + n + 1
+        big = n * self.bw > self.active_size
+        self.next_line = n % self.fetch_rows if big else (n + 1) % self.fetch_rows
+
+    def row(self, cycle, addrs):
+        """Serve one demand row; returns the cycle its data is ready (hit latency 1)."""
+        if not self.started:
+            self._start(cycle)
+        offset = 1
+        for a in addrs:
+            while not self._hit(a):
+                self._prefetch()
+                wait = self.last - (cycle + offset)
+                offset += wait
+                if wait > 0:
+                    offset += wait
+        return cycle + offset
+
+
+class _RowWriteBuffer:
+    """The ofmap buffer of :func:`_write_buffer`, served one demand row at a time."""
+
+    def __init__(self, total_words, bw):
+        self.bw, self.total = bw, total_words
+        self.active = math.ceil(total_words * 0.5)
+        self.per_drain = math.ceil((total_words - self.active) / bw)
+        self.free, self.open, self.lines, self.start_line = total_words, 0, 0, 0
+        self.partial, self.writes, self.first, self.last_cycle = {}, 0, None, None
+        self.drain_end = 0
+
+    def _store(self, n):
+        self.free -= n
+        self.open += n
+        full = self.open // self.bw
+        self.lines += full
+        self.open -= full * self.bw
+
+    def _close(self):
+        if self.open:
+            self.partial[self.lines] = self.open
+            self.lines += 1
+            self.open = 0
+
+    def _drain(self, start):
+        end = min(self.start_line + self.per_drain, self.lines)
+        n = end - self.start_line
+        if n <= 0:
+            return start
+        words = n * self.bw - (self.bw - self.partial.get(end - 1, self.bw))
+        self.writes += words
+        self.free += words
+        self.start_line = end
+        self.first = start if self.first is None else min(self.first, start)
+        self.last_cycle = start + n - 1 if self.last_cycle is None else max(self.last_cycle, start + n - 1)
+        return start + n - 1
+
+    def row(self, cycle, count):
+        cur, rem = cycle, int(count)
+        while rem:
+            if cur < self.drain_end:
+                n = min(rem, max(self.free, 1))
+                self._store(n)
+                rem -= n
+                if self.free <= 0:
+                    cur = self.drain_end
+            else:
+                n = min(rem, max(self.free - self.active + 1, 1))
+                self._store(n)
+                rem -= n
+                if self.free < self.active:
+                    self._close()
+                    self.drain_end = self._drain(cur)
+        return cur
+
+    def finish(self, cycle):
+        self._close()
+        while self.start_line < self.lines:
+            cycle = self._drain(cycle) + 1
+
+
+def _simulate_user(layer, config):
+    """:func:`simulate_layer` for ``InterfaceBandwidth: USER`` (row by row; small layers)."""
+    from npulab.systolic.folds import sram_accesses, utilization
+
+    R, C, df = config.rows, config.cols, config.dataflow
+    ifmap, filt, ofmap = operand_matrices(layer)
+    P, W = ifmap.shape
+    N = filt.shape[1]
+    di, dfl, do = demand_matrices(ifmap, filt, ofmap, R, C, df)
+    iorder, forder = _prefetch_orders(ifmap, filt, R, C, df)
+    ibuf = _UserReadBuffer(iorder, config.ifmap_sram_kb * 1024, config.ifmap_sram_bank_bandwidth)
+    fbuf = _UserReadBuffer(forder, config.filter_sram_kb * 1024, config.filter_sram_bank_bandwidth)
+    obuf = _RowWriteBuffer(config.ofmap_sram_kb * 1024, config.bandwidth)
+    wcount = (do != -1).sum(axis=1)
+    rows = do.shape[0]
+    i_out, f_out, o_out = (np.empty(rows, np.int64) for _ in range(3))
+    stall = 0
+    for i in range(rows):
+        cyc = i + stall
+        i_out[i] = ibuf.row(cyc, di[i][di[i] != -1].tolist())
+        f_out[i] = fbuf.row(cyc, dfl[i][dfl[i] != -1].tolist())
+        o_out[i] = obuf.row(cyc, wcount[i])
+        stall += int(max(i_out[i] - cyc - 1, f_out[i] - cyc - 1, o_out[i] - cyc))
+    obuf.finish(int(o_out[-1]))
+    res = {}
+    for name, D, out, buf in (("ifmap", di, i_out, ibuf), ("filter", dfl, f_out, fbuf)):
+        vr = np.flatnonzero((D != -1).any(axis=1))
+        res[f"{name}_sram_start"], res[f"{name}_sram_stop"] = int(out[vr[0]]), int(out[vr[-1]])
+        res[f"{name}_dram_reads"] = buf.accesses
+        res[f"{name}_dram_start"], res[f"{name}_dram_stop"] = buf.dram_first, buf.last
+    vr = np.flatnonzero(wcount)
+    res["ofmap_sram_start"], res["ofmap_sram_stop"] = int(o_out[vr[0]]), int(o_out[vr[-1]])
+    res["ofmap_dram_start"], res["ofmap_dram_stop"] = obuf.first, obuf.last_cycle
+    res["ofmap_dram_writes"] = obuf.writes
+    sram = sram_accesses(P, N, W, R, C, df, scalesim_compat=True)
+    util = utilization(P, N, W, R, C, df, scalesim_compat=True)
+    total = int(o_out.max())
+    res.update(ifmap_sram_reads=sram["ifmap_sram_reads"], filter_sram_reads=sram["filter_sram_reads"],
+               ofmap_sram_writes=sram["ofmap_sram_writes"], compute_cycles=total, stall_cycles=int(stall))
+    res["total_cycles"] = int(res["ofmap_dram_stop"] - min(res["ifmap_dram_start"], res["filter_dram_start"]))
+    res["overall_util_pct"] = P * N * W * 100 / (total * R * C)
+    res["mapping_eff_pct"] = util["mapping_efficiency"] * 100
+    res["compute_util_pct_full"] = util["compute_utilization"] * 100
+    res["compute_util_pct"] = round(res["compute_util_pct_full"], 2)
+    for name, key in (("ifmap", "ifmap_sram_reads"), ("filter", "filter_sram_reads"), ("ofmap", "ofmap_sram_writes")):
+        res[f"avg_{name}_sram_bw"] = res[key] / total
+    for name, key in (("ifmap", "ifmap_dram_reads"), ("filter", "filter_dram_reads"), ("ofmap", "ofmap_dram_writes")):
+        res[f"avg_{name}_dram_bw"] = res[key] / (res[f"{name}_dram_stop"] - res[f"{name}_dram_start"] + 1)
+    return res

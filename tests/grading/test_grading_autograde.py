@@ -219,7 +219,7 @@ def test_worker_past_its_hard_limit_is_killed_with_its_kernel(tmp_path):
     import sys
     import time
 
-    from npulab.grading.autograde import run_worker
+    from npulab.grading.worker import run_worker
 
     before = _sandbox_kernels()
     path = tmp_path / "stubborn.ipynb"

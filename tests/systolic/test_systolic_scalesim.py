@@ -160,9 +160,26 @@ def test_cli_json_and_errors(tmp_path, capsys):
     assert "t.csv line 2: missing field 'K'" in capsys.readouterr().err
 
 
-def test_user_bandwidth_mode_is_refused_in_one_line():
-    with pytest.raises(ValueError, match="CALC only"):
-        simulate_layer(Gemm(4, 4, 4), ScaleSimConfig("t", 4, 4, bandwidth_mode="USER"))
+@settings(max_examples=4)
+@given(M=st.integers(1, 30), N=st.integers(1, 30), K=st.integers(1, 30),
+       rows=st.sampled_from([2, 4, 8]), cols=st.sampled_from([2, 4, 8]),
+       df=st.sampled_from(["os", "ws", "is"]), bw=st.sampled_from([1, 2, 10]))
+def test_live_user_bandwidth_mode_matches_installed_scalesim(tmp_path_factory, M, N, K, rows, cols, df, bw):
+    """USER mode: a fixed DRAM bandwidth, so the array stalls; every column still equal."""
+    pytest.importorskip("scalesim")
+    tmp = tmp_path_factory.mktemp("user")
+    cfg, topo = _write_inputs(tmp, [Gemm(M, N, K)], "gemm", rows, cols, df, kb=1)
+    cfg.write_text(cfg.read_text().replace("InterfaceBandwidth: CALC", "InterfaceBandwidth: USER")
+                   .replace("Bandwidth : 10", f"Bandwidth : {bw}"))
+    assert main(["scalesim", "-c", str(cfg), "-t", str(topo), "-i", "gemm", "-p", str(tmp / "ours")]) == 0
+    _compare_dirs(tmp / "ours" / "run", _scalesim_reports(tmp, cfg, topo, "gemm"))
+
+
+def test_user_mode_stalls_when_dram_is_slow():
+    slow = simulate_layer(Gemm(32, 33, 26), ScaleSimConfig("t", 8, 8, 1, 1, 1, "os", "USER", 1, 1, 1))
+    fast = simulate_layer(Gemm(32, 33, 26), ScaleSimConfig("t", 8, 8, 1, 1, 1, "os", "USER", 10, 10, 10))
+    assert slow["stall_cycles"] > 0 and fast["stall_cycles"] == 0
+    assert slow["compute_cycles"] == fast["compute_cycles"] + slow["stall_cycles"]
 
 
 def test_live_depthwise_and_multi_layer_topology(tmp_path):

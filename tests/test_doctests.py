@@ -1,0 +1,23 @@
+"""The Examples in the foundation modules' docstrings run and print what they claim."""
+import doctest
+import importlib
+
+import pytest
+
+MODULES = [
+    "npulab",
+    "npulab.workloads.layers",
+    "npulab.hw.array",
+    "npulab.hw.energy",
+    "npulab.perf.report",
+    "npulab.perf.roofline",
+    "npulab.grading.markers",
+    "npulab.datasets",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0, f"{result.failed} of {result.attempted} doctest examples failed in {name}"
