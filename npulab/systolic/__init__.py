@@ -1,14 +1,16 @@
 """Systolic-array engine: a moving-values emulator, a closed-form model, SCALE-Sim reports.
 
 * :func:`emulate` (:mod:`.emulator`): cycle-level OS/WS/IS emulation that moves real
-  int8/float values through PE registers; :func:`emulate_reference` is the readable
-  per-PE version the tests prove identical.
+  int8/float values through PE registers; :func:`emulate_reference` (:mod:`.reference`)
+  is the readable per-PE version the tests prove identical.
 * :func:`fold_plan`, :func:`compute_cycles`, :func:`utilization`, :func:`sram_accesses`
   (:mod:`.folds`): the closed form, proven equal to the emulator on random shapes.
 * :func:`estimate` (:mod:`.estimate`): a :class:`npulab.perf.Report` for a Gemm or Conv2d
   (cycles, accesses, energy), pure arithmetic.
-* :func:`simulate_layer` (:mod:`.scalesim`) and ``npulab scalesim``: SCALE-Sim 3.0.0's
-  three reports, every column equal in ``InterfaceBandwidth: CALC`` and ``USER`` modes.
+* :func:`simulate_layer` (:mod:`.scalesim`: config in :mod:`.scalesim_config`, model in
+  :mod:`.scalesim_model`, CSV files in :mod:`.scalesim_reports`) and ``npulab scalesim``:
+  SCALE-Sim 3.0.0's three reports, every column equal in ``InterfaceBandwidth: CALC`` and
+  ``USER`` modes.
 
 ``scalesim_compat`` switches between SCALE-Sim's conventions (True) and what the
 emulator measures (False).  Differences (``R x C`` array, ``T`` streamed length, ``F``

@@ -1,0 +1,111 @@
+"""SCALE-Sim 3.0.0's inputs: the ``.cfg`` file and its topology rules.
+
+:func:`read_config` reads the parts of a SCALE-Sim config (INI) file that its reports
+depend on into a checked, frozen :class:`ScaleSimConfig`; :func:`expand_depthwise` applies
+SCALE-Sim's depthwise rule to the layers of a topology (read with
+:func:`npulab.workloads.load_topology`).  The model that runs a layer is
+:mod:`npulab.systolic.scalesim_model`, the CSV writer :mod:`npulab.systolic.scalesim_reports`.
+
+References
+----------
+A. Samajdar et al., "A systematic methodology for characterizing scalability of DNN
+accelerators using SCALE-Sim", ISPASS 2020 (``scalesim`` 3.0.0 on PyPI).
+"""
+from __future__ import annotations
+
+import configparser
+import os
+from dataclasses import dataclass
+
+from npulab._validate import one_of, positive_int
+from npulab.hw.array import DATAFLOWS
+
+__all__ = ["ScaleSimConfig", "read_config", "expand_depthwise"]
+
+
+@dataclass(frozen=True)
+class ScaleSimConfig:
+    """The parts of a SCALE-Sim ``.cfg`` file that the reports depend on."""
+
+    run_name: str
+    rows: int
+    cols: int
+    ifmap_sram_kb: int = 64
+    filter_sram_kb: int = 64
+    ofmap_sram_kb: int = 64
+    dataflow: str = "os"
+    bandwidth_mode: str = "CALC"
+    bandwidth: int = 10                      # USER mode: ofmap DRAM words/cycle ("Bandwidth")
+    ifmap_sram_bank_bandwidth: int = 10      # USER mode: ifmap DRAM words/cycle ([layout])
+    filter_sram_bank_bandwidth: int = 10     # USER mode: filter DRAM words/cycle ([layout])
+
+    def __post_init__(self):
+        for f in ("rows", "cols", "ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb", "bandwidth",
+                  "ifmap_sram_bank_bandwidth", "filter_sram_bank_bandwidth"):
+            positive_int("ScaleSimConfig", f, getattr(self, f))
+        one_of("ScaleSimConfig", "dataflow", self.dataflow, DATAFLOWS)
+        one_of("ScaleSimConfig", "bandwidth_mode", self.bandwidth_mode, ("CALC", "USER"))
+
+
+def read_config(path) -> ScaleSimConfig:
+    """Read a SCALE-Sim ``.cfg`` (INI) file; a missing key raises one ``ValueError`` line."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"config file not found: {path}")
+    cp = configparser.ConfigParser()
+    try:
+        cp.read(path)
+    except configparser.Error as err:
+        raise ValueError(f"{path}: not a SCALE-Sim config: {str(err).splitlines()[0]}") from None
+
+    def get(section, key):
+        try:
+            return cp.get(section, key).strip()
+        except (configparser.NoSectionError, configparser.NoOptionError):
+            raise ValueError(f"{path}: missing required key [{section}] {key}") from None
+
+    def get_int(section, key):
+        v = get(section, key)
+        try:
+            return int(v)
+        except ValueError:
+            raise ValueError(f"{path}: [{section}] {key} must be an int; got {v!r}") from None
+
+    cfg = dict(
+        run_name=get("general", "run_name"),
+        rows=get_int("architecture_presets", "ArrayHeight"),
+        cols=get_int("architecture_presets", "ArrayWidth"),
+        ifmap_sram_kb=get_int("architecture_presets", "IfmapSramSzkB"),
+        filter_sram_kb=get_int("architecture_presets", "FilterSramSzkB"),
+        ofmap_sram_kb=get_int("architecture_presets", "OfmapSramSzkB"),
+        dataflow=get("architecture_presets", "Dataflow").lower(),
+        bandwidth_mode=get("run_presets", "InterfaceBandwidth").upper(),
+    )
+    if cfg["bandwidth_mode"] == "USER":
+        bw = get("architecture_presets", "Bandwidth").split(",")[0].strip()
+        try:
+            cfg["bandwidth"] = int(bw)
+        except ValueError:
+            raise ValueError(f"{path}: [architecture_presets] Bandwidth must be an int; got {bw!r}") from None
+        cfg["ifmap_sram_bank_bandwidth"] = get_int("layout", "IfmapSRAMBankBandwidth")
+        cfg["filter_sram_bank_bandwidth"] = get_int("layout", "FilterSRAMBankBandwidth")
+    try:
+        return ScaleSimConfig(**cfg)
+    except ValueError as err:
+        raise ValueError(f"{path}: {err}") from None
+
+
+def expand_depthwise(layers):
+    """SCALE-Sim's depthwise rule: a conv row whose name contains ``DP`` becomes one layer
+    per input channel (``<name>Channel_<i>``, 1 channel each)."""
+    from dataclasses import replace
+
+    from npulab.workloads import Conv2d
+
+    out = []
+    for layer in layers:
+        if isinstance(layer, Conv2d) and "DP" in layer.name:
+            out += [replace(layer, channels=1, name=f"{layer.name}Channel_{i}") for i in range(layer.channels)]
+        else:
+            out.append(layer)
+    return out
