@@ -28,59 +28,20 @@ import numpy as np
 
 from npulab import datasets
 from npulab.systolic import compute_cycles, emulate, sram_accesses, utilization
-from npulab.systolic.scalesim import ScaleSimConfig, read_report, simulate_layer, write_reports
+from npulab.systolic.scalesim import ScaleSimConfig, read_report, simulate_layer, write_config, write_reports
 from npulab.workloads import Gemm
+from npulab.workloads.topology import save_topology
 
-CFG = """[general]
-run_name = bench
-[architecture_presets]
-ArrayHeight: {R}
-ArrayWidth: {C}
-IfmapSramSzkB: 64
-FilterSramSzkB: 64
-OfmapSramSzkB: 64
-IfmapOffset: 0
-FilterOffset: 10000000
-OfmapOffset: 20000000
-Bandwidth : 10
-Dataflow : {df}
-ReadRequestBuffer: 32
-WriteRequestBuffer: 32
-[layout]
-IfmapCustomLayout: False
-IfmapSRAMBankBandwidth: 10
-IfmapSRAMBankNum: 10
-IfmapSRAMBankPort: 2
-FilterCustomLayout: False
-FilterSRAMBankBandwidth: 10
-FilterSRAMBankNum: 10
-FilterSRAMBankPort: 2
-[sparsity]
-SparsitySupport : false
-SparseRep : ellpack_block
-OptimizedMapping : false
-BlockSize : 8
-RandomNumberGeneratorSeed : 40
-[run_presets]
-InterfaceBandwidth: CALC
-UseRamulatorTrace: False
-"""
 FILES = ("COMPUTE_REPORT.csv", "BANDWIDTH_REPORT.csv", "DETAILED_ACCESS_REPORT.csv")
 
 
 def run_scalesim(tmp: Path, layer, R, C, df):
     from scalesim.scale_sim import scalesim
 
-    (tmp / "s.cfg").write_text(CFG.format(R=R, C=C, df=df))
+    write_config(ScaleSimConfig("bench", R, C, dataflow=df), tmp / "s.cfg")  # SCALE-Sim's stock config
     (tmp / "layout.csv").write_text("Layer,\n")
     gemm = isinstance(layer, Gemm)
-    if gemm:
-        (tmp / "t.csv").write_text(f"Layer, M, N, K,\ng, {layer.M}, {layer.N}, {layer.K},\n")
-    else:
-        (tmp / "t.csv").write_text(
-            "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n"
-            f"c, {layer.ifmap_h}, {layer.ifmap_w}, {layer.filter_h}, {layer.filter_w}, {layer.channels}, "
-            f"{layer.num_filters}, {layer.stride},\n")
+    save_topology([layer], tmp / "t.csv")
     t = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):
         s = scalesim(save_disk_space=True, verbose=False, config=str(tmp / "s.cfg"),

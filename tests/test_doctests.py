@@ -13,6 +13,11 @@ MODULES = [
     "npulab.perf.roofline",
     "npulab.grading.markers",
     "npulab.datasets",
+    "npulab.systolic.folds",
+    "npulab.systolic.emulator",
+    "npulab.systolic.reference",
+    "npulab.systolic.estimate",
+    "npulab.systolic.scalesim_config",
 ]
 
 
@@ -20,4 +25,5 @@ MODULES = [
 def test_docstring_examples(name):
     module = importlib.import_module(name)
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0, f"{name} has no docstring Example to run"
     assert result.failed == 0, f"{result.failed} of {result.attempted} doctest examples failed in {name}"

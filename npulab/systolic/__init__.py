@@ -49,8 +49,8 @@ from npulab.systolic.emulator import EmulationResult, emulate, emulate_reference
 from npulab.systolic.estimate import dram_accesses, estimate
 from npulab.systolic.folds import (FoldPlan, compute_cycles, fold_cycles, fold_plan, sram_accesses,
                                    utilization)
-from npulab.systolic.scalesim import ScaleSimConfig, read_config, simulate_layer, write_reports
+from npulab.systolic.scalesim import ScaleSimConfig, read_config, simulate_layer, write_config, write_reports
 
 __all__ = ["emulate", "emulate_reference", "EmulationResult", "estimate", "dram_accesses",
            "sram_accesses", "compute_cycles", "fold_cycles", "fold_plan", "FoldPlan", "utilization",
-           "simulate_layer", "ScaleSimConfig", "read_config", "write_reports"]
+           "simulate_layer", "ScaleSimConfig", "read_config", "write_config", "write_reports"]

@@ -152,7 +152,33 @@ def _fold_by_fold(fold_fn, folds, rows, cols, record):
 
 
 def emulate_reference(A, B, rows: int, cols: int, dataflow: str = "os", trace: bool = False) -> EmulationResult:
-    """Readable reference emulator: same contract as :func:`npulab.systolic.emulate` (slow; small arrays)."""
+    """Readable reference emulator: same contract as :func:`npulab.systolic.emulate` (slow; small arrays).
+
+    Parameters
+    ----------
+    A : array, shape (M, K)
+        The ifmap operand (integers or floats).
+    B : array, shape (K, N)
+        The filter operand.
+    rows, cols : int
+        PE array size ``R x C``.
+    dataflow : {"os", "ws", "is"}, default "os"
+    trace : bool, default False
+        Record every PE's registers every cycle (for plots and animation).
+
+    Returns
+    -------
+    EmulationResult
+        ``.output`` equals ``A @ B`` exactly; ``.cycles`` counts every fold (units: cycles).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A, B = np.arange(6).reshape(2, 3), np.ones((3, 2), dtype=int)
+    >>> r = emulate_reference(A, B, rows=2, cols=2, dataflow="os")
+    >>> r.output.tolist(), r.cycles                 # OS fold: 2R + C + T - 2 = 4 + 2 + 3 - 2
+    ([[3, 3], [12, 12]], 7)
+    """
     A, B, df, dtype = _check(A, B, rows, cols, dataflow)
     folds = list(_folds(A, B, rows, cols, df))
     record = [] if trace else None

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from npulab._validate import one_of, positive_int
 from npulab.hw.array import DATAFLOWS
 
-__all__ = ["ScaleSimConfig", "read_config", "expand_depthwise"]
+__all__ = ["ScaleSimConfig", "read_config", "write_config", "expand_depthwise"]
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,68 @@ def read_config(path) -> ScaleSimConfig:
         return ScaleSimConfig(**cfg)
     except ValueError as err:
         raise ValueError(f"{path}: {err}") from None
+
+
+_CFG_TEMPLATE = """\
+[general]
+run_name = {c.run_name}
+
+[architecture_presets]
+ArrayHeight: {c.rows}
+ArrayWidth: {c.cols}
+IfmapSramSzkB: {c.ifmap_sram_kb}
+FilterSramSzkB: {c.filter_sram_kb}
+OfmapSramSzkB: {c.ofmap_sram_kb}
+IfmapOffset: 0
+FilterOffset: 10000000
+OfmapOffset: 20000000
+Bandwidth : {c.bandwidth}
+Dataflow : {c.dataflow}
+ReadRequestBuffer: 32
+WriteRequestBuffer: 32
+
+[layout]
+IfmapCustomLayout: False
+IfmapSRAMBankBandwidth: {c.ifmap_sram_bank_bandwidth}
+IfmapSRAMBankNum: 10
+IfmapSRAMBankPort: 2
+FilterCustomLayout: False
+FilterSRAMBankBandwidth: {c.filter_sram_bank_bandwidth}
+FilterSRAMBankNum: 10
+FilterSRAMBankPort: 2
+
+[sparsity]
+SparsitySupport : false
+SparseRep : ellpack_block
+OptimizedMapping : false
+BlockSize : 8
+RandomNumberGeneratorSeed : 40
+
+[run_presets]
+InterfaceBandwidth: {c.bandwidth_mode}
+UseRamulatorTrace: False
+"""
+
+
+def write_config(cfg: ScaleSimConfig, path) -> str:
+    """Write ``cfg`` as a complete SCALE-Sim 3.0.0 ``.cfg`` file (the inverse of :func:`read_config`).
+
+    Keys that the reports do not depend on (offsets, request buffers, bank counts,
+    sparsity off) take SCALE-Sim's stock values, so the file runs unchanged in
+    ``scalesim`` itself.  Returns the path written.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> cfg = ScaleSimConfig("demo", rows=8, cols=8, dataflow="ws")
+    >>> path = write_config(cfg, os.path.join(tempfile.mkdtemp(), "demo.cfg"))
+    >>> read_config(path) == cfg
+    True
+    """
+    path = os.fspath(path)
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(_CFG_TEMPLATE.format(c=cfg))
+    return path
 
 
 def expand_depthwise(layers):
