@@ -13,6 +13,7 @@ import argparse
 import copy
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import nbformat
@@ -66,9 +67,7 @@ def main() -> None:
                           workers=args.workers, progress=False)
         ours_s = time.perf_counter() - start
         ours = {r.student: r.total for r in run.results}
-        statuses = {}
-        for r in run.results:
-            statuses[r.status] = statuses.get(r.status, 0) + 1
+        statuses = dict(Counter(r.status for r in run.results))
         print(f"npulab grade  ({args.workers} workers): {ours_s:7.1f} s total, "
               f"{ours_s / args.n:5.2f} s per submission; statuses {statuses}")
         if args.no_nbgrader:

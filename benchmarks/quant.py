@@ -10,19 +10,15 @@ Run: ``.venv/bin/python benchmarks/quant.py [--size 4096] [--repeat 3]``.
 from __future__ import annotations
 
 import argparse
-import time
+import timeit
 
 import numpy as np
 import torch
 
 
 def best_of(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
+    """Fastest of ``repeat`` single calls of ``fn``, in seconds."""
+    return min(timeit.repeat(fn, number=1, repeat=repeat))
 
 
 def main():
@@ -61,7 +57,7 @@ def main():
     ops = 2.0 * n**3
     print(f"  GEMM {n}^3: float32 matmul {ops / t_f32 / 1e9:7.1f} GOP/s; int8 int_matmul_fast "
           f"{ops / t_i8 / 1e9:7.1f} GOP/s  ratio int8/fp32 x{t_f32 / t_i8:5.2f}")
-    m = 512  # the int64 reference is numpy's non-BLAS integer matmul: measure it on a smaller cube
+    m = min(512, n)  # the int64 reference is numpy's non-BLAS integer matmul: measure it on a smaller cube
     t_ref = best_of(lambda: int_matmul(a8[:m, :m], b8[:m, :m]), 1)
     t_f = best_of(lambda: af[:m, :m] @ bf[:m, :m], args.repeat)
     same = np.array_equal(int_matmul(a8[:m, :m], b8[:m, :m]), int_matmul_fast(a8[:m, :m], b8[:m, :m]))

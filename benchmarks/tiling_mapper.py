@@ -81,7 +81,7 @@ def zigzag_search(layer, arch, rows_c, cols_k, tmp):
 
     dram, glb, rf = arch.levels
     mems = {}
-    for op, zz, words in (("inputs", "I1", 12), ("weights", "I2", 224), ("outputs", "O", 24)):
+    for op, zz in (("inputs", "I1"), ("weights", "I2"), ("outputs", "O")):
         mems[f"rf_{op}"] = _memory(8 * rf.capacity[op], [zz], [], rf.read_pJ)
     mems["glb"] = _memory(8 * glb.capacity, ["I1", "I2", "O"], ["D1", "D2"], glb.read_pJ)
     mems["dram"] = _memory(1 << 40, ["I1", "I2", "O"], ["D1", "D2"], dram.read_pJ)

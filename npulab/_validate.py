@@ -12,6 +12,13 @@ def positive_int(owner: str, field: str, value) -> int:
     return int(value)
 
 
+def int_in_range(owner: str, field: str, value, lo: int, hi: int) -> int:
+    """Return ``value`` if it is an int with ``lo <= value <= hi``, else raise ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not lo <= value <= hi:
+        raise ValueError(f"{owner}.{field} must be an int in [{lo}, {hi}]; got {value!r}")
+    return int(value)
+
+
 def positive_number(owner: str, field: str, value, *, allow_zero: bool = False) -> float:
     """Return ``value`` as float if it is finite and > 0 (or >= 0), else raise ``ValueError``."""
     ok = (

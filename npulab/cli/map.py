@@ -33,9 +33,10 @@ def run(args) -> int:
 
     layer = _layer(args)
     if args.preset == "tpu":
-        arch = PRESETS["tpu"](rows=args.rows or 32, cols=args.cols or 32)
+        arch = PRESETS["tpu"](rows=32 if args.rows is None else args.rows,
+                              cols=32 if args.cols is None else args.cols)
     else:
-        if args.rows or args.cols:
+        if args.rows is not None or args.cols is not None:
             raise ValueError("--rows/--cols apply to --preset tpu only (Eyeriss is 12 x 14)")
         arch = PRESETS["eyeriss"]()
     executor = "inline" if args.workers == 0 else None

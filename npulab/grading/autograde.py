@@ -116,6 +116,12 @@ class SubmissionResult:
         return cls(**d)
 
 
+def not_graded(tests, reason: str) -> tuple[TestOutcome, ...]:
+    """A failed :class:`TestOutcome` for each test cell in ``tests``, message ``"not graded: <reason>"``."""
+    return tuple(TestOutcome(str(nbgrader_meta(c).get("grade_id")), float(nbgrader_meta(c).get("points", 0)),
+                             False, f"not graded: {reason}") for c in tests)
+
+
 def sha256_of(path) -> str:
     """Hex SHA-256 of a file's bytes."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
@@ -213,9 +219,7 @@ def grade_submission(source, submission, *, student: str | None = None, cell_tim
               "submission_sha256": sha256_of(submission) if submission.is_file() else ""}
 
     def zero(status, note):
-        outcomes = tuple(TestOutcome(str(nbgrader_meta(c).get("grade_id")), float(nbgrader_meta(c).get("points", 0)),
-                                     False, f"not graded: {note}") for c in tests)
-        return SubmissionResult(status=status, outcomes=outcomes, notes=(note,),
+        return SubmissionResult(status=status, outcomes=not_graded(tests, note), notes=(note,),
                                 seconds=time.monotonic() - start, **common)
 
     try:

@@ -31,9 +31,9 @@ from pathlib import Path
 
 import nbformat
 
-from npulab.grading.autograde import SubmissionResult, sha256_of
+from npulab.grading.autograde import SubmissionResult, not_graded, sha256_of
 from npulab.grading.worker import kill_group, run_worker
-from npulab.grading.execute import TestOutcome, is_test_cell
+from npulab.grading.execute import is_test_cell
 from npulab.grading.feedback import dumps, feedback_html, gradebook_csv, summary_dict, write_atomic
 from npulab.grading.release import nbgrader_meta
 
@@ -106,9 +106,8 @@ def find_submissions(submissions_dir, lab_name: str, *, exclude=()) -> list[Subm
 
 
 def _missing(sub: Submission, source: Path, tests) -> SubmissionResult:
-    outcomes = tuple(TestOutcome(str(nbgrader_meta(c).get("grade_id")), float(nbgrader_meta(c).get("points", 0)),
-                                 False, "not graded: no notebook handed in") for c in tests)
-    return SubmissionResult(student=sub.student, status="missing", outcomes=outcomes,
+    return SubmissionResult(student=sub.student, status="missing",
+                            outcomes=not_graded(tests, "no notebook handed in"),
                             notes=(f"no {source.name} found in {sub.folder.name}/",),
                             source_sha256=sha256_of(source))
 

@@ -12,7 +12,9 @@ import html
 import io
 import json
 import os
+import statistics
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 from npulab.grading.autograde import STATUS_HELP, SubmissionResult
@@ -91,20 +93,17 @@ def summary_dict(results: list[SubmissionResult], grade_ids: list[str], points: 
     """Class statistics for ``summary.json``: status counts, per-test pass rates, totals."""
     totals = sorted(r.total for r in results)
     n = len(results)
-    statuses: dict[str, int] = {}
-    for r in results:
-        statuses[r.status] = statuses.get(r.status, 0) + 1
+    statuses = Counter(r.status for r in results)
     tests = {}
     for g in grade_ids:
         passed = sum(1 for r in results for o in r.outcomes if o.grade_id == g and o.passed)
         tests[g] = {"points": points[g], "passed": passed, "pass_rate": passed / n if n else 0.0}
-    median = (totals[(n - 1) // 2] + totals[n // 2]) / 2 if n else 0.0
     return {
         **extra,
         "students": n,
         "max": sum(points.values()),
         "mean_total": sum(totals) / n if n else 0.0,
-        "median_total": median,
+        "median_total": statistics.median(totals) if n else 0.0,
         "statuses": dict(sorted(statuses.items())),
         "tests": tests,
         "grading_seconds": sum(r.seconds for r in results),

@@ -19,7 +19,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from npulab.grading.execute import TestOutcome
+from npulab.grading.execute import TestOutcome, _error_of
 from npulab.grading.release import nbgrader_meta
 
 #: Environment of every grading kernel: one thread per library (fair on a shared machine),
@@ -173,11 +173,7 @@ def _message(cell, fate: str | None) -> str:
         return "not run: the kernel died while running this test"
     if fate is None:
         return "not run: the kernel died before this test"
-    for out in cell.get("outputs", []):
-        if out.get("output_type") == "error":
-            name, value = out.get("ename", "Error"), str(out.get("evalue", ""))
-            return f"{name}: {value}" if value else str(name)
-    return "Error"
+    return _error_of(cell) or "Error"
 
 
 def outcome_of(cell, fate: str | None) -> TestOutcome:

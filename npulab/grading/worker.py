@@ -19,9 +19,8 @@ from pathlib import Path
 
 import nbformat
 
-from npulab.grading.autograde import SubmissionResult, grade_submission, sha256_of
-from npulab.grading.execute import TestOutcome, is_test_cell
-from npulab.grading.release import nbgrader_meta
+from npulab.grading.autograde import SubmissionResult, grade_submission, not_graded, sha256_of
+from npulab.grading.execute import is_test_cell
 
 _RESULT_PREFIX = "NPULAB-RESULT "
 
@@ -125,8 +124,7 @@ def run_worker(job: dict, *, hard_timeout: float | None = None, active: set | No
         return SubmissionResult.from_dict(data)
     status = "timeout" if reason.startswith("worker killed") else "grader_error"
     src = nbformat.read(job["source"], as_version=4)
-    outcomes = tuple(TestOutcome(str(nbgrader_meta(c).get("grade_id")), float(nbgrader_meta(c).get("points", 0)),
-                                 False, "not graded: the grading worker stopped") for c in src.cells if is_test_cell(c))
+    outcomes = not_graded([c for c in src.cells if is_test_cell(c)], "the grading worker stopped")
     sub = Path(job["submission"])
     return SubmissionResult(student=job.get("student") or sub.stem, status=status, outcomes=outcomes,
                             notes=(f"grading worker stopped: {reason[:300]}",),

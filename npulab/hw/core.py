@@ -16,16 +16,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from npulab._validate import one_of, positive_int, positive_number
+from npulab._validate import int_in_range, one_of, positive_int, positive_number
 
 #: How the membrane decays each timestep: a 12-bit multiplier (Loihi) or a right shift.
 DECAY_MODES = ("multiplier", "shift")
-
-
-def _int_in(field: str, value, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise ValueError(f"CoreConfig.{field} must be an int in [{lo}, {hi}]; got {value!r}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -83,19 +77,17 @@ class CoreConfig:
     neuron_update_cycles: int = 1
 
     def __post_init__(self):
-        positive_int("CoreConfig", "neurons_per_core", self.neurons_per_core)
-        positive_int("CoreConfig", "num_cores", self.num_cores)
-        _int_in("weight_bits", self.weight_bits, 1, 16)
-        _int_in("membrane_bits", self.membrane_bits, 2, 32)
-        one_of("CoreConfig", "decay_mode", self.decay_mode, DECAY_MODES)
-        if self.decay_mode == "multiplier":
-            _int_in("decay", self.decay, 0, 4096)
-        else:
-            _int_in("decay", self.decay, 0, 31)
-        positive_number("CoreConfig", "synapse_memory_kb", self.synapse_memory_kb)
-        positive_number("CoreConfig", "clock_hz", self.clock_hz)
-        positive_int("CoreConfig", "sop_cycles", self.sop_cycles)
-        positive_int("CoreConfig", "neuron_update_cycles", self.neuron_update_cycles)
+        o = "CoreConfig"
+        positive_int(o, "neurons_per_core", self.neurons_per_core)
+        positive_int(o, "num_cores", self.num_cores)
+        int_in_range(o, "weight_bits", self.weight_bits, 1, 16)
+        int_in_range(o, "membrane_bits", self.membrane_bits, 2, 32)
+        one_of(o, "decay_mode", self.decay_mode, DECAY_MODES)
+        int_in_range(o, "decay", self.decay, 0, 4096 if self.decay_mode == "multiplier" else 31)
+        positive_number(o, "synapse_memory_kb", self.synapse_memory_kb)
+        positive_number(o, "clock_hz", self.clock_hz)
+        positive_int(o, "sop_cycles", self.sop_cycles)
+        positive_int(o, "neuron_update_cycles", self.neuron_update_cycles)
 
     @property
     def beta(self) -> float:

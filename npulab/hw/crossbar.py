@@ -15,14 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from npulab._validate import positive_int, positive_number
-
-
-def _int_range(owner: str, field: str, value, lo: int, hi: int) -> int:
-    ok = not isinstance(value, bool) and isinstance(value, int) and lo <= value <= hi
-    if not ok:
-        raise ValueError(f"{owner}.{field} must be an int in [{lo}, {hi}]; got {value!r}")
-    return value
+from npulab._validate import int_in_range, positive_int, positive_number
 
 
 @dataclass(frozen=True)
@@ -101,11 +94,11 @@ class CrossbarConfig:
         if self.g_min >= self.g_max:
             raise ValueError(f"{o}.g_min must be < {o}.g_max; got g_min={self.g_min!r}, "
                              f"g_max={self.g_max!r}")
-        _int_range(o, "bits_per_cell", self.bits_per_cell, 1, 8)
-        _int_range(o, "weight_bits", self.weight_bits, 1, 32)
-        _int_range(o, "input_bits", self.input_bits, 1, 32)
-        _int_range(o, "dac_bits", self.dac_bits, 1, self.input_bits)
-        _int_range(o, "adc_bits", self.adc_bits, 1, 16)
+        int_in_range(o, "bits_per_cell", self.bits_per_cell, 1, 8)
+        int_in_range(o, "weight_bits", self.weight_bits, 1, 32)
+        int_in_range(o, "input_bits", self.input_bits, 1, 32)
+        int_in_range(o, "dac_bits", self.dac_bits, 1, self.input_bits)
+        int_in_range(o, "adc_bits", self.adc_bits, 1, 16)
         if not isinstance(self.differential, bool):
             raise ValueError(f"{o}.differential must be a bool; got {self.differential!r}")
         positive_int(o, "cols_per_adc", self.cols_per_adc)

@@ -255,14 +255,22 @@ def load_preset(name_or_path) -> HardwarePreset:
         else:
             raise ValueError(f"no hardware preset or file {str(name_or_path)!r} "
                              f"(bundled: {', '.join(names)})")
+    return preset_from_dict(_read_data_file(p), origin=str(p))
+
+
+def _read_data_file(path):
+    """The data in a JSON (``.json``) or YAML (any other suffix) file.
+
+    Raises a one-line ``ValueError`` naming the file when it cannot be parsed (presets and
+    sweep specs are read with it).
+    """
+    p = Path(path)
     text = p.read_text(encoding="utf-8")
     try:
         if p.suffix == ".json":
-            data = json.loads(text)
-        else:
-            import yaml
+            return json.loads(text)
+        import yaml
 
-            data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except Exception as err:  # yaml.YAMLError / json.JSONDecodeError
         raise ValueError(f"{p}: cannot parse ({str(err).splitlines()[0]})") from None
-    return preset_from_dict(data, origin=str(p))

@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from npulab._validate import positive_int, positive_number
+
 #: The scorecard's energy groups and the shared breakdown keys in each.
 ENERGY_GROUPS = {
     "compute": ("compute", "mac", "array", "digital"),
@@ -34,10 +36,10 @@ def format_si(value: float | None, unit: str, digits: int = 4) -> str:
 
 
 def _check_nonneg(field_name: str, value, allow_none: bool = True):
+    """``Report.<field> must be a finite number >= 0`` unless ``value`` is an allowed None."""
     if value is None and allow_none:
         return
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"Report.{field_name} must be a finite number >= 0; got {value!r}")
+    positive_number("Report", field_name, value, allow_zero=True)
 
 
 @dataclass(frozen=True, repr=False)
@@ -118,8 +120,7 @@ class Report:
 
     def __post_init__(self):
         _check_nonneg("macs", self.macs, allow_none=False)
-        if not (isinstance(self.latency_s, (int, float)) and math.isfinite(self.latency_s) and self.latency_s > 0):
-            raise ValueError(f"Report.latency_s must be a finite number > 0; got {self.latency_s!r}")
+        positive_number("Report", "latency_s", self.latency_s)
         for key, value in self.energy_breakdown_pJ.items():
             _check_nonneg(f"energy_breakdown_pJ[{key!r}]", value, allow_none=False)
         _check_nonneg("cycles", self.cycles)
@@ -141,10 +142,8 @@ class Report:
     def from_cycles(cls, *, name: str, engine: str, macs: int, cycles: int, clock_hz: float,
                     **kwargs) -> "Report":
         """A Report whose latency is ``cycles / clock_hz``."""
-        if not (isinstance(cycles, int) and cycles >= 1):
-            raise ValueError(f"Report.cycles must be an int >= 1; got {cycles!r}")
-        if not (isinstance(clock_hz, (int, float)) and clock_hz > 0):
-            raise ValueError(f"Report.clock_hz must be a number > 0; got {clock_hz!r}")
+        positive_int("Report", "cycles", cycles)
+        positive_number("Report", "clock_hz", clock_hz)
         return cls(name=name, engine=engine, macs=macs, cycles=cycles, clock_hz=clock_hz,
                    latency_s=cycles / clock_hz, **kwargs)
 

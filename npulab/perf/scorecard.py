@@ -25,11 +25,22 @@ from npulab.perf.report import ENERGY_GROUPS, Report, format_si
 #: Default workloads of ``npulab scorecard``: two edge CNNs and a small LLM's two phases.
 DEFAULT_WORKLOADS = ("resnet18", "mobilenetv2", "llama-3.2-1b")
 
+
+def _energy_column(group: str) -> str:
+    """The column of an energy group: ``"on-chip memory"`` -> ``"energy_on_chip_memory_j"``."""
+    return f"energy_{group.replace(' ', '_').replace('-', '_')}_j"
+
+
+def _label(r: Report) -> str:
+    """``name`` or ``name/phase``, as plots name a result."""
+    return f"{r.name}{'/' + r.phase if r.phase else ''}"
+
+
 #: Columns of :meth:`Scorecard.rows` (and of the CSV), in order.
 COLUMNS = ("workload", "phase", "hardware", "engine", "latency_s", "throughput_per_s", "unit",
            "energy_j", "energy_per_unit_j", "power_w", "peak_tops", "tops", "tops_per_w",
            "utilization", "bound", "accuracy", "accuracy_target", "valid") + tuple(
-    f"energy_{g.replace(' ', '_').replace('-', '_')}_j" for g in ENERGY_GROUPS)
+    _energy_column(g) for g in ENERGY_GROUPS)
 
 
 def _row(r: Report) -> dict:
@@ -43,7 +54,7 @@ def _row(r: Report) -> dict:
         "accuracy": r.accuracy, "accuracy_target": r.accuracy_target, "valid": r.valid,
     }
     for g in ENERGY_GROUPS:
-        row[f"energy_{g.replace(' ', '_').replace('-', '_')}_j"] = groups.get(g, 0.0) * 1e-12
+        row[_energy_column(g)] = groups.get(g, 0.0) * 1e-12
     return row
 
 
@@ -178,7 +189,7 @@ class Scorecard:
         import numpy as np
 
         fig, (ax1, ax2) = plt.subplots(1, 2, figsize=figsize)
-        labels = [f"{r.name}{'/' + r.phase if r.phase else ''}\n{r.hardware}" for r in self.reports]
+        labels = [f"{_label(r)}\n{r.hardware}" for r in self.reports]
         x = np.arange(len(self.reports))
         totals = np.array([r.energy_pJ for r in self.reports])
         totals[totals == 0] = 1.0
@@ -201,7 +212,7 @@ class Scorecard:
         for r in self.reports:
             ax2.loglog(r.latency_s / r.inferences, r.energy_per_inference_j,
                        markers.get(r.engine.split()[0], "x"), ms=7,
-                       label=f"{r.name}{'/' + r.phase if r.phase else ''} @ {r.hardware}")
+                       label=f"{_label(r)} @ {r.hardware}")
         ax2.set_xlabel("latency per inference or token (s)")
         ax2.set_ylabel("energy per inference or token (J)")
         ax2.set_title("Latency vs energy (lower left is better)")
@@ -260,7 +271,6 @@ def run_scorecard(workloads=DEFAULT_WORKLOADS, hardware=None, *, phases=None, mo
             try:
                 reports.append(score_job(job, p, model=model))
             except EngineUnavailable as err:
-                skipped.append({"hardware": p.name, "engine": p.engine,
-                                "workload": job.name + (f"/{job.phase}" if job.phase else ""),
+                skipped.append({"hardware": p.name, "engine": p.engine, "workload": job.label,
                                 "reason": str(err)})
     return Scorecard(reports, skipped)

@@ -49,12 +49,10 @@ from pathlib import Path
 
 from npulab.perf.presets import HardwarePreset, load_preset
 from npulab.perf.report import Report
+from npulab.workloads.layers import bytes_per_element
 
 #: Bundled workload names besides topologies and LLM configs.
 DIGITS_CNN = "digits-cnn"
-#: Weight bits of each precision, for the digits model's measured accuracy.
-_WEIGHT_BITS = {"int4": 4, "int8": 8, "uint8": 8, "fp8": 8, "int16": 16, "fp16": 16, "bf16": 16,
-                "int32": 32, "fp32": 32}
 
 
 class EngineUnavailable(RuntimeError):
@@ -96,10 +94,13 @@ class Job:
     def macs(self) -> int:
         return sum(layer.macs * n for layer, n in self.layers)
 
+    @property
+    def label(self) -> str:
+        """``name`` or ``name/phase``: how tables and skip notes name the job."""
+        return self.name + (f"/{self.phase}" if self.phase else "")
+
 
 def _topology_job(name, layers, precision) -> Job:
-    from npulab.workloads.layers import bytes_per_element
-
     b = bytes_per_element(precision)
     counts: dict = {}
     for layer in layers:
@@ -153,7 +154,7 @@ def make_jobs(workload, *, phases=None, seq_len: int = 2048, batch: int = 1,
     if model is None:
         spec = str(workload)
         if spec == DIGITS_CNN:
-            return [digits_job(precision, weight_bits=_WEIGHT_BITS.get(precision, 8))]
+            return [digits_job(precision, weight_bits=int(8 * bytes_per_element(precision)))]
         p = Path(spec)
         bundled = datasets.available()
         if not p.exists() and f"topologies/{spec}.csv" in bundled:
@@ -170,14 +171,10 @@ def make_jobs(workload, *, phases=None, seq_len: int = 2048, batch: int = 1,
     wf, kf = weight_format or precision, kv_format or precision
     jobs = []
     for ph in phases:
-        if ph == "prefill":
-            jobs.append(_llm_job(model.prefill(seq_len, batch, weight_format=wf,
-                                               group_size=group_size, kv_format=kf)))
-        elif ph == "decode":
-            jobs.append(_llm_job(model.decode(seq_len, batch, weight_format=wf,
-                                              group_size=group_size, kv_format=kf)))
-        else:
+        if ph not in ("prefill", "decode"):
             raise ValueError(f"phase must be 'prefill' or 'decode'; got {ph!r}")
+        step = getattr(model, ph)  # DecoderLM.prefill or DecoderLM.decode
+        jobs.append(_llm_job(step(seq_len, batch, weight_format=wf, group_size=group_size, kv_format=kf)))
     return jobs
 
 

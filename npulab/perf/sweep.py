@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
+from npulab._validate import one_of, positive_int
+
 #: Parameters a sweep space may vary, and where each goes in a systolic preset.
 SPACE_KEYS = {"rows": "array", "cols": "array", "dataflow": "array", "clock_hz": "array",
               "precision": "array", "sram_kb": "memory", "ifmap_sram_kb": "memory",
@@ -84,7 +86,7 @@ class SweepSpec:
 
 def load_spec(path_or_dict) -> SweepSpec:
     """Read and validate a sweep spec (YAML file or dict); one-line ``ValueError`` on a bad field."""
-    from npulab.perf.presets import _numbers
+    from npulab.perf.presets import _numbers, _read_data_file
 
     origin = "sweep spec"
     if isinstance(path_or_dict, Mapping):
@@ -93,12 +95,7 @@ def load_spec(path_or_dict) -> SweepSpec:
         p = Path(path_or_dict)
         if not p.exists():
             raise FileNotFoundError(f"no sweep spec file {str(p)!r}")
-        import yaml
-
-        try:
-            d = yaml.safe_load(p.read_text(encoding="utf-8"))
-        except yaml.YAMLError as err:
-            raise ValueError(f"{p}: cannot parse YAML ({str(err).splitlines()[0]})") from None
+        d = _read_data_file(p)
         origin = str(p)
         if not isinstance(d, Mapping):
             raise ValueError(f"{p}: a sweep spec must be a mapping")
@@ -106,9 +103,8 @@ def load_spec(path_or_dict) -> SweepSpec:
     for k in d:
         if k not in _SPEC_KEYS:
             raise ValueError(f"{origin}: SweepSpec.{k} is not a field (fields: {sorted(_SPEC_KEYS)})")
-    mode = d.get("mode", "grid")
-    if mode not in ("grid", "random"):
-        raise ValueError(f"{origin}: SweepSpec.mode must be 'grid' or 'random'; got {mode!r}")
+    owner = f"{origin}: SweepSpec"
+    mode = one_of(owner, "mode", d.get("mode", "grid"), ("grid", "random"))
     workloads = d.get("workloads")
     if isinstance(workloads, str):
         workloads = [workloads]
@@ -131,12 +127,12 @@ def load_spec(path_or_dict) -> SweepSpec:
             v = d[k]
             if isinstance(v, float) and v.is_integer():
                 v = int(v)
-            if isinstance(v, bool) or not isinstance(v, int) or v < (0 if k == "seed" else 1):
-                raise ValueError(f"{origin}: SweepSpec.{k} must be an int >= {0 if k == 'seed' else 1}; got {v!r}")
+            if k != "seed":
+                v = positive_int(owner, k, v)
+            elif isinstance(v, bool) or not isinstance(v, int) or v < 0:  # the one field that may be 0
+                raise ValueError(f"{owner}.seed must be an int >= 0; got {v!r}")
             d[k] = v
-    phase = d.get("phase", "decode")
-    if phase not in ("prefill", "decode"):
-        raise ValueError(f"{origin}: SweepSpec.phase must be 'prefill' or 'decode'; got {phase!r}")
+    phase = one_of(owner, "phase", d.get("phase", "decode"), ("prefill", "decode"))
     return SweepSpec(name=str(d.get("name", Path(origin).stem)), mode=mode, workloads=tuple(workloads),
                      space=clean, samples=d.get("samples", 100), seed=d.get("seed", 0),
                      base=d.get("base"), seq_len=d.get("seq_len", 2048), batch=d.get("batch", 1),
@@ -200,8 +196,7 @@ def evaluate_chunk(points: list, workloads: tuple, base, job_kwargs: dict) -> li
                 job_cache[key] = make_jobs(w, precision=preset.precision, **job_kwargs)
             for job in job_cache[key]:
                 r = _row(score_job(job, preset))
-                rows.append({**point, "workload": job.name + (f"/{job.phase}" if job.phase else ""),
-                             **{m: r[m] for m in METRICS}})
+                rows.append({**point, "workload": job.label, **{m: r[m] for m in METRICS}})
     return rows
 
 

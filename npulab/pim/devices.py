@@ -43,10 +43,6 @@ from npulab._validate import positive_number
 _ZERO_CLIP = 1e-7     # aihwkit's floor on |w| max and on g / g_max
 
 
-def _generator(rng):
-    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-
-
 @dataclass(frozen=True)
 class Conductances:
     """A differential pair of conductance matrices and the scale that maps weights to them.
@@ -184,13 +180,14 @@ class PCMNoiseModel:
     def program(self, g_target, rng=None) -> np.ndarray:
         """Programmed conductances: ``G_T + prog_noise_scale * sigma_prog * N(0,1)``, >= 0 (uS)."""
         g = np.asarray(g_target, dtype=np.float64)
-        noise = _generator(rng).standard_normal(g.shape)
+        noise = np.random.default_rng(rng).standard_normal(g.shape)
         return np.maximum(g + self.prog_noise_scale * self.prog_sigma(g) * noise, 0.0)
 
     def drift_coefficients(self, g_target, rng=None) -> np.ndarray:
         """Drift exponents ``nu = |mu + sigma N(0,1)| * drift_scale``, one per device."""
         mu, sigma = self.nu_stats(g_target)
-        return np.abs(mu + sigma * _generator(rng).standard_normal(mu.shape)) * self.drift_scale
+        noise = np.random.default_rng(rng).standard_normal(mu.shape)
+        return np.abs(mu + sigma * noise) * self.drift_scale
 
     def drift(self, g_prog, nu, t_inference: float, rng=None) -> np.ndarray:
         """Conductances ``t_inference`` s after programming: drift, then 1/f read noise (uS)."""
@@ -201,7 +198,7 @@ class PCMNoiseModel:
         t = t_inference + self.t_0
         g_drift = g_prog * (t / self.t_0) ** (-np.asarray(nu))
         sigma = self.read_noise_scale * self.read_sigma_rel(g_prog, t_inference)
-        noise = _generator(rng).standard_normal(g_prog.shape)
+        noise = np.random.default_rng(rng).standard_normal(g_prog.shape)
         return np.maximum(g_drift + np.abs(g_drift) * sigma * noise, 0.0)
 
 
@@ -224,7 +221,7 @@ class ProgrammedArray:
 
     def read(self, t_inference: float, rng=None) -> Conductances:
         """Conductances after ``t_inference`` seconds of drift and 1/f noise (uS)."""
-        gen = _generator(rng)
+        gen = np.random.default_rng(rng)
         m, p = self.model, self.programmed
         return p.replace(m.drift(p.g_plus, self.nu_plus, t_inference, gen),
                          m.drift(p.g_minus, self.nu_minus, t_inference, gen))
@@ -243,7 +240,7 @@ def program(W, model: PCMNoiseModel = PCMNoiseModel(), g_min: float = 0.0,
     >>> arr.target.g_plus.max(), arr.weights().shape
     (np.float64(25.0), (3, 3))
     """
-    gen = _generator(rng)
+    gen = np.random.default_rng(rng)
     target = weights_to_conductances(W, g_max=model.g_max, g_min=g_min)
     programmed = target.replace(model.program(target.g_plus, gen),
                                 model.program(target.g_minus, gen))
@@ -292,7 +289,7 @@ def stuck_at_faults(g, p_off: float = 0.0, p_on: float = 0.0, g_min: float = 0.0
     if p_off + p_on > 1.0:
         raise ValueError(f"stuck_at_faults.p_off + p_on must be <= 1; got {p_off + p_on!r}")
     g = np.array(g, dtype=np.float64)
-    u = _generator(rng).random(g.shape)
+    u = np.random.default_rng(rng).random(g.shape)
     g[u < p_off] = g_min
     g[(u >= p_off) & (u < p_off + p_on)] = g_max
     return g

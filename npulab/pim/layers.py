@@ -67,7 +67,7 @@ class _AnalogMixin:
             self._programmed = None
             self._w_read = None
             return
-        gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        gen = np.random.default_rng(rng)
         self._programmed = program(self._matrix(), self.noise_model, rng=gen)
         p_off, p_on = self.faults
         shape = (2,) + self._programmed.target.g_plus.shape
@@ -116,7 +116,7 @@ class _AnalogMixin:
 
     def seed(self, rng) -> None:
         """Random source of the output noise in eval mode (``numpy`` Generator or int)."""
-        self._rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        self._rng = np.random.default_rng(rng)
 
 
 class AnalogLinear(_AnalogMixin, nn.Linear):
@@ -269,7 +269,7 @@ def set_io(model: nn.Module, io: IOConfig) -> nn.Module:
 
 def program_analog(model: nn.Module, rng=None) -> nn.Module:
     """Program every analog layer (programming noise, drift exponents); returns ``model``."""
-    gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    gen = np.random.default_rng(rng)
     for layer in analog_layers(model):
         layer.program(gen)
         layer.seed(gen)
@@ -279,7 +279,7 @@ def program_analog(model: nn.Module, rng=None) -> nn.Module:
 def drift_analog(model: nn.Module, t_inference: float, rng=None,
                  compensate: bool = True) -> nn.Module:
     """Read every analog layer ``t_inference`` s after programming; returns ``model``."""
-    gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    gen = np.random.default_rng(rng)
     for layer in analog_layers(model):
         layer.drift(t_inference, gen, compensate)
     return model

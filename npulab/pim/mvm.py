@@ -229,8 +229,14 @@ def _bm_done(reduction: float, io: IOConfig, dx: float) -> bool:
     return int(reduction) > io.max_bm_factor or (dx > 0 and reduction > io.max_bm_res / dx)
 
 
-def _generator(rng):
-    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+def _setup(W, x, io: IOConfig):
+    """What both paths need before the first pass: checked arrays, steps, bounds, ``s_nm``."""
+    W, x, squeeze, dt = _check(W, x)
+    dx, dy = _step(io.inp_res, io.inp_bound, dt), _step(io.out_res, io.out_bound, dt)
+    nm_on, bm_on = io.noise_management != "none", io.bound_management != "none"
+    s_nm = None if io.is_perfect else _nm_scale(x, io)                        # [batch]
+    return (W, x, squeeze, dt, dx, dy, _bound(io.inp_bound), _bound(io.out_bound),
+            nm_on, bm_on, s_nm)
 
 
 # ---------------------------------------------------------------------------------------
@@ -239,16 +245,12 @@ def _generator(rng):
 
 def analog_mvm_reference(W, x, io: IOConfig = IOConfig(), rng=None, array=None) -> np.ndarray:
     """Row-by-row analog MVM: the readable version of :func:`analog_mvm` (same arguments)."""
-    W, x, squeeze, dt = _check(W, x)
+    W, x, squeeze, dt, dx, dy, in_bound, out_bound, nm_on, bm_on, s_nm = _setup(W, x, io)
     t = dt.type
-    gen = _generator(rng)
+    gen = np.random.default_rng(rng)                # returns a Generator unchanged
     if io.is_perfect:
         y = (x @ W.T) * t(io.out_scale)
         return y[0] if squeeze else y
-    dx, dy = _step(io.inp_res, io.inp_bound, dt), _step(io.out_res, io.out_bound, dt)
-    in_bound, out_bound = _bound(io.inp_bound), _bound(io.out_bound)
-    nm_on, bm_on = io.noise_management != "none", io.bound_management != "none"
-    s_nm = _nm_scale(x, io)                                                     # [batch]
 
     def one_pass(b: int, reduction):
         """DAC -> array -> ADC for input row ``b`` at one bound-management reduction."""
@@ -325,16 +327,12 @@ def analog_mvm(W, x, io: IOConfig = IOConfig(), rng=None, array=None) -> np.ndar
     >>> analog_mvm(W, [[1.0, 1.0]], IOConfig(out_noise=0.0)).round(4)   # ADC step 24/510
     array([[0.2353, 0.9882]])
     """
-    W, x, squeeze, dt = _check(W, x)
+    W, x, squeeze, dt, dx, dy, in_bound, out_bound, nm_on, bm_on, s_nm = _setup(W, x, io)
     t = dt.type
-    gen = _generator(rng)
+    gen = np.random.default_rng(rng)                # returns a Generator unchanged
     if io.is_perfect:
         y = (x @ W.T) * t(io.out_scale)
         return y[0] if squeeze else y
-    dx, dy = _step(io.inp_res, io.inp_bound, dt), _step(io.out_res, io.out_bound, dt)
-    in_bound, out_bound = _bound(io.inp_bound), _bound(io.out_bound)
-    nm_on, bm_on = io.noise_management != "none", io.bound_management != "none"
-    s_nm = _nm_scale(x, io)                                                     # [batch]
     if nm_on and io.bm_scope == "batch":
         s_nm = np.where(s_nm <= 0, t(1), s_nm)             # torch tile: zero rows -> scale 1
     y = np.zeros((x.shape[0], W.shape[0]), dtype=dt)

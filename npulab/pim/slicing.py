@@ -197,7 +197,7 @@ def tiled_mvm(W, x, io: IOConfig = IOConfig(), rows: int = 512, cols: int = 512,
     if W.ndim != 2 or x.ndim != 2 or x.shape[1] != W.shape[1]:
         raise ValueError(f"tiled_mvm: x must be [batch, {W.shape[-1]}] to match W {list(W.shape)}; "
                          f"got shape {list(x.shape)}")
-    gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    gen = np.random.default_rng(rng)
     dtype = np.result_type(W.dtype, x.dtype, np.float32)
     y = np.zeros((x.shape[0], W.shape[0]), dtype=dtype)
     for i0 in range(0, W.shape[1], rows):                   # tiles along the inputs

@@ -32,8 +32,6 @@ Integer-Arithmetic-Only Inference", CVPR 2018; gemmlowp ``fixedpoint.h``
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
@@ -143,7 +141,7 @@ def accumulator_bits(K: int, a_bits: int = 8, b_bits: int = 8, signed: bool = Tr
     (32, 33)
     """
     big = K * (2 ** (a_bits - 1)) * (2 ** (b_bits - 1)) if signed else K * (2**a_bits - 1) * (2**b_bits - 1)
-    return int(math.floor(math.log2(big)) + 2) if big > 0 else 1
+    return int(big).bit_length() + 1  # floor(log2(big)) + 2, exact for any int (1 when big = 0)
 
 
 def _wrap(acc: np.ndarray, bits: int, overflow: str) -> np.ndarray:
@@ -192,12 +190,15 @@ def int_matmul_fast(a, b, acc_bits: int = 32, overflow: str = "wrap") -> np.ndar
     float32 represents every integer up to ``2^24`` exactly, so a partial dot product is exact as
     long as ``K_chunk * max|a| * max|b| < 2^24``.  We split K into such chunks, multiply each with
     BLAS, and add the chunks in int64.  (An int8 NPU needs no such trick; a CPU without int8 BLAS
-    does.)
+    does.)  Operands so wide that one product reaches ``2^24`` (e.g. int16 x int16) use the
+    int64 reference instead.
     """
     a, b = np.asarray(a), np.asarray(b)
     amax = max(int(np.abs(a.astype(np.int64)).max(initial=0)), 1)
     bmax = max(int(np.abs(b.astype(np.int64)).max(initial=0)), 1)
-    chunk = max(1, (2**24 - 1) // (amax * bmax))
+    if amax * bmax >= 2**24:  # a single product would not be exact in float32
+        return int_matmul(a, b, acc_bits, overflow)
+    chunk = (2**24 - 1) // (amax * bmax)
     K = a.shape[-1]
     a32, b32 = a.astype(np.float32), b.astype(np.float32)
     if K <= chunk:

@@ -135,6 +135,11 @@ def encode(x, fmt, saturate: bool = True) -> np.ndarray:
     Returns
     -------
     ndarray of uint8, same shape: ``sign << (E + M) | exponent << M | mantissa``.
+
+    Examples
+    --------
+    >>> encode([1.0, -0.5, 6.0, 7.0], "e2m1").tolist()  # -0.5 is subnormal; 7 saturates to 6
+    [2, 9, 7, 7]
     """
     f = get_format(fmt)
     x = np.asarray(x, dtype=np.float64)

@@ -21,10 +21,11 @@ its scale is the statistic over 128 (= ``-q_min``), while weights use 127 (= ``q
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
-from npulab.quant.uniform import SCALING_MIN_VAL, QuantSpec, check_finite, quantize
+from npulab.quant.uniform import SCALING_MIN_VAL, QuantSpec, check_finite, minmax_scale, quantize
 
 
 def sqnr_db(x, x_hat) -> float:
@@ -100,15 +101,10 @@ class MinMaxObserver(_Observer):
 
 
 def _range_qparams(lo: float, hi: float, spec: QuantSpec):
-    """Scale and zero point covering [lo, hi] (always including 0)."""
-    q_min, q_max = spec.int_range
-    lo, hi = np.float32(min(lo, 0.0)), np.float32(max(hi, 0.0))
-    if spec.symmetric:
-        stat = max(abs(lo), abs(hi)) if spec.signed else hi
-        scale = np.float32(max(stat, np.float32(SCALING_MIN_VAL))) / np.float32(q_max)
-        return np.float32(scale), np.int32(0)
-    scale = np.float32(max(hi - lo, np.float32(SCALING_MIN_VAL))) / np.float32(q_max - q_min)
-    return np.float32(scale), np.int32(q_min - np.rint(lo / scale))
+    """Scale and zero point covering [lo, hi] (always including 0): :func:`minmax_scale` of the
+    two-point tensor ``[lo, hi]``, so observers and ``quantize`` share one rule."""
+    scale, zero_point = minmax_scale(np.array([lo, hi], np.float32), replace(spec, per_channel=False))
+    return scale[()], zero_point[()]  # 0-d arrays -> np.float32, np.int32
 
 
 class MovingAverageObserver(MinMaxObserver):

@@ -204,8 +204,9 @@ def round_half(y: np.ndarray, rounding: str = "half_even") -> np.ndarray:
     """Round to integers (values stay floating point): ties to even, ties away from 0, floor."""
     if rounding == "half_even":
         return np.rint(y)  # IEEE round-half-to-even, the same as torch.round
-    if rounding == "half_away":
-        return np.copysign(np.floor(np.abs(y) + 0.5), y)
+    if rounding == "half_away":  # C's round(); y - trunc(y) is exact, |y| + 0.5 would round
+        t = np.trunc(y)
+        return np.where(np.abs(y - t) >= 0.5, t + np.sign(y), t)
     if rounding == "floor":
         return np.floor(y)
     raise ValueError(f"rounding must be one of {list(ROUNDINGS)}; got {rounding!r}")

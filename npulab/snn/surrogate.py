@@ -29,41 +29,40 @@ import torch
 __all__ = ["atan", "fast_sigmoid", "straight_through", "SURROGATES"]
 
 
-class _ATan(torch.autograd.Function):
+class _Heaviside(torch.autograd.Function):
+    """The forward pass every surrogate shares, ``S = H(x)`` with ``H(0) = 0``.
+
+    ``k`` is the surrogate's shape parameter (``alpha`` or ``slope``, None for the
+    straight-through estimator); each subclass below defines only its backward ``dS/dx``.
+    """
+
     @staticmethod
-    def forward(ctx, x, alpha):
+    def forward(ctx, x, k):
         ctx.save_for_backward(x)
-        ctx.alpha = alpha
+        ctx.k = k
         return (x > 0).to(x.dtype)
 
+
+class _ATan(_Heaviside):
     @staticmethod
     def backward(ctx, grad_out):
         (x,) = ctx.saved_tensors
-        a = ctx.alpha
-        return a / 2 / (1 + (math.pi / 2 * a * x).pow(2)) * grad_out, None
+        alpha = ctx.k
+        return alpha / 2 / (1 + (math.pi / 2 * alpha * x).pow(2)) * grad_out, None
 
 
-class _FastSigmoid(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x, slope):
-        ctx.save_for_backward(x)
-        ctx.slope = slope
-        return (x > 0).to(x.dtype)
-
+class _FastSigmoid(_Heaviside):
     @staticmethod
     def backward(ctx, grad_out):
         (x,) = ctx.saved_tensors
-        return grad_out / (ctx.slope * torch.abs(x) + 1.0) ** 2, None
+        slope = ctx.k
+        return grad_out / (slope * torch.abs(x) + 1.0) ** 2, None
 
 
-class _StraightThrough(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x):
-        return (x > 0).to(x.dtype)
-
+class _StraightThrough(_Heaviside):
     @staticmethod
     def backward(ctx, grad_out):
-        return grad_out.clone()
+        return grad_out.clone(), None
 
 
 def atan(alpha: float = 2.0):
@@ -92,7 +91,7 @@ def fast_sigmoid(slope: float = 25.0):
 def straight_through():
     """Straight-through estimator: ``dS/dx = 1``."""
     def spike(x):
-        return _StraightThrough.apply(x)
+        return _StraightThrough.apply(x, None)
     spike.__name__ = "straight_through()"
     return spike
 

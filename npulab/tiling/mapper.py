@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from npulab._validate import one_of, positive_int
 from npulab.tiling.dataflows import get_dataflow
 from npulab.tiling.model import evaluate_batch
 
@@ -234,13 +235,10 @@ def search(problem, arch, dataflow=None, objective: str = "energy", method: str 
 
     if not isinstance(problem, Problem):
         problem = Problem.from_workload(problem)
-    if objective not in OBJECTIVES:
-        raise ValueError(f"search objective must be one of {list(OBJECTIVES)}; got {objective!r}")
-    if method not in ("auto", "exhaustive", "random"):
-        raise ValueError(f"search method must be one of ['auto', 'exhaustive', 'random']; got {method!r}")
-    for name, v in (("samples", samples), ("chunk", chunk)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ValueError(f"search {name} must be an int >= 1; got {v!r}")
+    one_of("search", "objective", objective, OBJECTIVES)
+    one_of("search", "method", method, ("auto", "exhaustive", "random"))
+    samples = positive_int("search", "samples", samples)
+    chunk = positive_int("search", "chunk", chunk)
     space = make_space(problem, arch, dataflow)
     if any(len(s) == 0 for s in space.splits):
         raise ValueError(f"no mapping of {problem} fits the array under dataflow {dataflow!r}")

@@ -16,9 +16,10 @@ convolution inputs the height is the sliding window ``(P' - 1) * Hs + (R' - 1) *
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-from npulab._validate import positive_int
+from npulab._validate import one_of, positive_int
 
 #: The three operands, in Timeloop's naming.
 OPERANDS = ("inputs", "weights", "outputs")
@@ -60,8 +61,7 @@ class Problem:
     name: str = ""
 
     def __post_init__(self):
-        if self.kind not in _RELEVANT:
-            raise ValueError(f"Problem.kind must be one of ['conv', 'gemm']; got {self.kind!r}")
+        one_of("Problem", "kind", self.kind, _RELEVANT)
         object.__setattr__(self, "sizes", tuple(int(s) for s in self.sizes))
         if len(self.sizes) != len(self.dims):
             raise ValueError(f"Problem.sizes must have {len(self.dims)} entries for "
@@ -118,10 +118,7 @@ class Problem:
     @property
     def macs(self) -> int:
         """Multiply-accumulates: the product of all dim sizes."""
-        out = 1
-        for s in self.sizes:
-            out *= s
-        return out
+        return math.prod(self.sizes)
 
     def relevant(self, operand: str) -> tuple:
         """Dims that index ``operand`` (the others give it reuse)."""
@@ -139,10 +136,7 @@ class Problem:
             h = (e["P"] - 1) * self.stride[0] + (e["R"] - 1) * self.dilation[0] + 1
             w = (e["Q"] - 1) * self.stride[1] + (e["S"] - 1) * self.dilation[1] + 1
             return e["N"] * e["C"] * h * w
-        out = 1
-        for d in self.relevant(operand):
-            out *= e[d]
-        return out
+        return math.prod(e[d] for d in self.relevant(operand))
 
     def __str__(self) -> str:
         body = ", ".join(f"{d}={s}" for d, s in zip(self.dims, self.sizes))

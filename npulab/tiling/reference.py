@@ -74,11 +74,8 @@ def reference_counts(mapping) -> dict:
     touched = {}          # output instance -> words updated since its tile was loaded
     events = set()        # (kind, level, time, tile id): one parent transfer per distinct event
 
-    def above(i, idx):
-        """Loop positions above level i (the array's loops count if it sits above i)."""
-        return [k for k, lp in enumerate(loops) if lp[2] < i]
-
-    positions_above = {i: above(i, None) for i in range(L)}
+    # loop positions above each level (the array's loops count if it sits above the level)
+    positions_above = {i: [k for k, lp in enumerate(loops) if lp[2] < i] for i in range(L)}
 
     def tile_id(i, op, idx):
         rel = problem.relevant(op)

@@ -25,6 +25,7 @@ array every fold); npulab reports the ``M * N`` words that really move.
 """
 from __future__ import annotations
 
+from npulab._validate import one_of, positive_int
 from npulab.tiling.arch import Architecture, MemoryLevel
 from npulab.tiling.mapping import Mapping
 from npulab.tiling.problem import Problem
@@ -49,8 +50,7 @@ def systolic_mapping(M: int, N: int, K: int, rows: int, cols: int, dataflow: str
     Folds run at the SRAM level (row folds outside column folds); the stationary operand's
     loop runs in the PE register.
     """
-    if dataflow not in _PLACE:
-        raise ValueError(f"dataflow must be one of {sorted(_PLACE)}; got {dataflow!r}")
+    one_of("systolic_mapping", "dataflow", dataflow, _PLACE)
     rd, cd, td, byp = _PLACE[dataflow]
     size = {"M": M, "N": N, "K": K}
     sr, sc = min(rows, size[rd]), min(cols, size[cd])
@@ -94,14 +94,11 @@ def systolic_accesses(M: int, N: int, K: int, rows: int, cols: int, dataflow: st
     >>> systolic_accesses(77, 155, 22, 32, 16, "os")
     {'ifmap_sram_reads': 16940, 'filter_sram_reads': 10230, 'ofmap_sram_writes': 11935}
     """
-    from npulab._validate import positive_int
     from npulab.tiling.model import evaluate
 
     for f, v in (("M", M), ("N", N), ("K", K), ("rows", rows), ("cols", cols)):
         positive_int("systolic_accesses", f, v)
-    dataflow = str(dataflow).lower()
-    if dataflow not in _PLACE:
-        raise ValueError(f"systolic_accesses dataflow must be one of {sorted(_PLACE)}; got {dataflow!r}")
+    dataflow = one_of("systolic_accesses", "dataflow", str(dataflow).lower(), _PLACE)
     rd, cd, _, _ = _PLACE[dataflow]
     size = {"M": M, "N": N, "K": K}
     out = {"ifmap_sram_reads": 0, "filter_sram_reads": 0, "ofmap_sram_writes": 0}

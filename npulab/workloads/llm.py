@@ -41,11 +41,6 @@ from typing import Mapping
 from npulab._validate import positive_int
 from npulab.workloads.layers import Gemm
 
-#: Bytes per parameter of weight formats when ``npulab.quant`` is not installed
-#: (int4 with group-wise fp16 scales adds ``2 / group_size``).
-_FALLBACK_BYTES = {"fp32": 4.0, "fp16": 2.0, "bf16": 2.0, "fp8": 1.0, "fp8_e4m3": 1.0,
-                   "fp8_e5m2": 1.0, "int8": 1.0, "int4": 0.5}
-
 #: HF config keys and the aliases other model families use for them.
 _ALIASES = {
     "num_hidden_layers": ("num_hidden_layers", "num_layers", "n_layer"),
@@ -56,24 +51,14 @@ _ALIASES = {
 
 
 def bytes_per_param(fmt: str = "fp16", group_size: int | None = None) -> float:
-    """Bytes one weight takes in ``fmt`` (via ``npulab.quant.bytes_per_param`` when present).
+    """Bytes one weight takes in ``fmt``, group-wise scales included: :func:`npulab.quant.bytes_per_param`.
 
     >>> bytes_per_param("fp16"), bytes_per_param("int4", group_size=128)
     (2.0, 0.515625)
     """
-    try:
-        from npulab.quant import bytes_per_param as _quant_bpp
-    except ImportError:
-        _quant_bpp = None
-    if _quant_bpp is not None:
-        return float(_quant_bpp(fmt, group_size=group_size))
-    if fmt not in _FALLBACK_BYTES:
-        raise ValueError(f"weight format must be one of {sorted(_FALLBACK_BYTES)}; got {fmt!r}")
-    extra = 0.0
-    if group_size is not None:
-        positive_int("bytes_per_param", "group_size", group_size)
-        extra = 2.0 / group_size  # one fp16 scale per group
-    return _FALLBACK_BYTES[fmt] + extra
+    from npulab.quant.formats import bytes_per_param as quant_bytes_per_param
+
+    return quant_bytes_per_param(fmt, group_size=group_size)
 
 
 @dataclass(frozen=True)

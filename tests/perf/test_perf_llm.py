@@ -1,9 +1,11 @@
 """LLM workloads: parameter counts against published counts, phases, bytes."""
+import dataclasses
 import json
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from npulab import datasets
 from npulab.workloads.llm import LLMConfig, bundled, bytes_per_param, from_config
 
 # Published counts (model cards; see datasets/README.md).  EXAONE cards publish the count
@@ -33,8 +35,7 @@ def test_every_bundled_config_is_checked():
 
 def test_llama_8b_exact_count_and_tied_embeddings_counted_once(tmp_path):
     assert from_config("llama-3.1-8b").param_count() == 8_030_261_248
-    cfg = json.loads(open(from_config.__globals__["Path"](
-        __import__("npulab").datasets.path("llm/llama-3.2-1b.json"))).read())
+    cfg = json.loads(datasets.path("llm/llama-3.2-1b.json").read_text())
     tied = from_config(cfg).param_count()
     cfg["tie_word_embeddings"] = False
     assert from_config(cfg).param_count() - tied == cfg["vocab_size"] * cfg["hidden_size"]
@@ -50,6 +51,11 @@ def test_qwen_has_qkv_biases():
     no_bias = from_config({**c.__dict__, "attention_bias": False})
     kv = c.num_key_value_heads * c.head_dim
     assert m.param_count() - no_bias.param_count() == c.num_hidden_layers * (c.hidden_size + 2 * kv)
+
+
+def macs_of(phase, kind, skip=()):
+    """MACs of the phase's GEMMs of one kind ("weight" or "attention"), GEMMs named in ``skip`` left out."""
+    return sum(g.macs * n for g, n, k in phase.gemms if k == kind and g.name not in skip)
 
 
 configs = st.builds(
@@ -71,11 +77,9 @@ def test_decode_weight_macs_equal_matrix_params(cfg, batch, context):
     norms = (2 * c.num_hidden_layers + 1) * c.hidden_size
     untied_table = 0 if c.tie_word_embeddings else c.vocab_size * c.hidden_size
     matrices = m.param_count() - norms - untied_table
-    weight_macs = sum(g.macs * n for g, n, kind in ph.gemms if kind == "weight")
-    assert weight_macs == batch * matrices
+    assert macs_of(ph, "weight") == batch * matrices
     # attention: Q K^T and P V over `context` keys, per head and sequence
-    attn = sum(g.macs * n for g, n, kind in ph.gemms if kind == "attention")
-    assert attn == 2 * batch * c.num_hidden_layers * c.num_attention_heads * context * c.head_dim
+    assert macs_of(ph, "attention") == 2 * batch * c.num_hidden_layers * c.num_attention_heads * context * c.head_dim
     assert ph.kv_read_bytes == batch * (context - 1) * m.kv_bytes_per_token("fp16")
 
 
@@ -89,9 +93,8 @@ def test_prefill_scales_with_tokens(cfg, seq, batch):
     assert p.kv_write_bytes == seq * batch * 2 * c.num_hidden_layers * c.num_key_value_heads * c.head_dim * 2
     assert p.kv_read_bytes == 0
     # projections scale exactly with the tokens
-    proj = sum(g.macs * n for g, n, kind in p.gemms if kind == "weight" and g.name != "lm_head")
-    one = sum(g.macs * n for g, n, kind in m.prefill(1, 1).gemms if kind == "weight" and g.name != "lm_head")
-    assert proj == seq * batch * one
+    proj = macs_of(p, "weight", skip=("lm_head",))
+    assert proj == seq * batch * macs_of(m.prefill(1, 1), "weight", skip=("lm_head",))
 
 
 def test_weight_bytes_follow_the_format():
@@ -125,5 +128,5 @@ def test_missing_field_is_named():
 
 def test_llmconfig_is_frozen():
     c = LLMConfig(hidden_size=8, intermediate_size=8, num_hidden_layers=1, num_attention_heads=2, vocab_size=3)
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         c.hidden_size = 4

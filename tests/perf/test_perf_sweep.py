@@ -16,8 +16,11 @@ def test_grid_has_every_combination():
 
 def test_random_mode_is_seeded():
     spec = {**SPEC, "mode": "random", "samples": 7, "seed": 3}
-    assert load_spec(spec).points() == load_spec(spec).points()
-    assert len(load_spec(spec).points()) == 7
+    points = load_spec(spec).points()
+    assert points == load_spec(spec).points()
+    assert points != load_spec({**spec, "seed": 4}).points()
+    assert len(points) == 7
+    assert all(p[k] in SPEC["space"][k] for p in points for k in SPEC["space"])
 
 
 def test_process_pool_and_dask_match_serial(tmp_path, capsys):

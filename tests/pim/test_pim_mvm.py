@@ -91,14 +91,23 @@ def test_fine_resolution_without_noise_converges_to_matmul(out_dim, in_dim, batc
     assert errors[-1] <= errors[0] + 1e-12
 
 
-@settings(max_examples=30)
-@given(seed=st.integers(0, 2**31 - 1), bound=st.floats(0.5, 8.0),
-       scope=st.sampled_from(["row", "batch"]), nm=st.sampled_from(["abs_max", "none"]))
-def test_fast_path_equals_reference(seed, bound, scope, nm):
+@settings(max_examples=60)
+@given(seed=st.integers(0, 2**31 - 1), bound=st.floats(0.1, 8.0),
+       scope=st.sampled_from(["row", "batch"]), nm=st.sampled_from(["abs_max", "none"]),
+       bm=st.sampled_from(["iterative", "none"]), nm_thres=st.sampled_from([0.0, 0.5]),
+       max_bm_factor=st.sampled_from([1000, 2]), out_scale=st.sampled_from([1.0, 2.5]),
+       zero_row=st.booleans())
+def test_fast_path_equals_reference(seed, bound, scope, nm, bm, nm_thres, max_bm_factor,
+                                    out_scale, zero_row):
+    """Every periphery option of the vectorised path against the row-by-row reference."""
     rng = np.random.default_rng(seed)
     W = rng.uniform(-1, 1, (6, 10))
     x = rng.normal(size=(4, 10)) * rng.uniform(0.1, 3, (4, 1))
-    io = IOConfig(out_bound=bound, out_noise=0.0, bm_scope=scope, noise_management=nm)
+    if zero_row:
+        x[1] = 0.0                          # all-zero row: skipped (row) or scale 1 (batch)
+    io = IOConfig(out_bound=bound, out_noise=0.0, bm_scope=scope, noise_management=nm,
+                  bound_management=bm, nm_thres=nm_thres, max_bm_factor=max_bm_factor,
+                  out_scale=out_scale)
     np.testing.assert_allclose(analog_mvm(W, x, io), analog_mvm_reference(W, x, io), atol=1e-9)
 
 

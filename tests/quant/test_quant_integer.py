@@ -82,6 +82,22 @@ def test_fast_path_chunks_long_k_exactly():
     np.testing.assert_array_equal(int_matmul_fast(a, b), int_matmul(a, b))
 
 
+@settings(max_examples=30)
+@given(ab=st.integers(1, 6).flatmap(lambda k: st.tuples(
+    arrays(np.int16, st.tuples(st.integers(1, 4), st.just(k))),
+    arrays(np.int16, st.tuples(st.just(k), st.integers(1, 4))))))
+def test_int_matmul_fast_equals_reference_for_int16_operands(ab):
+    # one int16 x int16 product can reach 2^30, beyond float32's exact integers (2^24)
+    a, b = ab
+    np.testing.assert_array_equal(int_matmul_fast(a, b, acc_bits=64), int_matmul(a, b, acc_bits=64))
+    np.testing.assert_array_equal(int_matmul_fast(a, b), int_matmul(a, b))
+
+
+def test_int_matmul_fast_is_exact_when_one_product_exceeds_2_pow_24():
+    a, b = np.array([[32767, 3]], np.int16), np.array([[32767], [1]], np.int16)
+    assert int(int_matmul_fast(a, b, acc_bits=64)[0, 0]) == 32767 * 32767 + 3
+
+
 def test_int32_accumulator_overflow_is_where_the_math_says():
     # worst case -128 * -128 = 2^14 per term; int32 holds 2^31 - 1: K = 131071 fits, 131072 does not
     assert accumulator_bits(131071) == 32 and accumulator_bits(131072) == 33

@@ -10,8 +10,8 @@ from hypothesis.extra.numpy import arrays
 from torch import nn
 
 from npulab.quant import (FakeQuantize, IntegerLayer, QATConv2d, QATLinear, QuantSpec, calibrate,
-                          integer_layer_from_brevitas, prepare_qat, quantize, read_brevitas_weight,
-                          to_integer, train_qat)
+                          fake_quantize, integer_layer_from_brevitas, prepare_qat, quantize,
+                          read_brevitas_weight, to_integer, train_qat)
 
 brevitas_nn = pytest.importorskip("brevitas.nn")
 from brevitas.quant import Int8WeightPerChannelFloat, Int8WeightPerTensorFloat  # noqa: E402
@@ -25,6 +25,25 @@ def test_torch_weight_fake_quant_equals_numpy_quantize(w, bits, per_channel):
     spec = QuantSpec(bits, per_channel=per_channel)
     fq = FakeQuantize(spec, "weight")(torch.from_numpy(w)).detach().numpy()
     np.testing.assert_array_equal(fq, quantize(w, spec).dequantize())
+
+
+@settings(max_examples=25)
+@given(x=arrays(np.float32, st.tuples(st.integers(1, 4), st.integers(2, 9)),
+                elements=st.floats(-3, 3, width=32)),
+       bits=st.integers(2, 8), signed=st.booleans(), symmetric=st.booleans(),
+       observer=st.sampled_from(["minmax", "percentile", "mse"]))
+def test_torch_activation_fake_quant_equals_numpy_fake_quantize(x, bits, signed, symmetric, observer):
+    # a calibrated activation quantizer (scale and zero point frozen) is the torch twin of
+    # numpy fake_quantize with the same scale and zero point; to_integer relies on this
+    if observer != "minmax" and not symmetric:
+        symmetric = True                      # percentile and MSE give symmetric ranges only
+    spec = QuantSpec(bits, signed=signed, symmetric=symmetric, narrow_range=False)
+    fq = FakeQuantize(spec, observer)
+    fq(torch.from_numpy(x))                   # calibrate
+    fq.freeze()
+    got = fq(torch.from_numpy(x)).detach().numpy()
+    want = fake_quantize(x, spec, fq.scale.numpy(), int(fq.zero_point))
+    np.testing.assert_array_equal(got, want)
 
 
 def test_ste_passes_gradient_straight_through():

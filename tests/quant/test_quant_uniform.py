@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from hypothesis.extra.numpy import arrays
 from npulab.quant import (MinMaxObserver, MovingAverageObserver, MSEObserver, PercentileObserver,
                           QuantSpec, error_metrics, quantize, sqnr_db)
 from npulab.quant.observers import abs_percentile
+from npulab.quant.uniform import round_half
 
 brevitas_nn = pytest.importorskip("brevitas.nn")
 from brevitas.quant import (Int8ActPerTensorFloat, Int8WeightPerChannelFloat,  # noqa: E402
@@ -147,6 +149,18 @@ def test_rounding_modes():
     assert quantize(x, QuantSpec(**spec), 1.0).int_repr.tolist() == [0, 2, 0, -2, 3, 127]
     assert quantize(x, QuantSpec(**spec, rounding="half_away"), 1.0).int_repr.tolist() == [1, 2, -1, -2, 3, 127]
     assert quantize(x, QuantSpec(**spec, rounding="floor"), 1.0).int_repr.tolist() == [0, 1, -1, -2, 2, 127]
+
+
+_DECIMAL_MODES = {"half_even": ROUND_HALF_EVEN, "half_away": ROUND_HALF_UP, "floor": ROUND_FLOOR}
+
+
+@given(y=arrays(np.float32, st.integers(1, 20), elements=st.floats(-2.0**25, 2.0**25, width=32)),
+       rounding=st.sampled_from(sorted(_DECIMAL_MODES)))
+def test_round_half_matches_decimal_rounding(y, rounding):
+    # Python's decimal rounds the exact binary value: an independent oracle for every mode
+    y = np.concatenate([y, np.float32([0.49999997, -0.49999997, 2.5, -2.5, 8388609.0])])
+    want = [float(Decimal(float(v)).to_integral_value(rounding=_DECIMAL_MODES[rounding])) for v in y]
+    assert round_half(y, rounding).tolist() == want
 
 
 @pytest.mark.parametrize("kwargs,match", [

@@ -28,3 +28,5 @@ def test_map_errors_are_one_line(capsys):
     assert err == ["npulab map: error: --layer 'nope' is not a layer name or index of the topology (21 layers)"]
     assert main(["map", "--gemm", "4", "4", "4", "--rows", "4", "--no-progress"]) == 2
     assert "apply to --preset tpu only" in capsys.readouterr().err
+    assert main(["map", "--gemm", "4", "4", "4", "--preset", "tpu", "--rows", "0", "--no-progress"]) == 2
+    assert "Architecture.rows must be an int >= 1; got 0" in capsys.readouterr().err

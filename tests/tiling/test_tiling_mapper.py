@@ -52,7 +52,7 @@ def test_random_search_is_seeded_and_executor_independent():
     assert str(a.best) == str(b.best) == str(c.best)
     assert a.cost.energy_pJ == b.cost.energy_pJ == c.cost.energy_pJ
     d = search(p, arch, executor="inline", **dict(kw, rng=8))
-    assert d.evaluated == 6000 and d.valid != a.valid or str(d.best) != str(a.best)
+    assert d.evaluated == 6000 and (d.valid != a.valid or str(d.best) != str(a.best))
 
 
 def test_search_runs_on_a_dask_local_cluster():
