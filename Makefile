@@ -4,29 +4,38 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.npulab-installed
+LAB_STAMP := $(VENV)/.npulab-lab-installed
 PIP    := $(BIN)/python -m pip
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-fast lab release bench clean help
+.PHONY: install install-lab demo test test-fast lab release bench clean help
 
 help:
-	@echo "make demo     install (once), print versions and the scorecard (plot in out/)"
-	@echo "make test     install (once) and run unit tests, nbval on solutions/, release drift check"
+	@echo "make demo     install what a student needs (once), print versions and the scorecard (plot in out/)"
+	@echo "make test     install the developer extra (once) and run unit tests, nbval on solutions/, release drift check"
 	@echo "make lab      open the student labs in JupyterLab"
-	@echo "make release  regenerate labs/ from solutions/"
+	@echo "make release  regenerate labs/ (English) and labs/ko/ (Korean) from solutions/, and course/lectures/ko/"
 	@echo "make bench    run every benchmark in benchmarks/"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # Reinstall only when the dependency files change (the package itself is installed editable).
+# Two stamps: a student's install (base dependencies: the labs, the engines, `npulab check`)
+# and the developer's (the `dev` extra: pytest, nbval, nbgrader and the peer tools).
+$(LAB_STAMP): $(BIN)/python pyproject.toml constraints.txt
+	$(PIP) install --disable-pip-version-check -q -c constraints.txt -e .
+	@touch $(LAB_STAMP)
+
 $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 	$(PIP) install --disable-pip-version-check -q -c constraints.txt -e ".[dev]"
-	@touch $(STAMP)
+	@touch $(STAMP) $(LAB_STAMP)
 
 install: $(STAMP)
 
-demo: install
+install-lab: $(LAB_STAMP)
+
+demo: install-lab
 	$(BIN)/npulab info
 	@mkdir -p out
 	$(BIN)/npulab scorecard --plot out/scorecard.png --csv out/scorecard.csv
@@ -41,11 +50,13 @@ test: install
 test-fast: install
 	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
 
-lab: install
+lab: install-lab
 	$(BIN)/jupyter lab labs/
 
 release: install
 	$(BIN)/npulab release solutions labs
+	$(BIN)/npulab release solutions labs --lang ko
+	$(BIN)/python -m npulab.i18n build --lang ko
 
 bench: install
 	@set -e; for f in benchmarks/*.py; do echo "== $$f"; $(BIN)/python $$f; done

@@ -1,19 +1,29 @@
-"""Benchmark: autograde 40 copies of Lab 00 (correct, wrong, hanging) with 2 workers.
+"""Benchmark: ``npulab grade`` (sandboxed) against nbgrader's ``autograde``, paired and fair.
 
-Prints seconds per submission for ``npulab grade`` and, with nbgrader installed, for
-nbgrader's ``autograde`` on the same submissions (nbgrader grades one at a time), their
-ratio, and whether the totals agree.  nbgrader stops grading a submission at its first
-cell timeout and records nothing for it, so hanging submissions have no nbgrader score.
+Both tools grade the same submissions of one lab (default Lab 00: 6 in 10 correct, 3 in 10
+the untouched stub, 1 in 10 hanging) at the SAME parallelism: nbgrader's autograde is one
+process, so ``--workers`` nbgrader processes each grade a share of the students (one
+nbgrader course folder each), against ``npulab grade --workers N``.  The two tools
+alternate for ``--rounds`` rounds (npulab, nbgrader, npulab, nbgrader, ...) so machine load
+hits both alike; the best round of each is compared.  Printed:
 
-    .venv/bin/python benchmarks/grading.py [--n 40] [--workers 2] [--timeout 10]
+* seconds per submission of each tool and the ratio nbgrader / npulab, per worker and
+  both ways (npulab / nbgrader too);
+* npulab's sandbox overhead per submission: the student side started, run and stopped with
+  and without the sandbox in alternating pairs (median), and the same class graded with
+  ``--no-sandbox`` in the same rounds (the difference per submission; noisier);
+* whether the totals agree on the submissions nbgrader graded (nbgrader stops a
+  notebook at its first cell timeout and records nothing for it).
+
+    .venv/bin/python benchmarks/grading.py [--n 20] [--workers 2] [--rounds 2] [--timeout 10]
 """
 from __future__ import annotations
 
 import argparse
 import copy
+import shutil
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 
 import nbformat
@@ -26,9 +36,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "solutions" / "00_orientation.ipynb"
 
 
-def make_class(folder: Path, n: int) -> dict[str, str]:
+def make_class(folder: Path, n: int, source: Path) -> dict[str, str]:
     """``n`` submissions: 6 in 10 correct, 3 in 10 the untouched stub, 1 in 10 hanging."""
-    solution = nbformat.read(SOURCE, as_version=4)
+    solution = nbformat.read(source, as_version=4)
     correct = copy.deepcopy(solution)
     for cell in correct.cells:
         if is_test_cell(cell):
@@ -37,7 +47,8 @@ def make_class(folder: Path, n: int) -> dict[str, str]:
             cell.outputs, cell.execution_count = [], None
     stub = release_notebook(solution)
     hanging = copy.deepcopy(correct)
-    first_solution = next(c for c in hanging.cells if c.metadata.get("nbgrader", {}).get("solution"))
+    first_solution = next(c for c in hanging.cells if c.metadata.get("nbgrader", {}).get("solution")
+                          and c.cell_type == "code")
     first_solution.source = "while True:\n    pass\n" + first_solution.source
     kinds = {}
     folder.mkdir(parents=True)
@@ -45,60 +56,131 @@ def make_class(folder: Path, n: int) -> dict[str, str]:
         kind = "hanging" if i % 10 == 9 else "wrong" if i % 10 in (6, 7, 8) else "correct"
         nb = {"correct": correct, "wrong": stub, "hanging": hanging}[kind]
         (folder / f"s{i:03d}").mkdir()
-        nbformat.write(nb, folder / f"s{i:03d}" / SOURCE.name)
+        nbformat.write(nb, folder / f"s{i:03d}" / source.name)
         kinds[f"s{i:03d}"] = kind
     return kinds
 
 
+def run_npulab(source, subs, out, *, workers, timeout, sandbox) -> tuple[float, dict]:
+    shutil.rmtree(out, ignore_errors=True)
+    start = time.perf_counter()
+    run = grade_class(source, subs, out, cell_timeout=timeout, workers=workers, progress=False, sandbox=sandbox)
+    return time.perf_counter() - start, {r.student: r.total for r in run.results}
+
+
+_NBGRADER_SHARE = """
+import json, sys
+from pathlib import Path
+from npulab.grading import nbgrader_compat
+job = json.loads(sys.argv[1])
+paths = {s: Path(p) for s, p in job["paths"].items()}
+course = Path(job["course"])
+try:
+    scores = nbgrader_compat.autograde(job["source"], paths, course, timeout=job["timeout"])
+except RuntimeError:  # some submissions failed (hangs): score the rest
+    from nbgrader.api import Gradebook, MissingEntry
+    scores = {}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for s in paths:
+            try:
+                scores[s] = float(gb.find_submission("lab", s).score)
+            except MissingEntry:
+                pass
+print("SCORES " + json.dumps(scores))
+"""
+
+
+def run_nbgrader(source, kinds, subs, root, *, workers, timeout) -> tuple[float, dict]:
+    """``workers`` nbgrader autograde processes side by side, each on its share of students."""
+    import json
+    import subprocess
+    import sys
+
+    shutil.rmtree(root, ignore_errors=True)
+    students = sorted(kinds)
+    shares = [students[i::workers] for i in range(workers)]
+    start = time.perf_counter()
+    procs = []
+    for k, share in enumerate(shares):
+        job = {"source": str(source), "course": str(root / f"course{k}"), "timeout": timeout,
+               "paths": {s: str(subs / s / source.name) for s in share}}
+        procs.append(subprocess.Popen([sys.executable, "-c", _NBGRADER_SHARE, json.dumps(job)],
+                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True))
+    theirs = {}
+    for proc in procs:
+        out, _ = proc.communicate()
+        for line in out.splitlines():
+            if line.startswith("SCORES "):
+                theirs.update(json.loads(line[7:]))
+    return time.perf_counter() - start, theirs
+
+
+def sandbox_start_overhead(pairs: int = 10) -> tuple[float, float]:
+    """Median seconds to start the student side, run one cell and end it: (sandboxed, plain),
+    measured in alternating pairs (the sandbox's own cost, free of class-run noise)."""
+    import statistics
+
+    from npulab.grading.engine import start_driver
+
+    times = {True: [], False: []}
+    with tempfile.TemporaryDirectory() as box:
+        for _ in range(pairs):
+            for sandbox in (True, False):
+                start = time.perf_counter()
+                with start_driver(Path(box), sandbox=sandbox, memory_mb=2048, nproc=64) as session:
+                    session.request({"op": "run", "code": "x = 1", "timeout": 10}, 30)
+                times[sandbox].append(time.perf_counter() - start)
+    return statistics.median(times[True]), statistics.median(times[False])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=40, help="submissions (default 40)")
-    parser.add_argument("--workers", type=int, default=2, help="npulab grade workers (default 2)")
+    parser.add_argument("--n", type=int, default=20, help="submissions (default 20)")
+    parser.add_argument("--workers", type=int, default=2, help="parallelism of BOTH tools (default 2)")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds (default 2)")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per cell (default 10)")
+    parser.add_argument("--source", default=str(SOURCE), help="the lab's source notebook (default Lab 00)")
     parser.add_argument("--no-nbgrader", action="store_true", help="skip the nbgrader comparison")
     args = parser.parse_args()
+    source = Path(args.source)
     with tempfile.TemporaryDirectory(prefix="npulab-bench-grading-") as tmp:
         tmp = Path(tmp)
-        kinds = make_class(tmp / "submissions", args.n)
+        # The lab folder: the source and its data files, as a course repository has it.
+        kinds = make_class(tmp / "submissions", args.n, source)
         counts = {k: list(kinds.values()).count(k) for k in ("correct", "wrong", "hanging")}
-        print(f"{args.n} submissions of {SOURCE.name}: {counts}; cell timeout {args.timeout:g} s")
-        start = time.perf_counter()
-        run = grade_class(SOURCE, tmp / "submissions", tmp / "out", cell_timeout=args.timeout,
-                          workers=args.workers, progress=False)
-        ours_s = time.perf_counter() - start
-        ours = {r.student: r.total for r in run.results}
-        statuses = dict(Counter(r.status for r in run.results))
-        print(f"npulab grade  ({args.workers} workers): {ours_s:7.1f} s total, "
-              f"{ours_s / args.n:5.2f} s per submission; statuses {statuses}")
-        if args.no_nbgrader:
+        print(f"{args.n} submissions of {source.name}: {counts}; cell timeout {args.timeout:g} s; "
+              f"{args.workers} workers each tool; {args.rounds} alternating rounds")
+        boxed, plain = sandbox_start_overhead()
+        print(f"student side start+stop (median of 10 pairs): sandboxed {boxed:.3f} s, plain {plain:.3f} s; "
+              f"sandbox overhead {boxed - plain:+.3f} s per submission")
+        times = {"npulab": [], "no-sandbox": [], "nbgrader": []}
+        ours = theirs = None
+        for r in range(args.rounds):
+            for sandbox in ((True, False) if r % 2 == 0 else (False, True)):  # alternate the order too
+                s, totals = run_npulab(source, tmp / "submissions", tmp / "out", workers=args.workers,
+                                       timeout=args.timeout, sandbox=sandbox)
+                times["npulab" if sandbox else "no-sandbox"].append(s)
+                ours = totals if sandbox else ours
+            if not args.no_nbgrader:
+                s, theirs = run_nbgrader(source, kinds, tmp / "submissions", tmp / "nbgrader",
+                                         workers=args.workers, timeout=args.timeout)
+                times["nbgrader"].append(s)
+            print(f"round {r + 1}: " + ", ".join(f"{k} {v[-1]:.1f} s" for k, v in times.items() if v), flush=True)
+        best = {k: min(v) for k, v in times.items() if v}
+        n, w = args.n, args.workers
+        print(f"npulab grade (sandboxed): {best['npulab'] / n:5.2f} s per submission "
+              f"({best['npulab'] * w / n:5.2f} s per submission per worker)")
+        print(f"sandbox overhead: {(best['npulab'] - best['no-sandbox']) / n * w:+.2f} s per submission "
+              f"(sandboxed minus --no-sandbox, per worker)")
+        if "nbgrader" not in best:
             return
-        try:
-            from npulab.grading import nbgrader_compat
-        except ImportError:
-            print("nbgrader not installed: no comparison")
-            return
-        paths = {s: tmp / "submissions" / s / SOURCE.name for s in kinds}
-        start = time.perf_counter()
-        try:
-            theirs = nbgrader_compat.autograde(SOURCE, paths, tmp / "nbgrader", timeout=args.timeout)
-            failed = []
-        except RuntimeError:  # some submissions failed (hangs): score the rest
-            from nbgrader.api import Gradebook, MissingEntry
-
-            theirs, failed = {}, []
-            with Gradebook(f"sqlite:///{tmp / 'nbgrader' / 'gradebook.db'}") as gb:
-                for s in kinds:
-                    try:
-                        theirs[s] = float(gb.find_submission("lab", s).score)
-                    except MissingEntry:
-                        failed.append(s)
-        theirs_s = time.perf_counter() - start
+        print(f"nbgrader autograde:       {best['nbgrader'] / n:5.2f} s per submission "
+              f"({best['nbgrader'] * w / n:5.2f} s per submission per worker)")
+        print(f"per worker, same parallelism: nbgrader / npulab = {best['nbgrader'] / best['npulab']:.2f}x; "
+              f"npulab / nbgrader = {best['npulab'] / best['nbgrader']:.2f}x")
         agree = sum(theirs[s] == ours[s] for s in theirs)
-        print(f"nbgrader autograde (1 process):  {theirs_s:7.1f} s total, "
-              f"{theirs_s / args.n:5.2f} s per submission; {len(failed)} submissions not graded")
-        print(f"ratio nbgrader / npulab time: {theirs_s / ours_s:.2f}x "
-              f"(per submission per worker: {theirs_s / (ours_s * args.workers):.2f}x)")
-        print(f"totals agree on {agree}/{len(theirs)} submissions nbgrader graded")
+        print(f"totals agree on {agree}/{len(theirs)} submissions nbgrader graded "
+              f"({n - len(theirs)} not graded by nbgrader: hanging)")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 """npulab: a Jupyter-first course kit and research toolkit for NPU design.
 
 The package is a set of small, teachable building blocks that share one picture
-(see ``DESIGN.md`` in the course repository)::
+(see ``ARCHITECTURE.md`` at the repository root)::
 
     workload (npulab.workloads) -> hardware (npulab.hw) -> engine -> Report (npulab.perf)
+
+Every engine exports ``estimate(layer, hw, *, energy=None) -> Report``.
 
 Importing :mod:`npulab` is cheap: torch, matplotlib and the notebook machinery load
 only when a function that needs them is called.
@@ -24,7 +26,7 @@ from npulab.workloads import Conv2d, Gemm  # noqa: E402  (light: stdlib only)
 __all__ = ["__version__", "Gemm", "Conv2d", "check"]
 
 
-def check(notebook: str | None = None, *, timeout: float = 300.0):
+def check(notebook: str | None = None, *, timeout: float = 300.0, lang: str | None = None):
     """Self-check a lab notebook against its visible tests and print friendly feedback.
 
     Call it as the last cell of a lab, e.g. ``npulab.check("00_orientation.ipynb")``.
@@ -38,6 +40,9 @@ def check(notebook: str | None = None, *, timeout: float = 300.0):
         (``JPY_SESSION_NAME``).
     timeout : float, default 300
         Seconds allowed for each cell.
+    lang : {"en", "ko"}, optional
+        Language of the report; default: the notebook's (Korean labs are tagged ``ko``),
+        else the ``LANG`` environment (``ko_KR.*``), else English.
 
     Returns
     -------
@@ -46,4 +51,4 @@ def check(notebook: str | None = None, *, timeout: float = 300.0):
     """
     from npulab.grading.selfcheck import check as _check
 
-    return _check(notebook, timeout=timeout)
+    return _check(notebook, timeout=timeout, lang=lang)

@@ -12,8 +12,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # Fixture notebooks (some deliberately broken) are data for the grading tests, not notebooks
 # for nbval to run.
 collect_ignore_glob = ["*/fixtures/*", "fixtures/*"]
-#: Peer-tool outputs (SCALE-Sim, brevitas, snnTorch, aihwkit); see its README.
-REFERENCE_DIR = Path(os.environ.get("NPULAB_REFERENCE", ROOT.parent / "shared" / "reference"))
+#: Peer-tool outputs (SCALE-Sim, brevitas, snnTorch, aihwkit), copied into the repository so
+#: the peer tests run from a bare clone; ``fixtures/reference/README.md`` names each tool.
+REFERENCE_DIR = Path(__file__).resolve().parent / "fixtures" / "reference"
 
 # Derandomized: the same examples every run, so CI is reproducible; no deadline on 2 slow cores.
 settings.register_profile(
@@ -25,7 +26,6 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "npulab"))
 
 @pytest.fixture
 def reference_dir() -> Path:
-    """The shared/reference folder; tests that need it skip with a reason if it is absent."""
-    if not REFERENCE_DIR.is_dir():
-        pytest.skip(f"peer-tool reference data not found at {REFERENCE_DIR}")
+    """``tests/fixtures/reference``: the recorded peer-tool outputs (never skipped)."""
+    assert REFERENCE_DIR.is_dir(), f"peer-tool recordings missing: {REFERENCE_DIR}"
     return REFERENCE_DIR

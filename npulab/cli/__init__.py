@@ -17,7 +17,8 @@ import sys
 from npulab import __version__
 
 #: Subcommands in the order ``npulab --help`` lists them.
-COMMANDS = ("info", "demo", "release", "check", "grade", "scalesim", "map", "scorecard", "sweep")
+COMMANDS = ("info", "demo", "release", "check", "grade", "scalesim", "map", "scorecard", "sweep",
+            "serve", "calibrate", "mutants")
 
 
 class UsageError(ValueError):
@@ -57,6 +58,40 @@ def print_json(obj) -> None:
     print(json.dumps(obj, indent=2, sort_keys=False, default=str))
 
 
+#: Exit status after the reader of stdout went away: 128 + SIGPIPE, as a shell reports a
+#: standard tool that ``... | head`` cut short.
+EXIT_BROKEN_PIPE = 141
+
+
+def _stdout_closed() -> bool:
+    """True when stdout is a pipe whose reader has exited (``poll`` reports ``POLLERR``)."""
+    import select
+
+    if not hasattr(select, "poll"):  # no poll (Windows): assume the pipe was stdout
+        return True
+    try:
+        fd = sys.stdout.fileno()
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        return any(ev & select.POLLERR for _, ev in poller.poll(0))
+    except (OSError, ValueError, AttributeError):  # stdout is not a file (captured)
+        return False
+
+
+def _quiet_broken_pipe() -> int:
+    """Stop quietly after ``npulab ... | head`` closed the pipe: point stdout at /dev/null so
+    Python's final flush prints nothing (Python docs, "Note on SIGPIPE"), exit 141."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+    return EXIT_BROKEN_PIPE
+
+
 def main(argv=None) -> int:
     """Entry point of the ``npulab`` console script; returns the exit code."""
     parser = build_parser()
@@ -65,9 +100,21 @@ def main(argv=None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError, NotADirectoryError, PermissionError) as err:
+        rc = int(args.func(args) or 0)
+        sys.stdout.flush()  # a reader that went away shows up here, not at interpreter exit
+        return rc
+    except BrokenPipeError as err:
+        if not _stdout_closed():  # some other pipe (a socket, a worker): a real error
+            print(f"npulab {args.command}: error: {err}", file=sys.stderr)
+            return 2
+        return _quiet_broken_pipe()
+    except (ValueError, OSError, OverflowError, RecursionError, MemoryError) as err:
+        # OSError: a folder where a file goes, an existing file, nothing listening at an address
         msg = str(err).splitlines()[0] if str(err) else err.__class__.__name__
+        if isinstance(err, RecursionError):
+            msg = f"input nested too deeply ({msg})"
+        elif isinstance(err, MemoryError):
+            msg = "out of memory (input too large)"
         print(f"npulab {args.command}: error: {msg}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

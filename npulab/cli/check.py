@@ -1,8 +1,9 @@
 """``npulab check LAB.ipynb``: a learner's self-check on the visible tests.
 
-Exit code 0 when every visible test passes, 1 otherwise, 2 for a bad file.  A cell that
-runs past ``--timeout`` is interrupted and reported; hidden tests are not in the learner's
-notebook, so they never run here.
+Exit code 0 when every visible test passes, 1 otherwise (a failing or modified test, or no
+tests found), 2 for a bad file or flag (``--timeout`` must be > 0).  A cell that runs past
+``--timeout`` is interrupted and reported; hidden tests are not in the learner's notebook,
+so they never run here.  The notebook's process is always shut down at the end.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 def run(args) -> int:
     from npulab.grading import check
 
-    result = check(args.notebook, timeout=args.timeout)
+    result = check(args.notebook, timeout=args.timeout, lang=args.lang)
     if args.json:
         from npulab.cli import print_json
 
@@ -23,6 +24,7 @@ def run(args) -> int:
                 for o in result.outcomes
             ],
             "notes": list(result.notes),
+            "modified": list(result.modified),
         })
     else:
         print(result)
@@ -31,10 +33,12 @@ def run(args) -> int:
 
 def add_parser(sub) -> None:
     from npulab.cli import add_json_flag
+    from npulab.i18n.messages import LANGS, help_lang, t
 
-    p = sub.add_parser("check", help="self-check a lab notebook on its visible tests")
-    p.add_argument("notebook", help="the saved lab notebook (.ipynb)")
-    p.add_argument("--timeout", type=float, default=300.0,
-                   help="seconds per cell; a slower cell is interrupted (default 300)")
+    h = help_lang()  # --help in the language of --lang, else LANG (ko_KR.* -> Korean)
+    p = sub.add_parser("check", help=t("cli_check_help", h), description=t("cli_check_help", h))
+    p.add_argument("notebook", help=t("cli_check_notebook", h))
+    p.add_argument("--timeout", type=float, default=300.0, help=t("cli_check_timeout", h))
+    p.add_argument("--lang", choices=LANGS, default=None, help=t("cli_lang", h))
     add_json_flag(p)
     p.set_defaults(func=run)

@@ -8,12 +8,20 @@ from __future__ import annotations
 
 
 def run(args) -> int:
-    from npulab.grading.classroom import grade_class
+    import sys
 
-    run_ = grade_class(args.source, args.submissions, args.out, cell_timeout=args.timeout,
-                       notebook_timeout=args.notebook_timeout, workers=args.workers, force=args.force,
-                       memory_mb=args.memory_mb, students=args.student or None,
-                       progress=not args.no_progress)
+    from npulab.grading.classroom import Stopped, grade_class
+
+    try:
+        run_ = grade_class(args.source, args.submissions, args.out, cell_timeout=args.timeout,
+                           notebook_timeout=args.notebook_timeout, workers=args.workers, force=args.force,
+                           memory_mb=args.memory_mb, students=args.student or None,
+                           progress=not args.no_progress, sandbox=not args.no_sandbox, seed=args.seed,
+                           key_file=args.key_file, lang=args.lang)
+    except (KeyboardInterrupt, Stopped):
+        print(f"npulab grade: stopped; the gradebook of what is finished is in {args.out} "
+              "(run the same command again to resume)", file=sys.stderr)
+        return 130
     if args.json:
         import json
 
@@ -28,6 +36,11 @@ def run(args) -> int:
     for r in run_.results:
         print(f"{r.student:<{width}}  {r.total:>5g} / {r.max_score:<3g}  {r.status}")
     not_ok = sum(r.status != "ok" for r in run_.results)
+    if run_.bad_signatures:
+        print(f"\nregraded {len(run_.bad_signatures)} stored result(s) whose signature did not verify: "
+              + ", ".join(run_.bad_signatures))
+    if args.no_sandbox:
+        print("\nWARNING: graded without the OS sandbox (--no-sandbox)")
     print(f"\n{len(run_.results)} students ({len(run_.graded)} graded now, {len(run_.reused)} kept from "
           f"an earlier run; {not_ok} with a problem status) in {run_.seconds:.1f} s")
     print(f"gradebook: {run_.out / 'gradebook.csv'}\nfeedback:  {run_.out / 'feedback'}/<student>.html\n"
@@ -37,22 +50,29 @@ def run(args) -> int:
 
 def add_parser(sub) -> None:
     from npulab.cli import add_json_flag
+    from npulab.i18n.messages import LANGS, help_lang, t
 
-    p = sub.add_parser("grade", help="autograde every submission of one lab (gradebook, feedback)",
-                       description="Grade SUBMISSIONS_DIR/<student>/<lab>.ipynb or "
-                       "SUBMISSIONS_DIR/<student>.ipynb against the test cells (hidden ones "
-                       "included) of SOURCE, each in its own sandboxed kernel.")
-    p.add_argument("source", help="the instructor's notebook, e.g. solutions/00_orientation.ipynb")
-    p.add_argument("submissions", help="folder with one notebook or folder per student")
-    p.add_argument("--out", required=True, help="output folder (gradebook.csv, feedback/, summary.json)")
-    p.add_argument("--timeout", type=float, default=60.0, help="seconds allowed per cell (default 60)")
+    h = help_lang()  # --help in the language of --lang, else LANG (ko_KR.* -> Korean)
+    p = sub.add_parser("grade", help=t("cli_grade_help", h), description=t("cli_grade_description", h))
+    p.add_argument("source", help=t("cli_grade_source", h))
+    p.add_argument("submissions", help=t("cli_grade_submissions", h))
+    p.add_argument("--out", required=True, help=t("cli_grade_out", h))
+    p.add_argument("--timeout", type=float, default=60.0, help=t("cli_grade_timeout", h))
     p.add_argument("--notebook-timeout", type=float, default=None,
-                   help="seconds allowed per notebook (default 10 x --timeout)")
-    p.add_argument("--workers", type=int, default=1, help="submissions graded in parallel (default 1)")
-    p.add_argument("--force", action="store_true", help="re-grade students already graded in OUT_DIR")
-    p.add_argument("--memory-mb", type=float, default=2048.0, help="memory limit per kernel in MiB (default 2048)")
+                   help=t("cli_grade_notebook_timeout", h))
+    p.add_argument("--workers", type=int, default=1, help=t("cli_grade_workers", h))
+    p.add_argument("--force", action="store_true", help=t("cli_grade_force", h))
+    p.add_argument("--memory-mb", type=float, default=2048.0,
+                   help=t("cli_grade_memory", h))
     p.add_argument("--student", action="append", metavar="ID",
-                   help="grade only this student (repeatable); re-grades them even if already graded")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+                   help=t("cli_grade_student", h))
+    p.add_argument("--no-progress", action="store_true", help=t("cli_grade_no_progress", h))
+    p.add_argument("--no-sandbox", action="store_true",
+                   help=t("cli_grade_no_sandbox", h))
+    p.add_argument("--seed", type=int, default=None,
+                   help=t("cli_grade_seed", h))
+    p.add_argument("--key-file", default=None,
+                   help=t("cli_grade_key_file", h))
+    p.add_argument("--lang", choices=LANGS, default=None, help=t("cli_grade_lang", h))
     add_json_flag(p)
     p.set_defaults(func=run)

@@ -39,6 +39,12 @@ def run(args) -> int:
         if args.rows is not None or args.cols is not None:
             raise ValueError("--rows/--cols apply to --preset tpu only (Eyeriss is 12 x 14)")
         arch = PRESETS["eyeriss"]()
+    from npulab.tiling.mapper import MAX_SAMPLES
+
+    if not 1 <= args.samples <= MAX_SAMPLES:
+        raise ValueError(f"--samples must be in [1, {MAX_SAMPLES:.0e}]; got {args.samples}")
+    if not 0 <= args.workers <= 256:
+        raise ValueError(f"--workers must be in [0, 256]; got {args.workers}")
     executor = "inline" if args.workers == 0 else None
     pool = None
     if args.workers and args.workers > 1:

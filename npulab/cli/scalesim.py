@@ -20,6 +20,8 @@ def add_parser(sub):
     p.add_argument("-i", dest="input_type", choices=("conv", "gemm"), default="conv",
                    help="topology format (default conv, as SCALE-Sim)")
     p.add_argument("-p", dest="outdir", required=True, metavar="OUTDIR", help="report directory")
+    p.add_argument("--max-elements", type=int, default=None, metavar="N",
+                   help="largest model size per layer, in array elements (default 5e7)")
     add_json_flag(p)
     p.set_defaults(func=run)
     return p
@@ -32,9 +34,20 @@ def run(args) -> int:
     from npulab.systolic.scalesim import KEYS, expand_depthwise, read_config, simulate_layer, write_reports
     from npulab.workloads import load_topology
 
+    from npulab.systolic.scalesim_model import MAX_ELEMENTS, check_size
+
+    limit = MAX_ELEMENTS if args.max_elements is None else args.max_elements
+    if limit < 1:
+        raise ValueError(f"--max-elements must be >= 1; got {limit}")
     cfg = read_config(args.config)
-    layers = expand_depthwise(load_topology(args.topology, kind=args.input_type))
-    results = [simulate_layer(layer, cfg)
+    layers = load_topology(args.topology, kind=args.input_type)
+    n_layers = sum(l.channels if "DP" in (l.name or "") and hasattr(l, "channels") else 1 for l in layers)
+    if n_layers > 100_000:
+        raise ValueError(f"{args.topology}: {n_layers} layers after depthwise expansion (limit 100000)")
+    layers = expand_depthwise(layers)
+    for layer in layers:                               # refuse before simulating anything
+        check_size(layer, cfg, limit)
+    results = [simulate_layer(layer, cfg, limit)
                for layer in tqdm(layers, desc="layers", disable=args.json or len(layers) < 4)]
     path = write_reports(results, args.outdir, cfg.run_name)
     if args.json:

@@ -11,6 +11,26 @@ from __future__ import annotations
 def run(args) -> int:
     from npulab.perf.scorecard import DEFAULT_WORKLOADS, run_scorecard
 
+    if getattr(args, "scenario", None):  # MLPerf-style serving scenarios (npulab.perf.scenarios)
+        from npulab.perf.scenarios import run_cli
+
+        return run_cli(args)
+    if getattr(args, "measure", False):  # predicted vs measured on this machine (issue 16)
+        from npulab.perf.measure import run_cli as measure_cli
+
+        return measure_cli(args)
+
+    from npulab.cli.limits import MAX_BATCH, MAX_SEQ_LEN, in_range
+
+    in_range("--seq-len", args.seq_len, 1, MAX_SEQ_LEN)
+    in_range("--batch", args.batch, 1, MAX_BATCH)
+    if args.group_size is not None:
+        in_range("--group-size", args.group_size, 1, 2**20)
+    for flag, path in (("--csv", args.csv), ("--html", args.html), ("--plot", args.plot)):
+        if path:
+            from npulab.cli.limits import check_output_file
+
+            check_output_file(flag, path)
     card = run_scorecard(
         args.workload or DEFAULT_WORKLOADS, args.hw or None,
         phases=[args.phase] if args.phase else None, seq_len=args.seq_len, batch=args.batch,
@@ -20,8 +40,10 @@ def run(args) -> int:
     if args.csv:
         card.to_csv(args.csv)
     if args.html:
+        from npulab.perf.html_report import scorecard_html
+
         with open(args.html, "w", encoding="utf-8") as fh:
-            fh.write(card.to_html())
+            fh.write(scorecard_html(card))          # styled, the figure embedded (one file)
     if args.plot:
         card.plot(args.plot)
     if args.json:
@@ -54,4 +76,10 @@ def add_parser(sub) -> None:
     p.add_argument("--html", metavar="F", help="also write the table as HTML")
     p.add_argument("--plot", metavar="F.png", help="also write the energy/latency plot")
     add_json_flag(p)
+    from npulab.perf.scenarios import add_arguments
+
+    add_arguments(p)  # --scenario single-stream|server|offline and its bounds
+    from npulab.perf.measure import add_arguments as add_measure_arguments
+
+    add_measure_arguments(p)  # --measure, --layers, --device (predicted vs measured)
     p.set_defaults(func=run)

@@ -22,16 +22,49 @@ Cells carry nbgrader metadata (``nbgrader.grade_id``, ``points``, ``solution``, 
 * :func:`grade_against_source` runs a student notebook with the source's test cells.
 * :func:`check` is the learner's self-check.
 * :func:`grade_class` is the class-wide autograder behind ``npulab grade`` (gradebook,
-  feedback, summary; resumable, parallel); :func:`grade_submission` grades one notebook in
-  a sandboxed, memory- and time-limited kernel (:mod:`npulab.grading.autograde`).
+  feedback, summary; resumable, parallel, HMAC-signed results); :func:`grade_submission`
+  grades one notebook: student cells in an OS sandbox (:mod:`npulab.grading.sandbox`,
+  :mod:`npulab.grading.driver`), tests in the trusted grader process
+  (:mod:`npulab.grading.engine`).
 * :mod:`npulab.grading.nbgrader_compat` runs nbgrader itself on the same notebooks.
 """
-from npulab.grading.autograde import SubmissionResult, grade_submission, restore_source_cells
-from npulab.grading.classroom import ClassRun, grade_class
-from npulab.grading.execute import TestOutcome, grade_against_source, run_notebook, test_results
-from npulab.grading.markers import strip_hidden_tests, strip_solution
-from npulab.grading.release import release, release_notebook
-from npulab.grading.selfcheck import CheckResult, check
+import sys
+import types
+
+_WHERE = {
+    "SubmissionResult": "autograde", "grade_submission": "autograde", "restore_source_cells": "autograde",
+    "ClassRun": "classroom", "grade_class": "classroom",
+    "TestOutcome": "execute", "grade_against_source": "execute", "run_notebook": "execute",
+    "test_results": "execute",
+    "strip_hidden_tests": "markers", "strip_solution": "markers",
+    "release": "release", "release_notebook": "release",
+    "CheckResult": "selfcheck", "check": "selfcheck",
+}
+
+
+class _Package(types.ModuleType):
+    """Keeps ``npulab.grading.release`` the function (as it always was) after the submodule
+    of the same name is imported (the import system sets the package attribute then)."""
+
+    def __setattr__(self, name, value):
+        if name == "release" and isinstance(value, types.ModuleType) and hasattr(value, "release"):
+            value = value.release
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
+
+def __getattr__(name):
+    """Import on first use: ``npulab.check()`` under the grader stays cheap (PEP 562)."""
+    if name in _WHERE:
+        import importlib
+
+        value = getattr(importlib.import_module(f"npulab.grading.{_WHERE[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'npulab.grading' has no attribute {name!r}")
+
 
 __all__ = [
     "strip_solution",

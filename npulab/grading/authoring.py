@@ -58,10 +58,30 @@ def code(text: str, grade_id: str | None = None, tags=()):
     return cell
 
 
-def solution(grade_id: str, text: str):
-    """A cell the student writes (``### BEGIN SOLUTION`` / ``### END SOLUTION`` inside)."""
+def solution(grade_id: str, text: str, mutants=None):
+    """A cell the student writes (``### BEGIN SOLUTION`` / ``### END SOLUTION`` inside).
+
+    ``mutants``: plausible wrong answers for ``npulab mutants``, each
+    ``{"name": ..., "replace": [[old, new], ...]}`` or ``{"name": ..., "source": ...}``
+    (stored in ``metadata.npulab.mutants``; release drops them).
+    """
     cell = new_code_cell(text.strip("\n"))
     cell.metadata["nbgrader"] = _meta(grade_id, solution=True)
+    if mutants:
+        cell.metadata["npulab"] = {"mutants": [dict(m) for m in mutants]}
+    return cell
+
+
+def written(grade_id: str, points: float, answer: str, rubric: str):
+    """A manually graded written answer (nbgrader: solution, grade, unlocked Markdown).
+
+    The model answer and its rubric sit between the solution markers, so the released
+    notebook shows ``YOUR ANSWER HERE``; the question belongs in the locked cell above.
+    """
+    text = (f"### BEGIN SOLUTION\n{answer.strip()}\n\n**Rubric ({points:g} points):** "
+            f"{rubric.strip()}\n### END SOLUTION")
+    cell = new_markdown_cell(text)
+    cell.metadata["nbgrader"] = _meta(grade_id, solution=True, grade=True, points=points)
     return cell
 
 

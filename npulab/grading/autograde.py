@@ -1,60 +1,79 @@
 """Grade ONE submission safely: the heart of ``npulab grade``.
 
-What happens to a submission (nbgrader's ``autograde`` does the same steps, with the
-safety rules below added):
-
 1. Read it.  Not JSON, or not a notebook: status ``invalid_notebook``, zero points.
 2. Restore the instructor's cells from the SOURCE notebook, matched by ``grade_id``
    (:func:`restore_source_cells`): every graded test cell (hidden tests included) and every
-   locked cell, whatever the student did to them (edited, deleted, reordered, metadata
-   changed).  Points come only from the source's test cells.
-3. Run the result top to bottom in a fresh, memory-limited kernel
-   (:mod:`npulab.grading.kernel`) started in a temporary copy of the lab folder
-   (:mod:`npulab.grading.sandbox`).  The restored test cells exist only in this process's
-   memory and go to the kernel over its socket when their turn comes, after the student's
-   code before them has run; they are sent with ``store_history=False`` so they do not
-   appear in the kernel's ``In``/``_ih`` history either.
-4. Limits, each with its own status: a cell that runs past ``cell_timeout`` seconds is
-   interrupted and the run goes on with the next cell; past ``notebook_timeout`` no more
-   cells run (``timeout``); an allocation past ``memory_mb`` raises ``MemoryError``
-   (``memory``); a kernel that dies (``os._exit``, ``exit()``, a crash) ends the run
-   (``kernel_died``); output beyond ``max_output_bytes`` is dropped (``output_limit``).
-   Tests that ran before a failure keep their points.
+   locked cell, whatever the student did to them.  Points come only from the source.
+3. Make the submission's work folder (:func:`npulab.grading.sandbox.make_sandbox`: the
+   notebook, the lab's data files, the student's own files) and start the student side in
+   an OS sandbox (:mod:`npulab.grading.sandbox`, :mod:`npulab.grading.driver`): no network,
+   own PID namespace, private ``/tmp``, read-only system, its own uid, memory, CPU-time and
+   process limits.
+4. Run the notebook (:func:`npulab.grading.engine.run_notebook_cells`): student and locked
+   cells in the sandbox; test cells in THIS process, which sees the student's functions
+   only through plain-data proxies.  Test source never enters the sandbox.
+5. Limits, each with its own status: a cell past ``cell_timeout`` is interrupted and the
+   run goes on; past ``notebook_timeout`` no more cells run (``timeout``); a cell that will
+   not stop is ended from outside (``timeout``); an allocation past ``memory_mb`` raises
+   ``MemoryError`` (``memory``); a dying student process ends the run (``kernel_died``);
+   printing more than ``max_output_bytes`` is ``output_limit``.  Tests that ran before a
+   failure keep their points.  When the run ends the sandbox is killed with everything
+   in it.
 
-:func:`grade_submission` does all this in the calling process (which becomes the kernel's
-parent).  :mod:`npulab.grading.worker` gives every submission its own such process, and
-:mod:`npulab.grading.classroom` runs the workers for a whole class; the cell-by-cell
-execution rules live in :mod:`npulab.grading.runner`.
+Manually graded written answers (Markdown cells with ``solution`` and ``grade`` true) are
+not scored here: their points are ``manual_pending`` and their text goes to the feedback.
 """
 from __future__ import annotations
 
-import copy
 import hashlib
 import shutil
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
 
-from npulab.grading.execute import TestOutcome, is_test_cell
+from npulab.grading.merge import is_instructor_cell, restore_source_cells, without_tests
+from npulab.grading.outcome import TestOutcome, is_test_cell
 from npulab.grading.release import nbgrader_meta
-from npulab.grading.runner import execute_cells, outcome_of, run_coroutine
+from npulab.i18n.messages import t as _t
+
+__all__ = ["SubmissionResult", "grade_submission", "restore_source_cells", "is_instructor_cell", "not_graded",
+           "sha256_of", "worst", "is_manual_cell", "manual_answers", "STATUSES", "STATUS_HELP"]
+
+#: Smallest ``memory_mb`` that still starts the student's Python (IPython, numpy).  Units: MiB.
+MIN_MEMORY_MB = 256.0
+#: Processes (and threads) the student side may have at once.
+NPROC = 64
+#: Largest notebook file read.  Units: bytes.
+MAX_NOTEBOOK_BYTES = 64 * 2**20
+#: Longest written answer copied into the feedback.  Units: characters.
+MAX_ANSWER = 4000
 
 #: Every status a submission can get, worst first (the gradebook shows the worst one).
 STATUSES = ("invalid_notebook", "missing", "grader_error", "kernel_died", "memory", "timeout",
             "output_limit", "ok")
-STATUS_HELP = {
-    "ok": "graded normally",
-    "invalid_notebook": "the file is not a readable Jupyter notebook (bad JSON or format)",
-    "missing": "no notebook for this lab was found in the student's folder",
-    "grader_error": "the autograder could not run this notebook (see the feedback)",
-    "kernel_died": "the Python kernel died (os._exit, exit(), a crash): later tests did not run",
-    "memory": "a cell ran out of memory (the per-kernel memory limit)",
-    "timeout": "a cell or the whole notebook ran past its time limit",
-    "output_limit": "the notebook printed too much; extra output was dropped",
-}
+#: status -> what it means, in English (every language: ``npulab.i18n.messages``, ``status_<status>``).
+STATUS_HELP = {s: _t(f"status_{s}", "en") for s in STATUSES}
+
+
+def is_manual_cell(cell) -> bool:
+    """A written answer graded by hand: Markdown, nbgrader ``solution`` and ``grade`` true."""
+    meta = nbgrader_meta(cell)
+    return cell.cell_type == "markdown" and bool(meta.get("grade")) and bool(meta.get("solution"))
+
+
+def manual_answers(source, student) -> dict:
+    """grade_id -> (points, the student's answer text, cut to :data:`MAX_ANSWER`)."""
+    answers = {}
+    by_id = {nbgrader_meta(c).get("grade_id"): c for c in student.cells if nbgrader_meta(c).get("grade_id")}
+    for cell in source.cells:
+        if is_manual_cell(cell):
+            gid = str(nbgrader_meta(cell).get("grade_id"))
+            mine = by_id.get(gid)
+            text = str(mine.source) if mine is not None and mine.cell_type == "markdown" else ""
+            answers[gid] = (float(nbgrader_meta(cell).get("points", 0) or 0), text[:MAX_ANSWER])
+    return answers
 
 
 @dataclass(frozen=True)
@@ -85,6 +104,7 @@ class SubmissionResult:
     submission_sha256: str = ""
     source_sha256: str = ""
     settings: dict = field(default_factory=dict)
+    manual: dict = field(default_factory=dict)  # grade_id -> {"points": p, "answer": text}
 
     @property
     def total(self) -> float:
@@ -113,7 +133,13 @@ class SubmissionResult:
         d = dict(d)
         d["outcomes"] = tuple(TestOutcome(**o) for o in d.get("outcomes", ()))
         d["notes"] = tuple(d.get("notes", ()))
-        return cls(**d)
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+    @property
+    def manual_pending(self) -> float:
+        """Points of written answers left for manual grading.  Units: points."""
+        return float(sum(float(m.get("points", 0)) for m in self.manual.values()))
 
 
 def not_graded(tests, reason: str) -> tuple[TestOutcome, ...]:
@@ -137,52 +163,11 @@ def worst(statuses) -> str:
     return next(s for s in STATUSES if s in found)
 
 
-def is_instructor_cell(cell) -> bool:
-    """A cell the autograder takes from the source: graded tests and locked cells."""
-    meta = nbgrader_meta(cell)
-    if not meta.get("grade_id"):
-        return False
-    return is_test_cell(cell) or (bool(meta.get("locked")) and not meta.get("solution"))
-
-
-def restore_source_cells(source, student, keep=is_instructor_cell):
-    """The student's notebook with every ``keep`` cell of ``source`` put back.
-
-    Cells are matched by ``grade_id``.  The source's version replaces the student's (source
-    text AND metadata); duplicates the student made are dropped; a cell the student deleted
-    is put back after the source cell that precedes it (or at the end).  The result holds
-    hidden tests: never write it where students can read it.
-    """
-    student = copy.deepcopy(student)
-    wanted = {nbgrader_meta(c).get("grade_id"): c for c in source.cells if keep(c)}
-    cells, seen = [], set()
-    for cell in student.cells:
-        gid = nbgrader_meta(cell).get("grade_id")
-        if gid in wanted:
-            if gid not in seen:
-                cells.append(copy.deepcopy(wanted[gid]))
-                seen.add(gid)
-            continue
-        cells.append(cell)
-    previous = None
-    for cell in source.cells:
-        gid = nbgrader_meta(cell).get("grade_id")
-        if gid in wanted and gid not in seen:
-            ids = [nbgrader_meta(c).get("grade_id") for c in cells]
-            pos = ids.index(previous) + 1 if previous in ids else len(cells)
-            cells.insert(pos, copy.deepcopy(wanted[gid]))
-            seen.add(gid)
-        if gid is not None:
-            previous = gid
-    student.cells = cells
-    return student
-
-
 def grade_submission(source, submission, *, student: str | None = None, cell_timeout: float = 60.0,
                      notebook_timeout: float = 600.0, memory_mb: float = 2048.0,
                      max_output_bytes: int = 2 * 2**20, extra_dir=None,
-                     exclude=(), tmp_root=None) -> SubmissionResult:
-    """Grade one submission against ``source`` in a sandbox (in this process's kernel child).
+                     exclude=(), tmp_root=None, sandbox: bool = True, seed: int | None = None) -> SubmissionResult:
+    """Grade one submission against ``source`` (see the module docstring).
 
     Parameters
     ----------
@@ -195,20 +180,27 @@ def grade_submission(source, submission, *, student: str | None = None, cell_tim
     cell_timeout, notebook_timeout : float, default 60 and 600
         Time limits per cell and for the whole notebook.  Units: seconds.
     memory_mb : float, default 2048
-        Address-space limit of the kernel (``RLIMIT_AS``).  Units: MiB.
+        Address-space limit of the student side (``RLIMIT_AS``).  Units: MiB.
     max_output_bytes : int, default 2 MiB
-        Output kept from the whole run; more is dropped.  Units: bytes.
+        Output the notebook may print.  Units: bytes.
     extra_dir : path-like, optional
-        The student's folder; its other files are copied into the sandbox.
+        The student's folder; its other files are copied into the work folder.
     exclude : iterable of path-like
-        Folders never copied into the sandbox (the submissions and output folders).
+        Folders never copied into the work folder (the submissions and output folders).
     tmp_root : path-like, optional
-        Where the temporary folders go (the worker's, which it deletes even if killed).
+        Where the work folder goes (the worker's, which it deletes even if killed).
+    sandbox : bool, default True
+        Run the student side in the OS sandbox; False only with ``npulab grade --no-sandbox``.
+    seed : int, optional
+        Course seed: ``NPULAB_COURSE_SEED`` while the tests run (trusted side only).
 
     Returns
     -------
     SubmissionResult
     """
+    from npulab.grading.engine import run_notebook_cells, start_driver
+    from npulab.grading.sandbox import make_sandbox
+
     source, submission = Path(source), Path(submission)
     student = student or submission.stem
     start = time.monotonic()
@@ -223,6 +215,8 @@ def grade_submission(source, submission, *, student: str | None = None, cell_tim
                                 seconds=time.monotonic() - start, **common)
 
     try:
+        if submission.stat().st_size > MAX_NOTEBOOK_BYTES:
+            raise ValueError("too large")
         text = submission.read_text(encoding="utf-8")
         student_nb = nbformat.reads(text, as_version=4)
         nbformat.validate(student_nb)
@@ -231,35 +225,33 @@ def grade_submission(source, submission, *, student: str | None = None, cell_tim
     except Exception as err:  # bad JSON, bad schema, bad encoding: all one status
         return zero("invalid_notebook", f"not a readable notebook ({err.__class__.__name__})")
 
+    manual = {g: {"points": p, "answer": a} for g, (p, a) in manual_answers(src_nb, student_nb).items()}
+    common["manual"] = manual
     merged = restore_source_cells(src_nb, student_nb)
     test_ids = {nbgrader_meta(t).get("grade_id") for t in tests}
     test_index = {}  # grade_id -> index of the restored test cell in the merged notebook
     for i, cell in enumerate(merged.cells):
         if is_test_cell(cell) and nbgrader_meta(cell).get("grade_id") in test_ids:
             test_index.setdefault(nbgrader_meta(cell)["grade_id"], i)
-    private = Path(tempfile.mkdtemp(prefix="npulab-grader-", dir=tmp_root))
     box = None
     try:
-        from npulab.grading.sandbox import make_sandbox, write_kernelspec
-
-        kernels = write_kernelspec(private, memory_mb)
         box = make_sandbox(source, text, source.name, extra_dir=Path(extra_dir) if extra_dir else None,
                            exclude=exclude, tmp_root=tmp_root)
-        fate, problems, notes = run_coroutine(execute_cells(
-            merged, cwd=box, kernels_dir=kernels, tests=set(test_index.values()),
-            cell_timeout=cell_timeout, notebook_timeout=notebook_timeout,
-            max_output_bytes=max_output_bytes))
-    except Exception as err:  # kernel failed to start, etc.
+        test_env = {"NPULAB_COURSE_SEED": str(int(seed))} if seed is not None else {"NPULAB_COURSE_SEED": "0"}
+        with start_driver(box, sandbox=sandbox, memory_mb=memory_mb, cpu_s=notebook_timeout + 30,
+                          nproc=NPROC) as session:
+            run = run_notebook_cells(merged, session, tests=set(test_index.values()), cell_timeout=cell_timeout,
+                                     notebook_timeout=notebook_timeout, max_output_bytes=max_output_bytes,
+                                     test_env=test_env, allow_from=without_tests(src_nb),
+                                     test_cwd=source.resolve().parent)
+    except Exception as err:  # the driver failed to start, etc.
         return zero("grader_error", f"the autograder failed: {err.__class__.__name__}: {err}"[:500])
     finally:
-        shutil.rmtree(private, ignore_errors=True)
         if box is not None:
             shutil.rmtree(box, ignore_errors=True)
-    outcomes = []
-    for cell in tests:
-        index = test_index[nbgrader_meta(cell).get("grade_id")]
-        outcomes.append(outcome_of(merged.cells[index], fate.get(index)))
-    return SubmissionResult(status=worst(problems), outcomes=tuple(outcomes), notes=tuple(notes),
+    outcomes = [run.outcomes[test_index[nbgrader_meta(cell).get("grade_id")]] for cell in tests]
+    notes = list(run.notes)
+    if not sandbox:
+        notes.append("graded WITHOUT the OS sandbox (npulab grade --no-sandbox)")
+    return SubmissionResult(status=worst(run.problems), outcomes=tuple(outcomes), notes=tuple(notes),
                             seconds=time.monotonic() - start, **common)
-
-

@@ -17,13 +17,27 @@ Layout of ``OUT_DIR``::
     results/<student>.json   the stored result of each student (what resuming reads)
 
 Every file is written atomically.  Each submission is graded in its own worker process
-(:func:`npulab.grading.worker.run_worker`), ``workers`` at a time; a finished student's
-result is stored at once, so an interrupted run resumes where it stopped.  A stored result
-is reused unless ``force``, or unless the submission, the source (their SHA-256 hashes are
-stored with it) or the limits (timeouts, memory) changed since.
+(:func:`npulab.grading.worker.run_worker`), ``workers`` at a time, its student side in an
+OS sandbox; a finished student's result is stored at once, signed with an HMAC
+(:mod:`npulab.grading.signing`; the key lives outside OUT and outside every sandbox), so
+an interrupted run resumes where it stopped.  A stored result is reused unless ``force``,
+unless the submission, the source or the limits changed since, unless it is a
+``grader_error``, or unless its HMAC fails (then it is regraded and listed in
+``summary.json`` under ``bad_signatures``).
+
+SIGTERM or SIGINT (Ctrl-C) stops the run: running workers and their sandboxes are
+killed, the gradebook of what is finished is written, and the next run resumes.
+
+Every entry under SUBMISSIONS_DIR is accounted for in ``summary.json`` (``files``): graded,
+or skipped with its reason (symlink, not a notebook, duplicate, not a regular file, ...).
 """
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import os
+import signal
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -32,10 +46,10 @@ from pathlib import Path
 import nbformat
 
 from npulab.grading.autograde import SubmissionResult, not_graded, sha256_of
-from npulab.grading.worker import kill_group, run_worker
-from npulab.grading.execute import is_test_cell
 from npulab.grading.feedback import dumps, feedback_html, gradebook_csv, summary_dict, write_atomic
+from npulab.grading.outcome import is_test_cell
 from npulab.grading.release import nbgrader_meta
+from npulab.grading.worker import kill_group, run_worker
 
 
 @dataclass(frozen=True)
@@ -68,41 +82,113 @@ class ClassRun:
     reused: tuple[str, ...]
     out: Path
     seconds: float
+    bad_signatures: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return (f"ClassRun(students={len(self.results)}, graded={len(self.graded)}, "
                 f"reused={len(self.reused)}, out='{self.out}', seconds={self.seconds:.1f})")
 
 
-def _notebooks(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*.ipynb")
-                  if not any(s.startswith(".") for s in p.relative_to(folder).parts))  # .ipynb_checkpoints too
+_CACHE_DIRS = {".ipynb_checkpoints", "__pycache__"}
 
 
-def find_submissions(submissions_dir, lab_name: str, *, exclude=()) -> list[Submission]:
-    """Every student in ``submissions_dir`` with the notebook to grade (see module doc)."""
+def _is_notebook(path: Path) -> bool:
+    return path.suffix.lower() == ".ipynb"
+
+
+def _walk(folder: Path):
+    """Every entry under ``folder`` (symlinks are not followed), sorted."""
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        for name in sorted(dirs + files):
+            yield Path(root) / name
+
+
+def inventory(submissions_dir, lab_name: str, *, exclude=()):
+    """``(submissions, files)``: every student with the notebook to grade, and every entry
+    under ``submissions_dir`` with what happens to it (``files`` rows are dicts with
+    ``path`` (relative), ``student``, ``action`` (``graded``, ``student file``,
+    ``skipped``) and ``reason``)."""
     root = Path(submissions_dir)
     if not root.is_dir():
         raise ValueError(f"submissions folder not found: {root}")
     excluded = {Path(e).resolve() for e in exclude}
     found: dict[str, Submission] = {}
-    for entry in sorted(root.iterdir()):
-        if entry.name.startswith(".") or entry.resolve() in excluded or entry.name == "__pycache__":
+    files: list[dict] = []
+
+    def note(path, action, reason="", student=None):
+        files.append({"path": str(path.relative_to(root)), "student": student, "action": action,
+                      "reason": reason})
+
+    entries = sorted(root.iterdir(), key=lambda p: (not p.is_dir() or p.is_symlink(), p.name))
+    for entry in entries:  # folders first: a folder wins over a same-named notebook file
+        if entry.is_symlink():
+            note(entry, "skipped", "symlink (never followed)")
             continue
-        if entry.is_file() and entry.suffix == ".ipynb":
+        if entry.resolve() in excluded:
+            note(entry, "skipped", "the output folder")
+            continue
+        if entry.is_dir() and entry.name in _CACHE_DIRS:
+            note(entry, "skipped", "a checkpoint/cache folder")
+            continue
+        if entry.is_dir():
+            sub = _pick(entry, lab_name, found, note)
+        elif not entry.is_file():
+            note(entry, "skipped", "not a regular file")
+            continue
+        elif _is_notebook(entry):
             sub = Submission(entry.stem, entry)
-        elif entry.is_dir():
-            books = _notebooks(entry)
-            named = [p for p in books if p.name == lab_name]
-            like = [p for p in books if Path(lab_name).stem in p.stem]
-            pick = named or (books if len(books) == 1 else like if len(like) == 1 else [])
-            sub = Submission(entry.name, pick[0] if pick else None, entry)
+            if sub.student in found:
+                note(entry, "skipped", f"duplicate: student {sub.student!r} already has a submission")
+                continue
+            note(entry, "graded", student=sub.student)
         else:
+            note(entry, "skipped", "not a notebook")
             continue
-        if sub.student in found:
-            raise ValueError(f"student id {sub.student!r} appears twice in {root} (a folder and a file?)")
-        found[sub.student] = sub
-    return list(found.values())
+        if sub is not None:
+            found[sub.student] = sub
+    return list(sorted(found.values(), key=lambda s: s.student)), files
+
+
+def _pick(folder: Path, lab_name: str, found: dict, note):
+    """The submission in a student's folder (see the module docstring), noting its files."""
+    student = folder.name
+    if student in found:
+        note(folder, "skipped", f"duplicate: student {student!r} already has a submission")
+        return None
+    books, other = [], []
+    for path in _walk(folder):
+        rel = path.relative_to(folder)
+        if path.is_symlink():
+            note(path, "skipped", "symlink (never followed)", student)
+        elif any(part in _CACHE_DIRS for part in rel.parts):
+            if path.is_file():
+                note(path, "skipped", "a checkpoint/cache file", student)
+        elif path.is_dir():
+            continue
+        elif not path.is_file():
+            note(path, "skipped", "not a regular file", student)
+        elif _is_notebook(path):
+            books.append(path)
+        else:
+            other.append(path)
+    named = [p for p in books if p.name.lower() == lab_name.lower()]
+    like = [p for p in books if Path(lab_name).stem.lower() in p.stem.lower()]
+    pick = named[:1] or (books if len(books) == 1 else like[:1] if len(like) == 1 else [])
+    chosen = pick[0] if pick else None
+    for path in books:
+        if path == chosen:
+            note(path, "graded", student=student)
+        else:
+            note(path, "skipped", "another notebook in the student's folder (not graded)", student)
+    for path in other:
+        note(path, "student file", "copied into the student's work folder", student)
+    return Submission(student, chosen, folder)
+
+
+def find_submissions(submissions_dir, lab_name: str, *, exclude=()) -> list[Submission]:
+    """Every student in ``submissions_dir`` with the notebook to grade (see module doc)."""
+    return inventory(submissions_dir, lab_name, exclude=exclude)[0]
 
 
 def _missing(sub: Submission, source: Path, tests) -> SubmissionResult:
@@ -112,9 +198,71 @@ def _missing(sub: Submission, source: Path, tests) -> SubmissionResult:
                             source_sha256=sha256_of(source))
 
 
+class Stopped(BaseException):
+    """SIGTERM arrived: stop grading (handled like Ctrl-C)."""
+
+
+@contextlib.contextmanager
+def _stop_on_sigterm():
+    """Turn SIGTERM into :class:`Stopped` in the main thread while grading."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_term(signum, frame):
+        raise Stopped(f"stopped by signal {signum}")
+
+    old = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def preimport(src_nb) -> None:
+    """Import, once, what the source's cells import (numpy, npulab modules, ...), so every
+    forked worker (the trusted side) starts with them loaded instead of importing them again.
+    Only the instructor's notebook decides what is imported here."""
+    import ast
+    import importlib
+
+    for cell in src_nb.cells:
+        if cell.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else []
+            for name in names:
+                try:
+                    importlib.import_module(name)
+                except Exception:  # noqa: BLE001 - a best-effort warm-up only
+                    continue
+
+
+def check_seed(src_nb, seed) -> int | None:
+    """Validate ``--seed`` against the source's ``metadata.npulab.course_seed_check``."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"--seed must be an integer >= 0; got {seed!r}")
+    stamp = src_nb.metadata.get("npulab", {}).get("course_seed_check")
+    if stamp:
+        import hashlib
+
+        if hashlib.sha256(f"npulab-course-seed:{seed}".encode()).hexdigest()[:16] != stamp:
+            raise ValueError(f"--seed {seed} does not match the seed this lab was released with "
+                             "(metadata.npulab.course_seed_check)")
+    return seed
+
+
 def grade_class(source, submissions_dir, out, *, cell_timeout: float = 60.0,
                 notebook_timeout: float | None = None, workers: int = 1, force: bool = False,
-                memory_mb: float = 2048.0, students=None, progress: bool = True) -> ClassRun:
+                memory_mb: float = 2048.0, students=None, progress: bool = True, sandbox: bool = True,
+                seed: int | None = None, key_file=None, lang: str | None = None) -> ClassRun:
     """Grade every submission of one lab; write the gradebook, feedback and summary.
 
     Parameters
@@ -124,28 +272,41 @@ def grade_class(source, submissions_dir, out, *, cell_timeout: float = 60.0,
     submissions_dir : path-like
         One folder or notebook per student (see the module docstring).
     out : path-like
-        Output folder (created).  It may not be inside ``submissions_dir``'s students.
+        Output folder (created).
     cell_timeout : float, default 60
         Time limit per cell.  Units: seconds.
     notebook_timeout : float, optional
         Time limit per notebook; default ``10 * cell_timeout``.  Units: seconds.
     workers : int, default 1
-        Submissions graded in parallel (one process and one kernel each).
+        Submissions graded in parallel (one worker process and one sandbox each).
     force : bool, default False
         Re-grade students whose stored result is still valid.
     memory_mb : float, default 2048
-        Memory (address space) limit of each kernel.  Units: MiB.
+        Memory (address space) limit of each student side.  Units: MiB.
     students : iterable of str, optional
         Grade (and re-grade) only these students; the gradebook still lists everyone
         graded so far.
     progress : bool, default True
         Show a tqdm progress bar with ETA on stderr.
+    sandbox : bool, default True
+        Run each student side in the OS sandbox; when none can be made, stop with one line
+        naming the fix.  False (``--no-sandbox``) grades without isolation and says so in
+        summary.json and the gradebook.
+    seed : int, optional
+        Course seed (``NPULAB_COURSE_SEED`` in the trusted test process only); checked
+        against the source's ``metadata.npulab.course_seed_check`` when present.
+    key_file : path-like, optional
+        HMAC key file for stored results; default ``~/.cache/npulab/grader.key``.
+    lang : {"en", "ko"}, optional
+        Language of the feedback pages; default from ``LANG`` (:mod:`npulab.i18n.messages`).
 
     Returns
     -------
     ClassRun
     """
     from npulab._validate import positive_int, positive_number
+    from npulab.grading import signing
+    from npulab.grading.autograde import MIN_MEMORY_MB, is_manual_cell
 
     start = time.monotonic()
     source, subs_dir, out = Path(source), Path(submissions_dir), Path(out)
@@ -155,16 +316,38 @@ def grade_class(source, submissions_dir, out, *, cell_timeout: float = 60.0,
     cell_timeout = positive_number("grade_class", "cell_timeout", cell_timeout)
     notebook_timeout = positive_number("grade_class", "notebook_timeout", notebook_timeout or 10 * cell_timeout)
     memory_mb = positive_number("grade_class", "memory_mb", memory_mb)
+    if memory_mb < MIN_MEMORY_MB:
+        raise ValueError(f"--memory-mb {memory_mb:g} is too small to run a notebook's Python "
+                         f"(IPython and numpy need >= {MIN_MEMORY_MB:g} MiB)")
     try:
         src_nb = nbformat.read(source, as_version=4)
     except Exception as err:
         raise ValueError(f"{source}: not a readable notebook ({err.__class__.__name__})") from None
+    seed = check_seed(src_nb, seed)
     tests = [c for c in src_nb.cells if is_test_cell(c)]
     if not tests:
         raise ValueError(f"{source} has no graded test cells (nbgrader grade=true, solution=false)")
     grade_ids = [str(nbgrader_meta(c).get("grade_id")) for c in tests]
     points = {g: float(nbgrader_meta(c).get("points", 0)) for g, c in zip(grade_ids, tests)}
-    subs = find_submissions(subs_dir, source.name, exclude=[out])
+    has_manual = any(is_manual_cell(c) for c in src_nb.cells)
+    preimport(src_nb)
+    subs, files = inventory(subs_dir, source.name, exclude=[out])
+    if sandbox:
+        from npulab.grading.sandbox import isolation_problem
+
+        problem = isolation_problem()
+        if problem:
+            raise ValueError(problem)
+    key = signing.load_key(key_file, out=out)
+    if sandbox:
+        from npulab.grading.sandbox import exposed
+
+        key_path = Path(key_file or os.environ.get("NPULAB_GRADER_KEY") or signing.DEFAULT_KEY).expanduser()
+        for what, path in (("source notebook", source), ("submissions folder", subs_dir), ("output folder", out),
+                           ("key file", key_path)):
+            inside = exposed(path)
+            if inside:
+                raise ValueError(f"the {what} {path} is inside {inside}, which every sandbox can read; move it")
     if students is not None:
         wanted = set(students)
         unknown = wanted - {s.student for s in subs}
@@ -174,14 +357,19 @@ def grade_class(source, submissions_dir, out, *, cell_timeout: float = 60.0,
     settings = {"cell_timeout": cell_timeout, "notebook_timeout": notebook_timeout, "memory_mb": memory_mb}
     store = out / "results"
     results: dict[str, SubmissionResult] = {}
+    bad_signatures: list[str] = []
     todo: list[Submission] = []
     for sub in subs:
-        stored = _load(store / f"{sub.student}.json")
-        fresh = (stored is not None and stored.source_sha256 == source_sha
+        stored, forged = _load(store / f"{_safe(sub.student)}.json", key)
+        if forged:
+            bad_signatures.append(sub.student)
+        fresh = (stored is not None and stored.source_sha256 == source_sha and stored.student == sub.student
+                 and stored.status != "grader_error"
                  and stored.submission_sha256 == (sha256_of(sub.path) if sub.path else "")
-                 and (sub.path is None or stored.settings == settings))
+                 and (sub.path is None or {k: stored.settings.get(k) for k in settings} == settings)
+                 and stored.settings.get("sandbox", True) == sandbox and stored.settings.get("seed") == seed)
         rerun = force or (students is not None and sub.student in wanted)
-        if stored is not None and (students is not None and sub.student not in wanted):
+        if stored is not None and fresh and students is not None and sub.student not in wanted:
             results[sub.student] = stored
         elif fresh and not rerun:
             results[sub.student] = stored
@@ -191,18 +379,20 @@ def grade_class(source, submissions_dir, out, *, cell_timeout: float = 60.0,
     lab = source.stem
 
     def finish(result: SubmissionResult) -> None:
+        result = _with_run_settings(result, sandbox, seed)
         results[result.student] = result
-        write_atomic(store / f"{result.student}.json", dumps(result.to_dict()))
-        write_atomic(out / "feedback" / f"{result.student}.html", feedback_html(result, lab))
+        write_atomic(store / f"{_safe(result.student)}.json", dumps(signing.sign(result.to_dict(), key)))
+        write_atomic(out / "feedback" / f"{_safe(result.student)}.html", feedback_html(result, lab, lang))
 
     def job(sub: Submission) -> SubmissionResult:
         if sub.path is None:
             return _missing(sub, source, tests)
-        return run_worker({"source": str(source.resolve()), "submission": str(sub.path.resolve()),
+        return run_worker({"source": str(source.resolve()), "submission": str(sub.path.absolute()),
                            "student": sub.student, "cell_timeout": cell_timeout,
                            "notebook_timeout": notebook_timeout, "memory_mb": memory_mb,
-                           "extra_dir": str(sub.folder.resolve()) if sub.folder else None,
-                           "exclude": [str(subs_dir.resolve()), str(out.resolve())]}, active=active)
+                           "extra_dir": str(sub.folder.absolute()) if sub.folder else None,
+                           "exclude": [str(subs_dir.resolve()), str(out.resolve())],
+                           "sandbox": sandbox, "seed": seed}, active=active)
 
     bar = None
     if progress and todo:
@@ -212,15 +402,16 @@ def grade_class(source, submissions_dir, out, *, cell_timeout: float = 60.0,
     graded, active = [], set()
     pool = ThreadPoolExecutor(max_workers=workers)
     try:
-        futures = {pool.submit(job, sub): sub for sub in todo}
-        for future in as_completed(futures):
-            result = future.result()
-            finish(result)
-            graded.append(result.student)
-            if bar is not None:
-                bar.set_postfix_str(f"{result.student}: {result.status}", refresh=False)
-                bar.update(1)
-    except BaseException:  # Ctrl-C or a bug: stop every running worker, keep what is finished
+        with _stop_on_sigterm():
+            futures = {pool.submit(job, sub): sub for sub in todo}
+            for future in as_completed(futures):
+                result = future.result()
+                finish(result)
+                graded.append(result.student)
+                if bar is not None:
+                    bar.set_postfix_str(f"{result.student}: {result.status}", refresh=False)
+                    bar.update(1)
+    except BaseException:  # Ctrl-C, SIGTERM or a bug: stop every running worker, keep what is finished
         pool.shutdown(wait=False, cancel_futures=True)
         for pid in list(active):
             kill_group(pid)
@@ -229,25 +420,60 @@ def grade_class(source, submissions_dir, out, *, cell_timeout: float = 60.0,
         pool.shutdown(wait=True)
         if bar is not None:
             bar.close()
-        _write_tables(out, lab, source, list(results.values()), grade_ids, points, settings)
+        _write_tables(out, lab, source, list(results.values()), grade_ids, points, settings,
+                      sandbox=sandbox, seed=seed, files=files, bad_signatures=bad_signatures,
+                      has_manual=has_manual)
     ordered = tuple(results[s] for s in sorted(results))
     return ClassRun(results=ordered, graded=tuple(sorted(graded)), reused=reused, out=out,
-                    seconds=time.monotonic() - start)
+                    seconds=time.monotonic() - start, bad_signatures=tuple(sorted(bad_signatures)))
 
 
-def _load(path: Path) -> SubmissionResult | None:
+def _with_run_settings(result: SubmissionResult, sandbox: bool, seed) -> SubmissionResult:
+    import dataclasses
+
+    return dataclasses.replace(result, settings={**result.settings, "sandbox": sandbox, "seed": seed})
+
+
+def _safe(student: str) -> str:
+    """A student id as a file name (ids come from file names, but never trust them)."""
+    name = "".join(ch if ch.isalnum() or ch in "-_.@+= " else "_" for ch in student).strip()
+    if name != student or name in ("", ".", ".."):  # changed: make it unique again
+        name = f"{name}-{hashlib.sha256(student.encode()).hexdigest()[:10]}"
+    return name
+
+
+def _load(path: Path, key: bytes):
+    """``(result or None, forged)``: a stored result whose HMAC verifies, else None."""
     import json
 
     try:
-        return SubmissionResult.from_dict(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, TypeError, KeyError):
-        return None  # absent or damaged: grade again
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None, False  # absent or unreadable: grade again
+    from npulab.grading.signing import verify
+
+    data = verify(stored, key)
+    if data is None:
+        return None, True
+    try:
+        return SubmissionResult.from_dict(data), False
+    except (ValueError, TypeError, KeyError):
+        return None, True
 
 
-def _write_tables(out, lab, source, results, grade_ids, points, settings) -> None:
+def _write_tables(out, lab, source, results, grade_ids, points, settings, *, sandbox=True, seed=None,
+                  files=(), bad_signatures=(), has_manual=False) -> None:
     from npulab import __version__
 
-    write_atomic(out / "gradebook.csv", gradebook_csv(results, grade_ids))
-    write_atomic(out / "summary.json", dumps(summary_dict(
-        results, grade_ids, points, lab=lab, source=str(source), source_sha256=sha256_of(source),
-        settings=settings, npulab_version=__version__)))
+    write_atomic(out / "gradebook.csv", gradebook_csv(results, grade_ids, sandbox=sandbox, manual=has_manual))
+    summary = summary_dict(results, grade_ids, points, lab=lab, source=str(source),
+                           source_sha256=sha256_of(source), settings=settings, npulab_version=__version__)
+    summary["sandbox"] = bool(sandbox)
+    if not sandbox:
+        summary["warning"] = "graded WITHOUT the OS sandbox (--no-sandbox): results are not protected"
+    summary["seed_used"] = seed is not None
+    summary["files"] = list(files)
+    summary["bad_signatures"] = sorted(bad_signatures)
+    if has_manual:
+        summary["manual_pending_points"] = sum(r.manual_pending for r in results)
+    write_atomic(out / "summary.json", dumps(summary))

@@ -1,47 +1,23 @@
-"""Run notebooks in a fresh kernel and read the outcome of their graded test cells.
+"""Test outcomes, test cells, and the nbclient helper that stores a notebook's outputs.
 
-nbgrader's rule: a graded test cell (``nbgrader.grade`` true, no solution) earns its
-``points`` when it runs without an error, and nothing otherwise.
+A graded test cell (``nbgrader.grade`` true, no solution) earns its ``points`` when it runs
+to completion in the trusted grader process (:mod:`npulab.grading.engine`, the one
+grading engine); :func:`run_notebook` (nbclient) only executes a whole notebook to store
+its outputs (authoring, nbval), it does not grade.
 """
 from __future__ import annotations
 
 import copy
 import os
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
+from npulab.grading.outcome import TestOutcome, is_test_cell
 from npulab.grading.release import nbgrader_meta
 
-
-@dataclass(frozen=True)
-class TestOutcome:
-    """One graded test cell after a run."""
-
-    __test__ = False  # not a pytest test class
-
-    grade_id: str
-    points: float
-    passed: bool
-    message: str = ""
-
-    @property
-    def score(self) -> float:
-        """``points`` if passed, else 0."""
-        return self.points if self.passed else 0.0
-
-    @property
-    def not_attempted(self) -> bool:
-        """The test failed because a stub still raises ``NotImplementedError``."""
-        return not self.passed and self.message.startswith("NotImplementedError")
-
-
-def is_test_cell(cell) -> bool:
-    """A graded test cell: ``grade`` true and ``solution`` false (nbgrader's autograder tests)."""
-    meta = nbgrader_meta(cell)
-    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
+__all__ = ["TestOutcome", "is_test_cell", "run_notebook", "test_results", "merge_tests", "grade_against_source"]
 
 
 def run_notebook(nb, *, cwd=".", timeout: float = 300.0, env: dict | None = None):
@@ -105,7 +81,7 @@ def merge_tests(source, student):
     the cell that precedes it in the source (or at the end).  The source's cells carry
     the hidden tests, so the result must never be written where students can read it.
     """
-    from npulab.grading.autograde import restore_source_cells
+    from npulab.grading.merge import restore_source_cells
 
     return restore_source_cells(source, student, keep=is_test_cell)
 
@@ -113,12 +89,26 @@ def merge_tests(source, student):
 def grade_against_source(source_path, student_path, *, timeout: float = 300.0) -> list[TestOutcome]:
     """Run ``student_path`` with the test cells (hidden ones included) of ``source_path``.
 
-    The kernel runs in the student notebook's folder.  This is the core of the
-    autograder; see ``npulab grade`` for the sandboxed, class-wide version.
+    No sandbox: the notebook runs in a driver process in the student notebook's folder,
+    the tests in this process (:mod:`npulab.grading.engine`).  For untrusted work use
+    ``npulab grade`` (sandboxed, class-wide).
     """
+    from npulab.grading.engine import run_notebook_cells, start_driver
+    from npulab.grading.merge import without_tests
+
     source = nbformat.read(Path(source_path), as_version=4)
     student = nbformat.read(Path(student_path), as_version=4)
-    merged = merge_tests(source, student)
-    executed = run_notebook(merged, cwd=Path(student_path).parent, timeout=timeout,
-                            env={"NPULAB_SELF_CHECK": "1"})
-    return test_results(executed)
+    merged = restore_instructor_cells(source, student)
+    n_code = sum(c.cell_type == "code" for c in merged.cells)
+    with start_driver(Path(student_path).resolve().parent, sandbox=False) as session:
+        run = run_notebook_cells(merged, session, cell_timeout=timeout, notebook_timeout=timeout * max(n_code, 1),
+                                 max_output_bytes=64 * 2**20, allow_from=without_tests(source),
+                                 test_cwd=Path(source_path).resolve().parent)
+    return [run.outcomes[i] for i, c in enumerate(merged.cells) if is_test_cell(c)]
+
+
+def restore_instructor_cells(source, student):
+    """:func:`npulab.grading.merge.restore_source_cells` (tests and locked cells)."""
+    from npulab.grading.merge import restore_source_cells
+
+    return restore_source_cells(source, student)

@@ -17,7 +17,8 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from npulab.grading.autograde import STATUS_HELP, SubmissionResult
+from npulab.grading.autograde import SubmissionResult
+from npulab.i18n.messages import MESSAGES, resolve_lang, t
 
 
 def write_atomic(path, text: str) -> Path:
@@ -46,44 +47,91 @@ def _fmt(points: float) -> str:
     return f"{points:g}"
 
 
-def gradebook_csv(results: list[SubmissionResult], grade_ids: list[str]) -> str:
-    """The text of ``gradebook.csv`` (rows sorted by student id)."""
+#: Characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: Longest message shown for one failing test.  Units: characters.
+MAX_FEEDBACK = 2000
+
+
+def csv_safe(text) -> str:
+    """``text`` for a CSV cell: a leading ``= + - @`` (or tab/CR) is escaped with ``'``.
+
+    >>> csv_safe("=1+2+cmd|' /C calc'!A0"), csv_safe("ada")
+    ("'=1+2+cmd|' /C calc'!A0", 'ada')
+    """
+    text = str(text)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def gradebook_csv(results: list[SubmissionResult], grade_ids: list[str], *, sandbox: bool = True,
+                  manual: bool = False) -> str:
+    """The text of ``gradebook.csv`` (rows sorted by student id).
+
+    Columns: ``student``, one per ``grade_id``, ``total``, ``max``, ``status``; then
+    ``manual_pending`` (points of written answers left for manual grading) when the lab
+    has any, and ``sandbox`` (``off``) when graded with ``--no-sandbox``.
+    """
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["student", *grade_ids, "total", "max", "status"])
+    header = ["student", *grade_ids, "total", "max", "status"]
+    header += ["manual_pending"] if manual else []
+    header += ["sandbox"] if not sandbox else []
+    writer.writerow([csv_safe(h) for h in header])
     for r in sorted(results, key=lambda r: r.student):
         earned = {o.grade_id: o.score for o in r.outcomes}
-        writer.writerow([r.student, *(_fmt(earned.get(g, 0.0)) for g in grade_ids),
-                         _fmt(r.total), _fmt(r.max_score), r.status])
+        row = [r.student, *(_fmt(earned.get(g, 0.0)) for g in grade_ids), _fmt(r.total), _fmt(r.max_score),
+               r.status]
+        row += [_fmt(r.manual_pending)] if manual else []
+        row += ["off"] if not sandbox else []
+        writer.writerow([csv_safe(c) for c in row])
     return buf.getvalue()
 
 
-def feedback_html(result: SubmissionResult, lab: str) -> str:
-    """A self-contained HTML page of one student's results."""
+def _short(text: str, lang: str = "en") -> str:
+    text = str(text)
+    return text if len(text) <= MAX_FEEDBACK else text[:MAX_FEEDBACK] + t("fb_cut", lang)
+
+
+def feedback_html(result: SubmissionResult, lab: str, lang: str | None = None) -> str:
+    """A self-contained HTML page of one student's results (a few KB a failing test at most).
+
+    ``lang`` (``en``/``ko``; default from ``LANG``) picks the page's language
+    (:mod:`npulab.i18n.messages`); test messages are shown as the tests wrote them.
+    """
+    lang = resolve_lang(lang)
     rows = []
     for o in result.outcomes:
-        mark, colour = ("passed", "#2e7d32") if o.passed else ("failed", "#c62828")
-        detail = "" if o.passed else html.escape(o.message or "the test raised an error")
+        mark, colour = (t("fb_passed", lang), "#2e7d32") if o.passed else (t("fb_failed", lang), "#c62828")
+        detail = "" if o.passed else html.escape(_short(o.message or t("fb_test_error", lang), lang))
         rows.append(f"<tr><td>{html.escape(o.grade_id)}</td>"
                     f"<td style='color:{colour};font-weight:bold'>{mark}</td>"
                     f"<td>{_fmt(o.score)} / {_fmt(o.points)}</td><td><code>{detail}</code></td></tr>")
-    notes = "".join(f"<li>{html.escape(n)}</li>" for n in result.notes)
+    notes = "".join(f"<li>{html.escape(_short(n, lang))}</li>" for n in result.notes[:20])
+    manual = ""
+    if result.manual:
+        items = "".join(
+            f"<h3>{html.escape(t('fb_manual_item', lang, gid=gid, points=_fmt(float(m.get('points', 0)))))}</h3>"
+            f"<pre style='white-space:pre-wrap'>{html.escape(str(m.get('answer', '')))}</pre>"
+            for gid, m in result.manual.items())
+        manual = f"<h2>{html.escape(t('fb_manual_heading', lang))}</h2>{items}"
     status = html.escape(result.status)
-    explain = html.escape(STATUS_HELP.get(result.status, ""))
+    explain = html.escape(t(f"status_{result.status}", lang) if f"status_{result.status}" in MESSAGES else "")
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(lab)}: {html.escape(result.student)}</title>
+<html lang="{lang}"><head><meta charset="utf-8"><title>{html.escape(lab)}: {html.escape(result.student)}</title>
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}}</style></head>
 <body>
-<h1>{html.escape(lab)}: feedback for {html.escape(result.student)}</h1>
-<p><b>Score: {_fmt(result.total)} / {_fmt(result.max_score)}</b>.
-Status: <b>{status}</b> ({explain}).</p>
+<h1>{html.escape(t("fb_title", lang, lab=lab, student=result.student))}</h1>
+<p><b>{t("fb_score", lang, total=_fmt(result.total), max_score=_fmt(result.max_score))}</b>{
+    t("fb_manual_extra", lang, points=_fmt(result.manual_pending)) if result.manual else ""}.
+{t("fb_status", lang, status=status, explain=explain)}</p>
 {f"<ul>{notes}</ul>" if notes else ""}
-<table><tr><th>test</th><th>result</th><th>points</th><th>message</th></tr>
+<table><tr><th>{t("fb_head_test", lang)}</th><th>{t("fb_head_result", lang)}</th><th>{
+    t("fb_head_points", lang)}</th><th>{t("fb_head_message", lang)}</th></tr>
 {chr(10).join(rows)}
 </table>
-<p>A test earns its points when it runs without an error. Tests include hidden ones, so
-passing the visible tests in your notebook does not guarantee full marks.</p>
+{manual}
+<p>{t("fb_footer", lang)}</p>
 </body></html>
 """
 

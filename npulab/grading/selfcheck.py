@@ -1,24 +1,32 @@
-"""The learner's self-check: run my saved notebook against its visible tests.
+"""The learner's self-check: run my saved notebook against the lab's released tests.
 
 ``npulab.check("00_orientation.ipynb")`` (last cell of every lab) or
-``npulab check LAB.ipynb`` on the command line.  The notebook runs in a fresh kernel, so
-it sees what is saved on disk; a ``check`` cell inside that run does nothing (the
-``NPULAB_SELF_CHECK`` variable marks it, and nbgrader's ``NBGRADER_EXECUTION`` likewise), so
-there is no recursion.  Only the tests in the
-learner's notebook run (the released lab has no hidden tests).  A cell that runs past
-``timeout`` is interrupted and the check goes on; a kernel that dies is reported, with the
-tests that ran before it.
+``npulab check LAB.ipynb`` on the command line.  The saved notebook runs in a fresh
+driver process (:mod:`npulab.grading.engine`, the autograder's engine, without the OS
+sandbox: it is the learner's own code on the learner's machine); its test cells run in
+the calling process against the notebook's functions, as under the autograder.
+
+Honest by construction:
+
+* the tests run are the lab's *released* tests: ``npulab release`` stores each test cell's
+  SHA-256 (``metadata.npulab.test_sha256``); a test cell whose text no longer matches is
+  reported as modified and fails (with ``metadata.npulab.test_source`` present, the
+  released text is restored and run instead);
+* a notebook with no test cells reports "no tests found" and does not pass;
+* the driver is shut down when the check ends, whatever happened.
+
+Inside a self-check or grading run, ``check()`` returns "skipped" before importing anything
+(``NPULAB_SELF_CHECK`` / nbgrader's ``NBGRADER_EXECUTION``), so the closing cell is cheap.
 """
 from __future__ import annotations
 
+import hashlib
 import html
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
-
-from npulab.grading.execute import TestOutcome, is_test_cell
+from npulab.i18n.messages import resolve_lang, t
 
 _ENV = "NPULAB_SELF_CHECK"
 
@@ -28,8 +36,10 @@ class CheckResult:
     """The outcome of a self-check: one :class:`TestOutcome` per visible graded test."""
 
     notebook: str
-    outcomes: tuple[TestOutcome, ...]
-    notes: tuple[str, ...] = ()
+    outcomes: tuple
+    notes: tuple = ()
+    modified: tuple = ()  # grade_ids of test cells edited since release
+    lang: str = "en"  # language of the report (npulab.i18n.messages)
 
     @property
     def score(self) -> float:
@@ -43,30 +53,33 @@ class CheckResult:
 
     @property
     def all_passed(self) -> bool:
-        """Every visible test passed."""
-        return all(o.passed for o in self.outcomes)
+        """Every visible test passed (False when there are no tests)."""
+        return bool(self.outcomes) and all(o.passed for o in self.outcomes)
 
     def _lines(self) -> list[tuple[str, str, str]]:
         rows = []
         for o in self.outcomes:
             if o.passed:
-                rows.append(("PASS", o.grade_id, f"{o.points:g}/{o.points:g} pts"))
+                rows.append(("PASS", o.grade_id, t("check_points", self.lang, points=f"{o.points:g}")))
             elif o.not_attempted:
-                rows.append(("TODO", o.grade_id, "not attempted yet (the stub still raises NotImplementedError)"))
+                rows.append(("TODO", o.grade_id, t("check_todo", self.lang)))
             else:
                 rows.append(("FAIL", o.grade_id, o.message))
         return rows
 
+    def _mark(self, mark: str) -> str:
+        return t(f"mark_{mark.lower()}", self.lang)
+
     def __str__(self) -> str:
-        lines = [f"Self-check of {self.notebook}: {self.score:g}/{self.max_score:g} points on visible tests"]
+        if not self.outcomes:
+            return t("check_no_tests", self.lang, notebook=self.notebook)
+        lines = [t("check_header", self.lang, notebook=self.notebook, score=f"{self.score:g}",
+                   max_score=f"{self.max_score:g}")]
         for mark, gid, text in self._lines():
-            lines.append(f"  [{mark}] {gid}: {text}")
+            lines.append(f"  [{self._mark(mark)}] {gid}: {text}")
         for note in self.notes:
-            lines.append(f"  Note: {note}")
-        if self.all_passed:
-            lines.append("All visible tests pass. Hidden tests are run by your instructor's autograder.")
-        else:
-            lines.append("Fix the first failing test, save (Ctrl-S), and run the check again.")
+            lines.append("  " + t("check_note", self.lang, note=note))
+        lines.append(t("check_all_passed" if self.all_passed else "check_fix_first", self.lang))
         return "\n".join(lines)
 
     __repr__ = __str__
@@ -74,31 +87,36 @@ class CheckResult:
     def _repr_html_(self) -> str:
         colour = {"PASS": "#2e7d32", "TODO": "#9e6a00", "FAIL": "#c62828"}
         rows = "".join(
-            f"<tr><td style='color:{colour[m]};font-weight:bold'>{m}</td>"
+            f"<tr><td style='color:{colour[m]};font-weight:bold'>{html.escape(self._mark(m))}</td>"
             f"<td>{html.escape(g)}</td><td style='text-align:left'>{html.escape(t)}</td></tr>"
             for m, g, t in self._lines()
         )
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
-        return (
-            f"<p><b>Self-check of {html.escape(self.notebook)}</b>: {self.score:g}/{self.max_score:g} "
-            f"points on visible tests</p><table>{rows}</table>" + (f"<ul>{notes}</ul>" if notes else "")
-        )
+        header = t("check_header", self.lang, notebook=self.notebook, score=f"{self.score:g}",
+                   max_score=f"{self.max_score:g}")
+        return f"<p><b>{html.escape(header)}</b></p><table>{rows}</table>" + (f"<ul>{notes}</ul>" if notes else "")
 
 
 class _Skipped:
     """What ``check()`` returns inside a self-check run (prints one line)."""
 
     def __repr__(self) -> str:
-        return "(self-check: skipped inside a self-check run)"
+        return t("check_skipped")
 
 
-def check(notebook=None, *, timeout: float = 300.0):
-    """Run a saved lab notebook in a fresh kernel and report its visible tests.
+def check(notebook=None, *, timeout: float = 300.0, lang: str | None = None):
+    """Run a saved lab notebook in a fresh process and report its released visible tests.
 
     See :func:`npulab.check` for the user-facing description.
     """
     if os.environ.get(_ENV) or os.environ.get("NBGRADER_EXECUTION"):
         return _Skipped()  # inside a self-check, npulab grade or nbgrader autograde run
+    try:
+        timeout = float(timeout)
+    except (TypeError, ValueError):
+        raise ValueError(f"check timeout must be a number of seconds > 0; got {timeout!r}") from None
+    if not timeout > 0 or timeout != timeout or timeout == float("inf"):
+        raise ValueError(f"check timeout must be a number of seconds > 0; got {timeout:g}")
     if notebook is None:
         notebook = os.environ.get("JPY_SESSION_NAME")
         if not notebook:
@@ -106,23 +124,53 @@ def check(notebook=None, *, timeout: float = 300.0):
     path = Path(notebook)
     if not path.is_file():
         raise ValueError(f"notebook not found: {path} (save it first, and give its file name)")
+    import nbformat
+
+    from npulab.grading.engine import cell_name, run_notebook_cells, start_driver
+    from npulab.grading.outcome import TestOutcome, is_test_cell
+    from npulab.grading.release import nbgrader_meta
+
     try:
         nb = nbformat.read(path, as_version=4)
     except Exception as err:
         raise ValueError(f"{path}: not a readable notebook ({err.__class__.__name__})") from None
-    from npulab.grading.runner import cell_name, execute_cells, outcome_of, run_coroutine
-
-    # Run like the autograder does (a hanging cell is interrupted, a dead kernel is
-    # reported), but in the notebook's own folder and with the ordinary kernel.
+    lang = resolve_lang(lang, notebook_lang=(nb.metadata.get("npulab") or {}).get("lang"))
+    tests = [i for i, c in enumerate(nb.cells) if is_test_cell(c)]
+    if not tests:
+        return CheckResult(notebook=path.name, outcomes=(), notes=(t("check_no_tests_note", lang),), lang=lang)
+    notes, modified, broken = [], [], {}
+    for i in tests:
+        cell = nb.cells[i]
+        meta = cell.get("metadata", {}).get("npulab", {}) or {}
+        released, digest = meta.get("test_source"), meta.get("test_sha256")
+        gid = str(nbgrader_meta(cell).get("grade_id", i))
+        if isinstance(released, str) and (not digest or _sha(released) == digest):
+            if cell.source != released:
+                modified.append(gid)
+                notes.append(t("check_test_restored", lang, gid=gid))
+                cell.source = released
+        elif isinstance(digest, str) and _sha(cell.source) != digest:
+            modified.append(gid)
+            notes.append(t("check_test_modified", lang, gid=gid))
+            broken[i] = TestOutcome(gid, float(nbgrader_meta(cell).get("points", 0) or 0), False,
+                                    t("check_not_run_modified", lang))
     n_code = sum(c.cell_type == "code" for c in nb.cells)
-    fate, _, notes = run_coroutine(execute_cells(
-        nb, cwd=path.resolve().parent, cell_timeout=timeout, notebook_timeout=timeout * max(n_code, 1),
-        max_output_bytes=64 * 2**20, env={_ENV: "1"}))
-    outcomes = tuple(outcome_of(cell, fate.get(i)) for i, cell in enumerate(nb.cells) if is_test_cell(cell))
-    for i, cell in enumerate(nb.cells):  # the first crash outside the tests explains later failures
-        if fate.get(i) == "error" and not is_test_cell(cell):
-            error = outcome_of(cell, "error").message
-            if not error.startswith("NotImplementedError"):
-                notes.append(f"{cell_name(cell, i)} raised {error[:200]}; tests after it may fail because of it")
-                break
-    return CheckResult(notebook=path.name, outcomes=outcomes, notes=tuple(notes))
+    runnable = set(tests) - set(broken)
+    for i in broken:  # a modified test cell is neither run here nor in the student's process
+        nb.cells[i].cell_type = "raw"
+    with start_driver(path.resolve().parent, sandbox=False) as session:
+        run = run_notebook_cells(nb, session, tests=runnable, cell_timeout=timeout,
+                                 notebook_timeout=timeout * max(n_code, 1), max_output_bytes=64 * 2**20,
+                                 test_cwd=path.resolve().parent)
+    notes = list(run.notes) + notes
+    outcomes = tuple(broken.get(i) or run.outcomes[i] for i in tests)
+    for i, error in sorted(run.errors.items()):  # the first crash outside the tests explains later failures
+        if not error.startswith("NotImplementedError"):
+            notes.append(t("check_crash_note", lang, cell=cell_name(nb.cells[i], i), error=error[:200]))
+            break
+    return CheckResult(notebook=path.name, outcomes=outcomes, notes=tuple(notes), modified=tuple(modified),
+                       lang=lang)
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -1,16 +1,19 @@
 """One process per submission: start it, collect its result, kill it if it overruns.
 
-On Linux the worker is forked from the grading process (a fresh process that already has
-nbformat and nbclient imported; a new interpreter spends 1-2 s importing them); elsewhere
-it is a new interpreter running :func:`main` (job as JSON on stdin, result on the last stdout
-line).  Either way the worker leads its own session, and the kernel it starts dies with
-it (:mod:`npulab.grading.kernel`), so killing the worker's process group ends everything.
+The worker is the *trusted* grader-side interpreter of one submission: it runs the test
+cells (:mod:`npulab.grading.engine`) and starts the submission's sandbox.  On Linux it is
+forked from the grading process (nbformat already imported); elsewhere it is a new
+interpreter running :func:`main` (job as JSON on stdin, result on the last stdout line).
+The result comes back as JSON over a pipe only the worker holds (never pickle).  The
+worker leads its own session; its sandbox dies with it (bwrap ``--die-with-parent``, PID
+namespace), so killing the worker's process group ends everything.
 """
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -20,7 +23,7 @@ from pathlib import Path
 import nbformat
 
 from npulab.grading.autograde import SubmissionResult, grade_submission, not_graded, sha256_of
-from npulab.grading.execute import is_test_cell
+from npulab.grading.outcome import is_test_cell
 
 _RESULT_PREFIX = "NPULAB-RESULT "
 
@@ -37,18 +40,42 @@ def kill_group(pid: int) -> None:
             continue
 
 
-def _forked_worker(job: dict, conn) -> None:
-    """Body of a forked worker: own session, quiet stdio, result through ``conn``."""
-    os.setsid()
-    null = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(null, fd)
+def _forked_worker(job: dict, fd: int) -> None:
+    """Body of a forked worker: own session, quiet stdio, result as JSON through ``fd``."""
     try:
-        conn.send(grade_submission(**job).to_dict())
-    except BaseException as err:  # report, never raise into multiprocessing's handler
-        conn.send({"error": f"{err.__class__.__name__}: {err}"})
+        os.setsid()
+        null = os.open(os.devnull, os.O_RDWR)
+        for std in (0, 1, 2):
+            os.dup2(null, std)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, signal.SIG_DFL)
+        # The trusted side imports nothing from the current folder (never a student's file).
+        sys.path[:] = [p for p in sys.path if p not in ("", ".", os.getcwd())]
+        try:
+            data = {"result": grade_submission(**job).to_dict()}
+        except BaseException as err:  # report, never raise
+            data = {"error": f"{err.__class__.__name__}: {err}"[:500]}
+        payload = json.dumps(data).encode()
+        view = memoryview(payload)
+        while view:
+            view = view[os.write(fd, view):]
     finally:
-        conn.close()
+        os._exit(0)
+
+
+def _read_all(fd: int, deadline: float) -> bytes | None:
+    """Everything written to ``fd`` until EOF, or None past ``deadline``."""
+    import select
+
+    chunks = []
+    while True:
+        wait = deadline - time.monotonic()
+        if wait <= 0 or not select.select([fd], [], [], wait)[0]:
+            return None
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
 
 
 def _spawn(job: dict, hard_timeout: float, active: set | None = None):
@@ -56,32 +83,33 @@ def _spawn(job: dict, hard_timeout: float, active: set | None = None):
     is in ``active`` (so a caller can kill every running worker on Ctrl-C)."""
     active = set() if active is None else active
     if sys.platform.startswith("linux"):
-        # fork: a fresh process that already has nbformat/nbclient imported (a new
-        # interpreter spends ~1-2 s importing them).
-        import multiprocessing
-
-        ctx = multiprocessing.get_context("fork")
-        recv, send = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=_forked_worker, args=(job, send), daemon=False)
-        proc.start()
-        active.add(proc.pid)
-        send.close()
+        # fork: a fresh process that already has nbformat imported (a new interpreter
+        # spends ~1 s importing it).  The result comes back as JSON, never pickle.
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child
+            os.close(read_fd)
+            _forked_worker(job, write_fd)
+        os.close(write_fd)
+        active.add(pid)
         try:
-            if recv.poll(hard_timeout):
-                try:
-                    data = recv.recv()
-                except EOFError:
-                    data = {"error": "the grading worker died"}
-            else:
-                data = None
+            raw = _read_all(read_fd, time.monotonic() + hard_timeout)
         finally:
-            kill_group(proc.pid)
-            proc.join()
-            recv.close()
-            active.discard(proc.pid)
-        if data is None:
+            kill_group(pid)
+            os.waitpid(pid, 0)
+            os.close(read_fd)
+            active.discard(pid)
+            if os.getuid() == 0:
+                from npulab.grading.cgroups import cleanup
+
+                cleanup(pid)  # groups of a worker killed before it removed them
+        if raw is None:
             return None, f"worker killed after {hard_timeout:g} s"
-        return (None, data["error"]) if "error" in data else (data, "")
+        try:
+            data = json.loads(raw.decode())
+        except ValueError:
+            return None, "the grading worker died"
+        return (None, data["error"]) if "error" in data else (data["result"], "")
     command = [sys.executable, "-c", "from npulab.grading.worker import main; main()"]
     proc = subprocess.Popen(command, stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
@@ -113,7 +141,7 @@ def run_worker(job: dict, *, hard_timeout: float | None = None, active: set | No
     default ``notebook_timeout + 60``; then the status is ``timeout``.  ``active`` is an
     optional set that holds the worker's pid while it runs.
     """
-    hard_timeout = hard_timeout or float(job.get("notebook_timeout", 600.0)) + 60.0
+    hard_timeout = hard_timeout or float(job.get("notebook_timeout", 600.0)) + 30.0
     start = time.monotonic()
     tmp_root = tempfile.mkdtemp(prefix="npulab-job-")  # removed here even if the worker is killed
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from npulab._validate import one_of, positive_int, positive_number
+from npulab.hw.precision import PRECISIONS
 
 #: Dataflows: output-, weight- and input-stationary (Chen et al., ISCA 2016; SCALE-Sim).
 DATAFLOWS = ("os", "ws", "is")
@@ -22,7 +23,7 @@ class ArrayConfig:
     clock_hz : float, default 1e9
         Clock frequency (Hz); converts cycles to seconds.
     precision : str, default "int8"
-        Operand precision of the MACs (a name in ``npulab.workloads.layers.PRECISION_BYTES``).
+        Operand precision of the MACs (a name in :data:`npulab.hw.precision.PRECISIONS`).
 
     Units: cycles, Hz.
 
@@ -46,9 +47,7 @@ class ArrayConfig:
             object.__setattr__(self, "dataflow", self.dataflow.lower())
         one_of("ArrayConfig", "dataflow", self.dataflow, DATAFLOWS)
         positive_number("ArrayConfig", "clock_hz", self.clock_hz)
-        from npulab.workloads.layers import PRECISION_BYTES
-
-        one_of("ArrayConfig", "precision", self.precision, PRECISION_BYTES)
+        one_of("ArrayConfig", "precision", self.precision, PRECISIONS)
 
     @property
     def pes(self) -> int:
@@ -76,8 +75,6 @@ class MemoryConfig:
         Buffer sizes in KiB (SCALE-Sim's ``IfmapSramSzkB`` etc.; its stock config is 64/64/64).
     dram_bytes_per_s : float, default 16e9
         Off-chip bandwidth in bytes per second.
-    word_bytes : int, default 1
-        Bytes per buffer word (1 for int8 operands).
 
     Units: KiB, bytes/s, bytes.
     """
@@ -86,10 +83,9 @@ class MemoryConfig:
     filter_sram_kb: int = 64
     ofmap_sram_kb: int = 64
     dram_bytes_per_s: float = 16e9
-    word_bytes: int = 1
 
     def __post_init__(self):
-        for f in ("ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb", "word_bytes"):
+        for f in ("ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb"):
             positive_int("MemoryConfig", f, getattr(self, f))
         positive_number("MemoryConfig", "dram_bytes_per_s", self.dram_bytes_per_s)
 

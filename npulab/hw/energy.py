@@ -29,9 +29,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from npulab._validate import positive_number
+from npulab.hw.precision import PRECISIONS, get_precision
 
-_MAC_FIELD = {"int8": "mac_int8_pJ", "uint8": "mac_int8_pJ", "fp16": "mac_fp16_pJ",
-              "bf16": "mac_fp16_pJ", "fp32": "mac_fp32_pJ"}
+#: Precisions with a cited MAC energy (the ``mac_energy`` column of :data:`PRECISIONS`).
+MAC_PRECISIONS = tuple(n for n, p in PRECISIONS.items() if p.mac_energy)
 
 
 @dataclass(frozen=True)
@@ -67,12 +68,15 @@ class EnergyTable:
             positive_number("EnergyTable", name, value)
 
     def mac_pJ(self, precision: str = "int8") -> float:
-        """Energy of one MAC at ``precision`` ("int8", "fp16"/"bf16", "fp32")."""
-        if precision not in _MAC_FIELD:
+        """Energy of one MAC at ``precision``: the field :data:`npulab.hw.precision.PRECISIONS`
+        names (int4/int8/uint8/fp8 -> ``mac_int8_pJ``, fp16/bf16 -> ``mac_fp16_pJ``, fp32 ->
+        ``mac_fp32_pJ``); ``ValueError`` for a precision without a cited MAC energy."""
+        field = get_precision(precision).mac_energy if precision in PRECISIONS else None
+        if field is None:
             raise ValueError(
-                f"EnergyTable.mac_pJ precision must be one of {sorted(_MAC_FIELD)}; got {precision!r}"
+                f"EnergyTable.mac_pJ precision must be one of {sorted(MAC_PRECISIONS)}; got {precision!r}"
             )
-        return getattr(self, _MAC_FIELD[precision])
+        return getattr(self, field)
 
     def to_dict(self) -> dict:
         """All entries as a plain dict (pJ)."""

@@ -13,8 +13,11 @@ that engine takes, with a ``sources`` map citing every number::
 
 ``pim`` presets give ``crossbar`` (:class:`~npulab.hw.CrossbarConfig` fields), ``num_arrays``
 and ``dram_bytes_per_s``; ``snn`` presets give ``core`` (:class:`~npulab.hw.CoreConfig`),
-``spike_rate``, ``timesteps`` and ``dram_bytes_per_s``.  Peak throughput and on-chip weight
-capacity are derived unless given (``peak_ops_per_s``, ``weight_capacity_bytes``):
+``spike_rate``, ``timesteps`` and ``dram_bytes_per_s``.  The engine's keys are read by its
+typed config (:class:`~npulab.hw.SystolicConfig`, :class:`~npulab.hw.PimConfig`,
+:class:`~npulab.hw.SnnConfig`, found through :mod:`npulab.perf.engines`), which becomes
+:attr:`HardwarePreset.config`.  Peak throughput and on-chip weight capacity are derived by
+that config unless given (``peak_ops_per_s``, ``weight_capacity_bytes``):
 
 * systolic: ``2 * rows * cols * clock_hz``;
 * pim: ``num_arrays * (rows * cols / cells_per_weight) * 2 / (input_cycles * cycle_time_s)``,
@@ -27,49 +30,33 @@ bytes/s, ops/s, Hz.
 """
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from npulab._validate import one_of, positive_int, positive_number
+from npulab._validate import positive_int, positive_number
+from npulab.hw.build import build
 
-#: Engines a preset may name.
-ENGINES = ("systolic", "pim", "snn")
-
-_KEYS = {
-    "common": {"name", "engine", "description", "energy", "sources", "weight_capacity_bytes",
-               "peak_ops_per_s", "dram_bytes_per_s", "power_w", "area_mm2", "static_power_w"},
-    "systolic": {"array", "memory"},
-    "pim": {"crossbar", "num_arrays"},
-    "snn": {"core", "spike_rate", "timesteps"},
-}
+#: Keys every preset file may have, whatever its engine (the engine's own keys are its
+#: config class's ``PRESET_KEYS``).
+COMMON_KEYS = frozenset({"name", "engine", "description", "energy", "sources", "weight_capacity_bytes",
+                         "peak_ops_per_s", "dram_bytes_per_s", "power_w", "area_mm2", "static_power_w",
+                         "memory_bytes"})
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
-def _numbers(value):
+def parse_numbers(value):
     """YAML reads ``34e9`` as a string: turn number-looking strings into floats."""
     if isinstance(value, str) and _NUMBER.match(value.strip()):
         return float(value)
     if isinstance(value, Mapping):
-        return {k: _numbers(v) for k, v in value.items()}
+        return {k: parse_numbers(v) for k, v in value.items()}
     return value
 
 
-def _build(cls, owner: str, params) -> Any:
-    """``cls(**params)`` with one-line errors naming ``owner.<field>``."""
-    import dataclasses
-
-    if params is None:
-        params = {}
-    if not isinstance(params, Mapping):
-        raise ValueError(f"{owner} must be a mapping of {cls.__name__} fields; got {params!r}")
-    known = {f.name for f in dataclasses.fields(cls)}
-    for key in params:
-        if key not in known:
-            raise ValueError(f"{owner}.{key} is not a {cls.__name__} field (fields: {sorted(known)})")
-    return cls(**params)
+#: Old name of :func:`parse_numbers`.
+_numbers = parse_numbers
 
 
 @dataclass(frozen=True, repr=False)
@@ -80,10 +67,11 @@ class HardwarePreset:
     ----------
     name : str
         Preset name.
-    engine : {"systolic", "pim", "snn"}
-        The engine that models it.
-    config : dict
-        The engine's config objects: ``{"array", "memory"}``, ``{"crossbar"}`` or ``{"core"}``.
+    engine : str
+        The engine kind that models it (a key of :data:`npulab.perf.engines.ENGINES`).
+    config : SystolicConfig, PimConfig, SnnConfig, ...
+        The engine's typed hardware (its ``kind`` is ``engine``), passed to its ``estimate``.
+        ``config["array"]`` etc. still read its parts.
     energy : EnergyTable
         Per-operation energies.
     peak_ops_per_s, dram_bytes_per_s : float
@@ -92,10 +80,10 @@ class HardwarePreset:
         Weights (bytes) that stay on chip; a workload whose weights fit does not stream them.
     static_power_w : float, default 0
         Static (idle/leakage) power, charged for the whole latency as energy ``"static"``.
-        Systolic presets derive it from :mod:`npulab.perf.area` unless given; PIM and SNN
+        Systolic presets derive it from :mod:`npulab.hw.area` unless given; PIM and SNN
         presets default to 0 (their engines model dynamic energy only).
     spike_rate, timesteps : float, int
-        SNN activity (only for ``engine="snn"``).
+        SNN activity (``engine="snn"``; the same as ``config.spike_rate`` / ``config.timesteps``).
     description : str
         One line.
     sources : dict
@@ -106,7 +94,7 @@ class HardwarePreset:
 
     name: str
     engine: str
-    config: Mapping[str, Any]
+    config: Any
     energy: Any
     peak_ops_per_s: float
     dram_bytes_per_s: float
@@ -119,7 +107,9 @@ class HardwarePreset:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self):
-        one_of("HardwarePreset", "engine", self.engine, ENGINES)
+        if getattr(self.config, "kind", None) != self.engine:
+            raise ValueError(f"HardwarePreset.config must be the {self.engine!r} engine's hardware config; "
+                             f"got {type(self.config).__name__}")
         positive_number("HardwarePreset", "peak_ops_per_s", self.peak_ops_per_s)
         positive_number("HardwarePreset", "dram_bytes_per_s", self.dram_bytes_per_s)
         positive_number("HardwarePreset", "weight_capacity_bytes", self.weight_capacity_bytes,
@@ -140,11 +130,7 @@ class HardwarePreset:
     @property
     def precision(self) -> str:
         """Weight/activation precision the engine computes in (``"int8"``, ``"fp16"`` ...)."""
-        if self.engine == "systolic":
-            return self.config["array"].precision
-        bits = (self.config["crossbar"].weight_bits if self.engine == "pim"
-                else self.config["core"].weight_bits)
-        return {4: "int4", 8: "int8", 16: "int16"}.get(bits, "int8" if bits < 8 else "int16")
+        return self.config.precision
 
     def __repr__(self) -> str:
         return (f"HardwarePreset({self.name!r}, engine={self.engine!r}, "
@@ -155,67 +141,39 @@ class HardwarePreset:
 def preset_from_dict(d: Mapping, origin: str = "preset") -> HardwarePreset:
     """Build a :class:`HardwarePreset` from the dict a preset file holds.
 
+    The engine's keys go to its config class (:func:`npulab.perf.engines.hardware_for`).
     Raises ``ValueError`` (one line, prefixed with ``origin``) for a missing, unknown or bad field.
     """
-    from npulab.hw import ArrayConfig, EnergyTable, MemoryConfig
+    from npulab.hw.energy import EnergyTable
+    from npulab.perf.engines import HARDWARE, hardware_for
 
     if not isinstance(d, Mapping):
         raise ValueError(f"{origin}: a preset must be a mapping; got {type(d).__name__}")
-    d = _numbers(dict(d))
+    d = parse_numbers(dict(d))
     try:
         if "engine" not in d:
-            raise ValueError("HardwarePreset.engine is missing (one of systolic, pim, snn)")
+            raise ValueError(f"HardwarePreset.engine is missing (one of {', '.join(sorted(HARDWARE))})")
         engine = d["engine"]
-        one_of("HardwarePreset", "engine", engine, ENGINES)
-        allowed = _KEYS["common"] | _KEYS[engine]
+        hw_type = hardware_for(engine)
+        allowed = COMMON_KEYS | hw_type.PRESET_KEYS
         for key in d:
             if key not in allowed:
                 raise ValueError(f"HardwarePreset.{key} is not a field of a {engine} preset "
                                  f"(fields: {sorted(allowed)})")
-        energy = _build(EnergyTable, "HardwarePreset.energy", d.get("energy"))
-        extra = {k: d[k] for k in ("power_w", "area_mm2") if k in d}
-        common = dict(name=str(d.get("name", origin)), engine=engine, energy=energy,
-                      static_power_w=d.get("static_power_w", 0.0),
-                      description=str(d.get("description", "")),
-                      sources=dict(d.get("sources") or {}), extra=extra)
-        if engine == "systolic":
-            array = _build(ArrayConfig, "HardwarePreset.array", d.get("array"))
-            memory = _build(MemoryConfig, "HardwarePreset.memory", d.get("memory"))
-            config = {"array": array, "memory": memory}
-            peak = d.get("peak_ops_per_s", array.peak_ops_per_s)
-            bw = d.get("dram_bytes_per_s", memory.dram_bytes_per_s)
-            capacity = d.get("weight_capacity_bytes", 0.0)
-            if "static_power_w" not in d:
-                from npulab.perf.area import static_power_w
-
-                common["static_power_w"] = static_power_w(array, memory)
-            return HardwarePreset(config=config, peak_ops_per_s=peak, dram_bytes_per_s=bw,
-                                  weight_capacity_bytes=capacity, **common)
-        if "dram_bytes_per_s" not in d:
+        energy = build(EnergyTable, "HardwarePreset.energy", d.get("energy"))
+        extra = {k: d[k] for k in ("power_w", "area_mm2", "memory_bytes") if k in d}  # memory_bytes: KV-cache room (npulab.perf.serving)
+        hw = hw_type.from_preset({k: d[k] for k in hw_type.PRESET_KEYS if k in d})
+        bw = d.get("dram_bytes_per_s", hw.dram_bytes_per_s)
+        if bw is None:
             raise ValueError(f"HardwarePreset.dram_bytes_per_s is missing (a {engine} preset needs it)")
-        if engine == "pim":
-            from npulab.hw.crossbar import CrossbarConfig
-
-            xb = _build(CrossbarConfig, "HardwarePreset.crossbar", d.get("crossbar"))
-            n = positive_int("HardwarePreset", "num_arrays", d.get("num_arrays", 1))
-            weights_per_array = xb.rows * xb.cols // xb.cells_per_weight
-            peak = d.get("peak_ops_per_s",
-                         n * weights_per_array * 2 / (xb.input_cycles * xb.cycle_time_s))
-            capacity = d.get("weight_capacity_bytes", n * weights_per_array * xb.weight_bits / 8)
-            return HardwarePreset(config={"crossbar": xb, "num_arrays": n}, peak_ops_per_s=peak,
-                                  dram_bytes_per_s=d["dram_bytes_per_s"],
-                                  weight_capacity_bytes=capacity, **common)
-        from npulab.hw.core import CoreConfig
-
-        core = _build(CoreConfig, "HardwarePreset.core", d.get("core"))
-        peak = d.get("peak_ops_per_s", 2.0 * core.num_cores * core.clock_hz / core.sop_cycles)
-        capacity = d.get("weight_capacity_bytes", core.num_cores * core.synapse_memory_kb * 1024)
-        timesteps = d.get("timesteps", 8)
-        if isinstance(timesteps, float) and timesteps.is_integer():
-            timesteps = int(timesteps)
-        return HardwarePreset(config={"core": core}, peak_ops_per_s=peak,
-                              dram_bytes_per_s=d["dram_bytes_per_s"], weight_capacity_bytes=capacity,
-                              spike_rate=d.get("spike_rate", 0.1), timesteps=timesteps, **common)
+        static = d["static_power_w"] if "static_power_w" in d else hw.static_power_w()
+        activity = {k: getattr(hw, k) for k in ("spike_rate", "timesteps") if hasattr(hw, k)}
+        return HardwarePreset(
+            name=str(d.get("name", origin)), engine=engine, config=hw, energy=energy,
+            peak_ops_per_s=d.get("peak_ops_per_s", hw.peak_ops_per_s), dram_bytes_per_s=bw,
+            weight_capacity_bytes=d.get("weight_capacity_bytes", hw.weight_capacity_bytes),
+            static_power_w=static, description=str(d.get("description", "")),
+            sources=dict(d.get("sources") or {}), extra=extra, **activity)
     except TypeError as err:  # e.g. a list where a number belongs
         raise ValueError(f"{origin}: {str(err).splitlines()[0]}") from None
     except ValueError as err:
@@ -255,22 +213,32 @@ def load_preset(name_or_path) -> HardwarePreset:
         else:
             raise ValueError(f"no hardware preset or file {str(name_or_path)!r} "
                              f"(bundled: {', '.join(names)})")
-    return preset_from_dict(_read_data_file(p), origin=str(p))
+    return preset_from_dict(read_data_file(p), origin=str(p))
 
 
-def _read_data_file(path):
+def read_data_file(path):
     """The data in a JSON (``.json``) or YAML (any other suffix) file.
 
     Raises a one-line ``ValueError`` naming the file when it cannot be parsed (presets and
     sweep specs are read with it).
     """
+    from npulab._io import check_depth, parse_json, read_text
+
     p = Path(path)
-    text = p.read_text(encoding="utf-8")
+    text = read_text(p)                          # UTF-8, size-bounded, the file named on failure
+    if p.suffix == ".json":
+        return parse_json(text, str(p))
     try:
-        if p.suffix == ".json":
-            return json.loads(text)
         import yaml
 
-        return yaml.safe_load(text)
-    except Exception as err:  # yaml.YAMLError / json.JSONDecodeError
+        return check_depth(yaml.safe_load(text), str(p))
+    except ValueError:
+        raise
+    except RecursionError:
+        raise ValueError(f"{p}: nested too deeply") from None
+    except Exception as err:  # yaml.YAMLError
         raise ValueError(f"{p}: cannot parse ({str(err).splitlines()[0]})") from None
+
+
+#: Old name of :func:`read_data_file`.
+_read_data_file = read_data_file

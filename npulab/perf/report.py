@@ -35,6 +35,45 @@ def format_si(value: float | None, unit: str, digits: int = 4) -> str:
     return f"{value:.{digits}g} {unit}".strip()
 
 
+def render_table(head, rows, *, indent: str = "", rule: bool = True) -> str:
+    """The one fixed-width text table: columns left-aligned, two spaces apart, a dashed rule.
+
+    ``head`` is a sequence of column titles (or None for a table without a header, as
+    :class:`Report` prints its ``key  value`` rows); ``rows`` sequences of cells (``str()``
+    of each); trailing spaces are trimmed.
+
+    >>> print(render_table(("name", "MACs"), [("fc", "1,000"), ("conv", "9")]))
+    name  MACs
+    ----  -----
+    fc    1,000
+    conv  9
+    """
+    cells = ([tuple(head)] if head is not None else []) + [tuple(r) for r in rows]
+    if not cells:
+        return ""
+    n = max(len(c) for c in cells)
+    widths = [max(len(str(c[i])) for c in cells if i < len(c)) for i in range(n)]
+    lines = [indent + "  ".join(str(c[i]).ljust(widths[i]) for i in range(len(c))).rstrip() for c in cells]
+    if head is not None and rule:
+        lines.insert(1, indent + "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def bound_of(compute_time_s: float, memory_time_s: float) -> str:
+    """The one memory-bound rule: ``"memory"`` when moving the bytes takes longer than the math.
+
+    ``memory_time_s > compute_time_s`` is memory-bound, otherwise compute-bound (a tie is
+    compute-bound, so a run at 100% utilisation is never labelled memory-bound).  With
+    ``compute = ops / P`` and ``memory = bytes / B`` this is the roofline's
+    ``intensity < ridge point`` (Williams et al., CACM 2009); :class:`Report`,
+    :class:`~npulab.perf.Roofline` and the scorecard all decide with it.
+
+    >>> bound_of(1.0, 2.0), bound_of(2.0, 1.0), bound_of(1.0, 1.0)
+    ('memory', 'compute', 'compute')
+    """
+    return "memory" if memory_time_s > compute_time_s else "compute"
+
+
 def _check_nonneg(field_name: str, value, allow_none: bool = True):
     """``Report.<field> must be a finite number >= 0`` unless ``value`` is an allowed None."""
     if value is None and allow_none:
@@ -224,18 +263,27 @@ class Report:
         return self.bytes_moved / self.mem_bandwidth_bytes_per_s
 
     @property
-    def bound(self) -> str | None:
-        """``"memory"`` when moving :attr:`bytes_moved` takes (almost) all of the latency.
+    def compute_time_s(self) -> float | None:
+        """Time the math needs: ``details["compute_time_s"]`` if an engine gave it, else
+        ``ops / peak_ops_per_s`` (None when neither is known)."""
+        t = self.details.get("compute_time_s")
+        if t is not None:
+            return float(t)
+        return None if not self.peak_ops_per_s else self.ops / self.peak_ops_per_s
 
-        Within 0.1% of the latency counts as memory-bound; None when bytes or bandwidth
-        are unknown.  An engine (or the scorecard) may decide it: ``details["bound"]``.
+    @property
+    def bound(self) -> str | None:
+        """Which roof bounds the run, by the one rule :func:`bound_of` (memory time > compute time).
+
+        An engine (or the scorecard) may have decided it already (``details["bound"]``, by the
+        same rule); None when the memory or the compute time is unknown.
         """
         if self.details.get("bound") in ("memory", "compute"):
             return self.details["bound"]
-        t = self.memory_time_s
-        if t is None:
+        memory, compute = self.memory_time_s, self.compute_time_s
+        if memory is None or compute is None:
             return None
-        return "memory" if t >= 0.999 * self.latency_s else "compute"
+        return bound_of(compute, memory)
 
     @property
     def valid(self) -> bool | None:
@@ -325,10 +373,7 @@ class Report:
                 f"latency={format_si(self.latency_s, 's')}, energy={energy}, TOPS/W={tpw})")
 
     def __str__(self) -> str:
-        rows = self._rows()
-        width = max(len(k) for k, _ in rows)
-        lines = [f"Report: {self.name}"] + [f"  {k:<{width}}  {v}" for k, v in rows]
-        return "\n".join(lines)
+        return f"Report: {self.name}\n" + render_table(None, self._rows(), indent="  ")
 
     def _repr_html_(self) -> str:
         body = "".join(

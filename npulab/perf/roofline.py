@@ -6,13 +6,15 @@ machine with peak compute ``P`` (ops/s) and memory bandwidth ``B`` (bytes/s)::
     attainable(I) = min(P, I * B)
 
 The *ridge point* ``I* = P / B`` separates memory-bound (``I < I*``) from compute-bound
-kernels.
+kernels: ``I < I*`` is exactly ``bytes / B > ops / P``, the one memory-bound rule of
+:func:`npulab.perf.report.bound_of` (used by Report and the scorecard too).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from npulab._validate import positive_number
+from npulab.perf.report import Report, bound_of
 
 
 @dataclass(frozen=True)
@@ -53,8 +55,13 @@ class Roofline:
         return float(value) if np.ndim(value) == 0 else value
 
     def is_memory_bound(self, intensity: float) -> bool:
-        """True when ``intensity`` is left of the ridge point."""
+        """True when ``intensity`` is left of the ridge point (``I < P / B``)."""
         return intensity < self.ridge_point
+
+    def bound(self, ops: float, bytes_moved: float) -> str:
+        """``"memory"`` or ``"compute"``: :func:`~npulab.perf.report.bound_of` of ``ops / P``
+        and ``bytes / B``."""
+        return bound_of(ops / self.peak_ops_per_s, bytes_moved / self.mem_bandwidth_bytes_per_s)
 
     def time_s(self, ops: float, bytes_moved: float) -> float:
         """Lower bound on run time: ``max(ops / P, bytes / B)`` seconds."""
@@ -123,3 +130,65 @@ class Roofline:
             ax.figure.savefig(path, dpi=120)
             plt.close(ax.figure)
         return ax
+
+
+def roofline_report(layers, array, memory, energy=None, name="network"):
+    """Per-layer rows and one whole-network :class:`~npulab.perf.report.Report` from the roofline bound.
+
+    Latency per layer is ``max(ops / P, bytes / B)`` with ``P`` the array's peak and ``B``
+    the memory's DRAM bandwidth; energy is the MACs plus one SRAM and one DRAM access per
+    operand byte (the minimum any dataflow can do).  ``npulab demo`` prints it.
+
+    Parameters
+    ----------
+    layers : list of Gemm or Conv2d
+    array : ArrayConfig
+    memory : MemoryConfig
+    energy : EnergyTable, optional
+    name : str, default "network"
+
+    Returns
+    -------
+    rows : list of dict
+        Per layer: ``name``, ``macs``, ``bytes``, ``intensity``, ``bound``, ``latency_s``.
+    report : Report
+
+    Examples
+    --------
+    >>> from npulab.hw import ArrayConfig, MemoryConfig
+    >>> from npulab.workloads import Gemm
+    >>> rows, r = roofline_report([Gemm(64, 64, 64, name="fc")], ArrayConfig(16, 16), MemoryConfig())
+    >>> rows[0]["bound"], r.engine
+    ('compute', 'roofline bound')
+    """
+    from npulab.hw.energy import EnergyTable
+
+    energy = energy or EnergyTable()
+    roof = Roofline(array.peak_ops_per_s, memory.dram_bytes_per_s)
+    rows, latency, macs, bytes_total = [], 0.0, 0, 0.0
+    for layer in layers:
+        b = layer.total_bytes(array.precision)
+        t = roof.time_s(layer.ops, b)
+        intensity = layer.arithmetic_intensity(array.precision)
+        rows.append({
+            "name": layer.name, "macs": layer.macs, "bytes": b, "intensity": intensity,
+            "bound": "memory" if roof.is_memory_bound(intensity) else "compute", "latency_s": t,
+        })
+        latency += t
+        macs += layer.macs
+        bytes_total += b
+    report = Report(
+        name=name,
+        engine="roofline bound",
+        macs=macs,
+        latency_s=latency,
+        energy_breakdown_pJ={
+            "mac": macs * energy.mac_pJ(array.precision),
+            "sram": bytes_total * energy.sram_pJ_per_byte,
+            "dram": bytes_total * energy.dram_pJ_per_byte,
+        },
+        utilization=(2 * macs / latency) / array.peak_ops_per_s,
+        peak_ops_per_s=array.peak_ops_per_s,
+        details={"ridge_point_ops_per_byte": roof.ridge_point, "bytes": bytes_total},
+    )
+    return rows, report

@@ -20,7 +20,7 @@ import json
 import math
 from dataclasses import dataclass, field
 
-from npulab.perf.report import ENERGY_GROUPS, Report, format_si
+from npulab.perf.report import ENERGY_GROUPS, Report, format_si, render_table
 
 #: Default workloads of ``npulab scorecard``: two edge CNNs and a small LLM's two phases.
 DEFAULT_WORKLOADS = ("resnet18", "mobilenetv2", "llama-3.2-1b")
@@ -43,7 +43,8 @@ COLUMNS = ("workload", "phase", "hardware", "engine", "latency_s", "throughput_p
     _energy_column(g) for g in ENERGY_GROUPS)
 
 
-def _row(r: Report) -> dict:
+def report_row(r: Report) -> dict:
+    """One scorecard row (the :data:`COLUMNS`) of a scored Report."""
     groups = r.energy_groups_pJ
     row = {
         "workload": r.name, "phase": r.phase, "hardware": r.hardware, "engine": r.engine,
@@ -92,14 +93,14 @@ class Scorecard:
 
     def rows(self) -> list[dict]:
         """One flat dict per report with the :data:`COLUMNS`."""
-        return [_row(r) for r in self.reports]
+        return [report_row(r) for r in self.reports]
 
     def to_dict(self) -> dict:
         """``{"columns", "results": [Report.to_dict() + flat row], "skipped"}`` (JSON-ready)."""
         results = []
         for r in self.reports:
             d = r.to_dict()
-            d.update(_row(r))
+            d.update(report_row(r))
             results.append(d)
         return {"columns": list(COLUMNS), "results": results, "skipped": list(self.skipped)}
 
@@ -148,11 +149,7 @@ class Scorecard:
 
     def table(self) -> str:
         """A fixed-width text table (plus one line per skipped run)."""
-        cells = [self._HEAD] + self._cells()
-        widths = [max(len(str(c[i])) for c in cells) for i in range(len(self._HEAD))]
-        lines = ["  ".join(str(c[i]).ljust(widths[i]) for i in range(len(widths))).rstrip()
-                 for c in cells]
-        lines.insert(1, "  ".join("-" * w for w in widths))
+        lines = [render_table(self._HEAD, self._cells())]
         for s in self.skipped:
             lines.append(f"skipped {s.get('hardware')} ({s.get('engine')}) on "
                          f"{s.get('workload')}: {s.get('reason')}")
@@ -175,9 +172,11 @@ class Scorecard:
     _repr_html_ = to_html
 
     # ---- plots -------------------------------------------------------------------------
-    def plot(self, path=None, *, figsize=(12, 4.5)):
-        """Two panels: each result's energy split by group (100% bars, total on top) and
-        latency vs energy per inference/token (log-log).
+    def plot(self, path=None, *, figsize=(14, 10)):
+        """Two panels: (top) each result's energy split by group as 100% bars, grouped by
+        workload with the J per inference/token on top; (bottom) latency vs energy per
+        inference/token (log-log), colour = hardware, marker = workload.  Legends sit
+        outside the data.
 
         Returns the matplotlib Figure (saved to ``path`` when given).
         """
@@ -188,41 +187,77 @@ class Scorecard:
         import matplotlib.pyplot as plt
         import numpy as np
 
-        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=figsize)
-        labels = [f"{_label(r)}\n{r.hardware}" for r in self.reports]
-        x = np.arange(len(self.reports))
-        totals = np.array([r.energy_pJ for r in self.reports])
+        reports = list(self.reports)
+        groups = list(dict.fromkeys(_label(r) for r in reports))        # workloads, first-seen order
+        hardware = list(dict.fromkeys(r.hardware for r in reports))
+        fig, (ax1, ax2) = plt.subplots(2, 1, figsize=figsize, gridspec_kw={"height_ratios": [1.1, 1]})
+        # ---- energy split, grouped by workload (a gap between groups)
+        xs, ticks, centers, pos = [], [], [], 0.0
+        for g in groups:
+            members = [r for r in reports if _label(r) == g]
+            start = pos
+            for r in members:
+                xs.append((pos, r))
+                ticks.append(r.hardware)
+                pos += 1
+            centers.append(((start + pos - 1) / 2, g))
+            pos += 0.8
+        order = [r for _, r in xs]
+        x = np.array([p for p, _ in xs])
+        totals = np.array([r.energy_pJ for r in order])
         totals[totals == 0] = 1.0
-        bottom = np.zeros(len(self.reports))
+        bottom = np.zeros(len(order))
         for g in ENERGY_GROUPS:
-            share = np.array([r.energy_groups_pJ.get(g, 0.0) for r in self.reports]) / totals
+            share = np.array([r.energy_groups_pJ.get(g, 0.0) for r in order]) / totals
             if share.any():
-                ax1.bar(x, 100 * share, bottom=100 * bottom, label=g)
+                ax1.bar(x, 100 * share, bottom=100 * bottom, width=0.85, label=g)
                 bottom += share
-        for xi, r in zip(x, self.reports):
-            ax1.text(xi, 101, format_si(r.energy_per_inference_j, "J", 3), ha="center", va="bottom",
-                     rotation=90, fontsize=6)
-        ax1.set_ylim(0, 150)
-        ax1.set_yticks([0, 20, 40, 60, 80, 100])
-        ax1.set_xticks(x, labels, rotation=75, fontsize=7)
-        ax1.set_ylabel("share of energy (%); label: J per inference/token")
-        ax1.set_title("Where the energy goes")
-        ax1.legend(fontsize=6, ncol=6, loc="upper center", handlelength=1, columnspacing=0.8)
-        markers = {"systolic": "s", "pim": "^", "snn": "o"}
-        for r in self.reports:
-            ax2.loglog(r.latency_s / r.inferences, r.energy_per_inference_j,
-                       markers.get(r.engine.split()[0], "x"), ms=7,
-                       label=f"{_label(r)} @ {r.hardware}")
+        for xi, r in zip(x, order):
+            ax1.text(xi, 102, format_si(r.energy_per_inference_j, "J", 3), ha="center", va="bottom",
+                     rotation=90, fontsize=8)
+        ax1.set_ylim(0, 128)
+        ax1.set_yticks([0, 25, 50, 75, 100])
+        ax1.set_xticks(x, ticks, rotation=45, ha="right", fontsize=8)
+        ax1.set_xlim(x.min() - 0.8, x.max() + 0.8)
+        for cx, g in centers:                                           # workload names under the groups
+            ax1.annotate(g, (cx, 0), xycoords=("data", "axes fraction"), xytext=(0, -62),
+                         textcoords="offset points", ha="center", va="top", fontsize=10, fontweight="bold")
+        for (cx, _), (nx, _) in zip(centers, centers[1:]):
+            ax1.axvline((cx + nx) / 2 + 0.0, color="0.85", lw=0.8, zorder=0)
+        ax1.set_ylabel("share of energy (%)")
+        ax1.set_title("Where the energy goes (number on top: J per inference or token)")
+        ax1.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="energy",
+                   borderaxespad=0)
+        # ---- latency vs energy: colour = hardware, marker = workload
+        colors = {h: plt.cm.tab10(i % 10) for i, h in enumerate(hardware)}
+        shapes = "os^Dv<>PX*hp"
+        marks = {g: shapes[i % len(shapes)] for i, g in enumerate(groups)}
+        for r in reports:
+            ax2.loglog(r.latency_s / r.inferences, r.energy_per_inference_j, marks[_label(r)], ms=8,
+                       color=colors[r.hardware], markeredgecolor="black", markeredgewidth=0.4)
         ax2.set_xlabel("latency per inference or token (s)")
         ax2.set_ylabel("energy per inference or token (J)")
         ax2.set_title("Latency vs energy (lower left is better)")
         ax2.grid(True, which="both", alpha=0.3)
-        ax2.legend(fontsize=6, loc="best")
+        from matplotlib.lines import Line2D
+
+        hw_handles = [Line2D([], [], ls="", marker="o", ms=8, color=colors[h], label=h) for h in hardware]
+        wl_handles = [Line2D([], [], ls="", marker=marks[g], ms=8, color="0.4", label=g) for g in groups]
+        leg = ax2.legend(handles=hw_handles, fontsize=9, title="hardware", loc="upper left",
+                         bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+        ax2.add_artist(leg)
+        ax2.legend(handles=wl_handles, fontsize=9, title="workload", loc="lower left",
+                   bbox_to_anchor=(1.01, 0.0), borderaxespad=0)
         fig.tight_layout()
+        fig.subplots_adjust(hspace=0.6)
         if path is not None:
-            fig.savefig(path, dpi=120)
+            fig.savefig(path, dpi=120, bbox_inches="tight")
             plt.close(fig)
         return fig
+
+
+#: Old private name of :func:`report_row`.
+_row = report_row
 
 
 def run_scorecard(workloads=DEFAULT_WORKLOADS, hardware=None, *, phases=None, model="engine",

@@ -1,14 +1,16 @@
 """Score one workload on one hardware preset: run its engine, then apply the roofline.
 
-Every engine (``npulab.systolic``, ``npulab.pim``, ``npulab.snn``) exposes
-``estimate(layer, <config>, ..., energy=EnergyTable()) -> Report`` for one layer.
+Every engine (``npulab.systolic``, ``npulab.pim``, ``npulab.snn``, ...) exposes the engine
+contract ``estimate(layer, hw, *, energy=None) -> Report`` for one layer; the preset's
+``engine`` kind picks it from the registry :data:`npulab.perf.engines.ENGINES` and its
+typed ``config`` is the ``hw``.
 :func:`score` runs it on each distinct layer of a workload (a network topology or an LLM
 phase), multiplies by how often the layer repeats, and sums latency, energy and MACs
 (layers run one after another).  Then it applies the **memory-bound rule** (Williams et al.,
 CACM 2009; as in LLM-Viewer and LLMCompass): a run cannot finish faster than its off-chip
 bytes take at the preset's bandwidth, and it spends at least that many DRAM accesses::
 
-    latency = max(sum of engine latencies, bytes_moved / dram_bytes_per_s)
+    latency = max(sum of engine latencies, bytes_moved / dram_bytes_per_s, 2 * MACs / peak)
     E_dram  = max(engine's DRAM energy, bytes_moved * dram_pJ_per_byte)
 
 Weight formats: an LLM's ``weight_format`` (int4, fp8, ...) sets the weight bytes of the
@@ -19,8 +21,9 @@ its benefit only where the floor binds.
 A preset's ``static_power_w`` (idle/leakage) is charged for the whole latency as energy
 ``"static"``; this is what makes a bigger, under-used array cost energy.
 
-A run is reported ``bound="memory"`` when the time memory needs (the floor above, or the
-DRAM stall cycles an engine reports) is at least half its latency.
+A run is reported ``bound="memory"`` by the one rule :func:`npulab.perf.report.bound_of`:
+the time memory needs (the floor above, or the DRAM stall cycles an engine reports) is
+longer than the time the engine computes.
 
 ``bytes_moved`` is the minimum traffic: the weights, unless they fit in the preset's
 ``weight_capacity_bytes`` (then they stay on chip, as in a PIM crossbar or a large SRAM),
@@ -33,7 +36,7 @@ synaptic operations are in ``details["engine_macs"]``), so TOPS and TOPS/W count
 work for every engine (MLPerf's rule: the same model, the same metric).
 
 A PIM layer that needs more crossbar tiles than the preset's ``num_arrays`` runs in
-``ceil(tiles / num_arrays)`` rounds (the engine itself assumes every tile is present).
+``ceil(tiles / num_arrays)`` rounds (the PIM engine counts them from its ``PimConfig``).
 
 ``model="roofline"`` skips the engine and returns the roofline bound alone
 (``max(ops / peak, bytes / bandwidth)``, MAC + DRAM energy): useful when an engine is not
@@ -43,13 +46,12 @@ Units: seconds, pJ, bytes, ops/s.
 """
 from __future__ import annotations
 
-import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from npulab.perf.presets import HardwarePreset, load_preset
-from npulab.perf.report import Report
-from npulab.workloads.layers import bytes_per_element
+from npulab.perf.report import Report, bound_of
+from npulab.hw.precision import bytes_per_element
 
 #: Bundled workload names besides topologies and LLM configs.
 DIGITS_CNN = "digits-cnn"
@@ -78,6 +80,9 @@ class Job:
         Tokens (LLM) or inferences the job produces.
     unit : str
         ``"token"`` or ``"inference"``.
+    source : object, optional
+        What the job was made from (an LLMPhase for an LLM), for engines that cost a whole
+        job (:data:`npulab.perf.engines.JOB_ENGINES`); not compared.
     """
 
     name: str
@@ -89,6 +94,7 @@ class Job:
     unit: str = "inference"
     accuracy: float | None = None
     accuracy_target: float | None = None
+    source: object = field(default=None, compare=False, repr=False)
 
     @property
     def macs(self) -> int:
@@ -100,7 +106,8 @@ class Job:
         return self.name + (f"/{self.phase}" if self.phase else "")
 
 
-def _topology_job(name, layers, precision) -> Job:
+def topology_job(name, layers, precision) -> Job:
+    """A :class:`Job` of a list of layers: repeats counted, weights and network input/output in bytes."""
     b = bytes_per_element(precision)
     counts: dict = {}
     for layer in layers:
@@ -112,12 +119,13 @@ def _topology_job(name, layers, precision) -> Job:
     return Job(name=name, phase="", layers=tuple(counts.items()), weight_bytes=weights, io_bytes=io)
 
 
-def _llm_job(phase_obj) -> Job:
+def llm_job(phase_obj) -> Job:
+    """A :class:`Job` of one LLM phase (prefill or decode): its GEMMs, weights and KV-cache bytes."""
     layers = tuple((g, n) for g, n, _ in phase_obj.gemms)
     return Job(name=phase_obj.name, phase=phase_obj.phase, layers=layers,
                weight_bytes=phase_obj.weight_bytes,
                io_bytes=phase_obj.kv_read_bytes + phase_obj.kv_write_bytes,
-               inferences=phase_obj.tokens, unit="token")
+               inferences=phase_obj.tokens, unit="token", source=phase_obj)
 
 
 def workload_names() -> list[str]:
@@ -145,11 +153,11 @@ def make_jobs(workload, *, phases=None, seq_len: int = 2048, batch: int = 1,
     if isinstance(workload, Job):
         return [workload]
     if isinstance(workload, LLMPhase):
-        return [_llm_job(workload)]
+        return [llm_job(workload)]
     if isinstance(workload, (list, tuple)):
-        return [_topology_job("workload", list(workload), precision)]
+        return [topology_job("workload", list(workload), precision)]
     if hasattr(workload, "macs") and hasattr(workload, "operand_elements"):
-        return [_topology_job(getattr(workload, "name", "") or "layer", [workload], precision)]
+        return [topology_job(getattr(workload, "name", "") or "layer", [workload], precision)]
     model = workload if isinstance(workload, DecoderLM) else None
     if model is None:
         spec = str(workload)
@@ -165,7 +173,7 @@ def make_jobs(workload, *, phases=None, seq_len: int = 2048, batch: int = 1,
             raise ValueError(f"unknown workload {spec!r} (bundled: {', '.join(workload_names())}; "
                              "or a SCALE-Sim .csv / LLM config .json file)")
         if p.suffix == ".csv":
-            return [_topology_job(p.stem, load_topology(p), precision)]
+            return [topology_job(p.stem, load_topology(p), precision)]
         model = from_config(p)
     phases = phases or ("prefill", "decode")
     wf, kf = weight_format or precision, kv_format or precision
@@ -174,7 +182,7 @@ def make_jobs(workload, *, phases=None, seq_len: int = 2048, batch: int = 1,
         if ph not in ("prefill", "decode"):
             raise ValueError(f"phase must be 'prefill' or 'decode'; got {ph!r}")
         step = getattr(model, ph)  # DecoderLM.prefill or DecoderLM.decode
-        jobs.append(_llm_job(step(seq_len, batch, weight_format=wf, group_size=group_size, kv_format=kf)))
+        jobs.append(llm_job(step(seq_len, batch, weight_format=wf, group_size=group_size, kv_format=kf)))
     return jobs
 
 
@@ -182,13 +190,14 @@ def digits_job(precision: str = "int8", weight_bits: int = 8) -> Job:
     """The runnable small CNN on the bundled digits: layers, and accuracy with quantised weights.
 
     Accuracy is measured on the 360 test images with every weight rounded to a symmetric
-    per-tensor ``weight_bits`` grid; the target is 99% of the FP32 model's accuracy
+    per-tensor ``weight_bits`` grid (:func:`npulab.quant.fake_quantize` with
+    ``QuantSpec(weight_bits)``; wider than 16 bits keeps the float weights); the target is 99% of the FP32 model's accuracy
     (MLPerf's 99% rule).  This is the same for every engine at the same weight precision:
     the analog noise of a PIM crossbar (``npulab.pim``) and the rate-coding loss of a
     converted SNN (``npulab.snn``) are measured in Labs 05-06, not here.
     """
     acc, acc_fp32, layers = _digits_accuracy(weight_bits)
-    job = _topology_job(DIGITS_CNN, layers, precision)
+    job = topology_job(DIGITS_CNN, layers, precision)
     return Job(name=job.name, phase="", layers=job.layers, weight_bytes=job.weight_bytes,
                io_bytes=job.io_bytes, accuracy=acc, accuracy_target=round(0.99 * acc_fp32, 6))
 
@@ -199,6 +208,7 @@ def _digits_accuracy(weight_bits: int):
     import torch
 
     from npulab import datasets
+    from npulab.quant import QuantSpec, fake_quantize
     from npulab.workloads import from_torch
 
     _, _, x_test, y_test = datasets.load_digits()
@@ -208,31 +218,34 @@ def _digits_accuracy(weight_bits: int):
     with torch.no_grad():
         acc_fp32 = float((model(x).argmax(1).numpy() == y_test).mean())
         q = copy.deepcopy(model)
-        qmax = 2 ** (weight_bits - 1) - 1
+        spec = QuantSpec(weight_bits) if weight_bits <= 16 else None  # wider: the float weights
         for p in q.parameters():
-            if p.dim() > 1:
-                scale = p.abs().max() / qmax
-                p.copy_(torch.round(p / scale).clamp(-qmax, qmax) * scale)
+            if p.dim() > 1 and spec is not None:
+                p.copy_(torch.from_numpy(fake_quantize(p.numpy(), spec)))
         acc = float((q(x).argmax(1).numpy() == y_test).mean())
     return acc, acc_fp32, layers
 
 
-def _estimate(preset: HardwarePreset, layer):
-    """One layer on the preset's engine -> the engine's Report."""
-    try:
-        module = importlib.import_module(f"npulab.{preset.engine}")
-        estimate = getattr(module, "estimate")
-    except (ImportError, AttributeError) as err:
-        raise EngineUnavailable(
-            f"engine npulab.{preset.engine}.estimate is not available ({err.__class__.__name__}: {err})"
-        ) from None
-    c, e = preset.config, preset.energy
-    if preset.engine == "systolic":
-        return estimate(layer, c["array"], c["memory"], energy=e)
-    if preset.engine == "pim":
-        return estimate(layer, c["crossbar"], energy=e)
-    return estimate(layer, c["core"], spike_rate=preset.spike_rate, timesteps=preset.timesteps,
-                    energy=e)
+def estimate_layer(preset: HardwarePreset, layer) -> Report:
+    """One layer on the preset's engine (looked up in :data:`npulab.perf.engines.ENGINES`).
+
+    Raises :class:`EngineUnavailable` when no engine is registered for the preset's kind.
+    """
+    from npulab.perf.engines import ENGINES
+
+    estimate = ENGINES.get(preset.engine)
+    if estimate is None:
+        raise EngineUnavailable(f"no engine registered for kind {preset.engine!r} "
+                                f"(registered: {', '.join(sorted(ENGINES))})")
+    return estimate(layer, preset.config, energy=preset.energy)
+
+
+def estimate_job(preset: HardwarePreset, job: Job) -> Report | None:
+    """The whole job on the preset's engine, if it registered a job entry point (else None)."""
+    from npulab.perf.engines import JOB_ENGINES
+
+    whole = JOB_ENGINES.get(preset.engine)
+    return None if whole is None else whole(job, preset.config, energy=preset.energy)
 
 
 def score(workload, hardware, *, model: str = "engine", phase: str | None = None, **job_kwargs):
@@ -282,24 +295,32 @@ def score_job(job: Job, preset: HardwarePreset, *, model: str = "engine") -> Rep
         latency, breakdown, engine_macs = compute_time, {"compute": macs * e.mac_pJ("int8")}, macs
         engine_name = f"{preset.engine} (roofline)"
     else:
+        whole = estimate_job(preset, job)
         latency, breakdown, engine_macs, compute_time = 0.0, {}, 0, 0.0
-        for layer, n in job.layers:
-            r = _estimate(preset, layer)
+        if whole is not None:
+            latency, engine_macs = whole.latency_s, whole.macs
+            compute_time = whole.details.get("compute_time_s", whole.latency_s)
+            breakdown = dict(whole.energy_breakdown_pJ)
+        for layer, n in (job.layers if whole is None else ()):
+            r = estimate_layer(preset, layer)
             layer_latency = r.latency_s
-            if preset.engine == "pim":  # more tiles than arrays: run the layer in rounds
-                layer_latency *= -(-r.details["tiles"] // preset.config["num_arrays"])
-            latency += layer_latency * n
             stall = r.details.get("stall_cycles", 0) / r.clock_hz if r.clock_hz else 0.0
-            compute_time += (layer_latency - stall) * n
+            # a pipelined engine (systolic fold_overlap) pays its fill/drain once per layer
+            # row when compute-bound (issue 16; npulab.systolic.folds.pipelined_cycles)
+            fill = (r.details.get("pipeline_fill_cycles", 0) / r.clock_hz
+                    if r.clock_hz and not stall else 0.0)
+            latency += layer_latency * n - fill * (n - 1)
+            compute_time += (layer_latency - stall) * n - fill * (n - 1)
             engine_macs += r.macs * n
             for key, value in r.energy_breakdown_pJ.items():
                 breakdown[key] = breakdown.get(key, 0.0) + value * n
         engine_name = preset.engine
     engine_latency = latency
-    latency = max(latency, memory_time)
+    # the roofline floor: no engine may beat bytes / bandwidth or ops / peak (issue 16)
+    latency = max(latency, memory_time, 2 * macs / preset.peak_ops_per_s)
     # memory-bound: the time memory needs (the roofline floor, or the engine's DRAM stalls)
-    # is at least half of the run
-    bound = "memory" if max(memory_time, latency - compute_time) >= 0.5 * latency else "compute"
+    # is longer than the compute time (the one rule, bound_of)
+    bound = bound_of(compute_time, max(memory_time, latency - compute_time))
     breakdown["dram"] = max(breakdown.get("dram", 0.0), bytes_moved * e.dram_pJ_per_byte)
     if preset.static_power_w:
         breakdown["static"] = preset.static_power_w * latency * 1e12  # W x s -> pJ
@@ -316,3 +337,8 @@ def score_job(job: Job, preset: HardwarePreset, *, model: str = "engine") -> Rep
                  "weight_bytes": job.weight_bytes,
                  "ridge_point_ops_per_byte": preset.roofline.ridge_point},
     )
+
+
+#: Old private names (kept for code written against them).
+_llm_job = llm_job
+_topology_job = topology_job

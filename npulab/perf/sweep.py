@@ -31,11 +31,13 @@ Units: seconds, J, bytes/s, KiB.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
 from npulab._validate import one_of, positive_int
+from npulab.perf.report import render_table
 
 #: Parameters a sweep space may vary, and where each goes in a systolic preset.
 SPACE_KEYS = {"rows": "array", "cols": "array", "dataflow": "array", "clock_hz": "array",
@@ -65,6 +67,12 @@ class SweepSpec:
     phase: str = "decode"
     chunk_size: int = 25
 
+    def n_points(self) -> int:
+        """How many design points :meth:`points` builds (counted without building them)."""
+        if self.mode == "grid":
+            return math.prod(len(v) for v in self.space.values())
+        return self.samples
+
     def points(self) -> list[dict]:
         """Every design point, in a fixed order."""
         keys = list(self.space)
@@ -86,7 +94,7 @@ class SweepSpec:
 
 def load_spec(path_or_dict) -> SweepSpec:
     """Read and validate a sweep spec (YAML file or dict); one-line ``ValueError`` on a bad field."""
-    from npulab.perf.presets import _numbers, _read_data_file
+    from npulab.perf.presets import parse_numbers, read_data_file
 
     origin = "sweep spec"
     if isinstance(path_or_dict, Mapping):
@@ -95,11 +103,11 @@ def load_spec(path_or_dict) -> SweepSpec:
         p = Path(path_or_dict)
         if not p.exists():
             raise FileNotFoundError(f"no sweep spec file {str(p)!r}")
-        d = _read_data_file(p)
+        d = read_data_file(p)
         origin = str(p)
         if not isinstance(d, Mapping):
             raise ValueError(f"{p}: a sweep spec must be a mapping")
-    d = _numbers(d)
+    d = parse_numbers(d)
     for k in d:
         if k not in _SPEC_KEYS:
             raise ValueError(f"{origin}: SweepSpec.{k} is not a field (fields: {sorted(_SPEC_KEYS)})")
@@ -148,7 +156,7 @@ def base_fields(base: str | None) -> dict:
     b = load_preset(base)
     if b.engine != "systolic":
         raise ValueError(f"SweepSpec.base must be a systolic preset; got {base!r} ({b.engine})")
-    a, m = b.config["array"], b.config["memory"]
+    a, m = b.config.array, b.config.memory
     return {"array": {"rows": a.rows, "cols": a.cols, "dataflow": a.dataflow, "clock_hz": a.clock_hz,
                       "precision": a.precision},
             "memory": {"ifmap_sram_kb": m.ifmap_sram_kb, "filter_sram_kb": m.filter_sram_kb,
@@ -160,7 +168,7 @@ def point_preset(point: Mapping, base=None):
     """The systolic :class:`~npulab.perf.HardwarePreset` of one design point.
 
     ``base`` is a preset name or the dict :func:`base_fields` returns; the point's values
-    replace the base's.  Static power is derived from the point's area (:mod:`npulab.perf.area`).
+    replace the base's.  Static power is derived from the point's area (:mod:`npulab.hw.area`).
     """
     from npulab.perf.presets import preset_from_dict
 
@@ -184,7 +192,7 @@ def point_preset(point: Mapping, base=None):
 def evaluate_chunk(points: list, workloads: tuple, base, job_kwargs: dict) -> list[dict]:
     """Score ``points`` x ``workloads``: one row per pair (a pure function; runs on any worker)."""
     from npulab.perf.scoring import make_jobs, score_job
-    from npulab.perf.scorecard import _row
+    from npulab.perf.scorecard import report_row
 
     rows = []
     job_cache: dict = {}
@@ -195,7 +203,7 @@ def evaluate_chunk(points: list, workloads: tuple, base, job_kwargs: dict) -> li
             if key not in job_cache:
                 job_cache[key] = make_jobs(w, precision=preset.precision, **job_kwargs)
             for job in job_cache[key]:
-                r = _row(score_job(job, preset))
+                r = report_row(score_job(job, preset))
                 rows.append({**point, "workload": job.label, **{m: r[m] for m in METRICS}})
     return rows
 
@@ -236,11 +244,10 @@ class SweepResult:
             front = self.pareto(w)
             lines.append(f"\nPareto front for {w} ({len(front)} points, energy vs latency):")
             head = keys + ["latency_s", "energy_j", "tops_per_w", "bound"]
-            lines.append("  ".join(f"{h:>14}" for h in head))
-            for r in front[:max_rows]:
-                cells = [str(r[k]) for k in keys] + [f"{r['latency_s']:.4g}", f"{r['energy_j']:.4g}",
-                                                      f"{r['tops_per_w']:.4g}", str(r["bound"])]
-                lines.append("  ".join(f"{c:>14}" for c in cells))
+            cells = [[str(r[k]) for k in keys] + [f"{r['latency_s']:.4g}", f"{r['energy_j']:.4g}",
+                                                   f"{r['tops_per_w']:.4g}", str(r["bound"])]
+                     for r in front[:max_rows]]
+            lines.append(render_table(head, cells))
         return "\n".join(lines)
 
     __str__ = table
@@ -289,9 +296,36 @@ class SweepResult:
             plt.close(ax.figure)
         return ax
 
+    def plot_all(self, path=None):
+        """:meth:`plot` of every workload, one panel each, in one figure (saved to ``path``)."""
+        import matplotlib
+
+        if path is not None:
+            matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+
+        names = self.workloads()
+        cols = min(3, len(names))
+        rows = -(-len(names) // cols)
+        fig, axes = plt.subplots(rows, cols, figsize=(6 * cols, 4.5 * rows), squeeze=False)
+        for ax, w in zip(axes.flat, names):
+            self.plot(workload=w, ax=ax)
+        for ax in list(axes.flat)[len(names):]:
+            ax.set_visible(False)
+        fig.tight_layout()
+        if path is not None:
+            fig.savefig(path, dpi=120)
+            plt.close(fig)
+        return fig
+
+
+#: Most design points one sweep builds (``npulab sweep --max-points`` raises it).
+MAX_POINTS = 100_000
+
 
 def run_sweep(spec, *, executor: str = "process", workers: int = 2, address: str | None = None,
-              progress: bool = False) -> SweepResult:
+              progress: bool = False, max_points: int = MAX_POINTS,
+              connect_timeout: str = "5s") -> SweepResult:
     """Run a sweep.
 
     Parameters
@@ -305,6 +339,10 @@ def run_sweep(spec, *, executor: str = "process", workers: int = 2, address: str
         Processes of the local pool.
     address : str, optional
         Dask scheduler address; implies ``executor="dask"``.
+    max_points : int, default :data:`MAX_POINTS`
+        Refuse (``ValueError``) a spec with more design points, counted before building them.
+    connect_timeout : str, default "5s"
+        How long to wait for the Dask scheduler (one ``ValueError`` line if none answers).
     progress : bool, default False
         tqdm progress bar over chunks.
 
@@ -318,6 +356,10 @@ def run_sweep(spec, *, executor: str = "process", workers: int = 2, address: str
         executor = "dask"
     if executor not in ("process", "serial", "dask"):
         raise ValueError(f"sweep executor must be 'process', 'serial' or 'dask'; got {executor!r}")
+    n = spec.n_points()
+    if n > max_points:
+        raise ValueError(f"sweep {spec.name}: {n:.3g} design points, over the limit of {max_points} "
+                         f"(npulab sweep --max-points raises it)")
     points = spec.points()
     if not points:
         raise ValueError("SweepSpec.space gives no design points")
@@ -349,9 +391,11 @@ def run_sweep(spec, *, executor: str = "process", workers: int = 2, address: str
     else:
         if not address:
             raise ValueError("sweep executor 'dask' needs a scheduler address")
-        from distributed import Client, as_completed as dask_completed
+        from distributed import as_completed as dask_completed
 
-        with Client(address, timeout="20s") as client:
+        from npulab.perf.dask_client import dask_client
+
+        with dask_client(address, connect_timeout) as client:   # one client per run
             futures = [client.submit(evaluate_chunk, c, spec.workloads, base, job_kwargs,
                                      pure=False) for c in chunks]
             index = {f.key: i for i, f in enumerate(futures)}

@@ -1,6 +1,7 @@
 """Processing in memory: analog crossbar MVM, devices, bit slicing, tiled torch layers, cost.
 
-* :mod:`npulab.pim.mvm`: :class:`IOConfig`, :func:`analog_mvm` (aihwkit's forward pass:
+* :mod:`npulab.pim.mvm`: :func:`analog_mvm` (the periphery it runs, :class:`IOConfig`, is
+  hardware description: :mod:`npulab.hw.pim`) (aihwkit's forward pass:
   DAC/ADC, noise and bound management, output noise) and its row-by-row reference.
 * :mod:`npulab.pim.devices`: weights -> conductance pairs (uS), :class:`PCMNoiseModel`
   (programming noise, drift, 1/f read noise), drift compensation, stuck-at faults, IR drop.
@@ -11,11 +12,12 @@
 * :mod:`npulab.pim.plots` (matplotlib, loaded on first use): heat maps, accuracy curves,
   an ipywidgets explorer.
 """
+from npulab.hw.pim import IOConfig, PimConfig
 from npulab.pim.cost import estimate
 from npulab.pim.devices import (Conductances, PCMNoiseModel, ProgrammedArray,
                                 drift_compensation_alpha, ir_drop_currents, program,
                                 stuck_at_faults, weights_to_conductances)
-from npulab.pim.mvm import IOConfig, analog_mvm, analog_mvm_reference, quantize
+from npulab.pim.mvm import analog_mvm, analog_mvm_reference
 from npulab.pim.slicing import (SlicedResult, adc, bit_sliced_mvm, ir_drop_array, tile_grid,
                                 tiled_mvm)
 
@@ -27,7 +29,7 @@ _LAZY = {
     "explorer": "plots",
 }
 
-__all__ = ["IOConfig", "analog_mvm", "analog_mvm_reference", "quantize", "Conductances",
+__all__ = ["IOConfig", "PimConfig", "analog_mvm", "analog_mvm_reference", "Conductances",
            "PCMNoiseModel", "ProgrammedArray", "weights_to_conductances", "program",
            "drift_compensation_alpha", "stuck_at_faults", "ir_drop_currents", "SlicedResult",
            "ir_drop_array",

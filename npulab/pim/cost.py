@@ -1,4 +1,7 @@
-"""Energy and latency of a layer on weight-stationary crossbars, as a :class:`npulab.perf.Report`.
+"""Energy and latency of a layer on weight-stationary crossbars, as a :class:`npulab.perf.report.Report`.
+
+The PIM engine's side of the engine contract, ``estimate(layer, hw, *, energy=None)`` with
+``hw`` a :class:`npulab.hw.PimConfig` (or a :class:`~npulab.hw.CrossbarConfig`).
 
 Counting model (ISAAC-style; Shafiee et al., ISCA 2016), for ``Gemm(M, N, K)``: the weights
 ``B[K, N]`` stay programmed on the arrays, ``K`` on word lines (rows) and ``N`` outputs on bit
@@ -21,7 +24,9 @@ Energies: ``EnergyTable.dac_pJ``, ``adc_pJ``, ``crossbar_cell_pJ`` (ISAAC Table 
 and ``EnergyTable.sram_pJ_per_byte``.  Latency: all tiles hold their weights and work in
 parallel; one digit takes ``CrossbarConfig.cycle_time_s`` (the array read and the
 conversions of the columns that share an ADC, pipelined); vectors follow one another:
-``latency = M * input_cycles * cycle_time_s``.  Not modelled: weight programming time and
+``latency = M * input_cycles * cycle_time_s``; a chip of ``PimConfig.num_arrays`` arrays
+that holds fewer than the layer's tiles runs it in ``rounds = ceil(tiles / num_arrays)``
+(latency times ``rounds``; ``num_arrays=None`` assumes every tile is present).  Not modelled: weight programming time and
 energy, DRAM traffic, peripheral leakage, interconnect.
 """
 from __future__ import annotations
@@ -30,21 +35,23 @@ import math
 
 from npulab.hw.crossbar import CrossbarConfig
 from npulab.hw.energy import EnergyTable
-from npulab.perf import Report
+from npulab.hw.pim import PimConfig
+from npulab.perf.report import Report
 from npulab.pim.slicing import tile_grid
-from npulab.workloads import Conv2d, Gemm
+from npulab.workloads.layers import Conv2d, Gemm
 
 
-def estimate(workload, crossbar: CrossbarConfig = CrossbarConfig(),
-             energy: EnergyTable = EnergyTable()) -> Report:
+def estimate(layer, hw, *, energy: EnergyTable | None = None) -> Report:
     """Energy and latency of one ``Gemm`` or ``Conv2d`` on analog crossbars.
 
     Parameters
     ----------
-    workload : Gemm or Conv2d
+    layer : Gemm or Conv2d
         ``A[M, K] @ B[K, N]``; a convolution is lowered by im2col (``Conv2d.to_gemm()``).
-    crossbar : CrossbarConfig, default CrossbarConfig()
-    energy : EnergyTable, default EnergyTable()
+    hw : PimConfig or CrossbarConfig
+        The crossbar design and the number of arrays (a CrossbarConfig alone: every tile present).
+    energy : EnergyTable, optional
+        Converter, cell and SRAM energies; default ``EnergyTable()``.
 
     Returns
     -------
@@ -60,10 +67,16 @@ def estimate(workload, crossbar: CrossbarConfig = CrossbarConfig(),
 
     Examples
     --------
-    >>> r = estimate(Gemm(M=1, N=128, K=128))
+    >>> r = estimate(Gemm(M=1, N=128, K=128), CrossbarConfig())
     >>> r.details["tiles"], r.details["adc_conversions"], sorted(r.energy_breakdown_pJ)
     (8, 8192, ['adc', 'array', 'dac', 'digital', 'sram'])
     """
+    workload = layer
+    if isinstance(hw, CrossbarConfig):
+        hw = PimConfig(hw)
+    if not isinstance(hw, PimConfig):
+        raise ValueError(f"estimate: hw must be a PimConfig or CrossbarConfig; got {type(hw).__name__}")
+    energy = energy or EnergyTable()
     if isinstance(workload, Conv2d):
         gemm = workload.to_gemm()
     elif isinstance(workload, Gemm):
@@ -71,10 +84,7 @@ def estimate(workload, crossbar: CrossbarConfig = CrossbarConfig(),
     else:
         raise ValueError(f"estimate: workload must be a Gemm or Conv2d; "
                          f"got {type(workload).__name__}")
-    if not isinstance(crossbar, CrossbarConfig):
-        raise ValueError(f"estimate: crossbar must be a CrossbarConfig; "
-                         f"got {type(crossbar).__name__}")
-    xb = crossbar
+    xb = hw.crossbar
     M, N, K = gemm.M, gemm.N, gemm.K
     row_tiles, col_tiles, per_tile = tile_grid(K, N, xb)
     cycles = xb.input_cycles
@@ -94,7 +104,8 @@ def estimate(workload, crossbar: CrossbarConfig = CrossbarConfig(),
     }
     tiles = row_tiles * col_tiles
     reads = M * cycles
-    latency = reads * xb.cycle_time_s
+    rounds = 1 if hw.num_arrays is None else -(-tiles // hw.num_arrays)
+    latency = reads * xb.cycle_time_s * rounds
     peak_macs = tiles * xb.rows * per_tile / (cycles * xb.cycle_time_s)
     return Report(
         name=getattr(workload, "name", "") or str(gemm),

@@ -105,6 +105,10 @@ def weights_to_conductances(W, g_max: float = 25.0, g_min: float = 0.0) -> Condu
         raise ValueError(f"weights_to_conductances.g_min must be < g_max; got g_min={g_min!r}, "
                          f"g_max={g_max!r}")
     W = np.asarray(W, dtype=np.float64)
+    bad = ~np.isfinite(W)
+    if bad.any():                     # an inf weight would make every conductance NaN
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"weights_to_conductances: W must be finite; got {W[idx]} at index {idx}")
     scale = (g_max - g_min) / max(float(np.abs(W).max(initial=0.0)), _ZERO_CLIP)
     sw = W * scale
     return Conductances(np.clip(sw, 0, g_max) + g_min, np.clip(-sw, 0, g_max) + g_min,

@@ -29,7 +29,7 @@ from torch.nn import functional as F
 
 from npulab.hw.crossbar import CrossbarConfig
 from npulab.pim.devices import PCMNoiseModel, drift_compensation_alpha, program
-from npulab.pim.mvm import IOConfig
+from npulab.hw.pim import IOConfig
 from npulab.pim.slicing import tiled_mvm
 
 

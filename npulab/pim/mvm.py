@@ -39,161 +39,16 @@ Differences from aihwkit (options give its behaviour where they differ)
 from __future__ import annotations
 
 import math
-import numbers
-from dataclasses import dataclass
 
 import numpy as np
 
-from npulab._validate import one_of, positive_int
-
-NOISE_MANAGEMENT = ("none", "abs_max")
-BOUND_MANAGEMENT = ("none", "iterative")
-BM_SCOPES = ("row", "batch")
-
-
-def _real(owner: str, field: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value):
-        raise ValueError(f"{owner}.{field} must be a real number; got {value!r}")
-    return float(value)
-
-
-@dataclass(frozen=True)
-class IOConfig:
-    """DAC/ADC and noise/bound management of an analog forward pass (aihwkit's ``IOParameters``).
-
-    Names and defaults are those of aihwkit 1.2.0's forward ``IOParameters`` for
-    ``InferenceRPUConfig`` (strings lower case; ``"none"`` switches a management off).
-
-    Parameters
-    ----------
-    is_perfect : bool, default False
-        Skip all periphery: ``y = out_scale * W x``.
-    inp_res : float, default 1/126
-        DAC step as a fraction of the range ``2 * inp_bound`` (7 bits: ``1/(2**7 - 2)``);
-        a value > 1 is a number of steps; negative: no input quantisation.
-    out_res : float, default 1/510
-        ADC step as a fraction of ``2 * out_bound`` (9 bits); > 1 counts steps; negative: off.
-    inp_bound : float, default 1.0
-        DAC clipping level (normalised voltage); <= 0 means no clipping.  Noise
-        management requires 1.0 (as aihwkit).
-    out_bound : float, default 12.0
-        ADC clipping level in units of (weight x input); <= 0 means no clipping.
-    noise_management : {"abs_max", "none"}, default "abs_max"
-    bound_management : {"iterative", "none"}, default "iterative"
-    nm_thres : float, default 0.0
-        Cap on the noise-management scale when > 0.
-    max_bm_factor : int, default 1000
-        Largest input reduction of bound management.
-    max_bm_res : float, default 0.25
-        Stop reducing once ``reduction * dx`` would exceed this.
-    out_scale : float, default 1.0
-        Digital gain applied to the output.
-    out_noise : float, default 0.06
-        Std of additive Gaussian output noise (normalised units, before the ADC).
-    bm_scope : {"row", "batch"}, default "row"
-        Bound management per input row (aihwkit's C++ tile) or per batch (its torch tile).
-
-    Units: normalised (inputs in DAC full-scale units, outputs in weight x input units).
-
-    Examples
-    --------
-    >>> io = IOConfig()
-    >>> round(io.inp_step, 6), round(io.out_step, 6)
-    (0.015873, 0.047059)
-    >>> IOConfig.from_bits(dac_bits=4, adc_bits=6).out_res == 1 / 62
-    True
-    """
-
-    is_perfect: bool = False
-    inp_res: float = 1 / 126
-    out_res: float = 1 / 510
-    inp_bound: float = 1.0
-    out_bound: float = 12.0
-    noise_management: str = "abs_max"
-    bound_management: str = "iterative"
-    nm_thres: float = 0.0
-    max_bm_factor: int = 1000
-    max_bm_res: float = 0.25
-    out_scale: float = 1.0
-    out_noise: float = 0.06
-    bm_scope: str = "row"
-
-    def __post_init__(self):
-        o = "IOConfig"
-        if not isinstance(self.is_perfect, (bool, np.bool_)):
-            raise ValueError(f"{o}.is_perfect must be a bool; got {self.is_perfect!r}")
-        for name in ("noise_management", "bound_management", "bm_scope"):
-            value = getattr(self, name)
-            if isinstance(value, str):
-                object.__setattr__(self, name, value.lower())
-        one_of(o, "noise_management", self.noise_management, NOISE_MANAGEMENT)
-        one_of(o, "bound_management", self.bound_management, BOUND_MANAGEMENT)
-        one_of(o, "bm_scope", self.bm_scope, BM_SCOPES)
-        for name in ("inp_res", "out_res", "inp_bound", "out_bound", "nm_thres", "max_bm_res",
-                     "out_scale", "out_noise"):
-            _real(o, name, getattr(self, name))
-        for name in ("inp_res", "out_res"):
-            if getattr(self, name) == 0:
-                raise ValueError(f"{o}.{name} must be > 0 (a step, or a number of steps if > 1) "
-                                 f"or negative for no quantisation; got {getattr(self, name)!r}")
-        if self.out_res > 0 and not (0 < self.out_bound < math.inf):
-            raise ValueError(f"{o}.out_bound must be > 0 and finite when out_res quantises "
-                             f"the output; got {self.out_bound!r}")
-        if self.inp_res > 0 and not (0 < self.inp_bound < math.inf):
-            raise ValueError(f"{o}.inp_bound must be > 0 and finite when inp_res quantises "
-                             f"the input; got {self.inp_bound!r}")
-        if self.noise_management != "none" and self.inp_bound != 1.0:
-            raise ValueError(f"{o}.inp_bound must be 1.0 with noise management; "
-                             f"got {self.inp_bound!r}")
-        positive_int(o, "max_bm_factor", self.max_bm_factor)
-        if self.out_noise < 0:
-            raise ValueError(f"{o}.out_noise must be >= 0; got {self.out_noise!r}")
-        if self.nm_thres < 0:
-            raise ValueError(f"{o}.nm_thres must be >= 0; got {self.nm_thres!r}")
-
-    @classmethod
-    def from_bits(cls, dac_bits: int = 7, adc_bits: int = 9, **kwargs) -> "IOConfig":
-        """An ``IOConfig`` whose DAC/ADC have ``2**bits - 2`` steps (aihwkit's convention).
-
-        A signed b-bit converter has ``2**b - 1`` levels symmetric about 0, i.e.
-        ``2**b - 2`` steps over ``[-bound, bound]``; 7 and 9 bits give aihwkit's defaults.
-        """
-        positive_int("IOConfig.from_bits", "dac_bits", dac_bits)
-        positive_int("IOConfig.from_bits", "adc_bits", adc_bits)
-        if dac_bits < 2 or adc_bits < 2:
-            raise ValueError(f"IOConfig.from_bits needs >= 2 bits; got dac_bits={dac_bits}, "
-                             f"adc_bits={adc_bits}")
-        return cls(inp_res=1 / (2 ** dac_bits - 2), out_res=1 / (2 ** adc_bits - 2), **kwargs)
-
-    @property
-    def inp_step(self) -> float:
-        """DAC step ``dx`` (0 when the input is not quantised)."""
-        return float(_step(self.inp_res, self.inp_bound, np.float64))
-
-    @property
-    def out_step(self) -> float:
-        """ADC step ``dy`` (0 when the output is not quantised)."""
-        return float(_step(self.out_res, self.out_bound, np.float64))
+# The periphery's configuration is hardware description: it lives in npulab.hw.pim (issue 13).
+from npulab.hw.pim import BM_SCOPES, BOUND_MANAGEMENT, NOISE_MANAGEMENT, IOConfig, converter_step  # noqa: F401
+from npulab.quant.uniform import round_to_step
 
 
 # ---------------------------------------------------------------------------------------
 # helpers shared by the reference and the fast path
-
-
-def _step(res: float, bound: float, dtype) -> float:
-    """Quantisation step: ``res * 2 * bound``; ``res > 1`` counts steps; ``res < 0``: none."""
-    t = np.dtype(dtype).type
-    if res <= 0:
-        return t(0)
-    r = t(1) / t(res) if res > 1 else t(res)
-    return t(r * (t(2) * t(bound)))
-
-
-def quantize(v: np.ndarray, step: float) -> np.ndarray:
-    """Round ``v`` to the nearest multiple of ``step``, ties to even (``rint``); 0: no-op."""
-    if step <= 0:
-        return v
-    return np.rint(v / step) * step
 
 
 def _bound(b: float) -> float:
@@ -210,6 +65,13 @@ def _check(W, x):
     if x2.ndim != 2 or x2.shape[1] != W.shape[1]:
         raise ValueError(f"analog_mvm: x must be [batch, {W.shape[1]}] to match W "
                          f"[{W.shape[0]}, {W.shape[1]}]; got shape {x.shape}")
+    for name, a in (("W", W), ("x", x2)):
+        if not np.issubdtype(a.dtype, np.number) or np.iscomplexobj(a):
+            raise ValueError(f"analog_mvm: {name} must be real numbers; got dtype {a.dtype}")
+        bad = ~np.isfinite(a)
+        if bad.any():                 # inf/NaN become finite garbage after the converters' clipping
+            idx = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(f"analog_mvm: {name} must be finite; got {a[idx]} at index {idx}")
     dtype = np.result_type(W.dtype, x2.dtype, np.float32)
     return W.astype(dtype, copy=False), x2.astype(dtype, copy=False), squeeze, dtype
 
@@ -232,7 +94,7 @@ def _bm_done(reduction: float, io: IOConfig, dx: float) -> bool:
 def _setup(W, x, io: IOConfig):
     """What both paths need before the first pass: checked arrays, steps, bounds, ``s_nm``."""
     W, x, squeeze, dt = _check(W, x)
-    dx, dy = _step(io.inp_res, io.inp_bound, dt), _step(io.out_res, io.out_bound, dt)
+    dx, dy = converter_step(io.inp_res, io.inp_bound, dt), converter_step(io.out_res, io.out_bound, dt)
     nm_on, bm_on = io.noise_management != "none", io.bound_management != "none"
     s_nm = None if io.is_perfect else _nm_scale(x, io)                        # [batch]
     return (W, x, squeeze, dt, dx, dy, _bound(io.inp_bound), _bound(io.out_bound),
@@ -259,11 +121,11 @@ def analog_mvm_reference(W, x, io: IOConfig = IOConfig(), rng=None, array=None) 
             scale = scale / s_nm[b]
         if bm_on:
             scale = scale / reduction
-        x_q = np.clip(quantize(x[b] * scale, dx), -in_bound, in_bound)         # DAC [in]
+        x_q = np.clip(round_to_step(x[b] * scale, dx), -in_bound, in_bound)         # DAC [in]
         z = W @ x_q if array is None else array(x_q[None, :])[0]               # array [out]
         if io.out_noise > 0:
             z = z + t(io.out_noise) * gen.standard_normal(z.shape, dtype=dt)
-        z = quantize(z, dy)                                                     # ADC
+        z = round_to_step(z, dy)                                                     # ADC
         clipped = bool(np.any(np.abs(z) > out_bound))
         return np.clip(z, -out_bound, out_bound) * (t(io.out_scale) / scale), clipped
 
@@ -344,11 +206,11 @@ def analog_mvm(W, x, io: IOConfig = IOConfig(), rng=None, array=None) -> np.ndar
             scale = scale / s_nm[todo]
         if bm_on:
             scale = scale / reduction
-        x_q = np.clip(quantize(x[todo] * scale[:, None], dx), -in_bound, in_bound)
+        x_q = np.clip(round_to_step(x[todo] * scale[:, None], dx), -in_bound, in_bound)
         z = x_q @ W.T if array is None else array(x_q)                          # [rows, out]
         if io.out_noise > 0:
             z = z + t(io.out_noise) * gen.standard_normal(z.shape, dtype=dt)
-        z = quantize(z, dy)
+        z = round_to_step(z, dy)
         clipped = np.any(np.abs(z) > out_bound, axis=1)                          # [rows]
         z = np.clip(z, -out_bound, out_bound)
         if io.bm_scope == "batch":

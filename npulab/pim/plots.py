@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from npulab.pim.mvm import IOConfig, analog_mvm
+from npulab.hw.pim import IOConfig
+from npulab.pim.mvm import analog_mvm
 
 
 def draw_crossbar(G, v, ax=None):

@@ -20,7 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from npulab.hw.crossbar import CrossbarConfig
-from npulab.pim.mvm import IOConfig, analog_mvm
+from npulab.hw.pim import IOConfig
+from npulab.pim.mvm import analog_mvm
+from npulab.quant.uniform import round_to_step
 
 
 @dataclass(frozen=True)
@@ -75,8 +77,7 @@ def adc(column_sum: np.ndarray, full_scale: int, adc_bits: int) -> np.ndarray:
     levels = 2 ** adc_bits - 1
     if full_scale <= levels:
         return column_sum
-    step = full_scale / levels
-    return np.rint(column_sum / step) * step
+    return round_to_step(column_sum, full_scale / levels)
 
 
 def bit_sliced_mvm(W_int, x_int, crossbar: CrossbarConfig = CrossbarConfig()) -> SlicedResult:

@@ -54,12 +54,6 @@ def abs_percentile(x, q: float = 99.999) -> np.float32:
     return np.float32(np.partition(a, k - 1)[k - 1])
 
 
-def _threshold(spec: QuantSpec) -> int:
-    """brevitas's IntScaling: ``-q_min`` for signed, ``q_max`` for unsigned integers."""
-    q_min, q_max = spec.int_range
-    return -q_min if spec.signed else q_max
-
-
 class _Observer:
     """Shared validation; subclasses implement ``observe`` and ``qparams``."""
 
@@ -162,7 +156,7 @@ class PercentileObserver(_Observer):
     def qparams(self, spec: QuantSpec):
         if self.stat is None:
             raise ValueError("PercentileObserver.qparams: observe at least one batch first")
-        return np.float32(np.float32(self.stat) / np.float32(_threshold(spec))), np.int32(0)
+        return np.float32(np.float32(self.stat) / np.float32(spec.scaling_int)), np.int32(0)
 
 
 class MSEObserver(_Observer):

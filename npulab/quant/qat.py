@@ -58,16 +58,16 @@ class FakeQuantize(nn.Module):
         self.register_buffer("zero_point", torch.tensor(0.0))
 
     def weight_scale(self, w: torch.Tensor) -> torch.Tensor:
-        """brevitas's max-abs scale, ``max(max|w|, 1e-10) / q_max`` in float32 (per channel on axis)."""
-        q_max = self.spec.int_range[1]
-        a = w.detach().abs() if self.spec.signed else w.detach().clamp(min=0)
+        """brevitas's max-abs scale, ``max(max|w|, 1e-10) / QuantSpec.scaling_int`` in float32
+        (per channel on axis): the rule of :func:`npulab.quant.minmax_scale`."""
+        a = w.detach().abs()
         if self.spec.per_channel:
             axis = self.spec.axis % w.ndim
             dims = [d for d in range(w.ndim) if d != axis]
             stat = a.amax(dim=dims, keepdim=True)
         else:
             stat = a.max()
-        return torch.clamp(stat, min=SCALING_MIN_VAL) / q_max
+        return torch.clamp(stat, min=SCALING_MIN_VAL) / self.spec.scaling_int
 
     def freeze(self):
         """End calibration: fix the scale and zero point from the observer's statistics."""
@@ -173,8 +173,11 @@ def calibrate(model: nn.Module, x, batch_size: int = 256) -> nn.Module:
 
 def train_qat(model: nn.Module, x, y, epochs: int = 3, lr: float = 1e-3, batch_size: int = 64,
               seed: int = 0) -> list[float]:
-    """A few epochs of Adam on cross-entropy through the fake quantizers (STE); returns losses."""
-    torch.manual_seed(seed)
+    """A few epochs of Adam on cross-entropy through the fake quantizers (STE); returns losses.
+
+    ``seed`` drives the batch order through a private ``torch.Generator`` (the training step
+    draws no other random numbers); torch's global RNG is left untouched.
+    """
     x = torch.as_tensor(np.asarray(x, np.float32))
     y = torch.as_tensor(np.asarray(y, np.int64))
     opt = torch.optim.Adam(model.parameters(), lr=lr)

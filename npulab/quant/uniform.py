@@ -94,6 +94,21 @@ class QuantSpec:
         return q_min, q_max
 
     @property
+    def scaling_int(self) -> int:
+        """The integer a symmetric scale divides the range by (brevitas 0.13.4's ``IntScaling``).
+
+        ``-q_min`` for signed integers (``2^(b-1) - 1`` with ``narrow_range``, ``2^(b-1)``
+        without, so ``max|x|`` maps to ``-q_min``), ``q_max`` for unsigned ones.
+
+        >>> QuantSpec(8).scaling_int, QuantSpec(8, narrow_range=False).scaling_int
+        (127, 128)
+        >>> QuantSpec(8, signed=False).scaling_int
+        254
+        """
+        q_min, q_max = self.int_range
+        return -q_min if self.signed else q_max
+
+    @property
     def int_dtype(self) -> np.dtype:
         """The narrowest numpy integer type that holds :attr:`int_range`."""
         if self.bits <= 8:
@@ -174,8 +189,9 @@ def _reduce_axes(x: np.ndarray, spec: QuantSpec):
 def minmax_scale(x: np.ndarray, spec: QuantSpec) -> tuple[np.ndarray, np.ndarray]:
     """Scale and zero point from the data's range (brevitas's max / min-max statistics).
 
-    Symmetric: ``s = max(max|x|, 1e-10) / q_max`` (signed) or ``max(max x, 1e-10) / q_max``
-    (unsigned), zero point 0.  Asymmetric: ``s = (max(x, 0) - min(x, 0)) / (q_max - q_min)``,
+    Symmetric: ``s = max(max|x|, 1e-10) / QuantSpec.scaling_int``, zero point 0 (brevitas
+    0.13.4: the divisor is ``-q_min`` for signed integers, e.g. 128 for 8 bits without
+    ``narrow_range``, and ``q_max`` for unsigned ones, whose scale also comes from ``max|x|``).  Asymmetric: ``s = (max(x, 0) - min(x, 0)) / (q_max - q_min)``,
     ``z = q_min - round(min(x, 0) / s)``, so that 0.0 is exactly representable.
 
     Returns
@@ -187,9 +203,9 @@ def minmax_scale(x: np.ndarray, spec: QuantSpec) -> tuple[np.ndarray, np.ndarray
     axes, shape = _reduce_axes(x, spec), _channel_shape(x, spec)
     q_min, q_max = spec.int_range
     if spec.symmetric:
-        stat = np.abs(x).max(axis=axes) if spec.signed else np.maximum(x.max(axis=axes), 0)
+        stat = np.abs(x).max(axis=axes)
         stat = np.maximum(stat, np.float32(SCALING_MIN_VAL)).astype(np.float32)
-        scale = (stat / np.float32(q_max)).astype(np.float32)
+        scale = (stat / np.float32(spec.scaling_int)).astype(np.float32)
         zero_point = np.zeros_like(scale, dtype=np.int32)
     else:
         lo = np.minimum(x.min(axis=axes), 0).astype(np.float32)
@@ -210,6 +226,36 @@ def round_half(y: np.ndarray, rounding: str = "half_even") -> np.ndarray:
     if rounding == "floor":
         return np.floor(y)
     raise ValueError(f"rounding must be one of {list(ROUNDINGS)}; got {rounding!r}")
+
+
+def round_to_step(v: np.ndarray, step: float) -> np.ndarray:
+    """Round ``v`` to the nearest multiple of ``step``, ties to even (``rint``); ``step <= 0``: no-op.
+
+    The uniform quantizer of a converter with step ``step`` and no clipping (a DAC/ADC,
+    :mod:`npulab.pim.mvm`); values stay floating point.
+
+    >>> round_to_step(np.array([0.24, 0.26, -0.375]), 0.25).tolist()
+    [0.25, 0.25, -0.5]
+    """
+    if step <= 0:
+        return v
+    return np.rint(v / step) * step
+
+
+def scale_to_int(x, q_max: int, *, eps: float = 1e-12) -> tuple[np.ndarray, float]:
+    """Symmetric per-tensor integers by multiplication, in float64: ``(rint(x * m), m)``.
+
+    ``m = q_max / max(max|x|, eps)`` maps the largest magnitude to ``q_max`` (ties to even);
+    the multiplier is returned so other quantities (a bias, a threshold) can share the grid,
+    as an ANN-to-SNN conversion does (:func:`npulab.snn.convert`).
+
+    >>> q, m = scale_to_int(np.array([0.5, -1.0, 0.26]), 127)
+    >>> q.tolist(), m
+    ([64, -127, 33], 127.0)
+    """
+    x = np.asarray(x, dtype=np.float64)
+    m = q_max / max(float(np.abs(x).max(initial=0.0)), eps)
+    return np.rint(x * m).astype(np.int64), m
 
 
 def quantize(x, spec: QuantSpec, scale=None, zero_point=None) -> QTensor:
@@ -248,6 +294,8 @@ def quantize(x, spec: QuantSpec, scale=None, zero_point=None) -> QTensor:
     ([64, -127, 32], 0.007874015718698502)
     """
     x = np.asarray(x, dtype=np.float32)
+    if x.size == 0:
+        raise ValueError(f"quantize: x is empty (shape {x.shape}); nothing to take a scale from")
     check_finite(x, "quantize: x")
     shape = _channel_shape(x, spec)
     if scale is None:

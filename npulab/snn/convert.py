@@ -30,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from npulab.hw.core import CoreConfig
+from npulab.quant.uniform import scale_to_int
 from npulab.snn.core import IntLayer
 
 __all__ = ["linear_layers", "balance", "convert"]
@@ -154,9 +155,9 @@ def convert(model, x_calib: np.ndarray, core: CoreConfig = CoreConfig(),
     norm, _ = balance([(W, b) for W, b, _ in entries], x_calib, percentile)
     out = []
     for i, ((W, b), (_, _, mask)) in enumerate(zip(norm, entries)):
-        scale = core.w_max / max(np.abs(W).max(), 1e-12)
+        weight, scale = scale_to_int(W, core.w_max)
         full = bool(mask.all())
-        out.append(IntLayer(weight=np.rint(W * scale).astype(np.int64),
+        out.append(IntLayer(weight=weight,
                             threshold=max(int(np.rint(scale)), 0),
                             bias=np.rint(b * scale).astype(np.int64),
                             name=f"{'fc' if full else 'conv'}{i + 1}", mask=None if full else mask))

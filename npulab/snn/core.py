@@ -235,7 +235,7 @@ def _update(v, current, layer, core, reset):
     v = leak(v, core) + current
     if layer.bias is not None:
         v = v + layer.bias
-    v = np.clip(v, core.v_min, core.v_max)                    # saturating membrane
+    v = np.minimum(np.maximum(v, core.v_min), core.v_max)     # saturating membrane
     spk = v > layer.threshold
     if reset == "subtract":
         v = np.where(spk, v - layer.threshold, v)
@@ -299,20 +299,40 @@ def run_core(layers, spikes_in, core: CoreConfig = CoreConfig(), reset: str = "s
                 spikes[l][t] = s
         finals = v
     else:
-        for b in range(B):                                    # each sample's events on its own
-            v = [np.zeros(lay.n_out, np.int64) for lay in layers]
+        # Event-driven, layer by layer: a layer's input spikes over all T steps are known
+        # once the layer before has run (feed-forward), so its synaptic currents are one
+        # product over the (step, sample) rows and only the weight rows of inputs that ever
+        # spike: current = s[:, act] @ W[act].  The sum runs in float32 when every partial
+        # sum is an integer below 2**24 (exact), else float64 (below 2**53, exact).  Then
+        # the membranes step through time (the LIF recurrence), int32 when leak + current +
+        # bias cannot leave int32, else int64.
+        vmag = max(core.v_max, -core.v_min)
+        small = core.decay_mode != "multiplier" or vmag * 4096 < 2**31    # the leak's product fits
+        s = s_in.reshape(T * B, -1)                            # [T*B, n_in] spikes in
+        for l, lay in enumerate(layers):
+            bound = lay.n_in * int(np.abs(lay.weight).max(initial=0))
+            ftype = np.float32 if bound < 2**24 else np.float64
+            bias = 0 if lay.bias is None else int(np.abs(lay.bias).max(initial=0))
+            vtype = np.int32 if small and bound + 2 * vmag + bias < 2**31 else np.int64
+            per_step = s.reshape(T, B, -1).sum(axis=1, dtype=np.int64)    # [T, n_in] spikes per input
+            sops[l] = per_step @ fan_out[l]
+            act = np.flatnonzero(per_step.any(axis=0))                   # inputs that ever spike
+            current = np.zeros((T * B, lay.n_out), vtype)
+            if act.size == lay.n_in:                                     # every input spikes sometime
+                current[:] = s.astype(ftype) @ lay.weight.astype(ftype)
+            elif act.size:
+                sa = s[:, act]
+                rows = np.flatnonzero(sa.any(axis=1))                    # (step, sample) rows with events
+                current[rows] = sa[rows].astype(ftype) @ lay.weight[act].astype(ftype)
+            current = current.reshape(T, B, lay.n_out)
+            v = np.zeros((B, lay.n_out), vtype)
+            out = spikes[l]
             for t in range(T):
-                active = np.flatnonzero(s_in[t, b])            # indices of input spikes
-                for l, lay in enumerate(layers):
-                    current = lay.weight[active].sum(axis=0)   # fan-out of each spike: [n_out]
-                    sops[l, t] += int(fan_out[l][active].sum())
-                    spk, v[l] = _update(v[l], current, lay, core, reset)
-                    updates[l, t] += lay.n_out
-                    spikes[l][t, b] = spk
-                    active = np.flatnonzero(spk)
-                    counts[l, t] += active.size
-            for l in range(L):
-                finals[l][b] = v[l]
+                out[t], v = _update(v, current[t], lay, core, reset)
+            updates[l] = B * lay.n_out
+            counts[l] = out.reshape(T, -1).sum(axis=1)
+            finals[l] = v.astype(np.int64)
+            s = out.reshape(T * B, lay.n_out)
     return CoreResult(spikes=spikes, final_membrane=finals, sops=sops, neuron_updates=updates,
                       spike_counts=counts, input_spikes=int(s_in.sum()),
                       thresholds=tuple(lay.threshold for lay in layers),

@@ -20,9 +20,16 @@ import numpy as np
 __all__ = ["rate", "latency", "delta"]
 
 
-def _steps(name: str, timesteps) -> int:
+#: Most elements (timesteps x inputs) one spike train may hold (float32: 400 MB).
+MAX_SPIKE_ELEMENTS = 10**8
+
+
+def _steps(name: str, timesteps, size: int = 1) -> int:
     if isinstance(timesteps, bool) or not isinstance(timesteps, (int, np.integer)) or timesteps < 1:
         raise ValueError(f"{name} timesteps must be an int >= 1; got {timesteps!r}")
+    if int(timesteps) * max(int(size), 1) > MAX_SPIKE_ELEMENTS:
+        raise ValueError(f"{name} timesteps x inputs = {int(timesteps) * max(int(size), 1):.3g} is over the "
+                         f"limit of {MAX_SPIKE_ELEMENTS:.0e} elements; got timesteps={timesteps!r}")
     return int(timesteps)
 
 
@@ -56,7 +63,7 @@ def rate(x, timesteps: int, rng=None) -> np.ndarray:
     [0.0, 0.5, 1.0]
     """
     x = _unit("rate", x)
-    T = _steps("rate", timesteps)
+    T = _steps("rate", timesteps, x.size)
     gen = np.random.default_rng(rng)
     return (gen.random((T, *x.shape), dtype=np.float32) < x).astype(np.float32)
 
@@ -85,7 +92,7 @@ def latency(x, timesteps: int, normalize: bool = True) -> np.ndarray:
     [0, 2, 4]
     """
     x = _unit("latency", x)
-    T = _steps("latency", timesteps)
+    T = _steps("latency", timesteps, x.size)
     t_fire = np.rint((1.0 - x) * (T - 1)).astype(np.int64)        # [...]
     out = (np.arange(T).reshape((T,) + (1,) * x.ndim) == t_fire).astype(np.float32)
     if not normalize:

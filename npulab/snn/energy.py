@@ -1,5 +1,9 @@
 """Energy and latency of spiking layers: synaptic operations and neuron updates -> Report.
 
+The SNN engine's side of the engine contract, ``estimate(layer, hw, *, energy=None)`` with
+``hw`` a :class:`npulab.hw.SnnConfig` (core, spike rate, timesteps) or a
+:class:`~npulab.hw.CoreConfig` (default activity: rate 0.1, 8 steps).
+
 An SNN's dynamic energy is counted in events (Davies et al. 2018; Sorbaro et al. 2020)::
 
     E = N_SOP * e_SOP + N_update * e_update
@@ -30,11 +34,12 @@ Applications", Front. Neurosci. 14:662, 2020.
 from __future__ import annotations
 
 import math
-import numbers
 
 from npulab.hw.core import CoreConfig
 from npulab.hw.energy import EnergyTable
-from npulab.perf import Report
+from npulab.hw.snn import SnnConfig
+from npulab.perf.report import Report
+from npulab.workloads.layers import Conv2d, Gemm
 
 __all__ = ["estimate", "report"]
 
@@ -50,21 +55,20 @@ def _multiplex(cores_used: int, core: CoreConfig) -> int:
     return max(1, math.ceil(cores_used / core.num_cores))
 
 
-def estimate(workload, core: CoreConfig = CoreConfig(), spike_rate: float = 0.1,
-             timesteps: int = 8, energy: EnergyTable = EnergyTable()) -> Report:
+def estimate(layer, hw, *, energy: EnergyTable | None = None) -> Report:
     """Energy and latency of a ``Gemm`` or ``Conv2d`` run as one spiking layer.
 
     Parameters
     ----------
-    workload : npulab.workloads.Gemm or Conv2d
+    layer : npulab.workloads.Gemm or Conv2d
         ``Gemm(M, N, K)``: ``M`` positions of ``K`` input neurons feeding ``N`` output
         neurons.  ``Conv2d``: input neurons are ifmap pixels x channels, output neurons are
         ofmap pixels x filters.
-    core : CoreConfig, default CoreConfig()
-    spike_rate : float, default 0.1
-        Probability that an input neuron spikes in a step, in [0, 1].
-    timesteps : int, default 8
-    energy : EnergyTable, default EnergyTable()
+    hw : SnnConfig or CoreConfig
+        The core, the probability that an input neuron spikes in a step (``spike_rate``, in
+        [0, 1]) and the number of ``timesteps``; a CoreConfig alone runs at rate 0.1 for 8 steps.
+    energy : EnergyTable, optional
+        SOP and neuron-update energies; default ``EnergyTable()``.
 
     Returns
     -------
@@ -77,18 +81,14 @@ def estimate(workload, core: CoreConfig = CoreConfig(), spike_rate: float = 0.1,
 
     Examples
     --------
-    >>> from npulab.workloads import Gemm
-    >>> r = estimate(Gemm(M=1, N=128, K=64), spike_rate=0.1, timesteps=8)
+    >>> r = estimate(Gemm(M=1, N=128, K=64), SnnConfig(spike_rate=0.1, timesteps=8))
     >>> r.details["sops"], r.details["neuron_updates"], round(r.energy_breakdown_pJ["sop"], 1)
     (6554, 1024, 154674.4)
     """
-    from npulab.workloads import Conv2d, Gemm
-
-    if isinstance(spike_rate, bool) or not isinstance(spike_rate, numbers.Real) or not 0 <= spike_rate <= 1:
-        raise ValueError(f"estimate spike_rate must be a number in [0, 1]; got {spike_rate!r}")
-    if isinstance(timesteps, bool) or not isinstance(timesteps, numbers.Integral) or timesteps < 1:
-        raise ValueError(f"estimate timesteps must be an int >= 1; got {timesteps!r}")
-    timesteps = int(timesteps)
+    hw = SnnConfig.of(hw)
+    core, spike_rate, timesteps = hw.core, hw.spike_rate, hw.timesteps
+    energy = energy or EnergyTable()
+    workload = layer
     if isinstance(workload, Gemm):
         inputs, neurons = workload.M * workload.K, workload.M * workload.N
         synapses = workload.K * workload.N                       # one weight matrix, shared over M

@@ -2,9 +2,10 @@
 
 :class:`Leaky` and :class:`Synaptic` are ``torch.nn.Module`` twins of the numpy neurons in
 :mod:`npulab.snn.neurons` (same parameters, same float32 arithmetic, same order as
-snnTorch 1.0), so a network trained here runs unchanged on the numpy reference.  As in
-snnTorch, the reset signal is detached from the graph (gradients flow through the
-membrane, not through the reset).
+snnTorch 1.0), so a network trained here runs unchanged on the numpy reference: both call
+the one recurrence, :func:`npulab.snn.neurons.lif_step` / ``synaptic_step``, with a
+surrogate-gradient spike here and a Heaviside there.  As in snnTorch, the reset signal is
+detached from the graph (gradients flow through the membrane, not through the reset).
 
 :func:`train_snn` trains :class:`SpikingMLP` by backpropagation through time (BPTT) on
 rate-coded inputs with a cross-entropy loss on output spike counts (snnTorch tutorial 5's
@@ -21,8 +22,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from npulab.snn.neurons import Leaky as _LeakyCheck
-from npulab.snn.neurons import Synaptic as _SynapticCheck
+from npulab.snn import neurons
+from npulab.snn.neurons import lif_step, synaptic_step
 from npulab.snn.surrogate import atan
 
 __all__ = ["Leaky", "Synaptic", "SpikingMLP", "train_snn", "accuracy"]
@@ -44,7 +45,7 @@ class Leaky(nn.Module):
 
     def __init__(self, beta, threshold=1.0, reset="subtract", reset_delay=True, surrogate=None):
         super().__init__()
-        _LeakyCheck(beta, threshold, reset, reset_delay)   # validate with one message shape
+        neurons.Leaky(beta, threshold, reset, reset_delay)   # validate with one message shape
         self.register_buffer("beta", torch.tensor(float(beta), dtype=torch.float32))
         self.register_buffer("threshold", torch.tensor(float(threshold), dtype=torch.float32))
         self.reset, self.reset_delay = reset, bool(reset_delay)
@@ -53,22 +54,11 @@ class Leaky(nn.Module):
     def forward(self, current, mem=None):
         if mem is None or mem.shape != current.shape:
             mem = torch.zeros_like(current)
-        beta = self.beta.clamp(0, 1)
-        r = self.spike(mem - self.threshold).detach()      # delayed reset, no gradient
-        if self.reset == "subtract":
-            mem = beta * mem + current - r * self.threshold
-        elif self.reset == "zero":
-            mem = beta * ((1 - r) * mem) + current
-        else:
-            mem = beta * mem + current
-        spk = self.spike(mem - self.threshold)
-        if not self.reset_delay:
-            d = spk - r
-            if self.reset == "subtract":
-                mem = mem - d * self.threshold
-            elif self.reset == "zero":
-                mem = mem - d * mem
-        return spk, mem
+        return lif_step(current, mem, self.beta.clamp(0, 1), self.threshold, self.reset,
+                        self.reset_delay, self.spike, self._reset_signal)
+
+    def _reset_signal(self, x):
+        return self.spike(x).detach()                      # delayed reset, no gradient
 
     def extra_repr(self):
         return (f"beta={self.beta.item():.4g}, threshold={self.threshold.item():.4g}, "
@@ -81,7 +71,7 @@ class Synaptic(nn.Module):
     def __init__(self, alpha, beta, threshold=1.0, reset="subtract", reset_delay=True,
                  surrogate=None):
         super().__init__()
-        _SynapticCheck(alpha, beta, threshold, reset, reset_delay)
+        neurons.Synaptic(alpha, beta, threshold, reset, reset_delay)
         self.register_buffer("alpha", torch.tensor(float(alpha), dtype=torch.float32))
         self.register_buffer("beta", torch.tensor(float(beta), dtype=torch.float32))
         self.register_buffer("threshold", torch.tensor(float(threshold), dtype=torch.float32))
@@ -93,21 +83,12 @@ class Synaptic(nn.Module):
             syn = torch.zeros_like(current)
         if mem is None or mem.shape != current.shape:
             mem = torch.zeros_like(current)
-        r = self.spike(mem - self.threshold).detach()
-        syn = self.alpha.clamp(0, 1) * syn + current
-        mem = self.beta.clamp(0, 1) * mem + syn
-        if self.reset == "subtract":
-            mem = mem - r * self.threshold
-        elif self.reset == "zero":
-            mem = mem - mem * r
-        spk = self.spike(mem - self.threshold)
-        if not self.reset_delay:
-            d = spk - r
-            if self.reset == "subtract":
-                mem = mem - d * self.threshold
-            elif self.reset == "zero":
-                mem = mem - d * mem
-        return spk, syn, mem
+        return synaptic_step(current, syn, mem, self.alpha.clamp(0, 1), self.beta.clamp(0, 1),
+                             self.threshold, self.reset, self.reset_delay, self.spike,
+                             self._reset_signal)
+
+    def _reset_signal(self, x):
+        return self.spike(x).detach()
 
 
 class SpikingMLP(nn.Module):
@@ -122,15 +103,32 @@ class SpikingMLP(nn.Module):
     surrogate : callable, optional
         Surrogate spike function (default ``atan()``).
 
+    rng : int, numpy Generator or None, default None
+        Seeds the initial weights through a private ``torch.Generator`` (the same
+        distributions as ``nn.Linear``'s default init: Kaiming-uniform weights, uniform
+        biases in ``+-1/sqrt(fan_in)``); None uses torch's global RNG, as ``nn.Linear`` does.
+
     ``forward(x)`` takes spikes ``x`` of shape [T, B, sizes[0]] and returns the output
     spikes and membranes, each [T, B, sizes[-1]].
     """
 
-    def __init__(self, sizes=(64, 128, 10), beta=0.9, surrogate=None):
+    def __init__(self, sizes=(64, 128, 10), beta=0.9, surrogate=None, rng=None):
         super().__init__()
         self.sizes = tuple(int(s) for s in sizes)
-        self.fcs = nn.ModuleList(nn.Linear(a, b) for a, b in zip(self.sizes[:-1], self.sizes[1:]))
+        pairs = list(zip(self.sizes[:-1], self.sizes[1:]))
+        if rng is None:
+            self.fcs = nn.ModuleList(nn.Linear(a, b) for a, b in pairs)
+        else:                                   # allocate without drawing from the global RNG
+            self.fcs = nn.ModuleList(nn.utils.skip_init(nn.Linear, a, b) for a, b in pairs)
         self.lifs = nn.ModuleList(Leaky(beta, surrogate=surrogate) for _ in self.fcs)
+        if rng is not None:
+            seed = int(np.random.default_rng(rng).integers(2**63 - 1))
+            g = torch.Generator().manual_seed(seed)
+            with torch.no_grad():
+                for fc in self.fcs:
+                    nn.init.kaiming_uniform_(fc.weight, a=5 ** 0.5, generator=g)
+                    bound = 1 / fc.in_features ** 0.5
+                    nn.init.uniform_(fc.bias, -bound, bound, generator=g)
 
     def forward(self, x, record=False):
         mems = [None] * len(self.fcs)
@@ -174,7 +172,8 @@ def train_snn(model: SpikingMLP, x_train: np.ndarray, y_train: np.ndarray, *, ti
     lr : float, default 5e-3
         Adam learning rate.
     rng : numpy Generator, int or None, default 0
-        Seeds the shuffling, the spike trains and torch's initial state.
+        Seeds the shuffling and the spike trains (training draws nothing from torch's global
+        RNG, which is left untouched; seed the initial weights with ``SpikingMLP(rng=...)``).
     progress : bool, default False
         Show a tqdm bar over epochs.
 
@@ -186,7 +185,7 @@ def train_snn(model: SpikingMLP, x_train: np.ndarray, y_train: np.ndarray, *, ti
     from npulab.snn.encoders import rate
 
     gen = np.random.default_rng(rng)
-    torch.manual_seed(int(gen.integers(2**31)))
+    gen.integers(2**31)  # the draw that used to seed torch's global RNG: the batches stay the same
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     x_train, y_train = np.asarray(x_train, np.float32), np.asarray(y_train, np.int64)
     losses = []

@@ -76,7 +76,74 @@ def _as_current(owner: str, current) -> np.ndarray:
         raise ValueError(f"{owner}.run current must have a time axis, shape [T, ...]; got shape {x.shape}")
     if not np.issubdtype(x.dtype, np.number):
         raise ValueError(f"{owner}.run current must be numeric; got dtype {x.dtype}")
-    return x.astype(_F32, copy=False)
+    x = x.astype(_F32, copy=False)
+    bad = ~np.isfinite(x)
+    if bad.any():                     # NaN would silently never spike; inf overflows the membrane
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"{owner}.run current must be finite; got {x[idx]} at index {idx}")
+    return x
+
+
+def heaviside(x):
+    """``1.0`` where ``x > 0`` else ``0.0``, float32 (a strict threshold, as snnTorch)."""
+    return (x > 0).astype(_F32)
+
+
+def lif_step(current, mem, beta, threshold, reset, reset_delay, fire, fire_reset=None):
+    """One step of the first-order LIF neuron (snnTorch 1.0 ``Leaky``): ``(spk, mem_next)``.
+
+    The one implementation of the recurrence, written with ``+ - *`` only so that numpy
+    arrays (:class:`Leaky`) and torch tensors (:class:`npulab.snn.modules.Leaky`) share it::
+
+        r   = fire_reset(U[t-1] - thr)                 # delayed reset from the last membrane
+        U   = beta * U[t-1] + I[t] - r * thr           # "subtract"
+            = beta * (1 - r) * U[t-1] + I[t]           # "zero"
+            = beta * U[t-1] + I[t]                     # "none"
+        spk = fire(U - thr)                            # strict U > thr
+        (reset_delay=False: the new spike resets U in the same step)
+
+    ``fire`` maps ``U - thr`` to spikes (Heaviside, or a surrogate-gradient spike in torch);
+    ``fire_reset`` (default ``fire``) gives the reset signal (torch detaches it).
+    Eshraghian et al., Proc. IEEE 2023, Eq. (6)-(8).
+    """
+    r = (fire_reset or fire)(mem - threshold)
+    if reset == "subtract":
+        mem = beta * mem + current - r * threshold
+    elif reset == "zero":
+        mem = beta * ((1 - r) * mem) + current
+    else:
+        mem = beta * mem + current
+    spk = fire(mem - threshold)
+    if not reset_delay:
+        d = spk - r                                   # no double reset
+        if reset == "subtract":
+            mem = mem - d * threshold
+        elif reset == "zero":
+            mem = mem - d * mem
+    return spk, mem
+
+
+def synaptic_step(current, syn, mem, alpha, beta, threshold, reset, reset_delay, fire, fire_reset=None):
+    """One step of the second-order LIF neuron (snnTorch 1.0 ``Synaptic``): ``(spk, syn, mem)``.
+
+    ``I_syn = alpha * I_syn + I[t]``; ``U = beta * U + I_syn`` minus the reset (``"zero"``
+    zeroes the membrane, keeps ``I_syn``); numpy and torch share it as :func:`lif_step`.
+    """
+    r = (fire_reset or fire)(mem - threshold)
+    syn = alpha * syn + current
+    mem = beta * mem + syn
+    if reset == "subtract":
+        mem = mem - r * threshold
+    elif reset == "zero":
+        mem = mem - mem * r
+    spk = fire(mem - threshold)
+    if not reset_delay:
+        d = spk - r
+        if reset == "subtract":
+            mem = mem - d * threshold
+        elif reset == "zero":
+            mem = mem - d * mem
+    return spk, syn, mem
 
 
 @dataclass(frozen=True)
@@ -118,24 +185,10 @@ class Leaky:
 
     def step(self, current: np.ndarray, mem: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One timestep: ``(spk, mem_next)`` from input ``current`` and membrane ``mem``."""
-        beta, thr = _F32(self.beta), _F32(self.threshold)
         current = np.asarray(current, dtype=_F32)
         mem = np.asarray(mem, dtype=_F32)
-        r = ((mem - thr) > 0).astype(_F32)           # delayed reset from last membrane
-        if self.reset == "subtract":
-            mem = (beta * mem + current) - r * thr
-        elif self.reset == "zero":
-            mem = beta * ((_F32(1) - r) * mem) + current
-        else:
-            mem = beta * mem + current
-        spk = ((mem - thr) > 0).astype(_F32)          # strict U > U_thr
-        if not self.reset_delay:
-            d = spk - r                               # no double reset
-            if self.reset == "subtract":
-                mem = mem - d * thr
-            elif self.reset == "zero":
-                mem = mem - d * mem
-        return spk, mem
+        return lif_step(current, mem, _F32(self.beta), _F32(self.threshold), self.reset,
+                        self.reset_delay, heaviside)
 
     def run(self, current) -> tuple[np.ndarray, np.ndarray]:
         """Run over time from a zero membrane.
@@ -205,25 +258,11 @@ class Synaptic:
 
     def step(self, current, syn, mem):
         """One timestep: ``(spk, syn_next, mem_next)``."""
-        alpha, beta, thr = _F32(self.alpha), _F32(self.beta), _F32(self.threshold)
         current = np.asarray(current, dtype=_F32)
         syn = np.asarray(syn, dtype=_F32)
         mem = np.asarray(mem, dtype=_F32)
-        r = ((mem - thr) > 0).astype(_F32)
-        syn = alpha * syn + current
-        mem = beta * mem + syn
-        if self.reset == "subtract":
-            mem = mem - r * thr
-        elif self.reset == "zero":
-            mem = mem - mem * r
-        spk = ((mem - thr) > 0).astype(_F32)
-        if not self.reset_delay:
-            d = spk - r
-            if self.reset == "subtract":
-                mem = mem - d * thr
-            elif self.reset == "zero":
-                mem = mem - d * mem
-        return spk, syn, mem
+        return synaptic_step(current, syn, mem, _F32(self.alpha), _F32(self.beta), _F32(self.threshold),
+                             self.reset, self.reset_delay, heaviside)
 
     def run(self, current):
         """Run over time from zero state.

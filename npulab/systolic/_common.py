@@ -5,11 +5,11 @@
 arrays) run the folds of ``A[M,K] @ B[K,N]`` on an ``R x C`` array (H. T. Kung, "Why
 systolic architectures?", IEEE Computer 1982).  Both use this module to
 
-* check the operands and pick the accumulator type (:func:`_check`),
-* cut the GEMM into zero-padded folds (:func:`_folds`, the plan of
+* check the operands and pick the accumulator type (:func:`check_operands`),
+* cut the GEMM into zero-padded folds (:func:`cut_folds`, the plan of
   :func:`npulab.systolic.folds.fold_plan`),
 * write the fold outputs back into ``C``, count the SRAM buffer traffic and build the
-  :class:`EmulationResult` (:func:`_assemble`).
+  :class:`EmulationResult` (:func:`assemble`).
 
 Units: cycles, elements.
 """
@@ -23,7 +23,7 @@ from npulab._validate import one_of, positive_int
 from npulab.hw.array import DATAFLOWS
 from npulab.systolic.folds import fold_cycles, fold_plan
 
-__all__ = ["EmulationResult"]
+__all__ = ["EmulationResult", "check_operands", "cut_folds", "assemble"]
 
 
 @dataclass(frozen=True, repr=False)
@@ -79,9 +79,9 @@ class EmulationResult:
         """The measured run as a :class:`npulab.perf.Report` (no DRAM: the emulator stops at
         the SRAM buffers).  Energy keys ``compute``, ``reg`` (2 operand register reads per
         MAC) and ``sram`` (every buffer access measured), in pJ."""
-        from npulab.hw import EnergyTable
-        from npulab.perf import Report
-        from npulab.workloads.layers import bytes_per_element
+        from npulab.hw.energy import EnergyTable
+        from npulab.hw.precision import bytes_per_element
+        from npulab.perf.report import Report
 
         energy = energy or EnergyTable()
         b = bytes_per_element(precision)
@@ -101,7 +101,8 @@ class EmulationResult:
                 f"utilization={self.utilization:.1%}, accesses={self.accesses})")
 
 
-def _check(A, B, rows, cols, dataflow):
+def check_operands(A, B, rows, cols, dataflow):
+    """Check ``A[M,K]``, ``B[K,N]``, the array and the dataflow; pick the accumulator type."""
     A, B = np.asarray(A), np.asarray(B)
     if A.ndim != 2 or B.ndim != 2 or A.shape[1] != B.shape[0]:
         raise ValueError(f"emulate needs A[M,K] and B[K,N]; got shapes {A.shape} and {B.shape}")
@@ -119,7 +120,7 @@ def _check(A, B, rows, cols, dataflow):
     return A.astype(acc_dtype), B.astype(acc_dtype), df, acc_dtype
 
 
-def _folds(A, B, rows, cols, df):
+def cut_folds(A, B, rows, cols, df):
     """Yield (west, north_or_stationary, out_rows, out_cols, k_fold) per fold, zero-padded.
 
     For OS: ``west`` [R, T] streams right (row i), ``north`` [T, C] streams down.
@@ -159,10 +160,10 @@ def _folds(A, B, rows, cols, df):
                 yield w, s, blk_s.shape[0], blk_s.shape[1], (r0, c0)
 
 
-def _assemble(A, B, df, dtype, rows, cols, folds, blocks, active, mac_count, record):
+def assemble(A, B, df, dtype, rows, cols, folds, blocks, active, mac_count, record):
     """Write each fold's output block into ``C``, count buffer accesses, build the result.
 
-    ``folds`` as yielded by :func:`_folds`; ``blocks[f]`` the outputs fold ``f`` left in
+    ``folds`` as yielded by :func:`cut_folds`; ``blocks[f]`` the outputs fold ``f`` left in
     the array; ``active`` busy PEs per cycle, all folds; ``mac_count`` [R, C] MACs per PE;
     ``record`` the per-cycle snapshots (or None).  WS/IS add the partial sums of
     different reduction folds in the output buffer (read-modify-write).

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from npulab.systolic._common import EmulationResult, _assemble, _check, _folds
-from npulab.systolic.reference import _fold_by_fold, emulate_reference
+from npulab.systolic._common import EmulationResult, assemble, check_operands, cut_folds
+from npulab.systolic.reference import emulate_reference, fold_by_fold
 
 __all__ = ["EmulationResult", "emulate", "emulate_reference"]
 
@@ -160,12 +160,12 @@ def emulate(A, B, rows: int, cols: int, dataflow: str = "os", trace: bool = Fals
     >>> bool((r.output == A @ B).all()), r.cycles
     (True, 14)
     """
-    A, B, df, dtype = _check(A, B, rows, cols, dataflow)
-    folds = list(_folds(A, B, rows, cols, df))
+    A, B, df, dtype = check_operands(A, B, rows, cols, dataflow)
+    folds = list(cut_folds(A, B, rows, cols, df))
     if trace:                      # fold by fold, copying the registers every cycle
         record = []
         fold_fn = _os_fold_traced if df == "os" else _stationary_fold_traced
-        blocks, mac_count, active = _fold_by_fold(fold_fn, folds, rows, cols, record)
+        blocks, mac_count, active = fold_by_fold(fold_fn, folds, rows, cols, record)
     else:                          # all folds side by side (axis 0)
         record = None
         x = np.stack([f[0] for f in folds]); y = np.stack([f[1] for f in folds])
@@ -174,7 +174,7 @@ def emulate(A, B, rows: int, cols: int, dataflow: str = "os", trace: bool = Fals
         blocks, busy, mac_count = fn(x, y, used_r, used_c, rows, cols)
         blocks = [blocks[i] for i in range(len(folds))]
         active = busy.reshape(-1)
-    return _assemble(A, B, df, dtype, rows, cols, folds, blocks, active, mac_count, record)
+    return assemble(A, B, df, dtype, rows, cols, folds, blocks, active, mac_count, record)
 
 
 def _os_fold_traced(a, b, used_r, used_c, R, C, mac_count, active, record):

@@ -1,10 +1,16 @@
-"""Closed-form cost of one layer on a systolic array: a :class:`npulab.perf.Report`.
+"""Closed-form cost of one layer on a systolic array: a :class:`npulab.perf.report.Report`.
+
+The systolic engine's side of the engine contract, ``estimate(layer, hw, *, energy=None)``
+with ``hw`` a :class:`npulab.hw.SystolicConfig` (or an :class:`~npulab.hw.ArrayConfig`).
 
 Pure arithmetic (no simulation), fast enough for every layer of a large LLM.
 
 Model
 -----
-* Cycles: :func:`~npulab.systolic.folds.compute_cycles` (folds included); memory overlaps
+* Cycles: :func:`~npulab.systolic.folds.compute_cycles` (folds included; with
+  ``hw.fold_overlap`` :func:`~npulab.systolic.folds.pipelined_cycles`, each fold's fill
+  hidden under the previous fold's streaming, so a one-token WS GEMM is weight-load
+  bound: ``K * N / C`` cycles); memory overlaps
   compute (double-buffered SRAM), so ``cycles = max(compute, DRAM bytes / bytes-per-cycle)``
   and the difference is reported as ``stall_cycles``.
 * SRAM accesses: :func:`~npulab.systolic.folds.sram_accesses`.
@@ -22,11 +28,14 @@ Units: cycles, elements, bytes, pJ.
 """
 from __future__ import annotations
 
-from npulab.hw import ArrayConfig, EnergyTable, MemoryConfig
-from npulab.perf import Report
-from npulab.systolic.folds import compute_cycles, fold_plan, sram_accesses, utilization
-from npulab.workloads import Conv2d, Gemm
-from npulab.workloads.layers import bytes_per_element
+from npulab.hw.array import ArrayConfig, MemoryConfig
+from npulab.hw.energy import EnergyTable
+from npulab.hw.precision import bytes_per_element
+from npulab.hw.systolic import SystolicConfig
+from npulab.perf.report import Report
+from npulab.systolic.folds import (compute_cycles, fold_interval, fold_plan, pipelined_cycles,
+                                   sram_accesses, utilization)
+from npulab.workloads.layers import Conv2d, Gemm
 
 __all__ = ["estimate", "dram_accesses"]
 
@@ -54,24 +63,21 @@ def dram_accesses(M: int, N: int, K: int, array: ArrayConfig, memory: MemoryConf
             "ofmap_dram_writes": ofw, "ofmap_dram_reads": ofr}
 
 
-def estimate(workload, array: ArrayConfig, memory: MemoryConfig = MemoryConfig(),
-             energy: EnergyTable = EnergyTable(), scalesim_compat: bool = False) -> Report:
+def estimate(layer, hw, *, energy: EnergyTable | None = None) -> Report:
     """Cycles, traffic and energy of a :class:`~npulab.workloads.Gemm` or
     :class:`~npulab.workloads.Conv2d` on a systolic array, in closed form.
 
     Parameters
     ----------
-    workload : Gemm or Conv2d
+    layer : Gemm or Conv2d
         A conv is lowered with im2col (``to_gemm``; SCALE-Sim's rounded-up output size
-        when ``scalesim_compat``).
-    array : ArrayConfig
-        Rows, cols, dataflow, clock and precision.
-    memory : MemoryConfig, default MemoryConfig()
-        SRAM sizes (KiB) and DRAM bandwidth (bytes/s).
-    energy : EnergyTable, default EnergyTable()
-        Per-MAC and per-byte energies (pJ).
-    scalesim_compat : bool, default False
-        Use SCALE-Sim 3.0.0's cycle and SRAM-access conventions.
+        when ``hw.scalesim_compat``).
+    hw : SystolicConfig or ArrayConfig
+        The array (rows, cols, dataflow, clock, precision), its SRAM sizes (KiB) and DRAM
+        bandwidth (bytes/s), and whether to count with SCALE-Sim 3.0.0's conventions.
+        An ArrayConfig alone gets the default :class:`~npulab.hw.MemoryConfig`.
+    energy : EnergyTable, optional
+        Per-MAC and per-byte energies (pJ); default ``EnergyTable()``.
 
     Returns
     -------
@@ -89,6 +95,10 @@ def estimate(workload, array: ArrayConfig, memory: MemoryConfig = MemoryConfig()
     >>> r.cycles, r.details["ofmap_sram_writes"]
     (1760, 4096)
     """
+    hw = SystolicConfig.of(hw)
+    array, memory, scalesim_compat = hw.array, hw.memory, hw.scalesim_compat
+    energy = energy or EnergyTable()
+    workload = layer
     if isinstance(workload, Conv2d):
         g = workload.to_gemm(scalesim=scalesim_compat)
     elif isinstance(workload, Gemm):
@@ -100,7 +110,9 @@ def estimate(workload, array: ArrayConfig, memory: MemoryConfig = MemoryConfig()
     sram = sram_accesses(M, N, K, R, C, df, scalesim_compat=scalesim_compat)
     dram = dram_accesses(M, N, K, array, memory)
     util = utilization(M, N, K, R, C, df, scalesim_compat=scalesim_compat)
-    compute = compute_cycles(M, N, K, R, C, df, scalesim_compat=scalesim_compat)
+    overlap = getattr(hw, "fold_overlap", False) and not scalesim_compat
+    compute = (pipelined_cycles(M, N, K, R, C, df) if overlap
+               else compute_cycles(M, N, K, R, C, df, scalesim_compat=scalesim_compat))
     b = bytes_per_element(array.precision)
     dram_bytes = b * sum(dram.values())
     dram_cycles = int(-(-dram_bytes * array.clock_hz // memory.dram_bytes_per_s))
@@ -115,6 +127,11 @@ def estimate(workload, array: ArrayConfig, memory: MemoryConfig = MemoryConfig()
         "dram": dram_bytes * energy.dram_pJ_per_byte,
     }
     details = {**sram, **dram, "compute_cycles": compute, "stall_cycles": cycles - compute,
+               "fold_overlap": overlap,
+               # with overlapping folds, repeats of this layer hide all but one fill/drain
+               "pipeline_fill_cycles": (compute - fold_plan(M, N, K, R, C, df).folds
+                                        * fold_interval(fold_plan(M, N, K, R, C, df))
+                                        if overlap else 0),
                "dram_bytes": dram_bytes, "dataflow": df, "rows": R, "cols": C,
                "M": M, "N": N, "K": K,
                "mapping_efficiency": util["mapping_efficiency"],

@@ -21,6 +21,26 @@ these, see :mod:`npulab.systolic.emulator`):
 * WS / IS: ``R`` cycles to load the stationary operand, then ``T + R + C - 2`` cycles
   of streaming: ``2R + C + T - 2``.
 
+**Folds back to back** (:func:`pipelined_cycles`, what ``estimate`` uses when the hardware
+double-buffers its stationary operand, ``SystolicConfig.fold_overlap``; scorecard presets
+do): the next fold's fill (loading its stationary operand, or for OS draining the previous
+fold's results) overlaps the current fold's streaming, as the TPU's weight FIFO and
+double-buffered weight registers do (Jouppi et al., ISCA 2017, Sec. 2).  A fold then issues
+every ``max(T, R')`` cycles (``R' = min(R, Sr)``, the rows a fold maps) and only the first
+fill and the last drain are exposed::
+
+    cycles = (F - 1) * max(T, R') + (2R + C + T - 2)
+
+Repeats of a layer (the heads of an attention, the layers of a model) continue the same
+pipeline: the scorecard charges each repeat ``F * max(T, R')`` and the exposed fill and
+drain once (``details["pipeline_fill_cycles"]``), ignoring the data dependence between
+consecutive layers (an optimistic bound, as double-buffered accelerators approach).
+
+So a one-token GEMM (``T = M = 1`` on WS) is *weight-load bound*: ``F * R = K * N / C``
+cycles, one array row of weights per cycle, instead of ``F * (2R + C - 1)``.  Without
+``fold_overlap`` (the default of the bare engine, and what the cycle-level emulator
+measures) every fold pays its own fill and drain.
+
 SCALE-Sim 3.0.0 (``scalesim_compat=True``) uses the same fold count but an OS fold of
 ``T + R + C - 2`` (no drain) and reports the index of the last cycle (``total - 1``);
 it also counts ``R + C`` extra OS ofmap writes per fold.  All differences are listed in
@@ -35,7 +55,8 @@ from dataclasses import dataclass
 from npulab._validate import one_of, positive_int
 from npulab.hw.array import DATAFLOWS
 
-__all__ = ["FoldPlan", "fold_plan", "compute_cycles", "sram_accesses", "utilization"]
+__all__ = ["FoldPlan", "fold_plan", "compute_cycles", "pipelined_cycles", "sram_accesses",
+           "utilization"]
 
 
 @dataclass(frozen=True)
@@ -123,6 +144,30 @@ def compute_cycles(M: int, N: int, K: int, rows: int, cols: int, dataflow: str,
     p = fold_plan(M, N, K, rows, cols, dataflow)
     n = p.folds * fold_cycles(p.T, rows, cols, dataflow.lower(), scalesim_compat)
     return n - 1 if scalesim_compat else n
+
+
+def pipelined_cycles(M: int, N: int, K: int, rows: int, cols: int, dataflow: str) -> int:
+    """Compute cycles with folds back to back: ``(F - 1) * max(T, R') + 2R + C + T - 2``.
+
+    Each fold's fill overlaps the previous fold's streaming (double-buffered stationary
+    operand; see the module docstring); ``R' = min(R, Sr)`` rows are loaded (or drained)
+    per fold.  Never more than :func:`compute_cycles`, never less than ``M*N*K / (R*C)``.
+
+    Units: cycles.
+
+    Examples
+    --------
+    >>> compute_cycles(1, 4096, 4096, 256, 256, "ws"), pipelined_cycles(1, 4096, 4096, 256, 256, "ws")
+    (196352, 66047)
+    """
+    p = fold_plan(M, N, K, rows, cols, dataflow)
+    return (p.folds - 1) * fold_interval(p) + fold_cycles(p.T, rows, cols, dataflow.lower())
+
+
+def fold_interval(plan: FoldPlan) -> int:
+    """Cycles between fold starts when folds overlap: ``max(T, min(R, Sr))``: stream the
+    fold's ``T`` rows, or load (drain) the rows the next fold maps, whichever is longer."""
+    return max(plan.T, min(plan.rows, plan.Sr))
 
 
 def utilization(M: int, N: int, K: int, rows: int, cols: int, dataflow: str,
@@ -217,9 +262,4 @@ def sram_accesses(M: int, N: int, K: int, rows: int, cols: int, dataflow: str,
         "row_folds": Fr,
         "col_folds": Fc,
     }
-
-
-def ceil_div(a: int, b: int) -> int:
-    """``ceil(a / b)`` for positive ints."""
-    return -(-a // b)
 

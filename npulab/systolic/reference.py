@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from npulab.systolic._common import EmulationResult, _assemble, _check, _folds
+from npulab.systolic._common import EmulationResult, assemble, check_operands, cut_folds
 
 __all__ = ["emulate_reference"]
 
@@ -135,7 +135,7 @@ def _snap(a, b, acc):
     return {"a": arr(a), "b": arr(b), "acc": arr(acc)}
 
 
-def _fold_by_fold(fold_fn, folds, rows, cols, record):
+def fold_by_fold(fold_fn, folds, rows, cols, record):
     """Run ``fold_fn`` on each fold in turn; returns (output blocks, MACs per PE [R, C],
     busy PEs per cycle) and tags each snapshot in ``record`` with its fold index."""
     mac_count = np.zeros((rows, cols), np.int64)
@@ -179,9 +179,9 @@ def emulate_reference(A, B, rows: int, cols: int, dataflow: str = "os", trace: b
     >>> r.output.tolist(), r.cycles                 # OS fold: 2R + C + T - 2 = 4 + 2 + 3 - 2
     ([[3, 3], [12, 12]], 7)
     """
-    A, B, df, dtype = _check(A, B, rows, cols, dataflow)
-    folds = list(_folds(A, B, rows, cols, df))
+    A, B, df, dtype = check_operands(A, B, rows, cols, dataflow)
+    folds = list(cut_folds(A, B, rows, cols, df))
     record = [] if trace else None
     fold_fn = _os_fold_reference if df == "os" else _stationary_fold_reference
-    blocks, mac_count, active = _fold_by_fold(fold_fn, folds, rows, cols, record)
-    return _assemble(A, B, df, dtype, rows, cols, folds, blocks, active, mac_count, record)
+    blocks, mac_count, active = fold_by_fold(fold_fn, folds, rows, cols, record)
+    return assemble(A, B, df, dtype, rows, cols, folds, blocks, active, mac_count, record)

@@ -16,9 +16,8 @@ This module gathers their names (``npulab scalesim`` and the tests import them f
 Units: cycles, words (elements; 1 byte each in SCALE-Sim).
 """
 from npulab.systolic.scalesim_config import ScaleSimConfig, expand_depthwise, read_config, write_config
-from npulab.systolic.scalesim_model import (_fold_layout, _read_buffer, _read_buffer_blocks,  # noqa: F401
-                                            _stream, _write_buffer, demand_matrices, operand_matrices,
-                                            simulate_layer)
+from npulab.systolic.scalesim_folds import simulate_layer
+from npulab.systolic.scalesim_model import demand_matrices, operand_matrices
 from npulab.systolic.scalesim_reports import (BANDWIDTH_COLUMNS, COMPUTE_COLUMNS, DETAILED_COLUMNS, KEYS,
                                               read_report, write_reports)
 

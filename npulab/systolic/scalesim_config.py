@@ -46,15 +46,46 @@ class ScaleSimConfig:
         one_of("ScaleSimConfig", "dataflow", self.dataflow, DATAFLOWS)
         one_of("ScaleSimConfig", "bandwidth_mode", self.bandwidth_mode, ("CALC", "USER"))
 
+    @property
+    def hardware(self):
+        """The hardware this file describes, as npulab's typed config: a
+        :class:`~npulab.hw.SystolicConfig` (array, SRAMs, SCALE-Sim's counting conventions)
+        that ``npulab.systolic.estimate`` and the tiler (``Architecture.from_array``) take.
+
+        >>> cfg = ScaleSimConfig("x", rows=8, cols=16, dataflow="ws", ifmap_sram_kb=32)
+        >>> hw = cfg.hardware
+        >>> (hw.array.rows, hw.array.cols, hw.array.dataflow, hw.memory.ifmap_sram_kb, hw.scalesim_compat)
+        (8, 16, 'ws', 32, True)
+        """
+        from npulab.hw.array import ArrayConfig, MemoryConfig
+        from npulab.hw.systolic import SystolicConfig
+
+        return SystolicConfig(ArrayConfig(self.rows, self.cols, self.dataflow),
+                              MemoryConfig(self.ifmap_sram_kb, self.filter_sram_kb, self.ofmap_sram_kb),
+                              scalesim_compat=True)
+
+    @classmethod
+    def from_hardware(cls, hw, run_name: str = "npulab", **settings) -> "ScaleSimConfig":
+        """The SCALE-Sim config of an :class:`~npulab.hw.ArrayConfig` or
+        :class:`~npulab.hw.SystolicConfig` (``settings``: the bandwidth fields)."""
+        from npulab.hw.systolic import SystolicConfig
+
+        hw = SystolicConfig.of(hw)
+        a, m = hw.array, hw.memory
+        return cls(run_name=run_name, rows=a.rows, cols=a.cols, ifmap_sram_kb=m.ifmap_sram_kb,
+                   filter_sram_kb=m.filter_sram_kb, ofmap_sram_kb=m.ofmap_sram_kb,
+                   dataflow=a.dataflow, **settings)
+
 
 def read_config(path) -> ScaleSimConfig:
     """Read a SCALE-Sim ``.cfg`` (INI) file; a missing key raises one ``ValueError`` line."""
+    from npulab._io import read_text
+
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"config file not found: {path}")
-    cp = configparser.ConfigParser()
+    text = read_text(path, "config file")           # UTF-8, size-bounded, the file named on failure
+    cp = configparser.RawConfigParser()             # no '%' interpolation: run_name = 100% done
     try:
-        cp.read(path)
+        cp.read_string(text, source=path)
     except configparser.Error as err:
         raise ValueError(f"{path}: not a SCALE-Sim config: {str(err).splitlines()[0]}") from None
 
@@ -71,8 +102,13 @@ def read_config(path) -> ScaleSimConfig:
         except ValueError:
             raise ValueError(f"{path}: [{section}] {key} must be an int; got {v!r}") from None
 
+    run_name = get("general", "run_name")
+    if (not run_name or os.path.isabs(run_name) or ".." in run_name.replace("\\", "/").split("/")
+            or any(ch in run_name for ch in "\0\n\r")):
+        raise ValueError(f"{path}: [general] run_name must be a relative folder name inside the "
+                         f"report folder (no absolute path, no '..'); got {run_name!r}")
     cfg = dict(
-        run_name=get("general", "run_name"),
+        run_name=run_name,
         rows=get_int("architecture_presets", "ArrayHeight"),
         cols=get_int("architecture_presets", "ArrayWidth"),
         ifmap_sram_kb=get_int("architecture_presets", "IfmapSramSzkB"),

@@ -1,6 +1,6 @@
 """SCALE-Sim 3.0.0's report files: COMPUTE, BANDWIDTH and DETAILED_ACCESS CSVs.
 
-:func:`write_reports` writes the :func:`npulab.systolic.scalesim_model.simulate_layer`
+:func:`write_reports` writes the :func:`npulab.systolic.scalesim_folds.simulate_layer`
 results of a run with SCALE-Sim's column names, order and formatting; :func:`read_report`
 reads such a file (SCALE-Sim's own or npulab's) back.  :data:`KEYS` names the result
 entries in column order.

@@ -1,7 +1,8 @@
 """Tiler and dataflow mapper: loop nests, per-level data movement, energy and mapping search.
 
 * :class:`Problem`: a conv (N, K, C, P, Q, R, S) or GEMM (M, N, K) loop nest.
-* :class:`Architecture`, :class:`MemoryLevel`, presets :func:`eyeriss_like`, :func:`tpu_like`.
+* :class:`Architecture`, :class:`MemoryLevel`, presets :func:`eyeriss_like`, :func:`tpu_like`
+  (hardware description, in :mod:`npulab.hw.hierarchy`; ``search`` also takes an ArrayConfig).
 * :class:`Mapping`: temporal factors and loop order per level, spatial factors, bypass.
 * :func:`evaluate` (closed form, vectorised by :func:`evaluate_batch`) and
   :func:`reference_counts` (literal loop walk): reads/writes/fills, energy, cycles.
@@ -14,9 +15,9 @@
 References: Parashar et al., "Timeloop", ISPASS 2019; Mei et al., "ZigZag", IEEE TC 2021;
 Chen et al., "Eyeriss", ISCA 2016; Sze et al., *Efficient Processing of DNNs*, 2020.
 """
-from npulab.tiling.arch import PRESETS, Architecture, MemoryLevel, eyeriss_like, tpu_like
-from npulab.tiling.dataflows import DATAFLOWS, Dataflow, dataflow_mapping, get_dataflow
-from npulab.tiling.mapper import SearchResult, search
+from npulab.hw.hierarchy import PRESETS, Architecture, MemoryLevel, eyeriss_like, tpu_like
+from npulab.tiling.dataflows import DATAFLOWS, Dataflow, get_dataflow
+from npulab.tiling.mapper import SearchResult, dataflow_mapping, search
 from npulab.tiling.mapping import Mapping
 from npulab.tiling.model import Cost, access_counts, evaluate, evaluate_batch
 from npulab.tiling.problem import OPERANDS, Problem

@@ -87,19 +87,3 @@ def get_dataflow(name) -> Dataflow:
     if key not in DATAFLOWS:
         raise ValueError(f"dataflow must be one of {sorted(DATAFLOWS) + sorted(_ALIASES)}; got {name!r}")
     return DATAFLOWS[key]
-
-
-def dataflow_mapping(problem, arch, dataflow, objective: str = "energy", samples: int = 20000, rng=0):
-    """The best mapping of ``problem`` under a named dataflow (a small in-process search).
-
-    Examples
-    --------
-    >>> from npulab.tiling import Problem, tpu_like
-    >>> m = dataflow_mapping(Problem.gemm(8, 8, 8), tpu_like(rows=4, cols=4), "ws")
-    >>> dict(m.spatial_rows), dict(m.spatial_cols)
-    ({'K': 4}, {'N': 4})
-    """
-    from npulab.tiling.mapper import search
-
-    return search(problem, arch, dataflow=dataflow, objective=objective, samples=samples, rng=rng,
-                  executor="inline", progress=False).best

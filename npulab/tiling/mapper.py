@@ -21,19 +21,58 @@ from dataclasses import dataclass
 import numpy as np
 
 from npulab._validate import one_of, positive_int
+from npulab.hw.hierarchy import as_architecture
 from npulab.tiling.dataflows import get_dataflow
 from npulab.tiling.model import evaluate_batch
 
 OBJECTIVES = ("energy", "latency", "edp")
 
 
+#: Largest loop bound the mapper factors (trial division by primes up to its square root).
+MAX_DIM = 2**40
+#: Largest problem (MACs) the int64 cost model counts without overflow.
+MAX_MACS = 2**50
+#: Most random candidates one search draws.
+MAX_SAMPLES = 10**8
+#: Most factorisations of one loop bound the mapper enumerates.
+MAX_SPLITS = 1_000_000
+
+
+def _prime_factors(n: int) -> dict:
+    """``{prime: exponent}`` of ``n`` by trial division up to ``sqrt(n)`` (O(sqrt n))."""
+    out, p = {}, 2
+    while p * p <= n:
+        while n % p == 0:
+            out[p] = out.get(p, 0) + 1
+            n //= p
+        p += 1 if p == 2 else 2
+    if n > 1:
+        out[n] = out.get(n, 0) + 1
+    return out
+
+
 def _divisors(n):
-    return [d for d in range(1, n + 1) if n % d == 0]
+    """Divisors of ``n`` in ascending order, built from its prime factorisation."""
+    divs = [1]
+    for p, e in _prime_factors(n).items():
+        divs = [d * p**k for d in divs for k in range(e + 1)]
+    return sorted(divs)
+
+
+def _count_splits(n: int, parts: int) -> int:
+    """Ordered factorisations of ``n`` into ``parts`` factors: ``prod_p C(e_p + parts - 1, parts - 1)``."""
+    return math.prod(math.comb(e + parts - 1, parts - 1) for e in _prime_factors(n).values())
 
 
 def _splits(n: int, allowed: list) -> np.ndarray:
     """All ordered factorisations of ``n`` into ``len(allowed)`` factors (int [k, parts]);
     ``allowed[j]`` is the largest factor position ``j`` may take (1 = must be 1)."""
+    if n > MAX_DIM:
+        raise ValueError(f"mapper: loop bound {n} is larger than the limit {MAX_DIM} (2**40)")
+    free = sum(1 for a in allowed if a > 1)
+    if _count_splits(n, max(free, 1)) > MAX_SPLITS:
+        raise ValueError(f"mapper: loop bound {n} has {_count_splits(n, max(free, 1)):.3g} factorisations "
+                         f"over {free} levels, over the limit of {MAX_SPLITS} (npulab.tiling.mapper.MAX_SPLITS)")
     out = []
 
     def rec(rest, j, acc):
@@ -101,7 +140,7 @@ def _decode(space: Space, split_idx: np.ndarray, order_idx: np.ndarray):
     return factors, orders
 
 
-def _candidates(space: Space, spec):
+def candidates(space: Space, spec):
     """Decode one chunk: ``("range", start, stop)`` (exhaustive) or ``("random", seed, n)``."""
     D, Lo = len(space.splits), space.n_order_levels
     radices = [len(s) for s in space.splits] + [len(space.perms)] * Lo
@@ -129,7 +168,7 @@ def _pareto(energy, cycles) -> np.ndarray:
 
 def evaluate_chunk(problem, arch, space: Space, spec) -> dict:
     """Evaluate one chunk; return counts, best candidate per objective and the Pareto front."""
-    factors, orders = _candidates(space, spec)
+    factors, orders = candidates(space, spec)
     r = evaluate_batch(problem, arch, factors, orders, space.bypass)
     ok = np.flatnonzero(r["valid"])
     out = {"evaluated": len(factors), "valid": len(ok), "rows": None}
@@ -201,7 +240,8 @@ def search(problem, arch, dataflow=None, objective: str = "energy", method: str 
     Parameters
     ----------
     problem : Problem or npulab.workloads layer
-    arch : Architecture
+    arch : Architecture, ArrayConfig or SystolicConfig
+        An array config is mapped with :meth:`~npulab.hw.Architecture.from_array`.
     dataflow : str or Dataflow, optional
         Restrict to a named dataflow ("ws", "os", "is", "rs", "nlr").
     objective : {"energy", "latency", "edp"}, default "energy"
@@ -235,10 +275,16 @@ def search(problem, arch, dataflow=None, objective: str = "energy", method: str 
 
     if not isinstance(problem, Problem):
         problem = Problem.from_workload(problem)
+    arch = as_architecture(arch)  # an ArrayConfig / SystolicConfig maps onto Architecture.from_array
     one_of("search", "objective", objective, OBJECTIVES)
     one_of("search", "method", method, ("auto", "exhaustive", "random"))
     samples = positive_int("search", "samples", samples)
+    if samples > MAX_SAMPLES:
+        raise ValueError(f"search.samples must be <= {MAX_SAMPLES:.0e}; got {samples}")
     chunk = positive_int("search", "chunk", chunk)
+    if math.prod(problem.sizes) > MAX_MACS:
+        raise ValueError(f"search: {problem} has {math.prod(problem.sizes):.3g} MACs, over the limit "
+                         f"of {MAX_MACS:.3g} (access counts are int64)")
     space = make_space(problem, arch, dataflow)
     if any(len(s) == 0 for s in space.splits):
         raise ValueError(f"no mapping of {problem} fits the array under dataflow {dataflow!r}")
@@ -265,14 +311,14 @@ def search(problem, arch, dataflow=None, objective: str = "energy", method: str 
     c = np.concatenate([r["cycles"] for r in rows])
     key = {"energy": np.lexsort((c, e)), "latency": np.lexsort((e, c)),
            "edp": np.lexsort((c, e, e * c))}[objective]
-    build = lambda k: _mapping(Mapping, problem, arch, fac[k], order[k], space.bypass)  # noqa: E731
+    build = lambda k: mapping_from_arrays(Mapping, problem, arch, fac[k], order[k], space.bypass)  # noqa: E731
     best = build(key[0])
     front = _pareto(e, c)
     pareto = tuple((float(e[k]), float(c[k]), build(k)) for k in front)
     return SearchResult(objective, best, best.evaluate(), pareto, evaluated, valid, method, space.size)
 
 
-def _mapping(cls, problem, arch, factors, orders, bypass):
+def mapping_from_arrays(cls, problem, arch, factors, orders, bypass):
     """A :class:`Mapping` from one row of factor and order arrays."""
     L, dims = len(arch.levels), problem.dims
     temporal = []
@@ -281,3 +327,22 @@ def _mapping(cls, problem, arch, factors, orders, bypass):
     rows = tuple((dims[j], int(factors[L, j])) for j in range(len(dims)) if factors[L, j] > 1)
     cols = tuple((dims[j], int(factors[L + 1, j])) for j in range(len(dims)) if factors[L + 1, j] > 1)
     return cls(problem, arch, tuple(temporal), rows, cols, bypass)
+
+
+def dataflow_mapping(problem, arch, dataflow, objective: str = "energy", samples: int = 20000, rng=0):
+    """The best mapping of ``problem`` under a named dataflow (a small in-process search).
+
+    Examples
+    --------
+    >>> from npulab.tiling import Problem, tpu_like
+    >>> m = dataflow_mapping(Problem.gemm(8, 8, 8), tpu_like(rows=4, cols=4), "ws")
+    >>> dict(m.spatial_rows), dict(m.spatial_cols)
+    ({'K': 4}, {'N': 4})
+    """
+    return search(problem, arch, dataflow=dataflow, objective=objective, samples=samples, rng=rng,
+                  executor="inline", progress=False).best
+
+
+#: Old private names (kept for code written against them).
+_candidates = candidates
+_mapping = mapping_from_arrays

@@ -81,6 +81,9 @@ class Mapping:
                     MAC
         (REG bypasses inputs, weights)
         """
+        from npulab.hw.hierarchy import as_architecture
+
+        arch = as_architecture(arch)
         names = arch.level_names
         for lv in temporal:
             arch.level_index(lv)

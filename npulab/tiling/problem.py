@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from npulab._validate import one_of, positive_int
 
 #: The three operands, in Timeloop's naming.
-OPERANDS = ("inputs", "weights", "outputs")
+from npulab.hw.hierarchy import OPERANDS  # noqa: E402  (the one operand list)
 
 _CONV_DIMS = ("N", "K", "C", "P", "Q", "R", "S")
 _GEMM_DIMS = ("M", "N", "K")

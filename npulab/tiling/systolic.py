@@ -26,7 +26,7 @@ array every fold); npulab reports the ``M * N`` words that really move.
 from __future__ import annotations
 
 from npulab._validate import one_of, positive_int
-from npulab.tiling.arch import Architecture, MemoryLevel
+from npulab.hw.hierarchy import Architecture, MemoryLevel
 from npulab.tiling.mapping import Mapping
 from npulab.tiling.problem import Problem
 

@@ -16,44 +16,12 @@ Counting (textbook, e.g. Sze et al., *Efficient Processing of Deep Neural Networ
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 from typing import Union
 
 from npulab._validate import positive_int
-
-#: Bytes per element of each named precision (int4 packs two values per byte).
-PRECISION_BYTES = {
-    "int4": 0.5,
-    "int8": 1.0,
-    "uint8": 1.0,
-    "fp8": 1.0,
-    "int16": 2.0,
-    "fp16": 2.0,
-    "bf16": 2.0,
-    "int32": 4.0,
-    "fp32": 4.0,
-}
-
-
-def bytes_per_element(precision) -> float:
-    """Bytes one element takes: a name from :data:`PRECISION_BYTES` or a positive number.
-
-    >>> bytes_per_element("fp16"), bytes_per_element(1)
-    (2.0, 1.0)
-    """
-    if isinstance(precision, str):
-        if precision not in PRECISION_BYTES:
-            raise ValueError(
-                f"precision must be one of {sorted(PRECISION_BYTES)} or bytes per element; "
-                f"got {precision!r}"
-            )
-        return PRECISION_BYTES[precision]
-    if isinstance(precision, bool) or not isinstance(precision, numbers.Real) or not (
-        math.isfinite(precision) and precision > 0
-    ):
-        raise ValueError(f"precision must be a name or a number of bytes > 0; got {precision!r}")
-    return float(precision)
+# The one precision table lives with the hardware description (issue 13); re-exported here.
+from npulab.hw.precision import PRECISION_BYTES, bytes_per_element  # noqa: F401
 
 
 class _Layer:

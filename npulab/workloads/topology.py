@@ -36,13 +36,24 @@ _CONV_ARGS = ("ifmap_h", "ifmap_w", "filter_h", "filter_w", "channels", "num_fil
 
 def _rows(path: Path):
     """Yield ``(line_number, fields)`` of non-blank rows, trailing empty fields dropped."""
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        for lineno, row in enumerate(csv.reader(fh, skipinitialspace=True), start=1):
-            fields = [f.strip() for f in row]
-            while fields and fields[-1] == "":
-                fields.pop()
-            if fields:
-                yield lineno, fields
+    from npulab._io import read_text
+
+    text = read_text(path, "topology file")      # UTF-8, size-bounded, the file named on failure
+    reader = csv.reader(text.splitlines(), skipinitialspace=True)
+    lineno = 0
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as err:
+            raise ValueError(f"{path} line {lineno + 1}: not CSV ({err})") from None
+        lineno += 1
+        fields = [f.strip() for f in row]
+        while fields and fields[-1] == "":
+            fields.pop()
+        if fields:
+            yield lineno, fields
 
 
 def _detect(header: list[str]) -> str:

@@ -6,7 +6,7 @@ import pytest
 
 
 @pytest.mark.parametrize("module", ["npulab.perf.report", "npulab.perf.roofline", "npulab.perf.presets",
-                                    "npulab.perf.scorecard", "npulab.perf.area", "npulab.workloads.llm"])
+                                    "npulab.perf.scorecard", "npulab.hw.area", "npulab.workloads.llm"])
 def test_doctests(module):
     result = doctest.testmod(importlib.import_module(module))
     assert result.failed == 0 and result.attempted > 0

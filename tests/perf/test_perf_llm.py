@@ -17,6 +17,9 @@ PUBLISHED = {
     "qwen2.5-7b": ("total", 7.61e9),
     "exaone-3.5-2.4b": ("non_embedding", 2.14e9),
     "exaone-3.5-7.8b": ("non_embedding", 6.98e9),
+    "mixtral-8x7b": ("total", 46.7e9),
+    "qwen1.5-moe-a2.7b": ("total", 14.3e9),
+    "gemma-7b": ("total", 8.54e9),
 }
 
 

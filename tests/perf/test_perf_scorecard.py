@@ -104,19 +104,12 @@ def test_same_workload_macs_on_every_engine():
 
 
 def test_missing_engine_is_skipped_with_reason(monkeypatch):
-    import npulab.perf.scoring as s
+    from npulab.perf.engines import ENGINES
 
-    real = s._estimate
-
-    def fake(preset, layer):
-        if preset.engine == "snn":
-            raise s.EngineUnavailable("engine npulab.snn.estimate is not available (test)")
-        return real(preset, layer)
-
-    monkeypatch.setattr(s, "_estimate", fake)
-    card = run_scorecard(["resnet18"])
+    monkeypatch.delitem(ENGINES, "snn")  # an engine that is not registered (not installed)
+    card = run_scorecard(["resnet18"], ["tpuv1-like", "pim-isaac", "loihi-like"])
     assert {r.engine for r in card.reports} == {"systolic", "pim"}
-    assert card.skipped and "not available" in card.skipped[0]["reason"]
+    assert card.skipped and "no engine registered" in card.skipped[0]["reason"]
     assert "skipped loihi-like" in card.table()
 
 

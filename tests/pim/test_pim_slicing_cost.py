@@ -46,7 +46,7 @@ def test_tiled_mvm_perfect_equals_matmul_and_tiles_have_own_periphery():
 
 def test_estimate_counts_and_energy_keys():
     xb, e = CrossbarConfig(), EnergyTable()
-    r = estimate(Gemm(M=10, N=100, K=300), xb, e)
+    r = estimate(Gemm(M=10, N=100, K=300), xb, energy=e)
     d = r.details
     assert r.engine == "pim" and r.macs == 10 * 100 * 300
     assert (d["row_tiles"], d["col_tiles"]) == (3, 7)            # 300/128, 100/(128/8)
@@ -60,12 +60,26 @@ def test_estimate_counts_and_energy_keys():
 
 def test_estimate_conv_is_its_gemm_and_more_adc_bits_cost_more():
     conv = Conv2d(ifmap_h=10, ifmap_w=10, filter_h=3, filter_w=3, channels=8, num_filters=16)
-    a, b = estimate(conv), estimate(conv.to_gemm())
+    xb = CrossbarConfig()
+    a, b = estimate(conv, xb), estimate(conv.to_gemm(), xb)
     assert a.energy_pJ == pytest.approx(b.energy_pJ) and a.macs == conv.macs
-    cheap = estimate(conv, energy=EnergyTable(adc_pJ=0.5))
+    cheap = estimate(conv, xb, energy=EnergyTable(adc_pJ=0.5))
     assert cheap.energy_breakdown_pJ["adc"] < a.energy_breakdown_pJ["adc"]
 
 
-def test_estimate_rejects_other_workloads():
+def test_estimate_runs_in_rounds_when_the_chip_has_fewer_arrays_than_tiles():
+    from npulab.hw import PimConfig
+
+    g = Gemm(M=10, N=100, K=300)                      # 21 tiles of the default crossbar
+    every = estimate(g, PimConfig(num_arrays=None))
+    assert every.latency_s == estimate(g, CrossbarConfig()).latency_s
+    assert estimate(g, PimConfig(num_arrays=21)).latency_s == every.latency_s
+    assert estimate(g, PimConfig(num_arrays=4)).latency_s == pytest.approx(6 * every.latency_s)
+    assert estimate(g, PimConfig(num_arrays=4)).energy_pJ == every.energy_pJ
+
+
+def test_estimate_rejects_other_workloads_and_hardware():
     with pytest.raises(ValueError, match="Gemm or Conv2d"):
-        estimate("resnet")
+        estimate("resnet", CrossbarConfig())
+    with pytest.raises(ValueError, match="PimConfig or CrossbarConfig"):
+        estimate(Gemm(1, 2, 3), "isaac")

@@ -21,9 +21,12 @@ from brevitas.quant import (Int8ActPerTensorFloat, Int8WeightPerChannelFloat,  #
                             Int8WeightPerTensorFloat, Uint8ActPerTensorFloat)
 
 
-def brevitas_weight(w: np.ndarray, bits: int, per_channel: bool):
+def brevitas_weight(w: np.ndarray, bits: int, per_channel: bool, signed: bool = True,
+                    narrow_range: bool = True):
     """ints and scale of brevitas's QuantLinear weight quantizer for ``w`` [out, in]."""
     q = Int8WeightPerChannelFloat if per_channel else Int8WeightPerTensorFloat
+    if not signed or not narrow_range:
+        q = q.let(signed=signed, narrow_range=narrow_range)
     layer = brevitas_nn.QuantLinear(w.shape[1], w.shape[0], bias=False, weight_quant=q, weight_bit_width=bits)
     with torch.no_grad():
         layer.weight.copy_(torch.from_numpy(w))
@@ -48,14 +51,31 @@ weights = arrays(np.float32, st.tuples(st.integers(1, 6), st.integers(1, 9)),
                  elements=st.floats(-4, 4, width=32, allow_subnormal=False))
 
 
-@settings(max_examples=25)
-@given(w=weights, bits=st.integers(2, 8), per_channel=st.booleans())
-def test_live_brevitas_random_weights(w, bits, per_channel):
-    ints, scale = brevitas_weight(w, bits, per_channel)
-    qt = quantize(w, QuantSpec(bits, per_channel=per_channel))
+@settings(max_examples=40)
+@given(w=weights, bits=st.integers(2, 8), per_channel=st.booleans(), signed=st.booleans(),
+       narrow_range=st.booleans())
+def test_live_brevitas_random_weights(w, bits, per_channel, signed, narrow_range):
+    """Every QuantSpec option brevitas's weight quantizer has: signed/unsigned, narrow or full
+    range (issue 13: full-range signed divides by 2^(b-1); unsigned scales from max|x|)."""
+    ints, scale = brevitas_weight(w, bits, per_channel, signed, narrow_range)
+    qt = quantize(w, QuantSpec(bits, signed=signed, narrow_range=narrow_range, per_channel=per_channel))
     np.testing.assert_array_equal(qt.int_repr, ints)
     np.testing.assert_array_equal(qt.scale, scale.reshape(qt.scale.shape))
     assert qt.scale.shape == ((w.shape[0], 1) if per_channel else ())
+
+
+@pytest.mark.parametrize("spec, ints, scale", [
+    (QuantSpec(8, narrow_range=False), [[127, -128]], 0.0078125),              # brevitas: / 2^(b-1)
+    (QuantSpec(8), [[127, -127]], np.float32(1) / np.float32(127)),
+    (QuantSpec(8, signed=False), [[254, 0]], np.float32(1) / np.float32(254)),  # from max|x|
+    (QuantSpec(4, signed=False, narrow_range=False), [[15, 0]], np.float32(1) / np.float32(15)),
+])
+def test_the_two_brevitas_options_on_the_issue_example(spec, ints, scale):
+    qt = quantize([[1.0, -1.0]], spec)
+    assert qt.int_repr.tolist() == ints and qt.scale == np.float32(scale)
+    b_ints, b_scale = brevitas_weight(np.array([[1.0, -1.0]], np.float32), spec.bits, False,
+                                      spec.signed, spec.narrow_range)
+    assert b_ints.tolist() == ints and float(b_scale) == float(qt.scale)
 
 
 @pytest.mark.parametrize("bits", [2, 3, 4, 8])

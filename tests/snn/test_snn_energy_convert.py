@@ -7,13 +7,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from npulab.datasets import digits_model, load_digits
-from npulab.hw import CoreConfig, EnergyTable
+from npulab.hw import CoreConfig, EnergyTable, SnnConfig
 from npulab.snn import IntLayer, convert, delta, estimate, latency, linear_layers, rate, report, run_core
 from npulab.workloads import Conv2d, Gemm
 
 
 def test_estimate_gemm_counts_and_energy():
-    r = estimate(Gemm(M=2, N=100, K=50), spike_rate=0.2, timesteps=10)
+    r = estimate(Gemm(M=2, N=100, K=50), SnnConfig(spike_rate=0.2, timesteps=10))
     assert r.engine == "snn"
     assert r.details["sops"] == r.macs == round(0.2 * 2 * 100 * 50 * 10)
     assert r.details["neuron_updates"] == 2 * 100 * 10
@@ -26,12 +26,13 @@ def test_estimate_gemm_counts_and_energy():
 
 def test_estimate_conv_sops_scale_with_rate_and_split_over_cores():
     conv = Conv2d(16, 16, 3, 3, 8, 32)
-    lo, hi = estimate(conv, spike_rate=0.05), estimate(conv, spike_rate=0.10)
+    lo, hi = estimate(conv, SnnConfig(spike_rate=0.05)), estimate(conv, SnnConfig(spike_rate=0.10))
     assert hi.details["sops"] == pytest.approx(2 * lo.details["sops"], abs=1)
     assert lo.details["neuron_updates"] == 14 * 14 * 32 * 8
     small = CoreConfig(neurons_per_core=128)
-    assert estimate(conv, core=small).details["cores"] == -(-14 * 14 * 32 // 128)
-    assert estimate(conv, core=small).latency_s < estimate(conv).latency_s
+    assert estimate(conv, small).details["cores"] == -(-14 * 14 * 32 // 128)
+    assert estimate(conv, small).latency_s < estimate(conv, CoreConfig()).latency_s
+    assert estimate(conv, small) == estimate(conv, SnnConfig(small, 0.1, 8))  # a core: default activity
 
 
 @pytest.mark.parametrize("kwargs, match", [
@@ -40,9 +41,9 @@ def test_estimate_conv_sops_scale_with_rate_and_split_over_cores():
 ])
 def test_estimate_rejects_bad_values(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        estimate(Gemm(4, 4, 4), **kwargs)
+        estimate(Gemm(4, 4, 4), SnnConfig(**kwargs))
     with pytest.raises(ValueError, match="must be a Gemm or Conv2d; got str"):
-        estimate("fc")
+        estimate("fc", SnnConfig())
 
 
 def test_rate_code_statistics_and_determinism():

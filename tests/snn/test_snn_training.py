@@ -95,3 +95,37 @@ def test_short_bptt_run_reaches_90_percent_on_digits():
 def test_torch_leaky_rejects_bad_beta():
     with pytest.raises(ValueError, match="Leaky.beta must be a number in"):
         modules.Leaky(beta=2.0)
+
+
+@settings(max_examples=30)
+@given(beta=st.floats(0.0, 1.0), thr=st.floats(0.0, 1.5), reset=st.sampled_from(RESETS),
+       delay=st.booleans(), seed=st.integers(0, 2**16))
+def test_torch_and_numpy_leaky_share_one_recurrence(beta, thr, reset, delay, seed):
+    """Issue 13: one LIF step (npulab.snn.neurons.lif_step) under both; spikes and membranes equal."""
+    cur = np.random.default_rng(seed).uniform(-0.5, 1.5, (12, 5)).astype(np.float32)
+    spk_np, mem_np = Leaky(beta, thr, reset, delay).run(cur)
+    lif, mem, spks, mems = modules.Leaky(beta, thr, reset, delay), None, [], []
+    with torch.no_grad():
+        for x in torch.from_numpy(cur):
+            spk, mem = lif(x, mem)
+            spks.append(spk.numpy())
+            mems.append(mem.numpy())
+    np.testing.assert_array_equal(np.stack(spks), spk_np)
+    np.testing.assert_array_equal(np.stack(mems), mem_np)
+
+
+def test_seeded_model_and_training_leave_torch_global_rng_alone():
+    state = torch.get_rng_state()
+    a = modules.SpikingMLP((8, 6, 3), rng=5)
+    b = modules.SpikingMLP((8, 6, 3), rng=5)
+    c = modules.SpikingMLP((8, 6, 3), rng=6)
+    assert torch.equal(torch.get_rng_state(), state)          # no global RNG draw or reseed
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    assert not torch.equal(a.fcs[0].weight, c.fcs[0].weight)
+    bound = 1 / 8 ** 0.5                                     # nn.Linear's default init ranges
+    assert a.fcs[0].weight.abs().max() <= bound and a.fcs[0].bias.abs().max() <= bound
+    x = np.random.default_rng(0).random((20, 8), dtype=np.float32)
+    y = np.arange(20) % 3
+    la = modules.train_snn(a, x, y, timesteps=3, epochs=2, batch_size=8, rng=1)
+    lb = modules.train_snn(b, x, y, timesteps=3, epochs=2, batch_size=8, rng=1)
+    assert la == lb and torch.equal(torch.get_rng_state(), state)

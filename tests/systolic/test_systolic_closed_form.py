@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from npulab.hw import ArrayConfig, EnergyTable, MemoryConfig
+from npulab.hw import ArrayConfig, EnergyTable, MemoryConfig, SystolicConfig
 from npulab.systolic import compute_cycles, estimate, sram_accesses, utilization
 from npulab.workloads import Conv2d, Gemm
 
@@ -50,11 +50,11 @@ def test_estimate_report_is_consistent(M, N, K, R, df):
 
 def test_estimate_conv_lowers_with_im2col_and_counts_dram_once_when_it_fits():
     conv = Conv2d(16, 16, 3, 3, 8, 16)
-    r = estimate(conv, ArrayConfig(8, 8, "ws"), MemoryConfig())
+    r = estimate(conv, SystolicConfig(ArrayConfig(8, 8, "ws"), MemoryConfig()))
     g = conv.to_gemm()
     assert r.macs == g.macs
     assert r.details["ifmap_dram_reads"] == g.M * g.K and r.details["filter_dram_reads"] == g.K * g.N
-    tiny = estimate(Gemm(512, 512, 512), ArrayConfig(8, 8, "os"), MemoryConfig(1, 1, 1))
+    tiny = estimate(Gemm(512, 512, 512), SystolicConfig(ArrayConfig(8, 8, "os"), MemoryConfig(1, 1, 1)))
     assert tiny.details["ifmap_dram_reads"] == tiny.details["ifmap_sram_reads"]
 
 

@@ -88,13 +88,13 @@ def test_shape_mismatch_is_one_line():
 
 
 def test_emulated_report_matches_closed_form_estimate_on_chip():
-    from npulab.hw import ArrayConfig, MemoryConfig
+    from npulab.hw import ArrayConfig, MemoryConfig, SystolicConfig
     from npulab.systolic import estimate
     from npulab.workloads import Gemm
 
     A, B = _ab(1, 12, 10, 9)
     rep = emulate(A, B, 4, 4, "ws").to_report()
-    est = estimate(Gemm(12, 10, 9), ArrayConfig(4, 4, "ws"), MemoryConfig(dram_bytes_per_s=1e15))
+    est = estimate(Gemm(12, 10, 9), SystolicConfig(ArrayConfig(4, 4, "ws"), MemoryConfig(dram_bytes_per_s=1e15)))
     assert rep.cycles == est.cycles and rep.macs == est.macs
     for key in ("compute", "reg", "sram"):
         assert rep.energy_breakdown_pJ[key] == pytest.approx(est.energy_breakdown_pJ[key])

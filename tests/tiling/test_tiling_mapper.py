@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from npulab.tiling import Problem, dataflow_mapping, eyeriss_like, search, tpu_like
-from npulab.tiling.mapper import _candidates, make_space
+from npulab.tiling.mapper import candidates, make_space
 from npulab.tiling.model import evaluate_batch
 
 
@@ -15,7 +15,7 @@ def test_exhaustive_search_finds_the_minimum_and_a_true_pareto_front():
     p, arch = Problem.gemm(8, 8, 4), tpu_like(rows=4, cols=4)
     res = search(p, arch, dataflow="ws", method="exhaustive", executor="inline", progress=False, chunk=3000)
     space = make_space(p, arch, "ws")
-    f, o = _candidates(space, ("range", 0, space.size))
+    f, o = candidates(space, ("range", 0, space.size))
     r = evaluate_batch(p, arch, f, o, space.bypass)
     assert res.evaluated == space.size and res.valid == int(r["valid"].sum())
     assert res.cost.energy_pJ == pytest.approx(r["energy_pJ"][r["valid"]].min())

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from npulab.tiling import (OPERANDS, Architecture, Mapping, MemoryLevel, Problem, evaluate,
                            evaluate_batch, eyeriss_like, reference_counts, tpu_like)
-from npulab.tiling.mapper import _candidates, _mapping, make_space
+from npulab.tiling.mapper import candidates, make_space, mapping_from_arrays
 from npulab.tiling.model import fits
 
 
@@ -32,10 +32,10 @@ problems = st.one_of(
 def _random_mapping(problem, arch, bypass, seed):
     space = make_space(problem, arch)
     space = type(space)(space.splits, space.perms, bypass, space.n_levels)
-    f, o = _candidates(space, ("random", seed, 64))
+    f, o = candidates(space, ("random", seed, 64))
     ok = np.flatnonzero(fits(problem, arch, f, bypass))
     k = ok[0] if len(ok) else None
-    return None if k is None else _mapping(Mapping, problem, arch, f[k], o[k], bypass)
+    return None if k is None else mapping_from_arrays(Mapping, problem, arch, f[k], o[k], bypass)
 
 
 @given(problem=problems, spatial_level=st.sampled_from([0, 1, 2]),
@@ -59,12 +59,12 @@ def test_batched_counts_equal_loop_walk_row_by_row(problem, spatial_level, byp_r
     bypass = (frozenset(), frozenset(), frozenset(byp_rf))
     space = make_space(problem, arch)
     space = type(space)(space.splits, space.perms, bypass, space.n_levels)
-    f, o = _candidates(space, ("random", seed, 256))
+    f, o = candidates(space, ("random", seed, 256))
     r = evaluate_batch(problem, arch, f, o, bypass)
     ok = np.flatnonzero(r["valid"])
     assert len(ok) > 0
     for k in ok[:6]:
-        want = reference_counts(_mapping(Mapping, problem, arch, f[k], o[k], bypass))
+        want = reference_counts(mapping_from_arrays(Mapping, problem, arch, f[k], o[k], bypass))
         for i, lv in enumerate(arch.level_names):
             for j, op in enumerate(OPERANDS):
                 got = {key: int(r[key][k, i, j]) for key in ("reads", "writes", "fills")}
@@ -95,12 +95,12 @@ def test_batch_equals_single_and_energy_sums():
     p = Problem.gemm(8, 6, 4)
     arch = tpu_like(rows=4, cols=4)
     space = make_space(p, arch, "os")
-    f, o = _candidates(space, ("random", 3, 200))
+    f, o = candidates(space, ("random", 3, 200))
     r = evaluate_batch(p, arch, f, o, space.bypass)
     valid = np.flatnonzero(r["valid"])
     assert len(valid) > 0
     for k in valid[:10]:
-        c = evaluate(_mapping(Mapping, p, arch, f[k], o[k], space.bypass))
+        c = evaluate(mapping_from_arrays(Mapping, p, arch, f[k], o[k], space.bypass))
         assert c.energy_pJ == pytest.approx(r["energy_pJ"][k])
         assert c.cycles == r["cycles"][k]
         parts = sum(sum(v.values()) for k2, v in c.energy_breakdown_pJ.items() if k2 != "MAC")
@@ -188,8 +188,8 @@ def test_named_dataflow_mappings_on_eyeriss_walk_equal(dataflow, seed, K, C, P):
     p = Problem.conv(N=1, K=K, C=C, P=P, Q=2, R=3, S=3)
     arch = eyeriss_like()
     space = make_space(p, arch, dataflow)
-    f, o = _candidates(space, ("random", seed, 200))
+    f, o = candidates(space, ("random", seed, 200))
     ok = np.flatnonzero(fits(p, arch, f, space.bypass))
     assert len(ok) > 0
-    m = _mapping(Mapping, p, arch, f[ok[0]], o[ok[0]], space.bypass)
+    m = mapping_from_arrays(Mapping, p, arch, f[ok[0]], o[ok[0]], space.bypass)
     assert evaluate(m).accesses == reference_counts(m)

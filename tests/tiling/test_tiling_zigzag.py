@@ -15,7 +15,8 @@ first psum read only once per output word; the tiler skips it once per PE copy.
 """
 from __future__ import annotations
 
-import logging
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -23,81 +24,21 @@ from npulab.tiling import OPERANDS, Architecture, Mapping, MemoryLevel, Problem,
 
 zigzag = pytest.importorskip("zigzag")
 yaml = pytest.importorskip("yaml")
-
-_ZZ_OP = {"inputs": ("I", "I1"), "weights": ("W", "I2"), "outputs": ("O", "O")}
-
-
-def _memory(size_bits, mem_ops, served):
-    ports, k = [], 0
-    for op in mem_ops:
-        k += 2
-        if op == "O":
-            ports += [{"name": f"w_port_{k}", "type": "write", "bandwidth_min": 8, "bandwidth_max": 1 << 30,
-                       "allocation": ["O, fh", "O, fl"]},
-                      {"name": f"r_port_{k + 1}", "type": "read", "bandwidth_min": 8, "bandwidth_max": 1 << 30,
-                       "allocation": ["O, tl", "O, th"]}]
-        else:
-            ports += [{"name": f"w_port_{k}", "type": "write", "bandwidth_min": 8, "bandwidth_max": 1 << 30,
-                       "allocation": [f"{op}, fh"]},
-                      {"name": f"r_port_{k + 1}", "type": "read", "bandwidth_min": 8, "bandwidth_max": 1 << 30,
-                       "allocation": [f"{op}, tl"]}]
-    return {"size": int(size_bits), "r_cost": 1.0, "w_cost": 1.0, "area": 0, "latency": 1,
-            "auto_cost_extraction": False, "operands": mem_ops, "ports": ports, "served_dimensions": served}
+# the one npulab -> ZigZag translation, shared with benchmarks/tiling_mapper.py
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+import zigzag_bridge  # noqa: E402
 
 
 def zigzag_counts(mapping: Mapping, tmp_path) -> dict:
-    """Run ZigZag on the same GEMM-like layer and mapping; counts per (level, operand)."""
+    """Run ZigZag on the same layer and pinned mapping; counts per (level, operand)."""
     from zigzag.mapping.data_movement import DataDirection as Dir
     from zigzag.mapping.data_movement import DataMoveAttr
-    from zigzag.mapping.temporal_mapping import TemporalMappingType
-    from zigzag.stages.evaluation.cost_model_evaluation import CostModelStage
-    from zigzag.stages.main import MainStage
-    from zigzag.stages.mapping.spatial_mapping_generation import SpatialMappingGeneratorStage
-    from zigzag.stages.mapping.temporal_mapping_generator_stage import TemporalMappingGeneratorStage
-    from zigzag.stages.parser.accelerator_parser import AcceleratorParserStage
-    from zigzag.stages.parser.workload_parser import WorkloadParserStage
-    from zigzag.stages.results.reduce_stages import MinimalEnergyStage
-    from zigzag.stages.workload_iterator import WorkloadStage
 
-    p, arch = mapping.problem, mapping.arch
-    dim = {"M": "B", "N": "K", "K": "C"}            # GEMM (M, N, K) as ZigZag's O[b][k] += W[k][c] * I[b][c]
-    memories = {}
-    for i in range(len(arch.levels) - 1, 0, -1):        # innermost first; one memory per operand
-        lv = arch.levels[i]
-        served = [] if arch.spatial_level < i else ["D1", "D2"]
-        for op in OPERANDS:
-            memories[f"{lv.name}_{op}"] = _memory(8 * mapping.tile(i, op), [_ZZ_OP[op][1]], served)
-    memories["dram"] = _memory(1 << 40, ["I1", "I2", "O"], ["D1", "D2"])
-    acc = {"name": "npulab", "memories": memories,
-           "operational_array": {"input_precision": [8, 8], "unit_energy": 0.1, "unit_area": 1,
-                                 "dimensions": ["D1", "D2"], "sizes": [arch.rows, arch.cols]}}
-    wl = [{"id": 0, "operator_type": "Conv", "equation": "O[b][k]+=W[k][c]*I[b][c]",
-           "loop_dims": ["B", "K", "C"], "loop_sizes": [p.size["M"], p.size["N"], p.size["K"]],
-           "operand_precision": {"W": 8, "I": 8, "O": 8, "O_final": 8}, "operand_source": {"I": 0, "W": 0}}]
-    loops = [(dim[d], f) for level in mapping.temporal for d, f in level if f > 1]
-    sm = {"D1": [f"{dim[d]}, {f}" for d, f in mapping.spatial_rows] or ["B, 1"],
-          "D2": [f"{dim[d]}, {f}" for d, f in mapping.spatial_cols] or ["K, 1"]}
-    mp = [{"name": "default", "spatial_mapping": sm,
-           "temporal_ordering": [[d, f] for d, f in reversed(loops)],
-           "memory_operand_links": {"O": "O", "W": "I2", "I": "I1"}}]
-    for name, obj in (("acc", acc), ("wl", wl), ("mp", mp)):
-        (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(obj, sort_keys=False))
-    logging.disable(logging.CRITICAL)
-    try:
-        stages = [WorkloadParserStage, AcceleratorParserStage, WorkloadStage, MinimalEnergyStage,
-                  SpatialMappingGeneratorStage, MinimalEnergyStage, TemporalMappingGeneratorStage, CostModelStage]
-        cme = MainStage(stages, accelerator=str(tmp_path / "acc.yaml"), workload=str(tmp_path / "wl.yaml"),
-                        mapping=str(tmp_path / "mp.yaml"), dump_folder=str(tmp_path / "out"),
-                        loma_lpf_limit=6, loma_show_progress_bar=False, nb_mappings_generated=1,
-                        enable_mix_spatial_mapping_generation=False,
-                        access_same_data_considered_as_no_access=False,
-                        temporal_mapping_type=TemporalMappingType("uneven")).run()[0][0]
-    finally:
-        logging.disable(logging.NOTSET)
+    cme = zigzag_bridge.pinned(mapping, tmp_path, same_data_no_access=False)
     out = {}
-    names = arch.level_names
+    names = mapping.arch.level_names
     for op in OPERANDS:
-        zz_op = next(k for k in cme.mapping.unit_mem_data_movement if str(k) == _ZZ_OP[op][0])
+        zz_op = next(k for k in cme.mapping.unit_mem_data_movement if str(k) == zigzag_bridge.OPERANDS[op][0])
         for lv, move in enumerate(cme.mapping.unit_mem_data_movement[zz_op]):
             c = move.get_attribute(DataMoveAttr.DATA_ELEM_MOVE_COUNT).get
             level = names[len(names) - 1 - lv]
@@ -154,3 +95,40 @@ def test_spatial_reduction_differs_only_in_first_psum_reads(tmp_path):
             assert counts["writes"] == ours[level][op]["writes"]
         else:
             assert ours[level][op] == counts, (level, op)
+
+
+@pytest.mark.parametrize("case", range(len(CASES)))
+def test_pinned_energy_is_npulab_energy_plus_zigzag_word_rounding(case, tmp_path):
+    """ZigZag prices the pinned mapping with the architecture's per-word and MAC energies
+    (one-word ports): its total is npulab's energy plus the accesses its energy step charges
+    beyond its own element counts (it charges the zero-start psum reads the counts skip), as
+    benchmarks/tiling_mapper.py relies on when it prices npulab's best mapping in ZigZag."""
+    from zigzag.mapping.data_movement import DataDirection as Dir
+    from zigzag.mapping.data_movement import DataMoveAttr
+
+    (M, N, K), (rows, cols), levels, temporal, spatial = CASES[case]
+    spatial = {ax: {d: f for d, f in v.items() if f > 1} for ax, v in spatial.items()}
+    m = Mapping.build(Problem.gemm(M, N, K), _arch(rows, cols, levels), temporal, spatial=spatial)
+    cme = zigzag_bridge.pinned(m, tmp_path, same_data_no_access=False)
+    levels_in = m.arch.levels[::-1]                           # ZigZag lists levels innermost first
+    extra = 0.0
+    for zz_op, words in cme.memory_word_access.items():
+        for lv, acc in enumerate(words):
+            elems = cme.mapping.unit_mem_data_movement[zz_op][lv].get_attribute(DataMoveAttr.DATA_ELEM_MOVE_COUNT)
+            for d in Dir:
+                cost = levels_in[lv].read_pJ if d in (Dir.RD_OUT_TO_LOW, Dir.RD_OUT_TO_HIGH) else levels_in[lv].write_pJ
+                assert acc.get(d) >= elems.get(d)
+                extra += (acc.get(d) - elems.get(d)) * cost
+    assert cme.mac_energy == pytest.approx(m.problem.macs * m.arch.mac_pJ)
+    assert cme.energy_total == pytest.approx(evaluate(m).energy_pJ + extra, rel=1e-12)
+
+
+def test_zigzag_best_maps_back_to_npulab(tmp_path):
+    """ZigZag's searched mapping keeps its loop nest and unrolling when read back into npulab."""
+    p, arch = Problem.gemm(8, 8, 8), _arch(2, 2, 3)
+    cme = zigzag_bridge.search(p, arch, [("M", 2)], [("N", 2)], tmp_path)
+    m, _ = zigzag_bridge.to_npulab(cme, p, arch)
+    assert m is not None
+    assert dict(m.spatial_rows) == {"M": 2} and dict(m.spatial_cols) == {"N": 2}
+    order, _, _ = zigzag_bridge.nest(cme, p)
+    assert zigzag_bridge.merge([lp for lv in m.temporal for lp in lv]) == zigzag_bridge.merge(order)

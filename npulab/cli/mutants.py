@@ -1,0 +1,38 @@
+"""``npulab mutants SOLUTION.ipynb [--json]``: how many plausible wrong answers the tests catch."""
+from __future__ import annotations
+
+import sys
+
+
+def run(args) -> int:
+    from npulab.grading.mutants import format_report, mutation_report
+
+    def progress(message):
+        if not args.json:
+            print(message, file=sys.stderr, flush=True)
+
+    reports = [mutation_report(p, isolated=args.isolated, progress=progress) for p in args.solution]
+    if args.json:
+        from npulab.cli import print_json
+
+        print_json(reports[0].to_dict() if len(reports) == 1 else [r.to_dict() for r in reports])
+    else:
+        print("\n\n".join(format_report(r) for r in reports))
+    if args.strict:
+        for r in reports:
+            if r.caught_all < r.total or r.caught_visible < 0.9 * r.total:
+                return 1
+    return 0
+
+
+def add_parser(sub) -> None:
+    from npulab.cli import add_json_flag
+
+    p = sub.add_parser("mutants", help="apply each solution cell's mutants and count what the tests catch")
+    p.add_argument("solution", nargs="+", help="solution notebook(s) with metadata.npulab.mutants")
+    p.add_argument("--isolated", action="store_true",
+                   help="one mutant per run (slower; default: the r-th mutant of every exercise together)")
+    p.add_argument("--strict", action="store_true",
+                   help="exit 1 unless visible tests catch >= 90%% and all tests 100%% of the mutants")
+    add_json_flag(p)
+    p.set_defaults(func=run)

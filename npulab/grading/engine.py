@@ -1,0 +1,695 @@
+"""The one execution engine of the autograder and the self-check.
+
+A notebook runs in two processes:
+
+* the **student side** -- a driver process (:mod:`npulab.grading.driver`, IPython's
+  ``InteractiveShell``) that runs every non-test code cell (the student's cells and the
+  instructor's restored locked cells), in an OS sandbox when grading
+  (:mod:`npulab.grading.sandbox`);
+* the **trusted side** -- this process, which runs every graded test cell (visible and
+  hidden) in a fresh namespace of its own.  A name the test takes from the notebook
+  (``add``, ``BASE``) is looked up in the driver: a function becomes a :class:`Proxy`
+  whose calls send plain-data arguments over the pipe and get a plain-data result back
+  (:mod:`npulab.grading.wire`); a plain-data value is copied; anything else is a
+  :class:`NotPlainValue` that fails the test with a clear message when the test uses it.
+
+A test passes only when its code ran to completion here.  Input or AST transformers,
+patched numpy or always-equal objects on the student side change nothing, and test
+source never reaches the student side.
+
+:func:`run_notebook_cells` runs a notebook cell by cell with per-cell and per-notebook time
+limits and an output budget, and records each cell's fate (``ok``, ``error``,
+``timeout``, ``skipped``, ``died``) and each test's :class:`~npulab.grading.execute.TestOutcome`.
+"""
+from __future__ import annotations
+
+import ast
+import builtins
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from npulab.grading import wire
+from npulab.grading.outcome import TestOutcome, is_test_cell
+from npulab.grading.markers import BEGIN_HIDDEN, END_HIDDEN
+from npulab.grading.release import nbgrader_meta
+
+#: Environment of every driver: one thread per library, no GUI, ``npulab.check()`` skips.
+DRIVER_ENV = {"NPULAB_SELF_CHECK": "1", "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1",
+              "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1",
+              "PYTHONHASHSEED": "0"}
+#: Longest message kept for one failing test.  Units: characters.
+MAX_MESSAGE = 2000
+#: Extra seconds the driver gets past a limit before it is ended from outside.
+GRACE = 5.0
+
+
+class DriverDied(RuntimeError):
+    """The student side stopped answering (it died, hung past its limit, or broke the protocol)."""
+
+
+class TestTimeout(BaseException):
+    """A trusted test ran past its time limit."""
+
+    __test__ = False
+
+
+class StudentError(RuntimeError):
+    """An exception raised by the student's code that is not a built-in exception type."""
+
+
+class NotPlainError(TypeError):
+    """A value from the notebook that may not cross into the tests (not plain data)."""
+
+
+@dataclass
+class Session:
+    """A running driver: start with :func:`start_driver`, end with :meth:`close`."""
+
+    proc: subprocess.Popen
+    fd_in: int
+    fd_out: int
+    dead: bool = False
+    hung: bool = False
+    sandboxed: bool = True
+    group_killed: bool = False
+    cgroup: object = None
+    output_bytes: int = 0
+    log: list = field(default_factory=list)
+
+    def request(self, message: dict, limit: float) -> dict:
+        """Send one request; wait up to ``limit`` seconds for its reply."""
+        if self.dead:
+            raise DriverDied("the notebook's process is no longer running")
+        deadline = time.monotonic() + limit
+        try:
+            wire.send(self.fd_in, message, deadline)
+            return wire.recv(self.fd_out, deadline=deadline)
+        except (OSError, wire.WireError, wire.NotPlainData) as err:
+            self.dead, self.hung = True, str(err) == "timed out"
+            self.kill()
+            raise DriverDied("it did not answer in time" if self.hung else str(err)) from None
+        except BaseException:  # interrupted mid-request: the protocol is out of step
+            self.dead = True
+            self.kill()
+            raise
+
+    def kill(self) -> None:
+        """End the driver: in a sandbox, everything in it (its PID namespace goes); without
+        one, the driver's process group (what the notebook started, unless it left the group)."""
+        if not self.sandboxed and not self.group_killed:  # a live group keeps its id: safe once
+            self.group_killed = True
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        if self.proc.returncode is not None:
+            return  # already reaped (its pid may belong to someone else now)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            self.proc.kill()
+        with contextlib.suppress(Exception):
+            self.proc.wait(timeout=10)
+
+    def close(self) -> None:
+        """Ask the driver to exit, then make sure it is gone; close the pipes."""
+        if not self.dead:
+            with contextlib.suppress(OSError, wire.NotPlainData, wire.WireError):
+                wire.send(self.fd_in, {"op": "exit"}, time.monotonic() + 1)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=2)
+        self.dead = True
+        self.kill()
+        for fd in (self.fd_in, self.fd_out):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        if self.cgroup is not None:
+            self.cgroup.remove()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def start_driver(cwd: Path, *, sandbox: bool, memory_mb: float = 0.0, cpu_s: float = 0.0,
+                 nproc: int = 0, env: dict | None = None, start_timeout: float = 60.0) -> Session:
+    """Start a driver in ``cwd`` (the work folder) and wait for it to be ready.
+
+    With ``sandbox`` the driver runs inside bubblewrap (:func:`npulab.grading.sandbox.bwrap_command`)
+    and ``cwd`` is its only writable folder; without it, it runs as an ordinary child process
+    (the learner's self-check, or ``npulab grade --no-sandbox``).
+    """
+    from npulab.grading.sandbox import WORKDIR, bwrap_command, sandbox_uid
+
+    argv = [sys.executable, "-m", "npulab.grading.driver", "--memory-mb", f"{memory_mb:g}",
+            "--cpu-s", f"{cpu_s:g}", "--nproc", str(int(nproc))]
+    extra = {**DRIVER_ENV, **(env or {})}
+    if sandbox:
+        uid = sandbox_uid()
+        if uid is not None:
+            argv += ["--uid", str(uid)]
+            _chown_tree(cwd, uid)
+        box_env = {"PATH": os.path.dirname(sys.executable) + ":/usr/local/bin:/usr/bin:/bin",
+                   "HOME": "/tmp", "USER": "student", "LOGNAME": "student", "LANG": "C.UTF-8",
+                   "IPYTHONDIR": "/tmp/.ipython", "MPLCONFIGDIR": "/tmp/.matplotlib",
+                   "NPULAB_DATASETS": os.environ.get("NPULAB_DATASETS", ""), "PWD": WORKDIR, **extra}
+        if not box_env["NPULAB_DATASETS"]:
+            del box_env["NPULAB_DATASETS"]
+        command, run_env, run_cwd = bwrap_command(cwd, argv, env=box_env), {"PATH": os.environ.get("PATH", "")}, None
+    else:
+        run_env = {k: v for k, v in os.environ.items() if k not in ("NPULAB_COURSE_SEED", "NPULAB_GRADER_KEY")}
+        command, run_env, run_cwd = argv, {**run_env, **extra}, str(cwd)
+    group = None
+    if sandbox and os.getuid() == 0:
+        from npulab.grading.cgroups import SandboxGroup
+        from npulab.grading.sandbox import TMPFS_BYTES
+
+        group = SandboxGroup(f"npulab-{os.getpid()}-{time.monotonic_ns()}",
+                             int(memory_mb * 2**20) + 2 * TMPFS_BYTES if memory_mb > 0 else 2**62, max(nproc, 1) + 8)
+    to_child_r, to_child_w = os.pipe()
+    from_child_r, from_child_w = os.pipe()
+    try:
+        proc = subprocess.Popen(command, stdin=to_child_r, stdout=from_child_w, stderr=subprocess.DEVNULL,
+                                cwd=run_cwd, env=run_env, close_fds=True, start_new_session=not sandbox,
+                                preexec_fn=group.enter if group is not None and group.active else None)
+    finally:
+        os.close(to_child_r)
+        os.close(from_child_w)
+    os.set_blocking(to_child_w, False)  # a driver that stops reading cannot block the grader
+    session = Session(proc, to_child_w, from_child_r, sandboxed=sandbox, cgroup=group)
+    try:
+        hello = wire.recv(from_child_r, deadline=time.monotonic() + start_timeout)
+    except wire.WireError as err:
+        session.dead = True
+        session.close()
+        raise RuntimeError(f"the notebook's process did not start ({err})") from None
+    if hello.get("status") != "ready":
+        session.close()
+        raise RuntimeError("the notebook's process did not start")
+    return session
+
+
+def _chown_tree(folder: Path, uid: int) -> None:
+    for root, dirs, files in os.walk(folder):
+        os.chown(root, uid, uid)
+        for name in files:
+            os.chown(os.path.join(root, name), uid, uid, follow_symlinks=False)
+
+
+# --------------------------------------------------------------------------- trusted side
+
+_EXCEPTIONS = {name: obj for name, obj in vars(builtins).items()
+               if isinstance(obj, type) and issubclass(obj, Exception)}
+
+
+def _raise_student_error(reply: dict, name: str):
+    ename = str(reply.get("ename", "Error"))[:100]
+    evalue = str(reply.get("evalue", ""))[:MAX_MESSAGE]
+    exc_type = _EXCEPTIONS.get(ename)
+    if exc_type is not None:
+        try:
+            err = exc_type(evalue) if evalue else exc_type()
+        except Exception:
+            err = StudentError(f"{ename}: {evalue}")
+    else:
+        err = StudentError(f"{ename}: {evalue}" if evalue else ename)
+    err.npulab_student = True
+    raise err
+
+
+class Proxy:
+    """Stands for a function of the notebook: calls cross the boundary as plain data."""
+
+    def __init__(self, session: Session, name: str, deadline_of):
+        self._session, self._name, self._deadline_of = session, name, deadline_of
+
+    def __call__(self, *args, **kwargs):
+        try:
+            message = {"op": "call", "name": self._name, "args": wire.encode(list(args)),
+                       "kwargs": wire.encode(dict(kwargs))}
+        except wire.NotPlainData as err:
+            raise NotPlainError(f"the test passed {err} to {self._name}(); only plain data may cross") from None
+        left = max(0.1, self._deadline_of() - time.monotonic())
+        message["timeout"] = left
+        try:
+            reply = self._session.request(message, left + GRACE)
+        except DriverDied:
+            raise DriverDied(f"the notebook's process stopped during {self._name}()") from None
+        status = reply.get("status")
+        if status == "ok":
+            try:
+                return wire.decode(reply.get("value"))
+            except (wire.WireError, TypeError, ValueError, RecursionError) as err:
+                raise NotPlainError(f"{self._name}() returned data that could not be read ({err})") from None
+        if status == "error":
+            _raise_student_error(reply, self._name)
+        if status == "timeout":
+            raise TestTimeout(f"{self._name}() ran past the time limit")
+        if status == "not_plain":
+            raise NotPlainError(f"{self._name}() returned {str(reply.get('type', 'an object'))[:200]}; "
+                                "tests accept plain data only (numbers, str, bool, None, lists, tuples, "
+                                "dicts of these, numeric numpy arrays)")
+        raise NotPlainError(f"{self._name}(): unexpected reply from the notebook")
+
+    def __repr__(self) -> str:
+        return f"<notebook function {self._name}>"
+
+
+class NotPlainValue:
+    """A notebook name whose value may not cross; any use fails the test, saying why."""
+
+    def __init__(self, name: str, what: str):
+        object.__setattr__(self, "_text", f"'{name}' in your notebook is {what[:200]}; tests accept plain "
+                                          "data only (numbers, str, bool, None, lists, tuples, dicts of "
+                                          "these, numeric numpy arrays)")
+
+    def _fail(self, *args, **kwargs):
+        raise NotPlainError(object.__getattribute__(self, "_text"))
+
+    __call__ = __getattr__ = __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _fail
+    __bool__ = __len__ = __iter__ = __getitem__ = __contains__ = __float__ = __int__ = __index__ = _fail
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __array__ = _fail
+    __hash__ = None
+
+
+def free_names(source: str, allow=()) -> list[str]:
+    """Names ``source`` reads but never binds itself, builtins excluded unless in ``allow``
+    (names the instructor's notebook defines itself, e.g. an exercise called ``round``).
+
+    A notebook that redefines ``len`` or ``isinstance`` cannot change what a test's ``len``
+    means: builtins come from the trusted side.
+
+    >>> free_names("import numpy as np\\nx = add(1, 2)\\nassert x == np.int64(BASE) and len([x]) == 1")
+    ['BASE', 'add']
+    """
+    tree = ast.parse(source)
+    loaded, bound = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (loaded if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                bound.add((alias.asname or alias.name).split(".")[0])
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+    allow = set(allow)
+    return sorted(n for n in loaded - bound if n in allow or not hasattr(builtins, n))
+
+
+def notebook_imports(nb, tests) -> dict:
+    """name -> (module, attribute or None) for the top-level absolute imports in ``nb``'s
+    code cells other than ``tests``: ``import numpy as np`` gives ``{"np": ("numpy", None)}``.
+
+    A test that uses such a name (an older lab's ``np`` from the set-up cell) gets the
+    module the INSTRUCTOR's notebook imports, imported here; the student's value is never
+    used and the student cannot choose what the trusted side imports.
+    """
+    found = {}
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or index in tests:
+            continue
+        try:
+            body = ast.parse(cell.source).body
+        except SyntaxError:
+            continue
+        for stmt in body:
+            if isinstance(stmt, ast.Import):
+                for alias in stmt.names:
+                    if alias.asname:
+                        found[alias.asname] = (alias.name, None)
+                    else:
+                        top = alias.name.split(".")[0]
+                        found[top] = (top, None)
+            elif isinstance(stmt, ast.ImportFrom) and stmt.level == 0 and stmt.module:
+                for alias in stmt.names:
+                    if alias.name != "*":
+                        found[alias.asname or alias.name] = (stmt.module, alias.name)
+    return found
+
+
+def _resolve_import(module: str, attr):
+    import importlib
+
+    value = importlib.import_module(module)
+    if attr is None:
+        return value
+    if hasattr(value, attr):
+        return getattr(value, attr)
+    return importlib.import_module(f"{module}.{attr}")
+
+
+def defined_names(nb, tests) -> set[str]:
+    """Top-level names bound by ``nb``'s code cells other than ``tests`` (cell indices)."""
+    names = set()
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or index in tests:
+            continue
+        try:
+            body = ast.parse(cell.source).body
+        except SyntaxError:
+            continue
+        for stmt in body:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                names.add(stmt.name)
+            for node in ast.walk(stmt) if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)) else ():
+                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                    names.add(node.id)
+    return names
+
+
+def hidden_lines(source: str) -> set[int]:
+    """1-based line numbers inside ``### BEGIN HIDDEN TESTS`` regions (markers included)."""
+    lines, inside = set(), False
+    for number, line in enumerate(source.splitlines(), 1):
+        text = line.strip()
+        if text == BEGIN_HIDDEN:
+            inside = True
+        if inside:
+            lines.add(number)
+        if text == END_HIDDEN:
+            inside = False
+    return lines
+
+
+def hidden_test_number(source: str, line: int) -> int:
+    """Which hidden test (1-based top-level statement of the hidden regions) holds ``line``."""
+    hidden = hidden_lines(source)
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return 1
+    number = 0
+    for stmt in body:
+        if stmt.lineno in hidden:
+            number += 1
+            if stmt.lineno <= line <= (stmt.end_lineno or stmt.lineno):
+                return number
+    return max(number, 1)
+
+
+def _hint(cell, number: int) -> str:
+    hints = cell.get("metadata", {}).get("npulab", {}).get("hidden_hints")
+    if isinstance(hints, dict):
+        return str(hints.get(str(number), ""))[:500]
+    if isinstance(hints, list) and 0 < number <= len(hints):
+        return str(hints[number - 1])[:500]
+    return ""
+
+
+class _Discard:
+    """A write-only text sink: what a test prints is not part of its outcome."""
+
+    def write(self, text) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Tests' prints (and warnings) go nowhere: never into ``npulab check --json`` output."""
+    import warnings
+
+    with contextlib.redirect_stdout(_Discard()), contextlib.redirect_stderr(_Discard()), \
+            warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float):
+    """Raise :class:`TestTimeout` in this (main) thread after ``seconds``; elsewhere no-op."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise TestTimeout("the test ran past its time limit")
+
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, max(0.01, seconds))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def run_test(cell, session: Session, *, timeout: float, env: dict | None = None) -> TestOutcome:
+    """Run one graded test cell here (trusted side) against the notebook in ``session``."""
+    return _run_test(cell, session, timeout=timeout, env=env)[0]
+
+
+def _bound_at_top(source: str) -> set[str]:
+    """Names a test cell binds (what later test cells may use, as in a notebook)."""
+    bound = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            bound.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return bound
+
+
+def _run_test(cell, session: Session, *, timeout: float, env: dict | None = None, allow=(), imports=None,
+              shared: dict | None = None):
+    meta = nbgrader_meta(cell)
+    gid, points = str(meta.get("grade_id", "")), float(meta.get("points", 0) or 0)
+    source = cell.source
+    filename = f"<npulab test {gid}>"
+    deadline = time.monotonic() + timeout
+
+    def fail(message: str, kind=None):
+        return TestOutcome(gid, points, False, message[:MAX_MESSAGE]), kind
+
+    try:
+        code = compile(source, filename, "exec")
+        names = free_names(source, allow)
+    except SyntaxError as err:
+        return fail(f"SyntaxError in the test cell (line {err.lineno})")
+    shared = {} if shared is None else shared
+    ns = {"__name__": "__main__", "__builtins__": builtins}
+    for name in [n for n in names if n in shared]:  # defined by an earlier test cell (trusted)
+        ns[name] = shared[name]
+        names.remove(name)
+    for name in [n for n in names if n in (imports or {})]:
+        try:
+            ns[name] = _resolve_import(*imports[name])
+        except Exception:  # not importable here: leave it to the notebook lookup
+            continue
+        names.remove(name)
+    if names:
+        try:
+            reply = session.request({"op": "lookup", "names": names}, timeout + GRACE)
+        except DriverDied:
+            return fail("not run: the notebook's process died before this test",
+                        "timeout" if session.hung else "died")
+        found = reply.get("names") if isinstance(reply.get("names"), dict) else {}
+        for name in names:
+            info = found.get(name)
+            kind = info.get("kind") if isinstance(info, dict) else None
+            if kind == "callable":
+                ns[name] = Proxy(session, name, lambda: deadline)
+            elif kind == "value":
+                try:
+                    ns[name] = wire.decode(info.get("value"))
+                except (wire.WireError, TypeError, ValueError, RecursionError):
+                    ns[name] = NotPlainValue(name, "data that could not be read")
+            elif kind == "other":
+                ns[name] = NotPlainValue(name, str(info.get("type", "an object")))
+    saved = {k: os.environ.get(k) for k in (env or {})}
+    os.environ.update(env or {})
+    try:
+        try:
+            with _time_limit(max(0.01, deadline - time.monotonic()) + 2 * GRACE), _quiet():
+                exec(code, ns)  # noqa: S102 - the instructor's test, in the trusted process
+        finally:  # what this test defined stays for later tests (helpers), never student data
+            for name in _bound_at_top(source):
+                if name in ns and not isinstance(ns[name], (Proxy, NotPlainValue)):
+                    shared[name] = ns[name]
+        return TestOutcome(gid, points, True, ""), None
+    except BaseException as err:  # noqa: BLE001 - every failure is a failed test
+        if isinstance(err, KeyboardInterrupt):
+            raise
+        kind = "timeout" if isinstance(err, TestTimeout) or session.hung else "died" if session.dead else None
+        return fail(_failure_message(cell, err), kind)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _failure_message(cell, err: BaseException) -> str:
+    """What the student reads about a failed test: never test source, never hidden data."""
+    source = cell.source
+    filename = f"<npulab test {nbgrader_meta(cell).get('grade_id', '')}>"
+    lines = [lineno for frame, lineno in traceback.walk_tb(err.__traceback__)
+             if frame.f_code.co_filename == filename]
+    hidden = hidden_lines(source)
+    in_hidden = [n for n in lines if n in hidden]
+    line = in_hidden[0] if in_hidden else (lines[-1] if lines else None)
+    if isinstance(err, TestTimeout):
+        text = f"CellTimeoutError: {err}"
+    elif isinstance(err, DriverDied):
+        text = f"not run: {err}"
+    else:
+        try:
+            value = str(err)
+        except Exception:
+            value = ""
+        text = f"{type(err).__name__}: {value}" if value else type(err).__name__
+    if line is not None and line in hidden:
+        number = hidden_test_number(source, line)
+        hint = _hint(cell, number)
+        if getattr(err, "npulab_student", False):
+            why = f" (your code raised {type(err).__name__})"
+        elif isinstance(err, TestTimeout):
+            why = " (it ran past its time limit)"
+        elif isinstance(err, NotPlainError):
+            why = " (your code gave something other than plain data)"
+        elif isinstance(err, DriverDied):
+            why = " (your notebook's process stopped)"
+        else:
+            why = ""
+        return f"hidden test {number} failed{why}" + (f": {hint}" if hint else "")
+    return text[:MAX_MESSAGE]
+
+
+# --------------------------------------------------------------------------- notebook run
+
+@dataclass
+class NotebookRun:
+    """What :func:`run_notebook_cells` found."""
+
+    fate: dict = field(default_factory=dict)
+    outcomes: dict = field(default_factory=dict)  # cell index -> TestOutcome
+    problems: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+    errors: dict = field(default_factory=dict)  # cell index -> "Ename: value" of non-test cells
+
+
+def cell_name(cell, index: int) -> str:
+    """How feedback names a cell: its grade_id, else its position and first line."""
+    gid = nbgrader_meta(cell).get("grade_id")
+    if gid:
+        return f"cell '{gid}'"
+    first = (cell.source.strip().splitlines() or [""])[0][:40]
+    return f"cell {index + 1} ({first!r})"
+
+
+def _not_run(cell, why: str) -> TestOutcome:
+    meta = nbgrader_meta(cell)
+    return TestOutcome(str(meta.get("grade_id", "")), float(meta.get("points", 0) or 0), False, f"not run: {why}")
+
+
+def run_notebook_cells(nb, session: Session, *, tests=None, cell_timeout: float = 60.0,
+                       notebook_timeout: float = 600.0, max_output_bytes: int = 2 * 2**20,
+                       test_env: dict | None = None, allow_from=None, test_cwd=None) -> NotebookRun:
+    """Run ``nb``'s code cells in order: test cells here, the others in ``session``.
+
+    ``tests`` is the set of cell indices that are graded tests (default: every
+    :func:`~npulab.grading.execute.is_test_cell`).  A builtin name a test uses is looked up
+    in the notebook only if ``allow_from`` (the instructor's notebook; default ``nb``) binds
+    it outside its tests.  Tests run with ``test_cwd`` as the current folder (the
+    instructor's lab folder when grading: a test reads the lab's data files from there, never
+    the student's copies).  Returns a :class:`NotebookRun`.
+    """
+    tests = {i for i, c in enumerate(nb.cells) if is_test_cell(c)} if tests is None else set(tests)
+    run = NotebookRun()
+    shared = {}  # names the test cells define, visible to later test cells (trusted side only)
+    instructor, their_tests = (nb, tests) if allow_from is None else (allow_from, set())
+    allow = defined_names(instructor, their_tests)
+    imports = notebook_imports(instructor, their_tests)
+    deadline = time.monotonic() + notebook_timeout
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        is_test = index in tests
+        if not cell.source.strip() and not is_test:
+            continue
+        if session.dead:
+            if is_test:
+                run.outcomes[index] = _not_run(cell, "the notebook's process died before this test")
+            continue
+        left = deadline - time.monotonic()
+        if left <= 0:
+            if "skipped" not in run.fate.values():
+                run.notes.append(f"the notebook ran past its {notebook_timeout:g} s limit before "
+                                 f"{cell_name(cell, index)}; later cells did not run")
+                run.problems.append("timeout")
+            run.fate[index] = "skipped"
+            if is_test:
+                run.outcomes[index] = _not_run(cell, "the notebook ran past its time limit before this test")
+            continue
+        limit = min(cell_timeout, left)
+        if is_test:
+            with contextlib.chdir(test_cwd) if test_cwd else contextlib.nullcontext():
+                outcome, kind = _run_test(cell, session, timeout=limit, env=test_env, allow=allow, imports=imports,
+                                          shared=shared)
+            run.outcomes[index] = outcome
+            run.fate[index] = "ok" if outcome.passed else "error"
+            if kind == "timeout":
+                run.fate[index] = "timeout"
+                run.problems.append("timeout")
+                run.notes.append(f"{cell_name(cell, index)} ran past its time limit ({limit:g} s) and was stopped")
+            elif kind == "died":
+                run.fate[index] = "died"
+                run.problems.append("kernel_died")
+                run.notes.append(f"the notebook's process died while {cell_name(cell, index)} ran")
+            continue
+        try:
+            reply = session.request({"op": "run", "code": cell.source, "timeout": limit}, limit + GRACE)
+        except DriverDied:
+            if session.hung:  # it did not answer in time
+                run.fate[index] = "timeout"
+                run.problems.append("timeout")
+                run.notes.append(f"{cell_name(cell, index)} ran past its time limit ({limit:g} s) and did not "
+                                 "stop when interrupted; the notebook was ended there")
+            else:
+                run.fate[index] = "died"
+                run.problems.append("kernel_died")
+                run.notes.append(f"the notebook's process died while running {cell_name(cell, index)}; "
+                                 "later cells did not run")
+            continue
+        session.output_bytes += max(0, int(reply.get("output_bytes", 0) or 0))
+        status = reply.get("status")
+        if status == "ok":
+            run.fate[index] = "ok"
+        elif status == "timeout":
+            run.fate[index] = "timeout"
+            run.problems.append("timeout")
+            run.notes.append(f"{cell_name(cell, index)} ran past its time limit ({limit:g} s a cell, or what "
+                             "was left of the notebook's) and was interrupted")
+        else:
+            run.fate[index] = "error"
+            ename = str(reply.get("ename", "Error"))[:100]
+            evalue = str(reply.get("evalue", ""))[:300]
+            run.errors[index] = f"{ename}: {evalue}" if evalue else ename
+            if ename.endswith("MemoryError"):
+                run.problems.append("memory")
+                run.notes.append(f"{cell_name(cell, index)} ran out of memory ({ename})")
+            elif ename == "SystemExit":
+                run.notes.append(f"{cell_name(cell, index)} called sys.exit(); the notebook went on")
+    if session.output_bytes > max_output_bytes:
+        run.problems.append("output_limit")
+        run.notes.append(f"the notebook printed {session.output_bytes // 1024} KiB; output beyond "
+                         f"{max_output_bytes // 1024} KiB is not kept")
+    for index, cell in enumerate(nb.cells):  # tests never reached (the notebook ended early)
+        if index in tests and index not in run.outcomes:
+            run.outcomes[index] = _not_run(cell, "the notebook's process died before this test")
+    return run

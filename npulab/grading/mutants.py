@@ -1,0 +1,274 @@
+"""Mutation testing of a lab: do its tests catch the bugs students actually write?
+
+Each graded solution code cell of ``solutions/NN_name.ipynb`` carries plausible wrong
+answers ("mutants") in ``metadata.npulab.mutants``::
+
+    [{"name": "floor instead of ceil", "replace": [["math.ceil(", "math.floor("]]},
+     {"name": "forgets the zero point", "source": "<the whole wrong cell>"}]
+
+``replace`` applies each ``[old, new]`` once (``old`` must occur); ``source`` replaces the
+cell.  :func:`mutation_report` runs the lab with mutants applied and counts, per exercise,
+the mutants that the visible tests catch (test cells with their hidden block removed) and
+that visible + hidden tests catch (a test cell that errors catches the mutant).
+
+Speed: test cells are independent of each other (a test only calls its own exercise's
+function), so the r-th mutant of *every* exercise runs in the same execution ("round r"),
+and each test cell runs twice in it (visible part, then the full cell), with errors
+allowed.  A test cell belongs to the exercise of the last solution cell above it (or to
+``metadata.npulab.exercise``).  ``isolated=True`` runs one mutant per execution instead.
+Before any mutant, the unmutated solution must pass all its tests (round 0).
+"""
+from __future__ import annotations
+
+import copy
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from npulab.grading.markers import BEGIN_HIDDEN, has_marker, strip_hidden_tests
+from npulab.grading.release import exercise_numbers, nbgrader_meta, npulab_meta
+
+#: Kernel timeout per cell (s) in a mutant run: a mutant that loops forever is interrupted.
+CELL_TIMEOUT = 120.0
+_TAG = "npulab_mutant_run"
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """One plausible wrong answer for one solution cell."""
+
+    cell_index: int
+    grade_id: str
+    name: str
+    source: str  # the mutated cell source
+
+
+@dataclass
+class MutantOutcome:
+    """Whether the visible tests, and visible + hidden tests, caught one mutant."""
+
+    mutant: Mutant
+    caught_visible: bool = False
+    caught_all: bool = False
+
+
+@dataclass
+class MutationReport:
+    """Per-exercise mutant counts of one lab (:meth:`to_dict` is the ``--json`` shape)."""
+
+    lab: str
+    outcomes: list[MutantOutcome] = field(default_factory=list)
+    grade_ids: list[str] = field(default_factory=list)  # every solution cell, in order
+
+    def exercises(self) -> list[dict]:
+        rows = []
+        for gid in self.grade_ids:
+            mine = [o for o in self.outcomes if o.mutant.grade_id == gid]
+            rows.append({"grade_id": gid, "mutants": len(mine),
+                         "caught_visible": sum(o.caught_visible for o in mine),
+                         "caught_all": sum(o.caught_all for o in mine)})
+        return rows
+
+    def to_dict(self) -> dict:
+        return {"lab": self.lab, "exercises": self.exercises()}
+
+    @property
+    def total(self) -> int:
+        return len(self.outcomes)
+
+    @property
+    def caught_visible(self) -> int:
+        return sum(o.caught_visible for o in self.outcomes)
+
+    @property
+    def caught_all(self) -> int:
+        return sum(o.caught_all for o in self.outcomes)
+
+    def escaped(self, visible: bool = True) -> list[Mutant]:
+        """Mutants that the visible (or all) tests did not catch."""
+        return [o.mutant for o in self.outcomes if not (o.caught_visible if visible else o.caught_all)]
+
+
+def apply_mutant(source: str, spec: dict, where: str = "mutant") -> str:
+    """The cell source with one mutant (``replace`` pairs or a whole ``source``) applied."""
+    if not isinstance(spec, dict) or not spec.get("name"):
+        raise ValueError(f"{where}: a mutant is a dict with a 'name' and 'replace' or 'source'")
+    if "source" in spec:
+        new = str(spec["source"])
+    elif "replace" in spec:
+        new = source
+        for pair in spec["replace"]:
+            if not (isinstance(pair, (list, tuple)) and len(pair) == 2):
+                raise ValueError(f"{where}: 'replace' must be a list of [old, new] pairs; got {pair!r}")
+            old, repl = pair
+            if old not in new:
+                raise ValueError(f"{where}: text to replace not found: {old!r}")
+            new = new.replace(old, repl, 1)
+    else:
+        raise ValueError(f"{where}: a mutant needs 'replace' or 'source'")
+    if new == source:
+        raise ValueError(f"{where}: the mutant does not change the cell")
+    return new
+
+
+def find_mutants(nb, name: str = "notebook") -> list[Mutant]:
+    """Every mutant of every solution code cell, in cell order."""
+    found = []
+    for index in exercise_numbers(nb):
+        cell = nb.cells[index]
+        gid = nbgrader_meta(cell).get("grade_id", f"cell-{index}")
+        for k, spec in enumerate(npulab_meta(cell).get("mutants", [])):
+            where = f"{name} {gid} mutant {k + 1}"
+            found.append(Mutant(index, gid, str(spec.get("name", "")) if isinstance(spec, dict) else "",
+                                apply_mutant(cell.source, spec, where)))
+    return found
+
+
+def exercise_of_tests(nb) -> dict[int, int]:
+    """Test-cell index -> exercise number (``metadata.npulab.exercise`` or the cell above)."""
+    numbers = exercise_numbers(nb)
+    out, current = {}, None
+    for index, cell in enumerate(nb.cells):
+        if index in numbers:
+            current = numbers[index]
+        meta = nbgrader_meta(cell)
+        if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
+            given = npulab_meta(cell).get("exercise")
+            number = int(given) if given is not None else current
+            if number is not None:
+                out[index] = number
+    return out
+
+
+def _is_selfcheck(cell) -> bool:
+    return cell.cell_type == "code" and ("npulab.check(" in cell.source
+                                         or nbgrader_meta(cell).get("grade_id") == "selfcheck")
+
+
+def _run_notebook(nb, applied: dict[int, str]):
+    """The notebook to execute for one round: mutants applied, each test cell twice."""
+    tests = exercise_of_tests(nb)
+    cells = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or _is_selfcheck(cell):
+            continue
+        cell = copy.deepcopy(cell)
+        cell.outputs, cell.execution_count = [], None
+        if index in applied:
+            cell.source = applied[index]
+        if index in tests:
+            hidden = has_marker(cell.source, BEGIN_HIDDEN)
+            visible = copy.deepcopy(cell)
+            visible.source = strip_hidden_tests(cell.source) if hidden else cell.source
+            visible.metadata[_TAG] = [index, "visible"]
+            visible["id"] = f"{cell.get('id', index)}-visible"
+            cells.append(visible)
+            if hidden:
+                cell.metadata[_TAG] = [index, "all"]
+                cell["id"] = f"{cell.get('id', index)}-all"
+                cells.append(cell)
+            continue
+        cells.append(cell)
+    run = nbformat.v4.new_notebook(cells=cells, metadata=copy.deepcopy(nb.metadata))
+    return run
+
+
+def _execute(nb, cwd: Path, timeout: float):
+    from nbclient import NotebookClient
+
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+                            interrupt_on_timeout=True, record_timing=False,
+                            resources={"metadata": {"path": str(cwd)}})
+    env = {**os.environ, "MPLBACKEND": "agg", "PYTHONWARNINGS": "ignore"}
+    client.execute(env=env, stderr=subprocess.DEVNULL)
+    return nb
+
+
+def _failed_tests(executed) -> dict[int, dict[str, bool]]:
+    """Test index -> {"visible": failed, "all": failed} from an executed round."""
+    out: dict[int, dict[str, bool]] = {}
+    for cell in executed.cells:
+        tag = cell.metadata.get(_TAG)
+        if not tag:
+            continue
+        index, part = tag
+        failed = any(o.get("output_type") == "error" for o in cell.get("outputs", []))
+        out.setdefault(index, {})[part] = failed
+    for parts in out.values():
+        parts.setdefault("all", parts["visible"])
+    return out
+
+
+def mutation_report(path, *, isolated: bool = False, timeout: float = CELL_TIMEOUT,
+                    progress=None) -> MutationReport:
+    """Run every mutant of the solution notebook at ``path``; see the module docstring.
+
+    ``progress(message)`` is called before each execution (for a CLI's status line).
+    """
+    path = Path(path)
+    if not path.is_file() or path.suffix != ".ipynb":
+        raise ValueError(f"not a notebook file: {path}")
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception as err:  # nbformat raises several types for bad JSON
+        raise ValueError(f"{path}: not a readable notebook ({err.__class__.__name__}: {err})") from None
+    numbers = exercise_numbers(nb)
+    tests = exercise_of_tests(nb)
+    mutants = find_mutants(nb, path.name)
+    report = MutationReport(lab=path.stem, grade_ids=[
+        nbgrader_meta(nb.cells[i]).get("grade_id", f"cell-{i}") for i in numbers])
+    cwd = path.resolve().parent
+
+    # Round 0: the solution itself must pass every test, visible and hidden.
+    if progress:
+        progress(f"{path.name}: solution (round 0)")
+    base = _failed_tests(_execute(_run_notebook(nb, {}), cwd, timeout))
+    broken = [nbgrader_meta(nb.cells[i]).get("grade_id", i) for i, p in base.items() if p["visible"] or p["all"]]
+    if broken:
+        raise ValueError(f"{path.name}: the unmutated solution fails its own tests: {', '.join(map(str, broken))}")
+
+    if isolated:
+        rounds = [[m] for m in mutants]
+    else:
+        by_cell: dict[int, list[Mutant]] = {}
+        for m in mutants:
+            by_cell.setdefault(m.cell_index, []).append(m)
+        depth = max((len(v) for v in by_cell.values()), default=0)
+        rounds = [[v[r] for v in by_cell.values() if len(v) > r] for r in range(depth)]
+    for r, group in enumerate(rounds, 1):
+        if progress:
+            progress(f"{path.name}: round {r}/{len(rounds)} ({len(group)} mutants)")
+        failed = _failed_tests(_execute(_run_notebook(nb, {m.cell_index: m.source for m in group}), cwd, timeout))
+        for m in group:
+            number = numbers[m.cell_index]
+            mine = [failed[t] for t, n in tests.items() if n == number and t in failed]
+            report.outcomes.append(MutantOutcome(
+                m, caught_visible=any(p["visible"] for p in mine),
+                caught_all=any(p["visible"] or p["all"] for p in mine)))
+    order = {m: k for k, m in enumerate(mutants)}
+    report.outcomes.sort(key=lambda o: order[o.mutant])
+    return report
+
+
+def format_report(report: MutationReport) -> str:
+    """A text table of a :class:`MutationReport` plus the mutants that escaped."""
+    def pct(n, d):
+        return f"{100 * n / d:.0f}%" if d else "-"
+
+    width = max([len("exercise")] + [len(g) for g in report.grade_ids])
+    lines = [f"lab {report.lab}: {report.total} mutants; visible tests catch {report.caught_visible} "
+             f"({pct(report.caught_visible, report.total)}), visible + hidden {report.caught_all} "
+             f"({pct(report.caught_all, report.total)})",
+             f"{'exercise':<{width}}  mutants  visible  all"]
+    for row in report.exercises():
+        lines.append(f"{row['grade_id']:<{width}}  {row['mutants']:>7}  {row['caught_visible']:>7}  "
+                     f"{row['caught_all']:>3}")
+    for label, visible in (("escaped the visible tests", True), ("escaped all tests", False)):
+        escaped = report.escaped(visible)
+        if escaped:
+            lines.append(f"{label}:")
+            lines.extend(f"  {m.grade_id}: {m.name}" for m in escaped)
+    return "\n".join(lines)

@@ -1,0 +1,113 @@
+"""The systolic engine's typed hardware: a PE array and its memories (:class:`SystolicConfig`).
+
+``npulab.systolic.estimate(layer, SystolicConfig(array, memory))`` is the engine contract's
+call; an :class:`~npulab.hw.ArrayConfig` alone stands for ``SystolicConfig(array)`` (stock
+SCALE-Sim memories).  Peak throughput is ``2 * rows * cols * clock_hz`` (a MAC is 2 ops);
+static power comes from the area model :mod:`npulab.hw.area`.
+
+Units: ops/s, bytes/s, bytes, W.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from npulab.hw.array import ArrayConfig, MemoryConfig
+
+__all__ = ["SystolicConfig"]
+
+
+@dataclass(frozen=True)
+class SystolicConfig:
+    """A systolic array (:class:`ArrayConfig`) with its SRAMs and DRAM (:class:`MemoryConfig`).
+
+    Parameters
+    ----------
+    array : ArrayConfig
+    memory : MemoryConfig, default MemoryConfig()
+    scalesim_compat : bool, default False
+        Count cycles and SRAM accesses with SCALE-Sim 3.0.0's conventions (see
+        :mod:`npulab.systolic`) instead of what the emulator measures.
+    fold_overlap : bool, default False
+        The stationary operand is double-buffered, so each fold's fill overlaps the previous
+        fold's streaming (:func:`npulab.systolic.folds.pipelined_cycles`; a one-token WS GEMM
+        is then weight-load bound).  Presets turn it on unless they say ``fold_overlap:
+        false``; the bare default matches the cycle-level emulator.
+
+    Examples
+    --------
+    >>> hw = SystolicConfig(ArrayConfig(16, 16))
+    >>> hw.peak_ops_per_s, hw.dram_bytes_per_s
+    (512000000000.0, 16000000000.0)
+    """
+
+    kind: ClassVar[str] = "systolic"
+    #: Keys of a preset file that describe this hardware (besides the common ones).
+    PRESET_KEYS: ClassVar[frozenset] = frozenset({"array", "memory", "fold_overlap"})
+
+    array: ArrayConfig
+    memory: MemoryConfig = field(default_factory=MemoryConfig)
+    scalesim_compat: bool = False
+    fold_overlap: bool = False
+
+    def __post_init__(self):
+        if not isinstance(self.array, ArrayConfig):
+            raise ValueError(f"SystolicConfig.array must be an ArrayConfig; got {type(self.array).__name__}")
+        if not isinstance(self.memory, MemoryConfig):
+            raise ValueError(f"SystolicConfig.memory must be a MemoryConfig; got {type(self.memory).__name__}")
+        if not isinstance(self.scalesim_compat, bool):
+            raise ValueError(f"SystolicConfig.scalesim_compat must be a bool; got {self.scalesim_compat!r}")
+        if not isinstance(self.fold_overlap, bool):
+            raise ValueError(f"SystolicConfig.fold_overlap must be a bool; got {self.fold_overlap!r}")
+
+    @classmethod
+    def of(cls, hw) -> "SystolicConfig":
+        """``hw`` itself, or an :class:`ArrayConfig` wrapped with the default memory."""
+        if isinstance(hw, cls):
+            return hw
+        if isinstance(hw, ArrayConfig):
+            return cls(hw)
+        raise ValueError(f"systolic hardware must be a SystolicConfig or ArrayConfig; got {type(hw).__name__}")
+
+    @classmethod
+    def from_preset(cls, fields) -> "SystolicConfig":
+        """Build from a preset file's ``array`` and ``memory`` entries."""
+        from npulab.hw.build import build
+
+        overlap = fields.get("fold_overlap", True)  # real arrays double-buffer (issue 16)
+        if not isinstance(overlap, bool):
+            raise ValueError(f"HardwarePreset.fold_overlap must be true or false; got {overlap!r}")
+        return cls(array=build(ArrayConfig, "HardwarePreset.array", fields.get("array")),
+                   memory=build(MemoryConfig, "HardwarePreset.memory", fields.get("memory")),
+                   fold_overlap=overlap)
+
+    def __getitem__(self, key):  # the mapping view of the preset file (``config["array"]``)
+        if key not in ("array", "memory"):
+            raise KeyError(key)
+        return getattr(self, key)
+
+    @property
+    def peak_ops_per_s(self) -> float:
+        """``2 * rows * cols * clock_hz``."""
+        return self.array.peak_ops_per_s
+
+    @property
+    def dram_bytes_per_s(self) -> float:
+        """Off-chip bandwidth of :attr:`memory`."""
+        return self.memory.dram_bytes_per_s
+
+    @property
+    def weight_capacity_bytes(self) -> float:
+        """Weights that stay on chip between runs: 0 (the SRAMs are working buffers)."""
+        return 0.0
+
+    @property
+    def precision(self) -> str:
+        """Operand precision of the array."""
+        return self.array.precision
+
+    def static_power_w(self) -> float:
+        """Static power of the area model (:func:`npulab.hw.area.static_power_w`)."""
+        from npulab.hw.area import static_power_w
+
+        return static_power_w(self.array, self.memory)

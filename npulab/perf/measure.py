@@ -1,0 +1,404 @@
+"""Run a workload for real on the local torch device, to hold predictions against it.
+
+* **LLMs**: :class:`TorchDecoder`, a minimal Llama-style decoder built from an
+  :class:`~npulab.workloads.llm.LLMConfig` with random weights (a seeded
+  ``torch.Generator``): embedding, per layer RMSNorm, fused QKV (with the q/k/v bias when
+  the config has one), grouped-query attention through ``F.scaled_dot_product_attention``
+  over a static KV cache, output projection, RMSNorm, SwiGLU MLP (fused gate/up), residual
+  adds; a final norm and the LM head on the last position of each sequence.  Rotary
+  embeddings are omitted (< 1% of the work).  This is the kernel sequence
+  :mod:`npulab.gpu.kernels` models and the structure the H100 measurements in
+  ``datasets/measured/`` were made with.  ``layers`` cuts the depth.
+* **Networks** (SCALE-Sim topologies, ``digits-cnn``): every layer runs as its own
+  ``conv2d`` (padding already folded into the ifmap, as in the topology) or matmul on a
+  random input of its shape, one after another.
+
+Timing (:class:`Timer`): median after warm-up; on CUDA the step is captured in a CUDA graph
+and timed with ``torch.cuda.Event`` (the hardware time, without Python launch overhead);
+on the CPU a loop is timed with ``time.perf_counter``.
+
+Units: seconds.
+"""
+from __future__ import annotations
+
+from npulab.gpu.timing import Timer, torch_threads
+
+__all__ = ["TorchDecoder", "Timer", "measure_llm", "measure_layers", "measure_job", "compare", "cut_layers",
+           "table", "add_arguments", "run_cli"]
+
+_DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
+
+
+def _torch_dtype(dtype: str):
+    import torch
+
+    if dtype not in _DTYPES:
+        raise ValueError(f"dtype must be one of {sorted(_DTYPES)}; got {dtype!r}")
+    return getattr(torch, _DTYPES[dtype])
+
+
+def TorchDecoder(config, max_len: int, max_batch: int = 1, device: str = "cpu",
+                 dtype: str = "fp32", seed: int = 0):
+    """A minimal Llama-style decoder with random weights (see the module docstring): a
+    ``torch.nn.Module`` whose ``forward(ids, pos)`` returns the last position's logits.
+
+    Parameters
+    ----------
+    config : LLMConfig
+        Shapes (``npulab.workloads.llm.from_config(...).config``).
+    max_len : int
+        KV-cache positions.
+    max_batch : int
+        KV-cache sequences.
+    device, dtype : str
+        torch device and ``"bf16" | "fp16" | "fp32"``.
+    seed : int
+        Seed of the weights' ``torch.Generator``.
+    """
+    return _decoder_class()(config, max_len, max_batch, device, dtype, seed)
+
+
+_DECODER = []
+
+
+def _decoder_class():
+    """The ``torch.nn.Module`` subclass, defined on first use (importing this module does
+    not import torch)."""
+    if _DECODER:
+        return _DECODER[0]
+    import torch
+
+    class _TorchDecoder(torch.nn.Module):
+        def __init__(self, config, max_len: int, max_batch: int = 1, device: str = "cpu",
+                     dtype: str = "fp32", seed: int = 0):
+            import torch
+
+            super().__init__()
+            c = self.config = config
+            dt = _torch_dtype(dtype)
+            gen = torch.Generator(device=device).manual_seed(seed)
+            d, hd = c.hidden_size, c.head_dim
+            self.h, self.kvh, self.hd = c.num_attention_heads, c.num_key_value_heads, hd
+            qkv = (self.h + 2 * self.kvh) * hd
+
+            def w(*shape):
+                t = torch.randn(*shape, generator=gen, device=device, dtype=torch.float32) * 0.02
+                return torch.nn.Parameter(t.to(dt), requires_grad=False)
+
+            def ones(n):
+                return torch.nn.Parameter(torch.ones(n, device=device, dtype=dt), requires_grad=False)
+
+            ffn = c.intermediate_size * (2 if c.gated_mlp else 1)
+            self.blocks = torch.nn.ModuleList()
+            for _ in range(c.num_hidden_layers):
+                blk = torch.nn.Module()
+                blk.n1, blk.qkv, blk.o = ones(d), w(d, qkv), w(self.h * hd, d)
+                blk.qkv_b = w(qkv) if c.attention_bias else None
+                blk.n2, blk.gu, blk.down = ones(d), w(d, ffn), w(c.intermediate_size, d)
+                self.blocks.append(blk)
+            self.norm = ones(d)
+            self.emb = w(c.vocab_size, d)
+            self.head = w(d, c.vocab_size)  # tied or not, a [d, V] matrix read once per step
+            shape = (c.num_hidden_layers, max_batch, self.kvh, max_len, hd)
+            self.register_buffer("k_cache", torch.zeros(shape, device=device, dtype=dt))
+            self.register_buffer("v_cache", torch.zeros(shape, device=device, dtype=dt))
+
+        @staticmethod
+        def rms(x, g):
+            import torch.nn.functional as F
+
+            return F.rms_norm(x, (x.shape[-1],), g, 1e-5)
+
+        def forward(self, ids, pos: int = 0):
+            """Logits of the last position of each sequence for tokens ``ids`` [batch, t] at
+            cache position ``pos`` (a prompt when ``t > 1``: causal attention over it)."""
+            import torch.nn.functional as F
+
+            b, t = ids.shape
+            h, kvh, hd = self.h, self.kvh, self.hd
+            x = self.emb[ids]
+            for i, blk in enumerate(self.blocks):
+                y = self.rms(x, blk.n1) @ blk.qkv
+                if blk.qkv_b is not None:
+                    y = y + blk.qkv_b
+                q, k, v = y.split([h * hd, kvh * hd, kvh * hd], dim=-1)
+                q = q.view(b, t, h, hd).transpose(1, 2)
+                self.k_cache[i, :b, :, pos:pos + t] = k.view(b, t, kvh, hd).transpose(1, 2)
+                self.v_cache[i, :b, :, pos:pos + t] = v.view(b, t, kvh, hd).transpose(1, 2)
+                kk, vv = self.k_cache[i, :b, :, :pos + t], self.v_cache[i, :b, :, :pos + t]
+                a = F.scaled_dot_product_attention(q, kk, vv, is_causal=t > 1, enable_gqa=kvh != h)
+                x = x + a.transpose(1, 2).reshape(b, t, h * hd) @ blk.o
+                z = self.rms(x, blk.n2) @ blk.gu
+                if self.config.gated_mlp:
+                    g, u = z.chunk(2, dim=-1)
+                    z = F.silu(g) * u
+                else:
+                    z = F.gelu(z)
+                x = x + z @ blk.down
+            return self.rms(x[:, -1], self.norm) @ self.head
+
+    _DECODER.append(_TorchDecoder)
+    return _TorchDecoder
+
+
+def cut_layers(model, layers: int | None):
+    """A :class:`~npulab.workloads.llm.DecoderLM` with only its first ``layers`` layers."""
+    import dataclasses
+
+    from npulab._validate import positive_int
+    from npulab.workloads.llm import DecoderLM
+
+    if layers is None:
+        return model
+    positive_int("measure", "layers", layers)
+    c = model.config
+    n = min(layers, c.num_hidden_layers)
+    return DecoderLM(dataclasses.replace(c, num_hidden_layers=n,
+                                         name=c.name if n == c.num_hidden_layers else f"{c.name}-L{n}"))
+
+
+def measure_llm(model, phase: str, seq_len: int, batch: int = 1, *, device: str = "cpu",
+                dtype: str | None = None, layers: int | None = None, graphs: bool = True,
+                seed: int = 0, budget_s: float = 0.05, reps: int = 5,
+                threads: int | None = None) -> float:
+    """Seconds of one step of ``model`` (a DecoderLM, config path/dict or bundled name).
+
+    ``phase="prefill"``: the whole prompt of ``seq_len`` tokens for ``batch`` sequences;
+    ``phase="decode"``: one new token per sequence at context ``seq_len``.
+    """
+    import torch
+
+    from npulab.workloads.llm import DecoderLM, from_config
+
+    if phase not in ("prefill", "decode"):
+        raise ValueError(f"phase must be 'prefill' or 'decode'; got {phase!r}")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device cuda: no CUDA device is available to torch here")
+    dtype = dtype or ("bf16" if device == "cuda" else "fp32")
+    m = model if isinstance(model, DecoderLM) else from_config(model)
+    m = cut_layers(m, layers)
+    net = TorchDecoder(m.config, max_len=seq_len + 1, max_batch=batch, device=device,
+                       dtype=dtype, seed=seed)
+    gen = torch.Generator(device=device).manual_seed(seed + 1)
+    if phase == "prefill":
+        ids = torch.randint(0, m.config.vocab_size, (batch, seq_len), generator=gen, device=device)
+        pos = 0
+    else:
+        ids = torch.randint(0, m.config.vocab_size, (batch, 1), generator=gen, device=device)
+        pos = seq_len - 1  # seq_len - 1 cached keys plus the new token
+    timer = Timer(device, budget_s=budget_s, reps=reps, graphs=graphs)
+    with torch.no_grad(), torch_threads(threads if device == "cpu" else None):
+        return timer(lambda: net(ids, pos))
+
+
+def measure_layers(layers, *, device: str = "cpu", dtype: str | None = None, seed: int = 0,
+                   budget_s: float = 0.05, reps: int = 5, threads: int | None = None) -> float:
+    """Seconds of one inference of a network given as Gemm / Conv2d layers, run in order."""
+    import torch
+    import torch.nn.functional as F
+
+    from npulab.workloads import Conv2d, Gemm
+
+    dtype = dtype or ("bf16" if device == "cuda" else "fp32")
+    dt = _torch_dtype(dtype)
+    gen = torch.Generator(device=device).manual_seed(seed)
+
+    def rand(*shape):
+        return torch.randn(*shape, generator=gen, device=device, dtype=torch.float32).to(dt)
+
+    ops = []
+    for layer in layers:
+        if isinstance(layer, Conv2d):
+            x = rand(1, layer.channels, layer.ifmap_h, layer.ifmap_w)
+            w = rand(layer.num_filters, layer.channels, layer.filter_h, layer.filter_w)
+            ops.append((lambda x=x, w=w, s=layer.stride: F.conv2d(x, w, stride=s)))
+        elif isinstance(layer, Gemm):
+            a, b = rand(layer.M, layer.K), rand(layer.K, layer.N)
+            ops.append((lambda a=a, b=b: a @ b))
+        else:
+            raise ValueError(f"cannot run a {type(layer).__name__} layer in torch")
+
+    def run():
+        for op in ops:
+            op()
+
+    with torch.no_grad(), torch_threads(threads if device == "cpu" else None):
+        return Timer(device, budget_s=budget_s, reps=reps)(run)
+
+
+def measure_job(workload, *, phase: str | None = None, seq_len: int = 2048, batch: int = 1,
+                device: str = "cpu", dtype: str | None = None, layers: int | None = None,
+                reps: int = 5, threads: int | None = None) -> float:
+    """Seconds of one run of a bundled workload (LLM step, topology or ``digits-cnn``)."""
+    from pathlib import Path
+
+    from npulab import datasets
+    from npulab.workloads import load_topology
+    from npulab.workloads.llm import DecoderLM
+
+    if isinstance(workload, DecoderLM):
+        return measure_llm(workload, phase or "decode", seq_len, batch, device=device,
+                           dtype=dtype, layers=layers, reps=reps, threads=threads)
+    spec = str(workload)
+    if spec == "digits-cnn":
+        from npulab.perf.scoring import digits_job
+
+        job = digits_job()
+        layers_ = [lay for lay, n in job.layers for _ in range(n)]
+        return measure_layers(layers_, device=device, dtype=dtype, reps=reps, threads=threads)
+    p = Path(spec)
+    bundled = datasets.available()
+    if not p.exists() and f"topologies/{spec}.csv" in bundled:
+        p = datasets.path(f"topologies/{spec}.csv")
+    elif not p.exists() and f"llm/{spec}.json" in bundled:
+        p = datasets.path(f"llm/{spec}.json")
+    elif not p.exists():
+        raise ValueError(f"unknown workload {spec!r} for --measure")
+    if p.suffix == ".csv":
+        return measure_layers(load_topology(p), device=device, dtype=dtype, reps=reps,
+                              threads=threads)
+    return measure_llm(p, phase or "decode", seq_len, batch, device=device, dtype=dtype,
+                       layers=layers, reps=reps, threads=threads)
+
+
+def _cut_workload(spec, layers):
+    """A bundled LLM name/config cut to ``layers`` (a DecoderLM), or a topology's first
+    ``layers`` layers; other workloads unchanged."""
+    from pathlib import Path
+
+    from npulab import datasets
+    from npulab.workloads import load_topology
+    from npulab.workloads.llm import from_config
+
+    if layers is None:
+        return spec
+    s = str(spec)
+    p = Path(s)
+    bundled = datasets.available()
+    if not p.exists() and f"llm/{s}.json" in bundled:
+        p = datasets.path(f"llm/{s}.json")
+    elif not p.exists() and f"topologies/{s}.csv" in bundled:
+        p = datasets.path(f"topologies/{s}.csv")
+    if p.suffix == ".json" and p.exists():
+        return cut_layers(from_config(p), layers)
+    if p.suffix == ".csv" and p.exists():
+        return load_topology(p)[:layers]
+    return spec
+
+
+def compare(workloads, hardware, *, phases=None, seq_len: int = 2048, batch: int = 1,
+            device: str | None = None, layers: int | None = None, reps: int = 5,
+            weight_format: str | None = None, threads: int | None = None) -> list[dict]:
+    """Predicted (each preset) vs measured (the local torch device) for each workload.
+
+    Returns rows ``{workload, phase, hardware, predicted_s, measured_s, error}`` with
+    ``error = predicted / measured - 1``.  The torch run uses the preset's precision when
+    torch has it (bf16, fp16, fp32), else the device default, and on the CPU the thread
+    count the preset was calibrated with (its data file's ``threads``) unless ``threads``.
+    """
+    import torch
+
+    from npulab.perf.presets import load_preset
+    from npulab.perf.scoring import make_jobs, score_job
+    from npulab.workloads.llm import DecoderLM
+
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    presets = [load_preset(h) for h in hardware]
+    rows = []
+    for w in workloads:
+        target = _cut_workload(w, layers)
+        for preset in presets:
+            kwargs = {"seq_len": seq_len, "batch": batch, "precision": preset.precision}
+            if weight_format:
+                kwargs["weight_format"] = weight_format
+            jobs = make_jobs(target, phases=phases, **kwargs)
+            dtype = preset.precision if preset.precision in _DTYPES else None
+            n_threads = threads or _calibrated_threads(preset)
+            for job in jobs:
+                predicted = score_job(job, preset).latency_s
+                if isinstance(target, (list, tuple)):
+                    measured = measure_layers(list(target), device=device, dtype=dtype, reps=reps,
+                                              threads=n_threads)
+                elif isinstance(target, DecoderLM):
+                    measured = measure_llm(target, job.phase, seq_len, batch, device=device,
+                                           dtype=dtype, reps=reps, threads=n_threads)
+                else:
+                    measured = measure_job(target, phase=job.phase or None, seq_len=seq_len,
+                                           batch=batch, device=device, dtype=dtype, reps=reps,
+                                           threads=n_threads)
+                name = job.name if not isinstance(target, (list, tuple)) else f"{w}-L{len(target)}"
+                rows.append({"workload": name, "phase": job.phase, "hardware": preset.name,
+                             "device": device, "predicted_s": predicted, "measured_s": measured,
+                             "error": predicted / measured - 1.0})
+    return rows
+
+
+def _calibrated_threads(preset):
+    """The ``threads`` a gpu-kind preset's data file records (CPU calibrations), else None."""
+    measured = getattr(preset.config, "measured", "")
+    if not measured:
+        return None
+    try:
+        from npulab.gpu.table import measured_paths, read, resolve
+
+        for part in measured_paths(measured):
+            n = read(resolve(part)).get("threads")
+            if n:
+                return int(n)
+    except (ValueError, OSError):
+        return None
+    return None
+
+
+def table(rows) -> str:
+    """The comparison as a text table with the mean and max absolute error."""
+    from npulab.perf.report import format_si, render_table
+
+    head = ("workload", "phase", "hardware", "predicted", "measured", "error")
+    lines = [render_table(head, [(r["workload"], r["phase"] or "-", r["hardware"],
+                                  format_si(r["predicted_s"], "s"), format_si(r["measured_s"], "s"),
+                                  f"{100 * r['error']:+.1f}%") for r in rows])]
+    if rows:
+        errs = [abs(r["error"]) for r in rows]
+        lines.append(f"mean |error| {100 * sum(errs) / len(errs):.1f}%, max {100 * max(errs):.1f}% "
+                     f"(measured on {rows[0]['device']})")
+    return "\n".join(lines)
+
+
+def add_arguments(p) -> None:
+    """``--measure``, ``--layers``, ``--device`` of ``npulab scorecard``."""
+    p.add_argument("--measure", action="store_true",
+                   help="also run the workload on the local torch device and print predicted, "
+                        "measured and the error (needs --hw, e.g. a preset from npulab calibrate)")
+    p.add_argument("--layers", type=int, metavar="N",
+                   help="with --measure: keep only the first N layers (LLM decoder layers or "
+                        "network layers) in both the prediction and the run")
+    p.add_argument("--device", choices=("cpu", "cuda"),
+                   help="with --measure: torch device (default cuda when available, else cpu)")
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="with --measure on the CPU: torch threads (default: as calibrated)")
+
+
+def run_cli(args) -> int:
+    """``npulab scorecard ... --measure``: the comparison table (or JSON)."""
+    if not args.hw:
+        raise ValueError("--measure needs --hw PRESET (e.g. one written by npulab calibrate)")
+    if args.layers is not None and args.layers < 1:
+        raise ValueError(f"--layers must be >= 1; got {args.layers}")
+    if args.threads is not None and args.threads < 1:
+        raise ValueError(f"--threads must be >= 1; got {args.threads}")
+    from npulab.perf.scorecard import DEFAULT_WORKLOADS
+
+    rows = compare(args.workload or list(DEFAULT_WORKLOADS), args.hw,
+                   phases=[args.phase] if args.phase else None, seq_len=args.seq_len,
+                   batch=args.batch, device=args.device, layers=args.layers,
+                   weight_format=args.weights, threads=args.threads)
+    if args.json:
+        from npulab.cli import print_json
+
+        errs = [abs(r["error"]) for r in rows]
+        print_json({"results": rows, "mean_abs_error": sum(errs) / len(errs) if errs else None,
+                    "max_abs_error": max(errs) if errs else None})
+        return 0
+    print(table(rows))
+    return 0
