@@ -55,7 +55,6 @@ lab: install-lab
 
 release: install
 	$(BIN)/npulab release solutions labs
-	$(BIN)/npulab release solutions labs --lang ko
 	$(BIN)/python -m npulab.i18n build --lang ko
 
 bench: install

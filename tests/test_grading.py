@@ -44,6 +44,23 @@ def test_labs_are_a_fresh_release_of_solutions(tmp_path):
     assert not mismatch and not errors, f"labs/ differs from a fresh release (run make release): {mismatch}"
 
 
+def test_the_release_command_rebuilds_all_of_labs(tmp_path, capsys):
+    """`npulab release solutions DST` (no --lang) writes every language: DST equals labs/ file for file."""
+    from npulab.cli import main
+
+    assert main(["release", str(ROOT / "solutions"), str(tmp_path / "labs")]) == 0
+    capsys.readouterr()
+
+    def files(root):
+        return {p.relative_to(root): p.read_bytes() for p in root.rglob("*")
+                if p.is_file() and not ({".ipynb_checkpoints", "__pycache__"} & set(p.parts))}
+
+    fresh, repo = files(tmp_path / "labs"), files(ROOT / "labs")
+    assert sorted(map(str, fresh.keys() ^ repo.keys())) == [], "labs/ and a fresh release differ in files"
+    assert [str(k) for k in fresh if fresh[k] != repo[k]] == [], "labs/ differs from a fresh release"
+    assert any(k.parts[0] == "ko" for k in fresh), "the Korean labs are part of the release"
+
+
 def test_release_is_deterministic(tmp_path):
     release(ROOT / "solutions", tmp_path / "a")
     release(ROOT / "solutions", tmp_path / "b")

@@ -1,8 +1,11 @@
-"""``npulab release SRC DST [--seed S] [--lang ko]``: student notebooks from instructor solutions.
+"""``npulab release SRC DST [--seed S] [--lang en|ko]``: student notebooks from instructor solutions.
 
-``--lang ko`` writes the Korean labs into ``DST/ko/`` (prose from ``SRC/i18n/ko/``, see
-:mod:`npulab.i18n`); a lab with untranslated cells keeps their English and is named in a
-warning line on stderr.
+Without ``--lang``, a folder of solutions is released whole: the English labs into ``DST``
+and, for every language with a catalog in ``SRC/i18n/<lang>/``, that language's labs into
+``DST/<lang>/`` -- so ``labs/`` as a whole is one fresh release of ``solutions/``.
+``--lang en`` writes the English labs only; ``--lang ko`` the Korean ones only, into
+``DST/ko/`` (prose from ``SRC/i18n/ko/``, see :mod:`npulab.i18n`).  A lab with untranslated
+cells keeps their English and is named in a warning line on stderr.
 """
 from __future__ import annotations
 
@@ -16,17 +19,23 @@ def run(args) -> int:
     import warnings
     from pathlib import Path
 
-    from npulab.i18n.messages import normalize_lang
+    from npulab.i18n.messages import LANGS, normalize_lang
 
-    lang = normalize_lang(args.lang)
-    dst = Path(args.dst)
-    if Path(args.src).is_dir() and dst.exists() and not dst.is_dir():
+    src, dst = Path(args.src), Path(args.dst)
+    if src.is_dir() and dst.exists() and not dst.is_dir():
         raise ValueError(f"DST {dst} is an existing file; releasing a folder of solutions needs a folder")
-    if lang != "en" and dst.suffix != ".ipynb":
-        dst = dst / lang
+    if args.lang is not None:
+        langs = [normalize_lang(args.lang)]
+    else:  # the whole release: English, then every language that has a catalog
+        langs = ["en"] + (sorted(p.name for p in (src / "i18n").iterdir()
+                                 if p.is_dir() and p.name in LANGS and p.name != "en")
+                          if (src / "i18n").is_dir() else [])
+    written = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        written = release(args.src, dst, seed=args.seed, lang=lang)
+        for lang in langs:
+            target = dst / lang if lang != "en" and dst.suffix != ".ipynb" else dst
+            written += release(src, target, seed=args.seed, lang=lang)
     for w in caught:
         print(f"npulab release: warning: {w.message}", file=sys.stderr)
     if args.json:
@@ -48,7 +57,8 @@ def add_parser(sub) -> None:
     p.add_argument("--seed", type=int, default=None, metavar="S",
                    help="course offering's secret seed: stamps its fingerprint "
                         "(metadata.npulab.course_seed_check) so `npulab grade --seed` can verify it")
-    p.add_argument("--lang", default="en", choices=("en", "ko"),
-                   help="language of the labs' prose and stub messages; ko writes DST/ko/ (default en)")
+    p.add_argument("--lang", default=None, choices=("en", "ko"),
+                   help="release one language only (ko writes DST/ko/); default: English into DST "
+                        "and every translated language into DST/<lang>/")
     add_json_flag(p)
     p.set_defaults(func=run)

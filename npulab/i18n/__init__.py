@@ -9,7 +9,8 @@ the English it was made from:
   edits; the authoring tools derive it from the grade id).  Only Markdown cells are
   translated; code, tests, grade ids and points are the English ones, so a Korean release
   grades exactly like the English release (:mod:`npulab.i18n.notebooks`).
-  ``npulab release solutions labs --lang ko`` writes ``labs/ko/``.
+  ``npulab release solutions labs`` writes ``labs/ko/`` beside the English labs
+  (``--lang ko`` alone writes only them).
 * lecture notes: ``course/lectures/i18n/ko/NN_name.yaml``, keyed by the digest of each
   paragraph-sized block, so an edit to one English paragraph makes only that block stale;
   ``course/lectures/ko/NN_name.md`` is generated from it (:mod:`npulab.i18n.lectures`).
