@@ -171,3 +171,44 @@ def test_report_is_a_leaf_module():
     """Every engine imports Report: it may import nothing from npulab but the validation helpers."""
     assert GRAPH["npulab.perf.report"] <= {"npulab._validate"}
     assert GRAPH["npulab.perf.roofline"] <= {"npulab._validate", "npulab.perf.report", "npulab.hw.energy"}
+
+
+def test_every_registered_hardware_config_implements_the_protocol():
+    """Conformance (as scikit-learn's check_estimator): each kind's config, built from each
+    bundled preset of that kind, passes :func:`npulab.hw.protocol.check_hardware_config`."""
+    from npulab.hw.protocol import HardwareConfig, check_hardware_config
+    from npulab.perf.engines import HARDWARE
+    from npulab.perf.presets import available_presets, load_preset
+
+    presets = [load_preset(n) for n in available_presets()]
+    for kind, cls in HARDWARE.items():
+        assert cls.kind == kind and isinstance(cls.PRESET_KEYS, frozenset)
+        configs = [p.config for p in presets if p.engine == kind]
+        assert configs, f"no bundled preset exercises the {kind} config"
+        for hw in configs:
+            assert isinstance(hw, HardwareConfig) and type(hw) is cls
+            check_hardware_config(hw)
+
+
+def test_the_protocol_check_names_what_is_missing():
+    import pytest
+
+    from npulab.hw.protocol import check_hardware_config
+
+    class NoMemory:
+        kind, PRESET_KEYS = "x", frozenset()
+        peak_ops_per_s = dram_bytes_per_s = 1.0
+        weight_capacity_bytes, precision = 0.0, "int8"
+
+        @classmethod
+        def from_preset(cls, fields):
+            return cls()
+
+        def static_power_w(self):
+            return 0.0
+
+    with pytest.raises(ValueError, match="memory_bytes is missing"):
+        check_hardware_config(NoMemory())
+    NoMemory.memory_bytes = 0.0
+    with pytest.raises(ValueError, match="must be frozen"):
+        check_hardware_config(NoMemory())

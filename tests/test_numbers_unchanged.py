@@ -212,14 +212,17 @@ def _tiling(out):
 
 
 def _perf(out):
+    from npulab.hw import SnnConfig
     from npulab.perf import load_preset, run_scorecard, score
 
     for name in PRESETS:
         p = load_preset(name)
+        # SNN activity is the SnnConfig's; other presets recorded SnnConfig's defaults here
+        snn = p.config if p.engine == "snn" else SnnConfig()
         out[f"preset/{name}"] = plain({
             "peak": p.peak_ops_per_s, "dram": p.dram_bytes_per_s, "capacity": p.weight_capacity_bytes,
             "static": p.static_power_w, "precision": p.precision, "ridge": p.roofline.ridge_point,
-            "spike_rate": p.spike_rate, "timesteps": p.timesteps, "engine": p.engine})
+            "spike_rate": snn.spike_rate, "timesteps": snn.timesteps, "engine": p.engine})
 
     sc = run_scorecard(hardware=list(PRESETS))
     out["scorecard.rows"] = plain(sc.rows())

@@ -54,10 +54,11 @@ def register_engine(kind: str, estimate: Callable, hw_type: type | None = None, 
     estimate : callable
         ``estimate(layer, hw, *, energy=None) -> Report``.
     hw_type : type, optional
-        Its config class; needed to load presets of this kind.  It provides ``kind``,
-        ``PRESET_KEYS``, ``from_preset(fields)``, ``peak_ops_per_s``, ``dram_bytes_per_s``
-        (None if a preset must give it), ``weight_capacity_bytes``, ``precision`` and
-        ``static_power_w()``.
+        Its config class; needed to load presets of this kind.  It implements
+        :class:`npulab.hw.protocol.HardwareConfig` (``kind``, ``PRESET_KEYS``,
+        ``from_preset(fields)``, ``peak_ops_per_s``, ``dram_bytes_per_s``, ``memory_bytes``,
+        ``weight_capacity_bytes``, ``precision``, ``static_power_w()``); the architecture
+        test checks every registered class against it.
     estimate_job : callable, optional
         ``estimate_job(job, hw, *, energy=None) -> Report | None``: cost a whole
         :class:`~npulab.perf.scoring.Job` at once (``job.source`` is the LLMPhase or layer list

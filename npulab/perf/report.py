@@ -119,7 +119,7 @@ class Report:
         Serving phase for LLMs (``"prefill"``, ``"decode"``), empty otherwise.
     bytes_moved : float, optional
         Off-chip bytes the run must move (for the roofline and :attr:`bound`).
-    mem_bandwidth_bytes_per_s : float, optional
+    dram_bytes_per_s : float, optional
         The off-chip bandwidth it had (bytes/s).
     unit : str, default "inference"
         What :attr:`inferences` counts (``"inference"``, ``"token"``, ``"image"`` ...).
@@ -154,7 +154,7 @@ class Report:
     hardware: str = ""
     phase: str = ""
     bytes_moved: float | None = None
-    mem_bandwidth_bytes_per_s: float | None = None
+    dram_bytes_per_s: float | None = None
     unit: str = "inference"
 
     def __post_init__(self):
@@ -166,7 +166,7 @@ class Report:
         _check_nonneg("clock_hz", self.clock_hz)
         _check_nonneg("peak_ops_per_s", self.peak_ops_per_s)
         _check_nonneg("bytes_moved", self.bytes_moved)
-        _check_nonneg("mem_bandwidth_bytes_per_s", self.mem_bandwidth_bytes_per_s)
+        _check_nonneg("dram_bytes_per_s", self.dram_bytes_per_s)
         for f in ("utilization", "accuracy", "accuracy_target"):
             v = getattr(self, f)
             _check_nonneg(f, v)
@@ -258,9 +258,9 @@ class Report:
     @property
     def memory_time_s(self) -> float | None:
         """``bytes_moved / bandwidth``: the shortest time the memory allows (s)."""
-        if self.bytes_moved is None or not self.mem_bandwidth_bytes_per_s:
+        if self.bytes_moved is None or not self.dram_bytes_per_s:
             return None
-        return self.bytes_moved / self.mem_bandwidth_bytes_per_s
+        return self.bytes_moved / self.dram_bytes_per_s
 
     @property
     def compute_time_s(self) -> float | None:
@@ -323,7 +323,9 @@ class Report:
             "unit": self.unit,
             "peak_tops": self.peak_tops,
             "bytes_moved": self.bytes_moved,
-            "mem_bandwidth_bytes_per_s": self.mem_bandwidth_bytes_per_s,
+            "dram_bytes_per_s": self.dram_bytes_per_s,
+            # the same number under the key JSON written before issue 22 used (recorded outputs)
+            "mem_bandwidth_bytes_per_s": self.dram_bytes_per_s,
             "arithmetic_intensity": self.arithmetic_intensity,
             "bound": self.bound,
             "energy_groups_pJ": self.energy_groups_pJ,

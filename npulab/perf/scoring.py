@@ -331,7 +331,7 @@ def score_job(job: Job, preset: HardwarePreset, *, model: str = "engine") -> Rep
         peak_ops_per_s=preset.peak_ops_per_s, accuracy=job.accuracy,
         accuracy_target=job.accuracy_target, inferences=job.inferences,
         hardware=preset.name, phase=job.phase, bytes_moved=bytes_moved,
-        mem_bandwidth_bytes_per_s=preset.dram_bytes_per_s, unit=job.unit,
+        dram_bytes_per_s=preset.dram_bytes_per_s, unit=job.unit,
         details={"bound": bound, "engine_latency_s": engine_latency, "compute_time_s": compute_time, "memory_time_s": memory_time,
                  "engine_macs": engine_macs, "weights_on_chip": resident,
                  "weight_bytes": job.weight_bytes,

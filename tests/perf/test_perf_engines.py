@@ -54,6 +54,7 @@ class IdealConfig:
     dram_bytes_per_s: float
     precision: str = "int8"
     weight_capacity_bytes: ClassVar[float] = 0.0
+    memory_bytes: ClassVar[float] = 0.0
 
     def __post_init__(self):
         positive_number("IdealConfig", "peak_ops_per_s", self.peak_ops_per_s)
