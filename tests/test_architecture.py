@@ -8,11 +8,11 @@ Data flows one way: inputs (``npulab.workloads``, ``npulab.hw``) -> engines (``s
   also those inside functions: a deferred import hides a cycle, it does not remove it);
 * the inputs import no engine, no ``perf`` and no app;
 * an engine imports no other engine, and from ``perf`` only leaf modules (``perf`` modules
-  that import no engine, e.g. ``npulab.perf.report``);
+  that import no engine, e.g. ``npulab.metrics.report``);
 * no module imports a ``_private`` name from another npulab module.
 
-An import edge goes to the most specific module named (``from npulab.perf.report import
-Report`` is an edge to ``npulab.perf.report``); the implicit import of parent packages is not
+An import edge goes to the most specific module named (``from npulab.metrics.report import
+Report`` is an edge to ``npulab.metrics.report``); the implicit import of parent packages is not
 an edge, which is why ``npulab/perf/__init__.py`` loads its engine-running parts on first use.
 """
 from __future__ import annotations
@@ -169,8 +169,9 @@ def test_no_private_name_is_imported_across_modules():
 
 def test_report_is_a_leaf_module():
     """Every engine imports Report: it may import nothing from npulab but the validation helpers."""
-    assert GRAPH["npulab.perf.report"] <= {"npulab._validate"}
-    assert GRAPH["npulab.perf.roofline"] <= {"npulab._validate", "npulab.perf.report", "npulab.hw.energy"}
+    assert GRAPH["npulab.metrics.report"] <= {"npulab._validate"}
+    assert GRAPH["npulab.metrics.roofline"] <= {"npulab._validate", "npulab.metrics.report",
+                                                "npulab.hw.energy"}
 
 
 def test_every_registered_hardware_config_implements_the_protocol():

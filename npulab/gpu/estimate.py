@@ -39,7 +39,7 @@ from __future__ import annotations
 from npulab.gpu.kernels import Kernel, llm_kernels
 from npulab.gpu.table import attention_flops_bytes, gemm_flops_bytes, load
 from npulab.hw.gpu import GpuConfig
-from npulab.perf.report import Report, bound_of
+from npulab.metrics.report import Report, bound_of
 
 #: Fused attention reaches a smaller fraction of the peak at smaller head sizes (the
 #: softmax and the loads per score do not shrink with ``hd``): ``eff(hd) = eff(128) *
@@ -130,7 +130,7 @@ def estimate_kernels(kernels, hw: GpuConfig, *, name: str = "step", macs: int | 
     ``details`` holds the time, bytes and count of each kernel kind, the roofline floor
     (``max(ops / peak, bytes / datasheet bandwidth)``), ``compute_time_s`` (the time of the
     kernels whose compute roof is not below their memory roof) and ``bound``, both by the one
-    rule :func:`~npulab.perf.report.bound_of` (memory-bound when the bytes at the achieved
+    rule :func:`~npulab.metrics.report.bound_of` (memory-bound when the bytes at the achieved
     bandwidth take longer than the math at peak; a tie is compute-bound).
     """
     _check(hw)
@@ -171,6 +171,7 @@ def estimate_kernels(kernels, hw: GpuConfig, *, name: str = "step", macs: int | 
         utilization=min(1.0, flops / latency / hw.peak_ops_per_s),
         peak_ops_per_s=hw.peak_ops_per_s, hardware=hw.name, bytes_moved=nbytes,
         dram_bytes_per_s=hw.dram_bytes_per_s,
+        compute_time_s=compute_bound_time, bound=bound_of(comp_time, mem_time),
         details={"bound": bound_of(comp_time, mem_time),
                  "compute_time_s": compute_bound_time, "device_time_s": device_time,
                  "kernels": n_kernels, "by_kind": by_kind, "roofline_floor_s": floor,

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from npulab.gpu.timing import Timer, torch_threads
 
-__all__ = ["TorchDecoder", "Timer", "measure_llm", "measure_layers", "measure_job", "compare", "cut_layers",
-           "table", "add_arguments", "run_cli"]
+__all__ = ["TorchDecoder", "Timer", "measure_llm", "measure_layers", "measure_job", "compare",
+           "cut_layers", "table"]
 
 _DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
 
@@ -352,7 +352,7 @@ def _calibrated_threads(preset):
 
 def table(rows) -> str:
     """The comparison as a text table with the mean and max absolute error."""
-    from npulab.perf.report import format_si, render_table
+    from npulab.metrics.report import format_si, render_table
 
     head = ("workload", "phase", "hardware", "predicted", "measured", "error")
     lines = [render_table(head, [(r["workload"], r["phase"] or "-", r["hardware"],
@@ -363,42 +363,3 @@ def table(rows) -> str:
         lines.append(f"mean |error| {100 * sum(errs) / len(errs):.1f}%, max {100 * max(errs):.1f}% "
                      f"(measured on {rows[0]['device']})")
     return "\n".join(lines)
-
-
-def add_arguments(p) -> None:
-    """``--measure``, ``--layers``, ``--device`` of ``npulab scorecard``."""
-    p.add_argument("--measure", action="store_true",
-                   help="also run the workload on the local torch device and print predicted, "
-                        "measured and the error (needs --hw, e.g. a preset from npulab calibrate)")
-    p.add_argument("--layers", type=int, metavar="N",
-                   help="with --measure: keep only the first N layers (LLM decoder layers or "
-                        "network layers) in both the prediction and the run")
-    p.add_argument("--device", choices=("cpu", "cuda"),
-                   help="with --measure: torch device (default cuda when available, else cpu)")
-    p.add_argument("--threads", type=int, metavar="N",
-                   help="with --measure on the CPU: torch threads (default: as calibrated)")
-
-
-def run_cli(args) -> int:
-    """``npulab scorecard ... --measure``: the comparison table (or JSON)."""
-    if not args.hw:
-        raise ValueError("--measure needs --hw PRESET (e.g. one written by npulab calibrate)")
-    if args.layers is not None and args.layers < 1:
-        raise ValueError(f"--layers must be >= 1; got {args.layers}")
-    if args.threads is not None and args.threads < 1:
-        raise ValueError(f"--threads must be >= 1; got {args.threads}")
-    from npulab.perf.scorecard import DEFAULT_WORKLOADS
-
-    rows = compare(args.workload or list(DEFAULT_WORKLOADS), args.hw,
-                   phases=[args.phase] if args.phase else None, seq_len=args.seq_len,
-                   batch=args.batch, device=args.device, layers=args.layers,
-                   weight_format=args.weights, threads=args.threads)
-    if args.json:
-        from npulab.cli import print_json
-
-        errs = [abs(r["error"]) for r in rows]
-        print_json({"results": rows, "mean_abs_error": sum(errs) / len(errs) if errs else None,
-                    "max_abs_error": max(errs) if errs else None})
-        return 0
-    print(table(rows))
-    return 0

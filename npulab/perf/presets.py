@@ -142,7 +142,7 @@ class HardwarePreset:
     @property
     def roofline(self):
         """The preset's :class:`~npulab.perf.Roofline` (peak ops/s, DRAM bandwidth)."""
-        from npulab.perf.roofline import Roofline
+        from npulab.metrics.roofline import Roofline
 
         return Roofline(self.peak_ops_per_s, self.dram_bytes_per_s)
 

@@ -290,8 +290,8 @@ def test_convolutions_use_the_measured_direct_convs(cpu_preset):
 @pytest.mark.parametrize("peak, bound", [(8e12, "compute"), (16e12, "compute"), (32e12, "memory")])
 def test_gpu_bound_uses_the_one_rule_and_a_tie_is_compute(peak, bound):
     # 48^3 GEMM in bf16: 2*48^3 ops and 2*3*48^2 bytes, so ops/peak == bytes/bw at peak = 16 bw.
-    from npulab.perf.report import bound_of
-    from npulab.perf.roofline import Roofline
+    from npulab.metrics.report import bound_of
+    from npulab.metrics.roofline import Roofline
 
     hw = GpuConfig("toy", peak_ops_per_s=peak, dram_bytes_per_s=1e12, bandwidth_efficiency=1.0)
     r = estimate(Gemm(48, 48, 48), hw)

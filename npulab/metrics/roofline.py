@@ -7,14 +7,14 @@ machine with peak compute ``P`` (ops/s) and memory bandwidth ``B`` (bytes/s)::
 
 The *ridge point* ``I* = P / B`` separates memory-bound (``I < I*``) from compute-bound
 kernels: ``I < I*`` is exactly ``bytes / B > ops / P``, the one memory-bound rule of
-:func:`npulab.perf.report.bound_of` (used by Report and the scorecard too).
+:func:`npulab.metrics.report.bound_of` (used by Report and the scorecard too).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from npulab._validate import positive_number
-from npulab.perf.report import Report, bound_of
+from npulab.metrics.report import Report, bound_of
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class Roofline:
         return intensity < self.ridge_point
 
     def bound(self, ops: float, bytes_moved: float) -> str:
-        """``"memory"`` or ``"compute"``: :func:`~npulab.perf.report.bound_of` of ``ops / P``
+        """``"memory"`` or ``"compute"``: :func:`~npulab.metrics.report.bound_of` of ``ops / P``
         and ``bytes / B``."""
         return bound_of(ops / self.peak_ops_per_s, bytes_moved / self.dram_bytes_per_s)
 
@@ -133,7 +133,7 @@ class Roofline:
 
 
 def roofline_report(layers, array, memory, energy=None, name="network"):
-    """Per-layer rows and one whole-network :class:`~npulab.perf.report.Report` from the roofline bound.
+    """Per-layer rows and one whole-network :class:`~npulab.metrics.report.Report` from the roofline bound.
 
     Latency per layer is ``max(ops / P, bytes / B)`` with ``P`` the array's peak and ``B``
     the memory's DRAM bandwidth; energy is the MACs plus one SRAM and one DRAM access per
