@@ -21,9 +21,25 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "npulab"
-INPUTS = ("npulab.workloads", "npulab.hw")
-ENGINES = ("npulab.systolic", "npulab.pim", "npulab.snn", "npulab.tiling", "npulab.gpu")
-APPS = ("npulab.cli", "npulab.grading")
+INPUTS = ("npulab.workloads", "npulab.hw", "npulab.metrics")
+#: Engines no preset kind runs (so the registry cannot name them).
+UNREGISTERED_ENGINES = ("npulab.tiling",)
+APPS = ("npulab.cli", "npulab.grading", "npulab.__main__")
+#: The package's front door: ``npulab.check(...)``, a lab's last cell, runs the self-check
+#: app (a deferred import); no library module imports ``npulab`` itself for it.
+FRONT_DOOR = "npulab"
+
+
+def _registered_engines() -> tuple:
+    """The package of every function in the engine registry (``npulab.systolic`` ...)."""
+    from npulab.perf import engines
+
+    funcs = list(engines.ENGINES.values()) + list(engines.JOB_ENGINES.values())
+    mods = {f.__module__ for f in funcs}
+    return tuple(sorted({".".join(m.split(".")[:2]) for m in mods}))
+
+
+ENGINES = _registered_engines() + UNREGISTERED_ENGINES
 #: Packages exempt from the cycle and private-name checks (none: every package is checked).
 PENDING = ()
 
@@ -139,6 +155,11 @@ def test_no_import_cycles():
     assert _cycles(graph) == []
 
 
+def test_the_engine_list_comes_from_the_registry():
+    assert {"npulab.systolic", "npulab.pim", "npulab.snn", "npulab.gpu"} <= set(ENGINES)
+    assert all(e in MODULES for e in ENGINES)
+
+
 def test_inputs_import_no_engine_perf_or_app():
     bad = [(m, t) for m in MODULES if _within(m, INPUTS) for t in GRAPH[m]
            if _within(t, ENGINES + APPS + ("npulab.perf",))]
@@ -154,10 +175,88 @@ def test_engines_import_no_other_engine_and_only_leaf_perf_modules():
         for t in GRAPH[m]:
             if _within(t, ENGINES) and not _within(t, (own,)):
                 bad.append((m, t, "another engine"))
-            elif _within(t, ("npulab.perf",)) and (t == "npulab.perf" or _reaches_engine(t)):
-                bad.append((m, t, "a perf module that runs engines"))
+            elif _within(t, ("npulab.perf",)):
+                bad.append((m, t, "perf (orchestration)"))
             elif _within(t, APPS):
                 bad.append((m, t, "an app"))
+    assert bad == []
+
+
+def test_library_layers_import_no_app():
+    bad = [(m, t) for m in MODULES if not _within(m, APPS) and m != FRONT_DOOR
+           for t in GRAPH[m] if _within(t, APPS)]
+    assert bad == []
+    assert GRAPH[FRONT_DOOR] <= {"npulab.workloads", "npulab.grading.selfcheck"}
+
+
+def _module_aliases(tree, module: str) -> dict:
+    """Local name -> npulab module, for every name in ``tree`` bound to a module by an import."""
+    path = MODULES[module]
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    names = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name.split(".")[0] == "npulab":
+                    if a.asname:
+                        names[a.asname] = a.name
+                    else:
+                        names["npulab"] = "npulab"
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parts + ([base] if base else []))
+            for a in node.names:
+                if f"{base}.{a.name}" in MODULES:
+                    names[a.asname or a.name] = f"{base}.{a.name}"
+    return names
+
+
+def _dotted(node):
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        return ".".join([node.id] + parts[::-1])
+    return None
+
+
+def _private_attribute_uses(module: str) -> list:
+    """``(module, target module, name)`` of each ``m._name``, ``m`` another npulab module."""
+    tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
+    aliases = _module_aliases(tree, module)
+    out = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Attribute) and node.attr.startswith("_")
+                and not node.attr.startswith("__")):
+            continue
+        base = _dotted(node.value)
+        if base is None:
+            continue
+        head, _, rest = base.partition(".")
+        if head not in aliases:
+            continue
+        target = aliases[head] + ("." + rest if rest else "")
+        if target in MODULES and target != module:
+            out.append((module, target, node.attr))
+    return out
+
+
+def test_the_checker_sees_private_attribute_access(tmp_path, monkeypatch):
+    src = ("import npulab.systolic.folds as f\nfrom npulab.systolic import reference\n"
+           "import npulab.hw\n"
+           "x = f._hidden + reference._secret + npulab.hw.array._y + f.public\n")
+    fake = tmp_path / "fake.py"
+    fake.write_text(src)
+    monkeypatch.setitem(MODULES, "npulab.fake", fake)
+    found = sorted(n for _, _, n in _private_attribute_uses("npulab.fake"))
+    assert found == ["_hidden", "_secret", "_y"]
+
+
+def test_no_private_attribute_is_used_across_modules():
+    bad = [u for m in MODULES if not _within(m, PENDING) for u in _private_attribute_uses(m)]
     assert bad == []
 
 
