@@ -7,12 +7,10 @@ this with the cycle-level engines; the numbers here are ideal-reuse lower bounds
 """
 from __future__ import annotations
 
-# The library function lives in npulab.metrics.roofline; this name stays importable from here.
-from npulab.metrics.roofline import roofline_report  # noqa: E402,F401
-
 
 def run(args) -> int:
     from npulab import datasets
+    from npulab.metrics.roofline import roofline_report
     from npulab.cli.limits import check_array_flags
     from npulab.hw import ArrayConfig, EnergyTable, MemoryConfig
     from npulab.perf import format_si

@@ -133,14 +133,11 @@ def run_scenarios(args) -> int:
 
 
 def is_llm(name) -> bool:
-    """True when ``name`` is an LLM (a bundled LLM config or a config file)."""
-    from npulab.workloads.llm import from_config
+    """True when ``name`` is an LLM (a bundled LLM config or a ``.json`` config file)."""
+    from npulab import datasets
 
-    try:
-        from_config(name)
-        return True
-    except (ValueError, FileNotFoundError):
-        return False
+    p = datasets.resolve_workload(name)
+    return p is not None and p.suffix == ".json"
 
 
 # ---- --measure (npulab.perf.measure) ---------------------------------------------------

@@ -230,8 +230,6 @@ def measure_job(workload, *, phase: str | None = None, seq_len: int = 2048, batc
                 device: str = "cpu", dtype: str | None = None, layers: int | None = None,
                 reps: int = 5, threads: int | None = None) -> float:
     """Seconds of one run of a bundled workload (LLM step, topology or ``digits-cnn``)."""
-    from pathlib import Path
-
     from npulab import datasets
     from npulab.workloads import load_topology
     from npulab.workloads.llm import DecoderLM
@@ -246,13 +244,8 @@ def measure_job(workload, *, phase: str | None = None, seq_len: int = 2048, batc
         job = digits_job()
         layers_ = [lay for lay, n in job.layers for _ in range(n)]
         return measure_layers(layers_, device=device, dtype=dtype, reps=reps, threads=threads)
-    p = Path(spec)
-    bundled = datasets.available()
-    if not p.exists() and f"topologies/{spec}.csv" in bundled:
-        p = datasets.path(f"topologies/{spec}.csv")
-    elif not p.exists() and f"llm/{spec}.json" in bundled:
-        p = datasets.path(f"llm/{spec}.json")
-    elif not p.exists():
+    p = datasets.resolve_workload(spec)
+    if p is None:
         raise ValueError(f"unknown workload {spec!r} for --measure")
     if p.suffix == ".csv":
         return measure_layers(load_topology(p), device=device, dtype=dtype, reps=reps,
@@ -264,24 +257,16 @@ def measure_job(workload, *, phase: str | None = None, seq_len: int = 2048, batc
 def _cut_workload(spec, layers):
     """A bundled LLM name/config cut to ``layers`` (a DecoderLM), or a topology's first
     ``layers`` layers; other workloads unchanged."""
-    from pathlib import Path
-
     from npulab import datasets
     from npulab.workloads import load_topology
     from npulab.workloads.llm import from_config
 
     if layers is None:
         return spec
-    s = str(spec)
-    p = Path(s)
-    bundled = datasets.available()
-    if not p.exists() and f"llm/{s}.json" in bundled:
-        p = datasets.path(f"llm/{s}.json")
-    elif not p.exists() and f"topologies/{s}.csv" in bundled:
-        p = datasets.path(f"topologies/{s}.csv")
-    if p.suffix == ".json" and p.exists():
+    p = datasets.resolve_workload(spec)
+    if p is not None and p.suffix == ".json":
         return cut_layers(from_config(p), layers)
-    if p.suffix == ".csv" and p.exists():
+    if p is not None and p.suffix == ".csv":
         return load_topology(p)[:layers]
     return spec
 

@@ -256,10 +256,6 @@ class Scorecard:
         return fig
 
 
-#: Old private name of :func:`report_row`.
-_row = report_row
-
-
 def run_scorecard(workloads=DEFAULT_WORKLOADS, hardware=None, *, phases=None, model="engine",
                   progress: bool = False, **job_kwargs) -> Scorecard:
     """Score every workload on every preset.

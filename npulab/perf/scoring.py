@@ -163,13 +163,8 @@ def make_jobs(workload, *, phases=None, seq_len: int = 2048, batch: int = 1,
         spec = str(workload)
         if spec == DIGITS_CNN:
             return [digits_job(precision, weight_bits=int(8 * bytes_per_element(precision)))]
-        p = Path(spec)
-        bundled = datasets.available()
-        if not p.exists() and f"topologies/{spec}.csv" in bundled:
-            p = datasets.path(f"topologies/{spec}.csv")
-        elif not p.exists() and f"llm/{spec}.json" in bundled:
-            p = datasets.path(f"llm/{spec}.json")
-        elif not p.exists():
+        p = datasets.resolve_workload(spec)
+        if p is None:
             raise ValueError(f"unknown workload {spec!r} (bundled: {', '.join(workload_names())}; "
                              "or a SCALE-Sim .csv / LLM config .json file)")
         if p.suffix == ".csv":
@@ -338,8 +333,3 @@ def score_job(job: Job, preset: HardwarePreset, *, model: str = "engine") -> Rep
                  "weight_bytes": job.weight_bytes,
                  "ridge_point_ops_per_byte": preset.roofline.ridge_point},
     )
-
-
-#: Old private names (kept for code written against them).
-_llm_job = llm_job
-_topology_job = topology_job

@@ -126,10 +126,6 @@ def _pad(U, h, w):
     return out
 
 
-def _gap(n, w):
-    return np.full((n, w), -1, dtype=np.int64)
-
-
 def demand_matrices(ifmap, filt, ofmap, R, C, df):
     """Demand matrices of the three operands, all folds stacked (rows = cycles).
 
@@ -352,7 +348,7 @@ def read_buffer(stream, row_of, row_cycle, total_words, bw=10):
     prev = np.full(n, -1, dtype=np.int64)
     same = srt[1:] == srt[:-1]
     prev[order[1:][same]] = order[:-1][same]
-    fills, s, new_total, last_new = [], 0, 0, 0
+    fills, s, new_total = [], 0, 0
     while s < n:
         w = 2 * cap
         while True:
@@ -363,11 +359,9 @@ def read_buffer(stream, row_of, row_cycle, total_words, bw=10):
                 fills.append(p)
                 new_total += cap
                 s = p + 1
-                last_new = 0
                 break
             if e == n:
                 new_total += int(cs[-1])
-                last_new = int(cs[-1])
                 s = n
                 break
             w *= 4
@@ -614,8 +608,6 @@ class _UserReadBuffer:
         self.dram_first = cycle - n
         self.last = cycle - 1
         self.window = (0, self.n_active)
-        big = n * self.bw > self.active_size
-        self.next_line = n % self.fetch_rows if big else (n + 1) % self.fetch_rows
         self.started = True
 
     def _prefetch(self):
@@ -624,8 +616,6 @@ class _UserReadBuffer:
         n = math.ceil(self.prefetch_size / self.bw)
         self.accesses += n * self.bw
         self.last = self.last + n + 1
-        big = n * self.bw > self.active_size
-        self.next_line = n % self.fetch_rows if big else (n + 1) % self.fetch_rows
 
     def row(self, cycle, addrs):
         """Serve one demand row; returns the cycle its data is ready (hit latency 1)."""
