@@ -15,6 +15,8 @@ MODULES = [
     "npulab.hw.snn",
     "npulab.hw.hierarchy",
     "npulab.hw.area",
+    "npulab.hw.protocol",
+    "npulab.hw.gpu",
     "npulab.metrics.report",
     "npulab.metrics.roofline",
     "npulab.grading.markers",
