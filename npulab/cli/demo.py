@@ -45,7 +45,8 @@ def add_parser(sub) -> None:
     from npulab.cli import add_json_flag
     from npulab.hw import ArrayConfig, MemoryConfig
 
-    clock, bandwidth = ArrayConfig(1, 1).clock_hz, MemoryConfig().dram_bytes_per_s  # npulab.hw's defaults
+    # the defaults are npulab.hw's
+    clock, bandwidth = ArrayConfig(1, 1).clock_hz, MemoryConfig().dram_bytes_per_s
     p = sub.add_parser("demo", help="roofline report of a bundled network on a default array")
     p.add_argument("--topology", help="SCALE-Sim topology CSV (default: bundled ResNet-18)")
     p.add_argument("--rows", type=int, default=32, help="PE array rows (default 32)")

@@ -89,11 +89,13 @@ def add_scenario_arguments(parser) -> None:
                    help="server scenario: p99 TTFT bound in s (default 2, MLPerf Llama-2-70B)")
     g.add_argument("--tpot-bound", type=float, default=MLPERF_TPOT_S, metavar="S",
                    help="server scenario: p99 TPOT bound in s (default 0.2, MLPerf Llama-2-70B)")
-    g.add_argument("--output-len", type=int, default=128, help="scenario output tokens per request (default 128)")
+    g.add_argument("--output-len", type=int, default=128,
+                   help="scenario output tokens per request (default 128)")
     g.add_argument("--requests", type=int, default=None,
                    help="scenario requests (default: 8 single-stream, 256 offline, 500 server)")
     g.add_argument("--dask", metavar="ADDRESS", help="server rate search on a Dask cluster")
-    g.add_argument("--workers", type=int, default=2, help="server rate search: local processes (1 = serial)")
+    g.add_argument("--workers", type=int, default=2,
+                   help="server rate search: local processes (1 = serial)")
 
 
 def run_scenarios(args) -> int:
@@ -104,20 +106,21 @@ def run_scenarios(args) -> int:
     for flag, v in (("--ttft-bound", args.ttft_bound), ("--tpot-bound", args.tpot_bound)):
         if not v > 0:
             raise ValueError(f"{flag} must be > 0 seconds; got {v!r}")
-    for flag, v in (("--output-len", args.output_len), ("--seq-len", args.seq_len), ("--workers", args.workers)):
+    for flag, v in (("--output-len", args.output_len), ("--seq-len", args.seq_len),
+                    ("--workers", args.workers)):
         if v < 1:
             raise ValueError(f"{flag} must be >= 1; got {v!r}")
     if args.requests is not None and args.requests < 1:
         raise ValueError(f"--requests must be >= 1; got {args.requests!r}")
-    kwargs = dict(prompt_len=args.seq_len, output_len=args.output_len,
-                  score_model=args.model, **({"weight_format": args.weights} if args.weights else {}),
+    kwargs = dict(prompt_len=args.seq_len, output_len=args.output_len, score_model=args.model,
+                  **({"weight_format": args.weights} if args.weights else {}),
                   **({"group_size": args.group_size} if args.group_size else {}))
     if args.requests:
         kwargs["requests"] = args.requests
     if args.scenario == "server":
+        executor = "dask" if args.dask else ("serial" if args.workers == 1 else "process")
         kwargs.update(ttft_s=args.ttft_bound, tpot_s=args.tpot_bound, address=args.dask,
-                      executor="dask" if args.dask else ("serial" if args.workers == 1 else "process"),
-                      workers=args.workers)
+                      executor=executor, workers=args.workers)
     workloads = args.workload or [w for w in DEFAULT_WORKLOADS if is_llm(w)]
     results = run_scenario(args.scenario, workloads, args.hw or None,
                            progress=not args.json, **kwargs)
