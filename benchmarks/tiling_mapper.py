@@ -26,7 +26,7 @@ import numpy as np
 from npulab import datasets
 from npulab.tiling import (Dataflow, Mapping, Problem, eyeriss_like, evaluate, evaluate_batch,
                            reference_counts, search)
-from npulab.tiling.mapper import _candidates, _mapping, make_space
+from npulab.tiling.mapper import candidates, make_space, mapping_from_arrays
 from npulab.tiling.model import fits
 
 
@@ -34,7 +34,7 @@ def rate_fast(problem, arch, dataflow, n=200_000, chunk=25_000, repeats=3):
     """Mappings/s of evaluate_batch over ``n`` random candidates in the search's chunk size
     (best of ``repeats``; candidate generation not timed)."""
     space = make_space(problem, arch, dataflow)
-    batches = [_candidates(space, ("random", k, chunk)) for k in range(n // chunk)]
+    batches = [candidates(space, ("random", k, chunk)) for k in range(n // chunk)]
     best = np.inf
     for _ in range(repeats):
         t = time.perf_counter()
@@ -48,9 +48,9 @@ def reference_speedup():
     p = Problem.conv(N=1, K=4, C=4, P=6, Q=6, R=3, S=3)
     arch = eyeriss_like()
     space = make_space(p, arch, "rs")
-    f, o = _candidates(space, ("random", 1, 2000))
+    f, o = candidates(space, ("random", 1, 2000))
     ok = np.flatnonzero(fits(p, arch, f, space.bypass))[:20]
-    maps = [_mapping(Mapping, p, arch, f[k], o[k], space.bypass) for k in ok]
+    maps = [mapping_from_arrays(Mapping, p, arch, f[k], o[k], space.bypass) for k in ok]
     t = time.perf_counter()
     for m in maps:
         reference_counts(m)

@@ -119,3 +119,31 @@ def topology(name: str = "resnet18"):
     from npulab.workloads import load_topology
 
     return load_topology(path(f"topologies/{name}.csv"))
+
+
+#: Where a bundled workload of each kind lives (``resolve_workload``).
+WORKLOAD_FOLDERS = {"topology": ("topologies", ".csv"), "llm": ("llm", ".json")}
+
+
+def resolve_workload(spec, kinds=("topology", "llm")) -> Path | None:
+    """The file a workload name or path stands for: the one way npulab resolves them.
+
+    An existing file is returned as given; otherwise a bundled SCALE-Sim topology
+    (``topologies/<spec>.csv``) or LLM config (``llm/<spec>.json``), in the order of
+    ``kinds``; None when there is neither.
+
+    >>> resolve_workload("resnet18").name, resolve_workload("llama-3.1-8b").suffix
+    ('resnet18.csv', '.json')
+    >>> resolve_workload("no-such-net") is None
+    True
+    """
+    p = Path(str(spec))
+    if p.exists():
+        return p
+    bundled = set(available())
+    for kind in kinds:
+        folder, suffix = WORKLOAD_FOLDERS[kind]
+        name = f"{folder}/{spec}{suffix}"
+        if name in bundled:
+            return path(name)
+    return None

@@ -8,11 +8,11 @@ Data flows one way: inputs (``npulab.workloads``, ``npulab.hw``) -> engines (``s
   also those inside functions: a deferred import hides a cycle, it does not remove it);
 * the inputs import no engine, no ``perf`` and no app;
 * an engine imports no other engine, and from ``perf`` only leaf modules (``perf`` modules
-  that import no engine, e.g. ``npulab.perf.report``);
+  that import no engine, e.g. ``npulab.metrics.report``);
 * no module imports a ``_private`` name from another npulab module.
 
-An import edge goes to the most specific module named (``from npulab.perf.report import
-Report`` is an edge to ``npulab.perf.report``); the implicit import of parent packages is not
+An import edge goes to the most specific module named (``from npulab.metrics.report import
+Report`` is an edge to ``npulab.metrics.report``); the implicit import of parent packages is not
 an edge, which is why ``npulab/perf/__init__.py`` loads its engine-running parts on first use.
 """
 from __future__ import annotations
@@ -21,9 +21,25 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "npulab"
-INPUTS = ("npulab.workloads", "npulab.hw")
-ENGINES = ("npulab.systolic", "npulab.pim", "npulab.snn", "npulab.tiling", "npulab.gpu")
-APPS = ("npulab.cli", "npulab.grading")
+INPUTS = ("npulab.workloads", "npulab.hw", "npulab.metrics")
+#: Engines no preset kind runs (so the registry cannot name them).
+UNREGISTERED_ENGINES = ("npulab.tiling",)
+APPS = ("npulab.cli", "npulab.grading", "npulab.__main__")
+#: The package's front door: ``npulab.check(...)``, a lab's last cell, runs the self-check
+#: app (a deferred import); no library module imports ``npulab`` itself for it.
+FRONT_DOOR = "npulab"
+
+
+def _registered_engines() -> tuple:
+    """The package of every function in the engine registry (``npulab.systolic`` ...)."""
+    from npulab.perf import engines
+
+    funcs = list(engines.ENGINES.values()) + list(engines.JOB_ENGINES.values())
+    mods = {f.__module__ for f in funcs}
+    return tuple(sorted({".".join(m.split(".")[:2]) for m in mods}))
+
+
+ENGINES = _registered_engines() + UNREGISTERED_ENGINES
 #: Packages exempt from the cycle and private-name checks (none: every package is checked).
 PENDING = ()
 
@@ -139,6 +155,11 @@ def test_no_import_cycles():
     assert _cycles(graph) == []
 
 
+def test_the_engine_list_comes_from_the_registry():
+    assert {"npulab.systolic", "npulab.pim", "npulab.snn", "npulab.gpu"} <= set(ENGINES)
+    assert all(e in MODULES for e in ENGINES)
+
+
 def test_inputs_import_no_engine_perf_or_app():
     bad = [(m, t) for m in MODULES if _within(m, INPUTS) for t in GRAPH[m]
            if _within(t, ENGINES + APPS + ("npulab.perf",))]
@@ -154,10 +175,88 @@ def test_engines_import_no_other_engine_and_only_leaf_perf_modules():
         for t in GRAPH[m]:
             if _within(t, ENGINES) and not _within(t, (own,)):
                 bad.append((m, t, "another engine"))
-            elif _within(t, ("npulab.perf",)) and (t == "npulab.perf" or _reaches_engine(t)):
-                bad.append((m, t, "a perf module that runs engines"))
+            elif _within(t, ("npulab.perf",)):
+                bad.append((m, t, "perf (orchestration)"))
             elif _within(t, APPS):
                 bad.append((m, t, "an app"))
+    assert bad == []
+
+
+def test_library_layers_import_no_app():
+    bad = [(m, t) for m in MODULES if not _within(m, APPS) and m != FRONT_DOOR
+           for t in GRAPH[m] if _within(t, APPS)]
+    assert bad == []
+    assert GRAPH[FRONT_DOOR] <= {"npulab.workloads", "npulab.grading.selfcheck"}
+
+
+def _module_aliases(tree, module: str) -> dict:
+    """Local name -> npulab module, for every name in ``tree`` bound to a module by an import."""
+    path = MODULES[module]
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    names = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name.split(".")[0] == "npulab":
+                    if a.asname:
+                        names[a.asname] = a.name
+                    else:
+                        names["npulab"] = "npulab"
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parts + ([base] if base else []))
+            for a in node.names:
+                if f"{base}.{a.name}" in MODULES:
+                    names[a.asname or a.name] = f"{base}.{a.name}"
+    return names
+
+
+def _dotted(node):
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        return ".".join([node.id] + parts[::-1])
+    return None
+
+
+def _private_attribute_uses(module: str) -> list:
+    """``(module, target module, name)`` of each ``m._name``, ``m`` another npulab module."""
+    tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
+    aliases = _module_aliases(tree, module)
+    out = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Attribute) and node.attr.startswith("_")
+                and not node.attr.startswith("__")):
+            continue
+        base = _dotted(node.value)
+        if base is None:
+            continue
+        head, _, rest = base.partition(".")
+        if head not in aliases:
+            continue
+        target = aliases[head] + ("." + rest if rest else "")
+        if target in MODULES and target != module:
+            out.append((module, target, node.attr))
+    return out
+
+
+def test_the_checker_sees_private_attribute_access(tmp_path, monkeypatch):
+    src = ("import npulab.systolic.folds as f\nfrom npulab.systolic import reference\n"
+           "import npulab.hw\n"
+           "x = f._hidden + reference._secret + npulab.hw.array._y + f.public\n")
+    fake = tmp_path / "fake.py"
+    fake.write_text(src)
+    monkeypatch.setitem(MODULES, "npulab.fake", fake)
+    found = sorted(n for _, _, n in _private_attribute_uses("npulab.fake"))
+    assert found == ["_hidden", "_secret", "_y"]
+
+
+def test_no_private_attribute_is_used_across_modules():
+    bad = [u for m in MODULES if not _within(m, PENDING) for u in _private_attribute_uses(m)]
     assert bad == []
 
 
@@ -169,5 +268,47 @@ def test_no_private_name_is_imported_across_modules():
 
 def test_report_is_a_leaf_module():
     """Every engine imports Report: it may import nothing from npulab but the validation helpers."""
-    assert GRAPH["npulab.perf.report"] <= {"npulab._validate"}
-    assert GRAPH["npulab.perf.roofline"] <= {"npulab._validate", "npulab.perf.report", "npulab.hw.energy"}
+    assert GRAPH["npulab.metrics.report"] <= {"npulab._validate"}
+    assert GRAPH["npulab.metrics.roofline"] <= {"npulab._validate", "npulab.metrics.report",
+                                                "npulab.hw.energy"}
+
+
+def test_every_registered_hardware_config_implements_the_protocol():
+    """Conformance (as scikit-learn's check_estimator): each kind's config, built from each
+    bundled preset of that kind, passes :func:`npulab.hw.protocol.check_hardware_config`."""
+    from npulab.hw.protocol import HardwareConfig, check_hardware_config
+    from npulab.perf.engines import HARDWARE
+    from npulab.perf.presets import available_presets, load_preset
+
+    presets = [load_preset(n) for n in available_presets()]
+    for kind, cls in HARDWARE.items():
+        assert cls.kind == kind and isinstance(cls.PRESET_KEYS, frozenset)
+        configs = [p.config for p in presets if p.engine == kind]
+        assert configs, f"no bundled preset exercises the {kind} config"
+        for hw in configs:
+            assert isinstance(hw, HardwareConfig) and type(hw) is cls
+            check_hardware_config(hw)
+
+
+def test_the_protocol_check_names_what_is_missing():
+    import pytest
+
+    from npulab.hw.protocol import check_hardware_config
+
+    class NoMemory:
+        kind, PRESET_KEYS = "x", frozenset()
+        peak_ops_per_s = dram_bytes_per_s = 1.0
+        weight_capacity_bytes, precision = 0.0, "int8"
+
+        @classmethod
+        def from_preset(cls, fields):
+            return cls()
+
+        def static_power_w(self):
+            return 0.0
+
+    with pytest.raises(ValueError, match="memory_bytes is missing"):
+        check_hardware_config(NoMemory())
+    NoMemory.memory_bytes = 0.0
+    with pytest.raises(ValueError, match="must be frozen"):
+        check_hardware_config(NoMemory())

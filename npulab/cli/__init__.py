@@ -21,10 +21,6 @@ COMMANDS = ("info", "demo", "release", "check", "grade", "scalesim", "map", "sco
             "serve", "calibrate", "mutants")
 
 
-class UsageError(ValueError):
-    """Bad input from the command line (reported in one line, exit code 2)."""
-
-
 def _modules():
     for name in COMMANDS:
         try:

@@ -8,17 +8,13 @@ this with the cycle-level engines; the numbers here are ideal-reuse lower bounds
 from __future__ import annotations
 
 
-# The library function lives in npulab.perf.roofline; this name stays importable from here.
-from npulab.perf.roofline import roofline_report  # noqa: E402,F401
-
-
 def run(args) -> int:
     from npulab import datasets
+    from npulab.metrics.roofline import roofline_report
+    from npulab.cli.limits import check_array_flags
     from npulab.hw import ArrayConfig, EnergyTable, MemoryConfig
     from npulab.perf import format_si
     from npulab.workloads import load_topology
-
-    from npulab.cli.limits import check_array_flags
 
     check_array_flags(args)
     layers = load_topology(args.topology) if args.topology else datasets.topology("resnet18")
@@ -47,12 +43,16 @@ def run(args) -> int:
 
 def add_parser(sub) -> None:
     from npulab.cli import add_json_flag
+    from npulab.hw import ArrayConfig, MemoryConfig
 
+    # the defaults are npulab.hw's
+    clock, bandwidth = ArrayConfig(1, 1).clock_hz, MemoryConfig().dram_bytes_per_s
     p = sub.add_parser("demo", help="roofline report of a bundled network on a default array")
     p.add_argument("--topology", help="SCALE-Sim topology CSV (default: bundled ResNet-18)")
     p.add_argument("--rows", type=int, default=32, help="PE array rows (default 32)")
     p.add_argument("--cols", type=int, default=32, help="PE array columns (default 32)")
-    p.add_argument("--clock-hz", type=float, default=1e9, help="clock in Hz (default 1e9)")
-    p.add_argument("--bandwidth", type=float, default=16e9, help="DRAM bytes/s (default 16e9)")
+    p.add_argument("--clock-hz", type=float, default=clock, help=f"clock in Hz (default {clock:g})")
+    p.add_argument("--bandwidth", type=float, default=bandwidth,
+                   help=f"DRAM bytes/s (default {bandwidth:g})")
     add_json_flag(p)
     p.set_defaults(func=run)

@@ -12,13 +12,9 @@ def run(args) -> int:
     from npulab.perf.scorecard import DEFAULT_WORKLOADS, run_scorecard
 
     if getattr(args, "scenario", None):  # MLPerf-style serving scenarios (npulab.perf.scenarios)
-        from npulab.perf.scenarios import run_cli
-
-        return run_cli(args)
+        return run_scenarios(args)
     if getattr(args, "measure", False):  # predicted vs measured on this machine (issue 16)
-        from npulab.perf.measure import run_cli as measure_cli
-
-        return measure_cli(args)
+        return run_measure(args)
 
     from npulab.cli.limits import MAX_BATCH, MAX_SEQ_LEN, in_range
 
@@ -76,10 +72,113 @@ def add_parser(sub) -> None:
     p.add_argument("--html", metavar="F", help="also write the table as HTML")
     p.add_argument("--plot", metavar="F.png", help="also write the energy/latency plot")
     add_json_flag(p)
-    from npulab.perf.scenarios import add_arguments
-
-    add_arguments(p)  # --scenario single-stream|server|offline and its bounds
-    from npulab.perf.measure import add_arguments as add_measure_arguments
-
+    add_scenario_arguments(p)  # --scenario single-stream|server|offline and its bounds
     add_measure_arguments(p)  # --measure, --layers, --device (predicted vs measured)
     p.set_defaults(func=run)
+
+
+# ---- --scenario (npulab.perf.scenarios) ------------------------------------------------
+def add_scenario_arguments(parser) -> None:
+    """The scenario flags of ``npulab scorecard`` (``--scenario`` and its bounds)."""
+    from npulab.perf.scenarios import MLPERF_TPOT_S, MLPERF_TTFT_S, SCENARIOS
+
+    g = parser.add_argument_group("LLM serving scenarios (MLPerf rules; npulab.perf.scenarios)")
+    g.add_argument("--scenario", choices=SCENARIOS,
+                   help="rank presets by an MLPerf scenario instead of one prefill/decode step")
+    g.add_argument("--ttft-bound", type=float, default=MLPERF_TTFT_S, metavar="S",
+                   help="server scenario: p99 TTFT bound in s (default 2, MLPerf Llama-2-70B)")
+    g.add_argument("--tpot-bound", type=float, default=MLPERF_TPOT_S, metavar="S",
+                   help="server scenario: p99 TPOT bound in s (default 0.2, MLPerf Llama-2-70B)")
+    g.add_argument("--output-len", type=int, default=128,
+                   help="scenario output tokens per request (default 128)")
+    g.add_argument("--requests", type=int, default=None,
+                   help="scenario requests (default: 8 single-stream, 256 offline, 500 server)")
+    g.add_argument("--dask", metavar="ADDRESS", help="server rate search on a Dask cluster")
+    g.add_argument("--workers", type=int, default=2,
+                   help="server rate search: local processes (1 = serial)")
+
+
+def run_scenarios(args) -> int:
+    """``npulab scorecard --scenario ...``: print the ranking (or JSON)."""
+    from npulab.perf.scenarios import run_scenario, table
+    from npulab.perf.scorecard import DEFAULT_WORKLOADS
+
+    for flag, v in (("--ttft-bound", args.ttft_bound), ("--tpot-bound", args.tpot_bound)):
+        if not v > 0:
+            raise ValueError(f"{flag} must be > 0 seconds; got {v!r}")
+    for flag, v in (("--output-len", args.output_len), ("--seq-len", args.seq_len),
+                    ("--workers", args.workers)):
+        if v < 1:
+            raise ValueError(f"{flag} must be >= 1; got {v!r}")
+    if args.requests is not None and args.requests < 1:
+        raise ValueError(f"--requests must be >= 1; got {args.requests!r}")
+    kwargs = dict(prompt_len=args.seq_len, output_len=args.output_len, score_model=args.model,
+                  **({"weight_format": args.weights} if args.weights else {}),
+                  **({"group_size": args.group_size} if args.group_size else {}))
+    if args.requests:
+        kwargs["requests"] = args.requests
+    if args.scenario == "server":
+        executor = "dask" if args.dask else ("serial" if args.workers == 1 else "process")
+        kwargs.update(ttft_s=args.ttft_bound, tpot_s=args.tpot_bound, address=args.dask,
+                      executor=executor, workers=args.workers)
+    workloads = args.workload or [w for w in DEFAULT_WORKLOADS if is_llm(w)]
+    results = run_scenario(args.scenario, workloads, args.hw or None,
+                           progress=not args.json, **kwargs)
+    if args.json:
+        from npulab.cli import print_json
+
+        print_json({"scenario": args.scenario, "bounds": {"ttft_p99_s": args.ttft_bound,
+                                                          "tpot_p99_s": args.tpot_bound},
+                    "results": [dict(r.row(), summary=r.summary) for r in results]})
+        return 0
+    print(table(results))
+    return 0
+
+
+def is_llm(name) -> bool:
+    """True when ``name`` is an LLM (a bundled LLM config or a ``.json`` config file)."""
+    from npulab import datasets
+
+    p = datasets.resolve_workload(name)
+    return p is not None and p.suffix == ".json"
+
+
+# ---- --measure (npulab.perf.measure) ---------------------------------------------------
+def add_measure_arguments(p) -> None:
+    """``--measure``, ``--layers``, ``--device`` of ``npulab scorecard``."""
+    p.add_argument("--measure", action="store_true",
+                   help="also run the workload on the local torch device and print predicted, "
+                        "measured and the error (needs --hw, e.g. a preset from npulab calibrate)")
+    p.add_argument("--layers", type=int, metavar="N",
+                   help="with --measure: keep only the first N layers (LLM decoder layers or "
+                        "network layers) in both the prediction and the run")
+    p.add_argument("--device", choices=("cpu", "cuda"),
+                   help="with --measure: torch device (default cuda when available, else cpu)")
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="with --measure on the CPU: torch threads (default: as calibrated)")
+
+
+def run_measure(args) -> int:
+    """``npulab scorecard ... --measure``: the comparison table (or JSON)."""
+    if not args.hw:
+        raise ValueError("--measure needs --hw PRESET (e.g. one written by npulab calibrate)")
+    if args.layers is not None and args.layers < 1:
+        raise ValueError(f"--layers must be >= 1; got {args.layers}")
+    if args.threads is not None and args.threads < 1:
+        raise ValueError(f"--threads must be >= 1; got {args.threads}")
+    from npulab.perf.measure import compare, table
+    from npulab.perf.scorecard import DEFAULT_WORKLOADS
+
+    rows = compare(args.workload or list(DEFAULT_WORKLOADS), args.hw,
+                   phases=[args.phase] if args.phase else None, seq_len=args.seq_len,
+                   batch=args.batch, device=args.device, layers=args.layers,
+                   weight_format=args.weights, threads=args.threads)
+    if args.json:
+        from npulab.cli import print_json
+
+        errs = [abs(r["error"]) for r in rows]
+        print_json({"results": rows, "mean_abs_error": sum(errs) / len(errs) if errs else None,
+                    "max_abs_error": max(errs) if errs else None})
+        return 0
+    print(table(rows))
+    return 0

@@ -32,17 +32,8 @@ import platform
 import statistics
 from pathlib import Path
 
-#: Known datasheet peaks (dense ops/s at the dtype; fp32 without TF32, as torch's matmul
-#: default; bytes/s), by a substring of ``torch.cuda.get_device_name()``, most specific first
-#: (NVIDIA H100 and A100 Tensor Core GPU datasheets).
-DATASHEETS = {
-    "H100 PCIe": {"bf16": 756e12, "fp16": 756e12, "fp32": 51.2e12, "bw": 2.0e12},
-    "H100 NVL": {"bf16": 835e12, "fp16": 835e12, "fp32": 60e12, "bw": 3.9e12},
-    "H100": {"bf16": 989.4e12, "fp16": 989.4e12, "fp32": 66.9e12, "bw": 3.35e12},  # SXM5 80GB HBM3
-    "A100-SXM4-80GB": {"bf16": 312e12, "fp16": 312e12, "fp32": 19.5e12, "bw": 2.039e12},
-    "A100 80GB PCIe": {"bf16": 312e12, "fp16": 312e12, "fp32": 19.5e12, "bw": 1.935e12},
-    "A100": {"bf16": 312e12, "fp16": 312e12, "fp32": 19.5e12, "bw": 1.555e12},  # 40 GB
-}
+from npulab.hw.gpu import datasheet
+
 _DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
 
 
@@ -326,8 +317,8 @@ def _sustained(torch, rand, seconds: float = 1.5) -> dict:
 def preset_dict(data: dict, *, name: str, data_file: str, dtype: str,
                 peak_ops_per_s: float | None = None, bandwidth_bytes_per_s: float | None = None) -> dict:
     """The preset (``engine: gpu``) for measured ``data``; datasheet peaks when the device is
-    known (:data:`DATASHEETS`) or given, else the best measured figures."""
-    sheet = next((v for k, v in DATASHEETS.items() if k in str(data.get("device", ""))), None)
+    known (:data:`npulab.hw.gpu.DATASHEETS`) or given, else the best measured figures."""
+    sheet = datasheet(data.get("device", ""))
     achieved = data["achieved"]
     peak = peak_ops_per_s or (sheet or {}).get(dtype) or achieved["gemm_ops_per_s"]
     bw = bandwidth_bytes_per_s or (sheet or {}).get("bw") or achieved["copy_bytes_per_s"]
@@ -338,7 +329,7 @@ def preset_dict(data: dict, *, name: str, data_file: str, dtype: str,
         "name": name, "engine": "gpu",
         "description": f"{data.get('device', 'device')} ({dtype}), calibrated by npulab calibrate",
         "gpu": {
-            "peak_ops_per_s": float(peak), "mem_bandwidth_bytes_per_s": float(bw),
+            "peak_ops_per_s": float(peak), "dram_bytes_per_s": float(bw),
             "precision": dtype,
             "gemm_efficiency": round(min(1.0, achieved["gemm_ops_per_s"] / peak), 4),
             "bandwidth_efficiency": round(min(1.0, achieved["copy_bytes_per_s"] / bw), 4),
@@ -386,4 +377,4 @@ def summary(data: dict) -> str:
             f"{len(data['elementwise'])} elementwise")
 
 
-__all__ = ["measure", "write_preset", "preset_dict", "summary", "DATASHEETS"]
+__all__ = ["measure", "write_preset", "preset_dict", "summary"]

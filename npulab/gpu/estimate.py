@@ -39,7 +39,7 @@ from __future__ import annotations
 from npulab.gpu.kernels import Kernel, llm_kernels
 from npulab.gpu.table import attention_flops_bytes, gemm_flops_bytes, load
 from npulab.hw.gpu import GpuConfig
-from npulab.perf.report import Report, bound_of
+from npulab.metrics.report import Report, bound_of
 
 #: Fused attention reaches a smaller fraction of the peak at smaller head sizes (the
 #: softmax and the loads per score do not shrink with ``hd``): ``eff(hd) = eff(128) *
@@ -76,7 +76,7 @@ def gemm_time(M: int, N: int, K: int, hw: GpuConfig, data=None, *, conv: bool = 
         t = roof / table.efficiency((M, N, K))
     else:
         t = max(flops / hw.achieved_ops_per_s,
-                nbytes / (hw.mem_bandwidth_bytes_per_s * hw.gemv_bandwidth_efficiency))
+                nbytes / (hw.dram_bytes_per_s * hw.gemv_bandwidth_efficiency))
     return hw.kernel_latency_s + _sustain(t, flops / hw.peak_ops_per_s, nbytes / bw, hw)
 
 
@@ -130,7 +130,7 @@ def estimate_kernels(kernels, hw: GpuConfig, *, name: str = "step", macs: int | 
     ``details`` holds the time, bytes and count of each kernel kind, the roofline floor
     (``max(ops / peak, bytes / datasheet bandwidth)``), ``compute_time_s`` (the time of the
     kernels whose compute roof is not below their memory roof) and ``bound``, both by the one
-    rule :func:`~npulab.perf.report.bound_of` (memory-bound when the bytes at the achieved
+    rule :func:`~npulab.metrics.report.bound_of` (memory-bound when the bytes at the achieved
     bandwidth take longer than the math at peak; a tie is compute-bound).
     """
     _check(hw)
@@ -161,7 +161,7 @@ def estimate_kernels(kernels, hw: GpuConfig, *, name: str = "step", macs: int | 
     device_time = latency
     if not hw.cuda_graphs:  # eager: the host launches while the device runs
         latency = max(latency, n_kernels * hw.launch_floor_s)
-    floor = max(flops / hw.peak_ops_per_s, nbytes / hw.mem_bandwidth_bytes_per_s)
+    floor = max(flops / hw.peak_ops_per_s, nbytes / hw.dram_bytes_per_s)
     latency = max(latency, floor, 1e-12)
     breakdown = {"compute": flops * hw.pJ_per_flop,
                  "dram": nbytes * hw.dram_pJ_per_byte,
@@ -170,7 +170,8 @@ def estimate_kernels(kernels, hw: GpuConfig, *, name: str = "step", macs: int | 
         name=name, engine="gpu", macs=macs, latency_s=latency, energy_breakdown_pJ=breakdown,
         utilization=min(1.0, flops / latency / hw.peak_ops_per_s),
         peak_ops_per_s=hw.peak_ops_per_s, hardware=hw.name, bytes_moved=nbytes,
-        mem_bandwidth_bytes_per_s=hw.mem_bandwidth_bytes_per_s,
+        dram_bytes_per_s=hw.dram_bytes_per_s,
+        compute_time_s=compute_bound_time, bound=bound_of(comp_time, mem_time),
         details={"bound": bound_of(comp_time, mem_time),
                  "compute_time_s": compute_bound_time, "device_time_s": device_time,
                  "kernels": n_kernels, "by_kind": by_kind, "roofline_floor_s": floor,
@@ -189,7 +190,7 @@ def estimate(layer, hw: GpuConfig, *, energy=None) -> Report:
     Examples
     --------
     >>> from npulab.workloads import Gemm
-    >>> hw = GpuConfig("toy", peak_ops_per_s=100e12, mem_bandwidth_bytes_per_s=1e12)
+    >>> hw = GpuConfig("toy", peak_ops_per_s=100e12, dram_bytes_per_s=1e12)
     >>> r = estimate(Gemm(4096, 4096, 4096), hw)
     >>> round(r.latency_s * 1e3, 3)   # 2 * 4096**3 / 80e12 + 2.5 us
     1.72

@@ -14,7 +14,10 @@ Building blocks:
 
 One typed config per engine kind (what ``estimate(layer, hw, *, energy=None)`` takes):
 :class:`SystolicConfig`, :class:`PimConfig`, :class:`SnnConfig` (and the measured-device
-kind's ``GpuConfig`` in :mod:`npulab.hw.gpu`).
+kind's ``GpuConfig`` in :mod:`npulab.hw.gpu`).  Each implements the
+:class:`~npulab.hw.protocol.HardwareConfig` protocol (kind, preset keys, ``from_preset``,
+peak ops/s, ``dram_bytes_per_s``, ``memory_bytes``, weight capacity, precision, static
+power): every hardware number the scorecard and serving use is read through it.
 
 A bad value raises ``ValueError`` naming the field, the rule and the value, e.g.
 ``ArrayConfig.rows must be an int >= 1; got 0``.  This package imports no engine.
@@ -26,9 +29,11 @@ from npulab.hw.energy import EnergyTable
 from npulab.hw.hierarchy import Architecture, MemoryLevel, eyeriss_like, tpu_like
 from npulab.hw.pim import IOConfig, PimConfig
 from npulab.hw.precision import PRECISIONS, Precision, get_precision
+from npulab.hw.protocol import HardwareConfig, check_hardware_config
 from npulab.hw.snn import SnnConfig
 from npulab.hw.systolic import SystolicConfig
 
 __all__ = ["ArrayConfig", "MemoryConfig", "EnergyTable", "DATAFLOWS", "CrossbarConfig", "IOConfig",
            "CoreConfig", "SystolicConfig", "PimConfig", "SnnConfig", "Precision", "PRECISIONS",
-           "get_precision", "Architecture", "MemoryLevel", "eyeriss_like", "tpu_like"]
+           "get_precision", "Architecture", "MemoryLevel", "eyeriss_like", "tpu_like",
+           "HardwareConfig", "check_hardware_config"]

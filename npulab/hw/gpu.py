@@ -30,6 +30,30 @@ from npulab._validate import one_of, positive_number
 #: Precisions a measured device may compute in.
 GPU_PRECISIONS = ("bf16", "fp16", "fp32", "fp8", "int8")
 
+#: Datasheet dense peaks (ops/s per precision; fp32 without TF32, as torch's matmul default)
+#: and memory bandwidth (``"bw"``, bytes/s) of
+#: devices ``npulab calibrate`` recognises by a substring of the torch device name (the
+#: first match wins, so specific names come first).  Sources: NVIDIA H100 Tensor Core GPU
+#: datasheet (SXM5 / PCIe / NVL) and NVIDIA A100 Tensor Core GPU datasheet (SXM4 80 GB,
+#: PCIe 80 GB, 40 GB).
+DATASHEETS = {
+    "H100 PCIe": {"bf16": 756e12, "fp16": 756e12, "fp32": 51.2e12, "bw": 2.0e12},
+    "H100 NVL": {"bf16": 835e12, "fp16": 835e12, "fp32": 60e12, "bw": 3.9e12},
+    "H100": {"bf16": 989.4e12, "fp16": 989.4e12, "fp32": 66.9e12, "bw": 3.35e12},  # SXM5 80GB HBM3
+    "A100-SXM4-80GB": {"bf16": 312e12, "fp16": 312e12, "fp32": 19.5e12, "bw": 2.039e12},
+    "A100 80GB PCIe": {"bf16": 312e12, "fp16": 312e12, "fp32": 19.5e12, "bw": 1.935e12},
+    "A100": {"bf16": 312e12, "fp16": 312e12, "fp32": 19.5e12, "bw": 1.555e12},  # 40 GB
+}
+
+
+def datasheet(device: str) -> dict | None:
+    """The :data:`DATASHEETS` entry whose key occurs in the ``device`` name; None if none does.
+
+    >>> datasheet("NVIDIA H100 80GB HBM3")["bw"]
+    3350000000000.0
+    """
+    return next((v for k, v in DATASHEETS.items() if k in str(device)), None)
+
 
 @dataclass(frozen=True)
 class GpuConfig:
@@ -41,7 +65,7 @@ class GpuConfig:
         Device name (``"h100-sxm"``).
     peak_ops_per_s : float
         Datasheet dense peak at ``precision`` (ops/s; e.g. 989.4e12 for H100 SXM bf16).
-    mem_bandwidth_bytes_per_s : float
+    dram_bytes_per_s : float
         Datasheet memory bandwidth (bytes/s; 3.35e12 for H100 SXM HBM3).
     precision : str, default "bf16"
         Element type of weights and activations.
@@ -83,7 +107,7 @@ class GpuConfig:
 
     Examples
     --------
-    >>> g = GpuConfig("toy", peak_ops_per_s=100e12, mem_bandwidth_bytes_per_s=1e12)
+    >>> g = GpuConfig("toy", peak_ops_per_s=100e12, dram_bytes_per_s=1e12)
     >>> g.achieved_ops_per_s, g.achieved_bytes_per_s
     (80000000000000.0, 900000000000.0)
     """
@@ -94,7 +118,7 @@ class GpuConfig:
 
     name: str
     peak_ops_per_s: float
-    mem_bandwidth_bytes_per_s: float
+    dram_bytes_per_s: float
     precision: str = "bf16"
     gemm_efficiency: float = 0.8
     bandwidth_efficiency: float = 0.9
@@ -116,7 +140,7 @@ class GpuConfig:
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name:
             raise ValueError(f"GpuConfig.name must be a non-empty string; got {self.name!r}")
-        for f in ("peak_ops_per_s", "mem_bandwidth_bytes_per_s", "kernel_latency_s",
+        for f in ("peak_ops_per_s", "dram_bytes_per_s", "kernel_latency_s",
                   "launch_floor_s", "power_w", "pJ_per_flop", "dram_pJ_per_byte"):
             positive_number("GpuConfig", f, getattr(self, f))
         for f in ("idle_power_w", "memory_bytes", "elementwise_latency_s"):
@@ -140,8 +164,8 @@ class GpuConfig:
 
     @property
     def achieved_bytes_per_s(self) -> float:
-        """``mem_bandwidth_bytes_per_s * bandwidth_efficiency``: what a large copy reaches."""
-        return self.mem_bandwidth_bytes_per_s * self.bandwidth_efficiency
+        """``dram_bytes_per_s * bandwidth_efficiency``: what a large copy reaches."""
+        return self.dram_bytes_per_s * self.bandwidth_efficiency
 
     @property
     def small_kernel_latency_s(self) -> float:
@@ -164,11 +188,6 @@ class GpuConfig:
         if "gpu" not in fields:
             raise ValueError("HardwarePreset.gpu is missing (a gpu preset needs a gpu: mapping)")
         return gpu_config_from_dict(fields["gpu"], origin="HardwarePreset")
-
-    @property
-    def dram_bytes_per_s(self) -> float:
-        """Datasheet memory bandwidth (the scorecard's roofline floor uses it)."""
-        return self.mem_bandwidth_bytes_per_s
 
     @property
     def weight_capacity_bytes(self) -> float:
@@ -222,4 +241,4 @@ def gpu_config_from_dict(d, origin: str = "preset", base_dir=None) -> GpuConfig:
         raise ValueError(f"{origin}: {str(err).splitlines()[0]}") from None
 
 
-__all__ = ["GpuConfig", "GPU_PRECISIONS", "gpu_config_from_dict"]
+__all__ = ["GpuConfig", "GPU_PRECISIONS", "gpu_config_from_dict", "DATASHEETS", "datasheet"]

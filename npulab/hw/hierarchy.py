@@ -1,5 +1,5 @@
-"""The tiler's hardware: a memory hierarchy above a spatial PE array (moved here from
-``npulab.tiling.arch``, which re-exports it; hardware description lives in ``npulab.hw``).
+"""The tiler's hardware: a memory hierarchy above a spatial PE array (hardware description
+lives in ``npulab.hw``).
 
 Levels are listed outermost first (``levels[0]`` is DRAM).  The PE array sits below
 ``levels[spatial_level]``: that level *fans out* to ``rows x cols`` instances of every level

@@ -17,7 +17,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from npulab._validate import one_of, positive_int
+from npulab._validate import one_of, positive_int, positive_number
 from npulab.hw.crossbar import CrossbarConfig
 from npulab.hw.precision import precision_for_bits
 
@@ -174,6 +174,12 @@ class PimConfig:
     num_arrays : int or None, default None
         Crossbar arrays on the chip.  A layer that needs more tiles than this runs in
         ``ceil(tiles / num_arrays)`` rounds; None assumes every tile is present (one round).
+    dram_bytes_per_s : float, default 6.4e9
+        Off-chip bandwidth, bytes/s (ISAAC's one HyperTransport link, 6.4 GB/s: Shafiee et
+        al., ISCA 2016, Sec. 5).
+    idle_power_w : float, default 0
+        Static (idle/leakage) power in W, charged over the latency; the engine models
+        dynamic energy only.  A preset file gives it as ``static_power_w``.
 
     Examples
     --------
@@ -183,25 +189,36 @@ class PimConfig:
 
     kind: ClassVar[str] = "pim"
     #: Keys of a preset file that describe this hardware (besides the common ones).
-    PRESET_KEYS: ClassVar[frozenset] = frozenset({"crossbar", "num_arrays"})
+    PRESET_KEYS: ClassVar[frozenset] = frozenset({"crossbar", "num_arrays", "dram_bytes_per_s",
+                                                  "static_power_w"})
 
     crossbar: CrossbarConfig = field(default_factory=CrossbarConfig)
     num_arrays: int | None = None
+    dram_bytes_per_s: float = 6.4e9
+    idle_power_w: float = 0.0
 
     def __post_init__(self):
         if not isinstance(self.crossbar, CrossbarConfig):
             raise ValueError(f"PimConfig.crossbar must be a CrossbarConfig; got {type(self.crossbar).__name__}")
         if self.num_arrays is not None:
             positive_int("PimConfig", "num_arrays", self.num_arrays)
+        positive_number("PimConfig", "dram_bytes_per_s", self.dram_bytes_per_s)
+        positive_number("PimConfig", "idle_power_w", self.idle_power_w, allow_zero=True)
 
     @classmethod
     def from_preset(cls, fields) -> "PimConfig":
-        """Build from a preset file's ``crossbar`` and ``num_arrays`` (default 1) entries."""
+        """Build from a preset file's ``crossbar``, ``num_arrays`` (default 1),
+        ``dram_bytes_per_s`` (required) and ``static_power_w`` entries."""
         from npulab.hw.build import build
+
+        if "dram_bytes_per_s" not in fields:
+            raise ValueError("HardwarePreset.dram_bytes_per_s is missing (a pim preset needs it)")
 
         xb = build(CrossbarConfig, "HardwarePreset.crossbar", fields.get("crossbar"))
         return cls(crossbar=xb, num_arrays=positive_int("HardwarePreset", "num_arrays",
-                                                        fields.get("num_arrays", 1)))
+                                                        fields.get("num_arrays", 1)),
+                   dram_bytes_per_s=fields["dram_bytes_per_s"],
+                   idle_power_w=fields.get("static_power_w", 0.0))
 
     def __getitem__(self, key):  # the mapping view of the preset file (``config["crossbar"]``)
         if key not in ("crossbar", "num_arrays"):
@@ -235,9 +252,11 @@ class PimConfig:
         """The integer precision the weights are counted at (:func:`precision_for_bits`)."""
         return precision_for_bits(self.crossbar.weight_bits)
 
-    #: Off-chip bandwidth is not part of a crossbar: a preset must give it.
-    dram_bytes_per_s: ClassVar[None] = None
+    @property
+    def memory_bytes(self) -> float:
+        """Off-chip memory capacity: 0 (not modelled)."""
+        return 0.0
 
     def static_power_w(self) -> float:
-        """Static power the engine does not model: 0 W (presets may state one)."""
-        return 0.0
+        """:attr:`idle_power_w` (the engine models dynamic energy only)."""
+        return self.idle_power_w

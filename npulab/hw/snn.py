@@ -30,6 +30,13 @@ class SnnConfig:
     spike_rate : float, default 0.1
         Probability that an input neuron spikes in a step, in [0, 1].
     timesteps : int, default 8
+    dram_bytes_per_s : float, default 12.8e9
+        Off-chip bandwidth for models whose weights do not fit in synaptic memory (Loihi has
+        no DRAM interface; the default is an npulab assumption: one LPDDR4-3200 x32 channel,
+        3200 MT/s x 4 bytes, JEDEC JESD209-4).
+    idle_power_w : float, default 0
+        Static (idle/leakage) power in W, charged over the latency; the engine models
+        dynamic energy only.  A preset file gives it as ``static_power_w``.
 
     Examples
     --------
@@ -39,11 +46,14 @@ class SnnConfig:
 
     kind: ClassVar[str] = "snn"
     #: Keys of a preset file that describe this hardware (besides the common ones).
-    PRESET_KEYS: ClassVar[frozenset] = frozenset({"core", "spike_rate", "timesteps"})
+    PRESET_KEYS: ClassVar[frozenset] = frozenset({"core", "spike_rate", "timesteps",
+                                                  "dram_bytes_per_s", "static_power_w"})
 
     core: CoreConfig = field(default_factory=CoreConfig)
     spike_rate: float = 0.1
     timesteps: int = 8
+    dram_bytes_per_s: float = 12.8e9
+    idle_power_w: float = 0.0
 
     def __post_init__(self):
         if not isinstance(self.core, CoreConfig):
@@ -53,6 +63,8 @@ class SnnConfig:
             raise ValueError(f"SnnConfig.spike_rate must be a number in [0, 1]; got {r!r}")
         positive_int("SnnConfig", "timesteps", self.timesteps)
         object.__setattr__(self, "timesteps", int(self.timesteps))
+        positive_number("SnnConfig", "dram_bytes_per_s", self.dram_bytes_per_s)
+        positive_number("SnnConfig", "idle_power_w", self.idle_power_w, allow_zero=True)
 
     @classmethod
     def of(cls, hw) -> "SnnConfig":
@@ -65,18 +77,20 @@ class SnnConfig:
 
     @classmethod
     def from_preset(cls, fields) -> "SnnConfig":
-        """Build from a preset file's ``core``, ``spike_rate`` and ``timesteps`` entries."""
+        """Build from a preset file's ``core``, ``spike_rate``, ``timesteps``,
+        ``dram_bytes_per_s`` (required) and ``static_power_w`` entries (the constructor's
+        rules apply)."""
         from npulab.hw.build import build
 
+        if "dram_bytes_per_s" not in fields:
+            raise ValueError("HardwarePreset.dram_bytes_per_s is missing (an snn preset needs it)")
         core = build(CoreConfig, "HardwarePreset.core", fields.get("core"))
-        rate = positive_number("HardwarePreset", "spike_rate", fields.get("spike_rate", 0.1))
-        if rate > 1:
-            raise ValueError(f"HardwarePreset.spike_rate must be in (0, 1]; got {rate!r}")
         timesteps = fields.get("timesteps", 8)
         if isinstance(timesteps, float) and timesteps.is_integer():
             timesteps = int(timesteps)
-        positive_int("HardwarePreset", "timesteps", timesteps)
-        return cls(core=core, spike_rate=rate, timesteps=timesteps)
+        return cls(core=core, spike_rate=fields.get("spike_rate", 0.1), timesteps=timesteps,
+                   dram_bytes_per_s=fields["dram_bytes_per_s"],
+                   idle_power_w=fields.get("static_power_w", 0.0))
 
     def __getitem__(self, key):  # the mapping view of the preset file (``config["core"]``)
         if key not in ("core", "spike_rate", "timesteps"):
@@ -99,9 +113,11 @@ class SnnConfig:
         """The integer precision the weights are counted at."""
         return precision_for_bits(self.core.weight_bits)
 
-    #: Off-chip bandwidth is not part of the core: a preset must give it.
-    dram_bytes_per_s: ClassVar[None] = None
+    @property
+    def memory_bytes(self) -> float:
+        """Off-chip memory capacity: 0 (not modelled)."""
+        return 0.0
 
     def static_power_w(self) -> float:
-        """Static power the engine does not model: 0 W (presets may state one)."""
-        return 0.0
+        """:attr:`idle_power_w` (the engine models dynamic energy only)."""
+        return self.idle_power_w

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from npulab._validate import positive_number
 from npulab.hw.array import ArrayConfig, MemoryConfig
 
 __all__ = ["SystolicConfig"]
@@ -33,6 +34,12 @@ class SystolicConfig:
         fold's streaming (:func:`npulab.systolic.folds.pipelined_cycles`; a one-token WS GEMM
         is then weight-load bound).  Presets turn it on unless they say ``fold_overlap:
         false``; the bare default matches the cycle-level emulator.
+    weight_capacity_bytes : float, default 0
+        Weights (bytes) that stay on chip between runs (e.g. a filter SRAM that holds a
+        small model); 0: the SRAMs are working buffers and weights stream from DRAM.
+    idle_power_w : float or None, default None
+        Measured static (idle) power in W; None derives it from the area model
+        (:func:`npulab.hw.area.static_power_w`).  A preset file gives it as ``static_power_w``.
 
     Examples
     --------
@@ -43,12 +50,15 @@ class SystolicConfig:
 
     kind: ClassVar[str] = "systolic"
     #: Keys of a preset file that describe this hardware (besides the common ones).
-    PRESET_KEYS: ClassVar[frozenset] = frozenset({"array", "memory", "fold_overlap"})
+    PRESET_KEYS: ClassVar[frozenset] = frozenset({"array", "memory", "fold_overlap",
+                                                  "weight_capacity_bytes", "static_power_w"})
 
     array: ArrayConfig
     memory: MemoryConfig = field(default_factory=MemoryConfig)
     scalesim_compat: bool = False
     fold_overlap: bool = False
+    weight_capacity_bytes: float = 0.0
+    idle_power_w: float | None = None
 
     def __post_init__(self):
         if not isinstance(self.array, ArrayConfig):
@@ -59,6 +69,10 @@ class SystolicConfig:
             raise ValueError(f"SystolicConfig.scalesim_compat must be a bool; got {self.scalesim_compat!r}")
         if not isinstance(self.fold_overlap, bool):
             raise ValueError(f"SystolicConfig.fold_overlap must be a bool; got {self.fold_overlap!r}")
+        positive_number("SystolicConfig", "weight_capacity_bytes", self.weight_capacity_bytes,
+                        allow_zero=True)
+        if self.idle_power_w is not None:
+            positive_number("SystolicConfig", "idle_power_w", self.idle_power_w, allow_zero=True)
 
     @classmethod
     def of(cls, hw) -> "SystolicConfig":
@@ -71,7 +85,8 @@ class SystolicConfig:
 
     @classmethod
     def from_preset(cls, fields) -> "SystolicConfig":
-        """Build from a preset file's ``array`` and ``memory`` entries."""
+        """Build from a preset file's ``array``, ``memory``, ``fold_overlap``,
+        ``weight_capacity_bytes`` and ``static_power_w`` (the measured idle power) entries."""
         from npulab.hw.build import build
 
         overlap = fields.get("fold_overlap", True)  # real arrays double-buffer (issue 16)
@@ -79,7 +94,9 @@ class SystolicConfig:
             raise ValueError(f"HardwarePreset.fold_overlap must be true or false; got {overlap!r}")
         return cls(array=build(ArrayConfig, "HardwarePreset.array", fields.get("array")),
                    memory=build(MemoryConfig, "HardwarePreset.memory", fields.get("memory")),
-                   fold_overlap=overlap)
+                   fold_overlap=overlap,
+                   weight_capacity_bytes=fields.get("weight_capacity_bytes", 0.0),
+                   idle_power_w=fields.get("static_power_w"))
 
     def __getitem__(self, key):  # the mapping view of the preset file (``config["array"]``)
         if key not in ("array", "memory"):
@@ -97,8 +114,8 @@ class SystolicConfig:
         return self.memory.dram_bytes_per_s
 
     @property
-    def weight_capacity_bytes(self) -> float:
-        """Weights that stay on chip between runs: 0 (the SRAMs are working buffers)."""
+    def memory_bytes(self) -> float:
+        """Off-chip memory capacity: 0 (not modelled; unlimited room for a KV cache)."""
         return 0.0
 
     @property
@@ -107,7 +124,10 @@ class SystolicConfig:
         return self.array.precision
 
     def static_power_w(self) -> float:
-        """Static power of the area model (:func:`npulab.hw.area.static_power_w`)."""
+        """:attr:`idle_power_w` if measured, else the area model's
+        (:func:`npulab.hw.area.static_power_w`)."""
+        if self.idle_power_w is not None:
+            return self.idle_power_w
         from npulab.hw.area import static_power_w
 
         return static_power_w(self.array, self.memory)

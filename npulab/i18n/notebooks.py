@@ -115,15 +115,6 @@ def translate_notebook(nb, data: dict, lang: str, *, name: str = "notebook"):
     return out, status
 
 
-def translate_file(path, lang: str):
-    """Read ``path`` and translate it from its catalog (see :func:`translate_notebook`)."""
-    import nbformat
-
-    path = Path(path)
-    nb = nbformat.read(path, as_version=4)
-    return translate_notebook(nb, cat.load(catalog_path(path, lang)), lang, name=path.name)
-
-
 def update_entries(path, lang: str, translations: dict[str, tuple[str, str]]) -> Path:
     """Store translations ``{cell_id: (en_sha256, text)}`` in the lab's catalog (notebook order)."""
     import nbformat

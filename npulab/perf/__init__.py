@@ -1,26 +1,19 @@
-"""Performance results: one :class:`Report` type every engine returns.
-
-A Report holds what was measured or modelled (MACs, cycles, latency, an energy breakdown,
-utilisation, accuracy) and derives the scorecard metrics from them:
-
-* throughput ``ops / latency`` (a MAC is 2 ops), TOPS;
-* energy in J and average power ``energy / latency`` (W);
-* TOPS/W, which is ``ops / energy`` (operations per joule, divided by 1e12).
-
-:class:`Roofline` bounds any of them by peak compute and memory bandwidth.
+"""Performance orchestration: presets, the engine registry, scoring, scorecards, sweeps, serving.
 
 The scorecard: :func:`load_preset` reads a hardware preset (``datasets/hw``), :func:`score`
 runs one workload on one preset's engine (looked up in :data:`npulab.perf.engines.ENGINES`)
 and applies the memory-bound rule, and :func:`run_scorecard` compares workloads x presets
 in a :class:`Scorecard` (text, HTML, JSON, CSV, plots).  :mod:`npulab.perf.sweep` explores a
-design space.
+design space; :mod:`npulab.perf.serving` and :mod:`npulab.perf.scenarios` simulate LLM
+serving; :mod:`npulab.perf.measure` compares predictions with this machine.
 
-Layering: :mod:`npulab.perf.report` and :mod:`npulab.perf.roofline` are leaf modules (engines
-import them); everything that runs engines (presets, scoring, scorecard, sweep) loads on first
-use, so importing an engine never imports the others.
+Layering: ``perf`` sits above the engines (inputs -> engines -> perf -> apps).  The leaf
+the engines return into, :class:`Report` and :class:`Roofline`, lives in
+:mod:`npulab.metrics`; it is re-exported here for users (``from npulab.perf import Report``).
+The engine-running parts load on first use, so ``import npulab.perf`` stays light.
 """
-from npulab.perf.report import ENERGY_GROUPS, Report, format_si
-from npulab.perf.roofline import Roofline
+from npulab.metrics.report import ENERGY_GROUPS, Report, format_si
+from npulab.metrics.roofline import Roofline
 
 __all__ = ["Report", "Roofline", "format_si", "ENERGY_GROUPS", "HardwarePreset", "load_preset",
            "available_presets", "score", "EngineUnavailable", "Scorecard", "run_scorecard",

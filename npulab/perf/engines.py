@@ -16,7 +16,7 @@ Add an engine (see ``ARCHITECTURE.md``, "How to add an engine")::
     from npulab.perf.engines import register_engine
     register_engine("gpu", npulab.gpu.estimate, GpuConfig)
 
-Units: those of :class:`~npulab.perf.report.Report`.
+Units: those of :class:`~npulab.metrics.Report`.
 """
 from __future__ import annotations
 
@@ -54,15 +54,17 @@ def register_engine(kind: str, estimate: Callable, hw_type: type | None = None, 
     estimate : callable
         ``estimate(layer, hw, *, energy=None) -> Report``.
     hw_type : type, optional
-        Its config class; needed to load presets of this kind.  It provides ``kind``,
-        ``PRESET_KEYS``, ``from_preset(fields)``, ``peak_ops_per_s``, ``dram_bytes_per_s``
-        (None if a preset must give it), ``weight_capacity_bytes``, ``precision`` and
-        ``static_power_w()``.
+        Its config class; needed to load presets of this kind.  It implements
+        :class:`npulab.hw.protocol.HardwareConfig` (``kind``, ``PRESET_KEYS``,
+        ``from_preset(fields)``, ``peak_ops_per_s``, ``dram_bytes_per_s``, ``memory_bytes``,
+        ``weight_capacity_bytes``, ``precision``, ``static_power_w()``); the architecture
+        test checks every registered class against it.
     estimate_job : callable, optional
         ``estimate_job(job, hw, *, energy=None) -> Report | None``: cost a whole
         :class:`~npulab.perf.scoring.Job` at once (``job.source`` is the LLMPhase or layer list
-        it came from); return None to be scored layer by layer.  Its Report may give
-        ``details["compute_time_s"]`` (default: its latency) for the memory-bound rule.
+        it came from); return None to be scored layer by layer.  Its Report's typed
+        ``compute_time_s`` (default ``ops / peak_ops_per_s``, else its latency) feeds the
+        memory-bound rule.
     """
     if not isinstance(kind, str) or not kind:
         raise ValueError(f"register_engine kind must be a non-empty str; got {kind!r}")

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from npulab.gpu.timing import Timer, torch_threads
 
-__all__ = ["TorchDecoder", "Timer", "measure_llm", "measure_layers", "measure_job", "compare", "cut_layers",
-           "table", "add_arguments", "run_cli"]
+__all__ = ["TorchDecoder", "Timer", "measure_llm", "measure_layers", "measure_job", "compare",
+           "cut_layers", "table"]
 
 _DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
 
@@ -230,8 +230,6 @@ def measure_job(workload, *, phase: str | None = None, seq_len: int = 2048, batc
                 device: str = "cpu", dtype: str | None = None, layers: int | None = None,
                 reps: int = 5, threads: int | None = None) -> float:
     """Seconds of one run of a bundled workload (LLM step, topology or ``digits-cnn``)."""
-    from pathlib import Path
-
     from npulab import datasets
     from npulab.workloads import load_topology
     from npulab.workloads.llm import DecoderLM
@@ -246,13 +244,8 @@ def measure_job(workload, *, phase: str | None = None, seq_len: int = 2048, batc
         job = digits_job()
         layers_ = [lay for lay, n in job.layers for _ in range(n)]
         return measure_layers(layers_, device=device, dtype=dtype, reps=reps, threads=threads)
-    p = Path(spec)
-    bundled = datasets.available()
-    if not p.exists() and f"topologies/{spec}.csv" in bundled:
-        p = datasets.path(f"topologies/{spec}.csv")
-    elif not p.exists() and f"llm/{spec}.json" in bundled:
-        p = datasets.path(f"llm/{spec}.json")
-    elif not p.exists():
+    p = datasets.resolve_workload(spec)
+    if p is None:
         raise ValueError(f"unknown workload {spec!r} for --measure")
     if p.suffix == ".csv":
         return measure_layers(load_topology(p), device=device, dtype=dtype, reps=reps,
@@ -264,24 +257,16 @@ def measure_job(workload, *, phase: str | None = None, seq_len: int = 2048, batc
 def _cut_workload(spec, layers):
     """A bundled LLM name/config cut to ``layers`` (a DecoderLM), or a topology's first
     ``layers`` layers; other workloads unchanged."""
-    from pathlib import Path
-
     from npulab import datasets
     from npulab.workloads import load_topology
     from npulab.workloads.llm import from_config
 
     if layers is None:
         return spec
-    s = str(spec)
-    p = Path(s)
-    bundled = datasets.available()
-    if not p.exists() and f"llm/{s}.json" in bundled:
-        p = datasets.path(f"llm/{s}.json")
-    elif not p.exists() and f"topologies/{s}.csv" in bundled:
-        p = datasets.path(f"topologies/{s}.csv")
-    if p.suffix == ".json" and p.exists():
+    p = datasets.resolve_workload(spec)
+    if p is not None and p.suffix == ".json":
         return cut_layers(from_config(p), layers)
-    if p.suffix == ".csv" and p.exists():
+    if p is not None and p.suffix == ".csv":
         return load_topology(p)[:layers]
     return spec
 
@@ -352,7 +337,7 @@ def _calibrated_threads(preset):
 
 def table(rows) -> str:
     """The comparison as a text table with the mean and max absolute error."""
-    from npulab.perf.report import format_si, render_table
+    from npulab.metrics.report import format_si, render_table
 
     head = ("workload", "phase", "hardware", "predicted", "measured", "error")
     lines = [render_table(head, [(r["workload"], r["phase"] or "-", r["hardware"],
@@ -363,42 +348,3 @@ def table(rows) -> str:
         lines.append(f"mean |error| {100 * sum(errs) / len(errs):.1f}%, max {100 * max(errs):.1f}% "
                      f"(measured on {rows[0]['device']})")
     return "\n".join(lines)
-
-
-def add_arguments(p) -> None:
-    """``--measure``, ``--layers``, ``--device`` of ``npulab scorecard``."""
-    p.add_argument("--measure", action="store_true",
-                   help="also run the workload on the local torch device and print predicted, "
-                        "measured and the error (needs --hw, e.g. a preset from npulab calibrate)")
-    p.add_argument("--layers", type=int, metavar="N",
-                   help="with --measure: keep only the first N layers (LLM decoder layers or "
-                        "network layers) in both the prediction and the run")
-    p.add_argument("--device", choices=("cpu", "cuda"),
-                   help="with --measure: torch device (default cuda when available, else cpu)")
-    p.add_argument("--threads", type=int, metavar="N",
-                   help="with --measure on the CPU: torch threads (default: as calibrated)")
-
-
-def run_cli(args) -> int:
-    """``npulab scorecard ... --measure``: the comparison table (or JSON)."""
-    if not args.hw:
-        raise ValueError("--measure needs --hw PRESET (e.g. one written by npulab calibrate)")
-    if args.layers is not None and args.layers < 1:
-        raise ValueError(f"--layers must be >= 1; got {args.layers}")
-    if args.threads is not None and args.threads < 1:
-        raise ValueError(f"--threads must be >= 1; got {args.threads}")
-    from npulab.perf.scorecard import DEFAULT_WORKLOADS
-
-    rows = compare(args.workload or list(DEFAULT_WORKLOADS), args.hw,
-                   phases=[args.phase] if args.phase else None, seq_len=args.seq_len,
-                   batch=args.batch, device=args.device, layers=args.layers,
-                   weight_format=args.weights, threads=args.threads)
-    if args.json:
-        from npulab.cli import print_json
-
-        errs = [abs(r["error"]) for r in rows]
-        print_json({"results": rows, "mean_abs_error": sum(errs) / len(errs) if errs else None,
-                    "max_abs_error": max(errs) if errs else None})
-        return 0
-    print(table(rows))
-    return 0

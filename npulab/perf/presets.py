@@ -1,32 +1,37 @@
-"""Hardware presets: a named NPU (engine + configs + memory) read from a YAML or JSON file.
+"""Hardware presets: a named NPU (a kind's typed config + energy) from a YAML or JSON file.
 
-A preset file (``datasets/hw/*.yaml`` ships four) names the engine and the configuration
-that engine takes, with a ``sources`` map citing every number::
+A preset file (``datasets/hw/*.yaml``) names the engine kind and gives that kind's
+configuration, with a ``sources`` map citing every number::
 
     name: tpuv1-like
-    engine: systolic               # systolic | pim | snn
+    engine: systolic               # a kind of npulab.perf.engines.HARDWARE
     array:  {rows: 256, cols: 256, dataflow: ws, clock_hz: 700.0e+6, precision: int8}
     memory: {dram_bytes_per_s: 34.0e+9, ...}   # MemoryConfig fields
     weight_capacity_bytes: 0       # weights that stay on chip between runs (bytes)
+    static_power_w: 28             # measured idle power (else: the area model's)
     energy: {dram_pJ_per_byte: 20}  # EnergyTable overrides (optional)
     sources: {array: "Jouppi et al., ISCA 2017"}
 
-``pim`` presets give ``crossbar`` (:class:`~npulab.hw.CrossbarConfig` fields), ``num_arrays``
-and ``dram_bytes_per_s``; ``snn`` presets give ``core`` (:class:`~npulab.hw.CoreConfig`),
-``spike_rate``, ``timesteps`` and ``dram_bytes_per_s``.  The engine's keys are read by its
-typed config (:class:`~npulab.hw.SystolicConfig`, :class:`~npulab.hw.PimConfig`,
-:class:`~npulab.hw.SnnConfig`, found through :mod:`npulab.perf.engines`), which becomes
-:attr:`HardwarePreset.config`.  Peak throughput and on-chip weight capacity are derived by
-that config unless given (``peak_ops_per_s``, ``weight_capacity_bytes``):
+Besides ``name``, ``engine``, ``description``, ``energy`` and ``sources`` (:data:`COMMON_KEYS`),
+every key belongs to the kind's config class (its ``PRESET_KEYS``, read by its
+``from_preset``; :class:`~npulab.hw.SystolicConfig`, :class:`~npulab.hw.PimConfig`,
+:class:`~npulab.hw.SnnConfig`, :class:`~npulab.hw.gpu.GpuConfig`, found through
+:mod:`npulab.perf.engines`), which becomes :attr:`HardwarePreset.config`.  Every hardware
+number of a preset (peak, bandwidth, memory, weight capacity, precision, static power) is
+the config's (the :class:`~npulab.hw.protocol.HardwareConfig` protocol): there is no second
+copy to override it, and a key the kind does not read is a one-line ``ValueError``.
 
-* systolic: ``2 * rows * cols * clock_hz``;
-* pim: ``num_arrays * (rows * cols / cells_per_weight) * 2 / (input_cycles * cycle_time_s)``,
+* systolic: peak ``2 * rows * cols * clock_hz``; ``memory.dram_bytes_per_s``;
+* pim: ``crossbar``, ``num_arrays``, ``dram_bytes_per_s``; peak
+  ``num_arrays * (rows * cols / cells_per_weight) * 2 / (input_cycles * cycle_time_s)``,
   capacity ``num_arrays * rows * cols / cells_per_weight`` weights;
-* snn: ``2 * num_cores * clock_hz / sop_cycles`` (a SOP counted as a MAC), capacity
-  ``num_cores * synapse_memory_kb`` KiB.
+* snn: ``core``, ``spike_rate``, ``timesteps``, ``dram_bytes_per_s``; peak
+  ``2 * num_cores * clock_hz / sop_cycles`` (a SOP counted as a MAC), capacity
+  ``num_cores * synapse_memory_kb`` KiB;
+* gpu: one ``gpu:`` mapping of :class:`~npulab.hw.gpu.GpuConfig` fields.
 
 A bad file raises a one-line ``ValueError`` naming the file and the field.  Units: bytes,
-bytes/s, ops/s, Hz.
+bytes/s, ops/s, Hz, W.
 """
 from __future__ import annotations
 
@@ -35,14 +40,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from npulab._validate import positive_int, positive_number
 from npulab.hw.build import build
 
 #: Keys every preset file may have, whatever its engine (the engine's own keys are its
 #: config class's ``PRESET_KEYS``).
-COMMON_KEYS = frozenset({"name", "engine", "description", "energy", "sources", "weight_capacity_bytes",
-                         "peak_ops_per_s", "dram_bytes_per_s", "power_w", "area_mm2", "static_power_w",
-                         "memory_bytes"})
+COMMON_KEYS = frozenset({"name", "engine", "description", "energy", "sources"})
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
@@ -55,82 +57,94 @@ def parse_numbers(value):
     return value
 
 
-#: Old name of :func:`parse_numbers`.
-_numbers = parse_numbers
-
-
 @dataclass(frozen=True, repr=False)
 class HardwarePreset:
-    """One NPU: which engine runs it, its configuration, memory bandwidth and sources.
+    """One NPU: a name, its engine kind's typed config, an energy table and sources.
+
+    Every hardware number is read from :attr:`config` (a
+    :class:`~npulab.hw.protocol.HardwareConfig`); the properties below forward to it and
+    cannot be set.
 
     Parameters
     ----------
     name : str
         Preset name.
-    engine : str
-        The engine kind that models it (a key of :data:`npulab.perf.engines.ENGINES`).
-    config : SystolicConfig, PimConfig, SnnConfig, ...
-        The engine's typed hardware (its ``kind`` is ``engine``), passed to its ``estimate``.
-        ``config["array"]`` etc. still read its parts.
+    config : SystolicConfig, PimConfig, SnnConfig, GpuConfig, ...
+        The engine kind's typed hardware, passed to its ``estimate``.  ``config["array"]``
+        etc. still read its parts.
     energy : EnergyTable
         Per-operation energies.
-    peak_ops_per_s, dram_bytes_per_s : float
-        Peak operations per second and off-chip bandwidth (bytes/s).
-    weight_capacity_bytes : float
-        Weights (bytes) that stay on chip; a workload whose weights fit does not stream them.
-    static_power_w : float, default 0
-        Static (idle/leakage) power, charged for the whole latency as energy ``"static"``.
-        Systolic presets derive it from :mod:`npulab.hw.area` unless given; PIM and SNN
-        presets default to 0 (their engines model dynamic energy only).
-    spike_rate, timesteps : float, int
-        SNN activity (``engine="snn"``; the same as ``config.spike_rate`` / ``config.timesteps``).
     description : str
         One line.
     sources : dict
         Citation of each number.
 
-    Units: ops/s, bytes/s, bytes.
+    Attributes
+    ----------
+    engine : str
+        The engine kind (``config.kind``; a key of :data:`npulab.perf.engines.ENGINES`).
+    peak_ops_per_s, dram_bytes_per_s, memory_bytes, weight_capacity_bytes, precision
+        The config's (see :class:`~npulab.hw.protocol.HardwareConfig`).
+    static_power_w : float
+        ``config.static_power_w()``: charged for the whole latency as energy ``"static"``.
+
+    Units: ops/s, bytes/s, bytes, W.
     """
 
     name: str
-    engine: str
     config: Any
     energy: Any
-    peak_ops_per_s: float
-    dram_bytes_per_s: float
-    weight_capacity_bytes: float = 0.0
-    static_power_w: float = 0.0
-    spike_rate: float = 0.1
-    timesteps: int = 8
     description: str = ""
     sources: Mapping[str, str] = field(default_factory=dict)
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self):
-        if getattr(self.config, "kind", None) != self.engine:
-            raise ValueError(f"HardwarePreset.config must be the {self.engine!r} engine's hardware config; "
-                             f"got {type(self.config).__name__}")
-        positive_number("HardwarePreset", "peak_ops_per_s", self.peak_ops_per_s)
-        positive_number("HardwarePreset", "dram_bytes_per_s", self.dram_bytes_per_s)
-        positive_number("HardwarePreset", "weight_capacity_bytes", self.weight_capacity_bytes,
-                        allow_zero=True)
-        positive_number("HardwarePreset", "static_power_w", self.static_power_w, allow_zero=True)
-        positive_number("HardwarePreset", "spike_rate", self.spike_rate)
-        if self.spike_rate > 1:
-            raise ValueError(f"HardwarePreset.spike_rate must be in (0, 1]; got {self.spike_rate!r}")
-        positive_int("HardwarePreset", "timesteps", self.timesteps)
+        from npulab.hw.protocol import HardwareConfig
+
+        if not isinstance(self.config, HardwareConfig):
+            raise ValueError("HardwarePreset.config must implement npulab.hw.protocol."
+                             f"HardwareConfig; got {type(self.config).__name__}")
 
     @property
-    def roofline(self):
-        """The preset's :class:`~npulab.perf.Roofline` (peak ops/s, DRAM bandwidth)."""
-        from npulab.perf.roofline import Roofline
+    def engine(self) -> str:
+        """The engine kind that models it (``config.kind``)."""
+        return self.config.kind
 
-        return Roofline(self.peak_ops_per_s, self.dram_bytes_per_s)
+    @property
+    def peak_ops_per_s(self) -> float:
+        """Peak operations per second (the config's)."""
+        return self.config.peak_ops_per_s
+
+    @property
+    def dram_bytes_per_s(self) -> float:
+        """Off-chip bandwidth, bytes/s (the config's)."""
+        return self.config.dram_bytes_per_s
+
+    @property
+    def memory_bytes(self) -> float:
+        """Off-chip memory capacity, bytes; 0 when unknown (the config's)."""
+        return self.config.memory_bytes
+
+    @property
+    def weight_capacity_bytes(self) -> float:
+        """Weights (bytes) that stay on chip; a workload whose weights fit does not stream them."""
+        return self.config.weight_capacity_bytes
+
+    @property
+    def static_power_w(self) -> float:
+        """Static (idle/leakage) power, W (``config.static_power_w()``)."""
+        return self.config.static_power_w()
 
     @property
     def precision(self) -> str:
         """Weight/activation precision the engine computes in (``"int8"``, ``"fp16"`` ...)."""
         return self.config.precision
+
+    @property
+    def roofline(self):
+        """The preset's :class:`~npulab.perf.Roofline` (peak ops/s, DRAM bandwidth)."""
+        from npulab.metrics.roofline import Roofline
+
+        return Roofline(self.peak_ops_per_s, self.dram_bytes_per_s)
 
     def __repr__(self) -> str:
         return (f"HardwarePreset({self.name!r}, engine={self.engine!r}, "
@@ -161,19 +175,10 @@ def preset_from_dict(d: Mapping, origin: str = "preset") -> HardwarePreset:
                 raise ValueError(f"HardwarePreset.{key} is not a field of a {engine} preset "
                                  f"(fields: {sorted(allowed)})")
         energy = build(EnergyTable, "HardwarePreset.energy", d.get("energy"))
-        extra = {k: d[k] for k in ("power_w", "area_mm2", "memory_bytes") if k in d}  # memory_bytes: KV-cache room (npulab.perf.serving)
         hw = hw_type.from_preset({k: d[k] for k in hw_type.PRESET_KEYS if k in d})
-        bw = d.get("dram_bytes_per_s", hw.dram_bytes_per_s)
-        if bw is None:
-            raise ValueError(f"HardwarePreset.dram_bytes_per_s is missing (a {engine} preset needs it)")
-        static = d["static_power_w"] if "static_power_w" in d else hw.static_power_w()
-        activity = {k: getattr(hw, k) for k in ("spike_rate", "timesteps") if hasattr(hw, k)}
-        return HardwarePreset(
-            name=str(d.get("name", origin)), engine=engine, config=hw, energy=energy,
-            peak_ops_per_s=d.get("peak_ops_per_s", hw.peak_ops_per_s), dram_bytes_per_s=bw,
-            weight_capacity_bytes=d.get("weight_capacity_bytes", hw.weight_capacity_bytes),
-            static_power_w=static, description=str(d.get("description", "")),
-            sources=dict(d.get("sources") or {}), extra=extra, **activity)
+        return HardwarePreset(name=str(d.get("name", origin)), config=hw, energy=energy,
+                              description=str(d.get("description", "")),
+                              sources=dict(d.get("sources") or {}))
     except TypeError as err:  # e.g. a list where a number belongs
         raise ValueError(f"{origin}: {str(err).splitlines()[0]}") from None
     except ValueError as err:
@@ -239,6 +244,3 @@ def read_data_file(path):
     except Exception as err:  # yaml.YAMLError
         raise ValueError(f"{p}: cannot parse ({str(err).splitlines()[0]})") from None
 
-
-#: Old name of :func:`read_data_file`.
-_read_data_file = read_data_file

@@ -262,7 +262,7 @@ def table(results: list) -> str:
     key = (lambda r: r.value if r.scenario != "single-stream" else -r.value)
     rows = sorted(results, key=lambda r: (r.workload, 0 if r.value == r.value else 1, -key(r)
                                           if r.value == r.value else 0))
-    from npulab.perf.report import render_table
+    from npulab.metrics.report import render_table
 
     head = ("workload", "hardware", "scenario", "metric", "value", "TTFT p99", "TPOT p99", "tokens/s", "note")
     fmt = lambda v, u="": "-" if v is None or v != v else f"{v:.4g}{u}"  # noqa: E731
@@ -275,66 +275,5 @@ def table(results: list) -> str:
     return render_table(head, cells)
 
 
-def add_arguments(parser) -> None:
-    """The scenario flags of ``npulab scorecard`` (registered here to keep that file small)."""
-    g = parser.add_argument_group("LLM serving scenarios (MLPerf rules; npulab.perf.scenarios)")
-    g.add_argument("--scenario", choices=SCENARIOS,
-                   help="rank presets by an MLPerf scenario instead of one prefill/decode step")
-    g.add_argument("--ttft-bound", type=float, default=MLPERF_TTFT_S, metavar="S",
-                   help="server scenario: p99 TTFT bound in s (default 2, MLPerf Llama-2-70B)")
-    g.add_argument("--tpot-bound", type=float, default=MLPERF_TPOT_S, metavar="S",
-                   help="server scenario: p99 TPOT bound in s (default 0.2, MLPerf Llama-2-70B)")
-    g.add_argument("--output-len", type=int, default=128, help="scenario output tokens per request (default 128)")
-    g.add_argument("--requests", type=int, default=None,
-                   help="scenario requests (default: 8 single-stream, 256 offline, 500 server)")
-    g.add_argument("--dask", metavar="ADDRESS", help="server rate search on a Dask cluster")
-    g.add_argument("--workers", type=int, default=2, help="server rate search: local processes (1 = serial)")
-
-
-def run_cli(args) -> int:
-    """``npulab scorecard --scenario ...``: print the ranking (or JSON)."""
-    from npulab.perf.scorecard import DEFAULT_WORKLOADS
-
-    for flag, v in (("--ttft-bound", args.ttft_bound), ("--tpot-bound", args.tpot_bound)):
-        if not v > 0:
-            raise ValueError(f"{flag} must be > 0 seconds; got {v!r}")
-    for flag, v in (("--output-len", args.output_len), ("--seq-len", args.seq_len), ("--workers", args.workers)):
-        if v < 1:
-            raise ValueError(f"{flag} must be >= 1; got {v!r}")
-    if args.requests is not None and args.requests < 1:
-        raise ValueError(f"--requests must be >= 1; got {args.requests!r}")
-    kwargs = dict(prompt_len=args.seq_len, output_len=args.output_len,
-                  score_model=args.model, **({"weight_format": args.weights} if args.weights else {}),
-                  **({"group_size": args.group_size} if args.group_size else {}))
-    if args.requests:
-        kwargs["requests"] = args.requests
-    if args.scenario == "server":
-        kwargs.update(ttft_s=args.ttft_bound, tpot_s=args.tpot_bound, address=args.dask,
-                      executor="dask" if args.dask else ("serial" if args.workers == 1 else "process"),
-                      workers=args.workers)
-    workloads = args.workload or [w for w in DEFAULT_WORKLOADS if _is_llm(w)]
-    results = run_scenario(args.scenario, workloads, args.hw or None,
-                           progress=not args.json, **kwargs)
-    if args.json:
-        from npulab.cli import print_json
-
-        print_json({"scenario": args.scenario, "bounds": {"ttft_p99_s": args.ttft_bound,
-                                                          "tpot_p99_s": args.tpot_bound},
-                    "results": [dict(r.row(), summary=r.summary) for r in results]})
-        return 0
-    print(table(results))
-    return 0
-
-
-def _is_llm(name) -> bool:
-    from npulab.workloads.llm import from_config
-
-    try:
-        from_config(name)
-        return True
-    except (ValueError, FileNotFoundError):
-        return False
-
-
 __all__ = ["SCENARIOS", "MLPERF_TTFT_S", "MLPERF_TPOT_S", "single_stream", "offline", "server",
-           "run_scenario", "map_rates", "meets", "ScenarioResult", "table", "add_arguments", "run_cli"]
+           "run_scenario", "map_rates", "meets", "ScenarioResult", "table"]

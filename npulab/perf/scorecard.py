@@ -20,7 +20,7 @@ import json
 import math
 from dataclasses import dataclass, field
 
-from npulab.perf.report import ENERGY_GROUPS, Report, format_si, render_table
+from npulab.metrics.report import ENERGY_GROUPS, Report, format_si, render_table
 
 #: Default workloads of ``npulab scorecard``: two edge CNNs and a small LLM's two phases.
 DEFAULT_WORKLOADS = ("resnet18", "mobilenetv2", "llama-3.2-1b")
@@ -254,10 +254,6 @@ class Scorecard:
             fig.savefig(path, dpi=120, bbox_inches="tight")
             plt.close(fig)
         return fig
-
-
-#: Old private name of :func:`report_row`.
-_row = report_row
 
 
 def run_scorecard(workloads=DEFAULT_WORKLOADS, hardware=None, *, phases=None, model="engine",

@@ -21,7 +21,7 @@ its benefit only where the floor binds.
 A preset's ``static_power_w`` (idle/leakage) is charged for the whole latency as energy
 ``"static"``; this is what makes a bigger, under-used array cost energy.
 
-A run is reported ``bound="memory"`` by the one rule :func:`npulab.perf.report.bound_of`:
+A run is reported ``bound="memory"`` by the one rule :func:`npulab.metrics.report.bound_of`:
 the time memory needs (the floor above, or the DRAM stall cycles an engine reports) is
 longer than the time the engine computes.
 
@@ -49,9 +49,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from npulab.perf.presets import HardwarePreset, load_preset
-from npulab.perf.report import Report, bound_of
 from npulab.hw.precision import bytes_per_element
+from npulab.metrics.report import Report, bound_of
+from npulab.perf.presets import HardwarePreset, load_preset
 
 #: Bundled workload names besides topologies and LLM configs.
 DIGITS_CNN = "digits-cnn"
@@ -163,13 +163,8 @@ def make_jobs(workload, *, phases=None, seq_len: int = 2048, batch: int = 1,
         spec = str(workload)
         if spec == DIGITS_CNN:
             return [digits_job(precision, weight_bits=int(8 * bytes_per_element(precision)))]
-        p = Path(spec)
-        bundled = datasets.available()
-        if not p.exists() and f"topologies/{spec}.csv" in bundled:
-            p = datasets.path(f"topologies/{spec}.csv")
-        elif not p.exists() and f"llm/{spec}.json" in bundled:
-            p = datasets.path(f"llm/{spec}.json")
-        elif not p.exists():
+        p = datasets.resolve_workload(spec)
+        if p is None:
             raise ValueError(f"unknown workload {spec!r} (bundled: {', '.join(workload_names())}; "
                              "or a SCALE-Sim .csv / LLM config .json file)")
         if p.suffix == ".csv":
@@ -299,18 +294,16 @@ def score_job(job: Job, preset: HardwarePreset, *, model: str = "engine") -> Rep
         latency, breakdown, engine_macs, compute_time = 0.0, {}, 0, 0.0
         if whole is not None:
             latency, engine_macs = whole.latency_s, whole.macs
-            compute_time = whole.details.get("compute_time_s", whole.latency_s)
+            compute_time = (whole.compute_time_s if whole.compute_time_s is not None
+                            else whole.latency_s)
             breakdown = dict(whole.energy_breakdown_pJ)
         for layer, n in (job.layers if whole is None else ()):
             r = estimate_layer(preset, layer)
-            layer_latency = r.latency_s
-            stall = r.details.get("stall_cycles", 0) / r.clock_hz if r.clock_hz else 0.0
             # a pipelined engine (systolic fold_overlap) pays its fill/drain once per layer
             # row when compute-bound (issue 16; npulab.systolic.folds.pipelined_cycles)
-            fill = (r.details.get("pipeline_fill_cycles", 0) / r.clock_hz
-                    if r.clock_hz and not stall else 0.0)
-            latency += layer_latency * n - fill * (n - 1)
-            compute_time += (layer_latency - stall) * n - fill * (n - 1)
+            fill = r.fill_s if not r.stall_s else 0.0
+            latency += r.latency_s * n - fill * (n - 1)
+            compute_time += (r.latency_s - r.stall_s) * n - fill * (n - 1)
             engine_macs += r.macs * n
             for key, value in r.energy_breakdown_pJ.items():
                 breakdown[key] = breakdown.get(key, 0.0) + value * n
@@ -319,8 +312,9 @@ def score_job(job: Job, preset: HardwarePreset, *, model: str = "engine") -> Rep
     # the roofline floor: no engine may beat bytes / bandwidth or ops / peak (issue 16)
     latency = max(latency, memory_time, 2 * macs / preset.peak_ops_per_s)
     # memory-bound: the time memory needs (the roofline floor, or the engine's DRAM stalls)
-    # is longer than the compute time (the one rule, bound_of)
-    bound = bound_of(compute_time, max(memory_time, latency - compute_time))
+    # is longer than the compute time (the one rule, bound_of; Report derives it)
+    stall = max(0.0, latency - compute_time)
+    bound = bound_of(compute_time, max(memory_time, stall))
     breakdown["dram"] = max(breakdown.get("dram", 0.0), bytes_moved * e.dram_pJ_per_byte)
     if preset.static_power_w:
         breakdown["static"] = preset.static_power_w * latency * 1e12  # W x s -> pJ
@@ -331,14 +325,11 @@ def score_job(job: Job, preset: HardwarePreset, *, model: str = "engine") -> Rep
         peak_ops_per_s=preset.peak_ops_per_s, accuracy=job.accuracy,
         accuracy_target=job.accuracy_target, inferences=job.inferences,
         hardware=preset.name, phase=job.phase, bytes_moved=bytes_moved,
-        mem_bandwidth_bytes_per_s=preset.dram_bytes_per_s, unit=job.unit,
-        details={"bound": bound, "engine_latency_s": engine_latency, "compute_time_s": compute_time, "memory_time_s": memory_time,
+        dram_bytes_per_s=preset.dram_bytes_per_s, unit=job.unit,
+        compute_time_s=compute_time, memory_time_s=memory_time, stall_s=stall,
+        details={"bound": bound, "engine_latency_s": engine_latency,
+                 "compute_time_s": compute_time, "memory_time_s": memory_time,
                  "engine_macs": engine_macs, "weights_on_chip": resident,
                  "weight_bytes": job.weight_bytes,
                  "ridge_point_ops_per_byte": preset.roofline.ridge_point},
     )
-
-
-#: Old private names (kept for code written against them).
-_llm_job = llm_job
-_topology_job = topology_job

@@ -517,25 +517,6 @@ def simulate(requests: Requests, cost, scheduler: SchedulerConfig = SchedulerCon
                          num_blocks=total_blocks, block_size=B, info=dict(info or {}))
 
 
-def preset_memory_bytes(preset) -> float | None:
-    """A preset's device memory (bytes): its ``memory_bytes`` field or its engine config's; else None."""
-    m = preset.extra.get("memory_bytes") if preset.extra else None
-    if m:
-        return float(m)
-    import dataclasses
-    from collections.abc import Mapping
-
-    cfg = preset.config
-    objs = list(cfg.values()) if isinstance(cfg, Mapping) else [cfg]
-    if dataclasses.is_dataclass(cfg) and not isinstance(cfg, type):
-        objs += [getattr(cfg, f.name) for f in dataclasses.fields(cfg)]
-    for obj in objs:
-        m = getattr(obj, "memory_bytes", None)
-        if isinstance(m, (int, float)) and not isinstance(m, bool) and m > 0:
-            return float(m)
-    return None
-
-
 def serve(hardware, workload, *, rate: float | None = None, requests: int = 1000,
           prompt_len: int = 512, output_len: int = 128, seed: int = 0, trace=None,
           max_batch: int = 256, max_tokens: int = 8192, chunked_prefill: bool = False,
@@ -571,7 +552,7 @@ def serve(hardware, workload, *, rate: float | None = None, requests: int = 1000
     mem, num_blocks = memory_bytes, None
     info = {}
     if isinstance(stepcost, ScorecardStepCost):
-        mem = memory_bytes if memory_bytes is not None else preset_memory_bytes(stepcost.preset)
+        mem = memory_bytes if memory_bytes is not None else (stepcost.preset.memory_bytes or None)
         if mem is not None:
             num_blocks = kv_cache_blocks(stepcost.model, mem, block_size=block_size,
                                          weight_format=stepcost.weight_format, group_size=group_size,
@@ -587,5 +568,5 @@ def serve(hardware, workload, *, rate: float | None = None, requests: int = 1000
 
 
 __all__ = ["Requests", "poisson_requests", "load_trace", "SchedulerConfig", "kv_cache_blocks",
-           "ServingResult", "simulate", "serve", "preset_memory_bytes", "LinearStepCost",
+           "ServingResult", "simulate", "serve", "LinearStepCost",
            "ScorecardStepCost", "PERCENTILES"]

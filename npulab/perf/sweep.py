@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Mapping
 
 from npulab._validate import one_of, positive_int
-from npulab.perf.report import render_table
+from npulab.metrics.report import render_table
 
 #: Parameters a sweep space may vary, and where each goes in a systolic preset.
 SPACE_KEYS = {"rows": "array", "cols": "array", "dataflow": "array", "clock_hz": "array",
@@ -191,8 +191,8 @@ def point_preset(point: Mapping, base=None):
 
 def evaluate_chunk(points: list, workloads: tuple, base, job_kwargs: dict) -> list[dict]:
     """Score ``points`` x ``workloads``: one row per pair (a pure function; runs on any worker)."""
-    from npulab.perf.scoring import make_jobs, score_job
     from npulab.perf.scorecard import report_row
+    from npulab.perf.scoring import make_jobs, score_job
 
     rows = []
     job_cache: dict = {}

@@ -1,4 +1,4 @@
-"""Energy and latency of a layer on weight-stationary crossbars, as a :class:`npulab.perf.report.Report`.
+"""Energy and latency of a layer on weight-stationary crossbars, as a :class:`npulab.metrics.report.Report`.
 
 The PIM engine's side of the engine contract, ``estimate(layer, hw, *, energy=None)`` with
 ``hw`` a :class:`npulab.hw.PimConfig` (or a :class:`~npulab.hw.CrossbarConfig`).
@@ -36,7 +36,7 @@ import math
 from npulab.hw.crossbar import CrossbarConfig
 from npulab.hw.energy import EnergyTable
 from npulab.hw.pim import PimConfig
-from npulab.perf.report import Report
+from npulab.metrics.report import Report
 from npulab.pim.slicing import tile_grid
 from npulab.workloads.layers import Conv2d, Gemm
 

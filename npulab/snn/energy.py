@@ -38,7 +38,7 @@ import math
 from npulab.hw.core import CoreConfig
 from npulab.hw.energy import EnergyTable
 from npulab.hw.snn import SnnConfig
-from npulab.perf.report import Report
+from npulab.metrics.report import Report
 from npulab.workloads.layers import Conv2d, Gemm
 
 __all__ = ["estimate", "report"]

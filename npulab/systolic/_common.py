@@ -81,7 +81,7 @@ class EmulationResult:
         MAC) and ``sram`` (every buffer access measured), in pJ."""
         from npulab.hw.energy import EnergyTable
         from npulab.hw.precision import bytes_per_element
-        from npulab.perf.report import Report
+        from npulab.metrics.report import Report
 
         energy = energy or EnergyTable()
         b = bytes_per_element(precision)

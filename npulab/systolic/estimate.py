@@ -1,4 +1,4 @@
-"""Closed-form cost of one layer on a systolic array: a :class:`npulab.perf.report.Report`.
+"""Closed-form cost of one layer on a systolic array: a :class:`npulab.metrics.report.Report`.
 
 The systolic engine's side of the engine contract, ``estimate(layer, hw, *, energy=None)``
 with ``hw`` a :class:`npulab.hw.SystolicConfig` (or an :class:`~npulab.hw.ArrayConfig`).
@@ -32,7 +32,7 @@ from npulab.hw.array import ArrayConfig, MemoryConfig
 from npulab.hw.energy import EnergyTable
 from npulab.hw.precision import bytes_per_element
 from npulab.hw.systolic import SystolicConfig
-from npulab.perf.report import Report
+from npulab.metrics.report import Report
 from npulab.systolic.folds import (compute_cycles, fold_interval, fold_plan, pipelined_cycles,
                                    sram_accesses, utilization)
 from npulab.workloads.layers import Conv2d, Gemm
@@ -126,19 +126,20 @@ def estimate(layer, hw, *, energy: EnergyTable | None = None) -> Report:
         "sram": sram_elems * b * energy.sram_pJ_per_byte,
         "dram": dram_bytes * energy.dram_pJ_per_byte,
     }
+    cycles = int(cycles)
+    plan = fold_plan(M, N, K, R, C, df)
+    # with overlapping folds, repeats of this layer hide all but one fill/drain
+    fill_cycles = compute - plan.folds * fold_interval(plan) if overlap else 0
     details = {**sram, **dram, "compute_cycles": compute, "stall_cycles": cycles - compute,
-               "fold_overlap": overlap,
-               # with overlapping folds, repeats of this layer hide all but one fill/drain
-               "pipeline_fill_cycles": (compute - fold_plan(M, N, K, R, C, df).folds
-                                        * fold_interval(fold_plan(M, N, K, R, C, df))
-                                        if overlap else 0),
+               "fold_overlap": overlap, "pipeline_fill_cycles": fill_cycles,
                "dram_bytes": dram_bytes, "dataflow": df, "rows": R, "cols": C,
                "M": M, "N": N, "K": K,
                "mapping_efficiency": util["mapping_efficiency"],
                "compute_utilization": util["compute_utilization"],
-               "T": fold_plan(M, N, K, R, C, df).T}
+               "T": plan.T}
     return Report.from_cycles(
         name=getattr(workload, "name", "") or str(workload), engine="systolic", macs=macs,
-        cycles=int(cycles), clock_hz=array.clock_hz, energy_breakdown_pJ=breakdown,
+        cycles=cycles, clock_hz=array.clock_hz, energy_breakdown_pJ=breakdown,
         utilization=min(1.0, macs / (array.pes * cycles)),
-        peak_ops_per_s=array.peak_ops_per_s, details=details)
+        peak_ops_per_s=array.peak_ops_per_s, details=details,
+        stall_s=(cycles - compute) / array.clock_hz, fill_s=fill_cycles / array.clock_hz)

@@ -9,12 +9,13 @@ buffers.  This module computes the same numbers from the *shape* of each fold in
   ``c`` rows, so the requests per demand row are a trapezoid whose running sum is a
   closed form (:class:`FoldShape`, ``cum``), and "in which row is the ``p``-th request"
   is its inverse (a bisection on ``cum``);
-* the ofmap buffer (:func:`ofmap_buffer`) jumps from event to event (a drain starts, the
+* the ofmap buffer (:func:`npulab.systolic.scalesim_model.write_buffer`, the reference's
+  own, walking a closed-form profile) jumps from event to event (a drain starts, the
   buffer fills) with those running sums, so it costs O(folds + drains), not O(rows);
 * the array's stalls are a short list of ``(row, cycles)``, from which any row's cycle
   follows by bisection (:class:`RowClock`);
 * the ifmap/filter buffers (:func:`read_buffer`) use the fold-block rule of
-  :func:`npulab.systolic.scalesim_model._read_buffer_blocks` with rectangle lengths, or
+  :func:`npulab.systolic.scalesim_model.read_buffer_blocks` with rectangle lengths, or
   the one-prefetch rule when the operand never refills.
 
 Conv ifmaps whose windows overlap (an address requested again later) and that refill the
@@ -35,7 +36,8 @@ import numpy as np
 
 from npulab.systolic import scalesim_model as ref
 
-__all__ = ["FoldShape", "fold_shapes", "ofmap_buffer", "RowClock", "simulate_layer_folds", "simulate_layer"]
+__all__ = ["FoldShape", "fold_shapes", "read_buffer", "RowClock", "simulate_layer_folds",
+           "simulate_layer"]
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,7 @@ def fold_shapes(P: int, W: int, N: int, R: int, C: int, df: str):
     """Rows per fold, fold count and, per operand, ``fold -> (block id, FoldShape)``.
 
     ``P x W`` ifmap operand, ``N`` filters, ``R x C`` array.  Fold ``f = fc * Fr + fr``
-    (column folds outer).  Mirrors :func:`npulab.systolic.scalesim_model._fold_layout`
+    (column folds outer).  Mirrors :func:`npulab.systolic.scalesim_model.fold_layout`
     for operand matrices without empty (-1) entries.
     """
     if df == "os":
@@ -211,126 +213,20 @@ class RowClock:
         return np.arange(nrows) + np.concatenate([[0], np.cumsum(own)[:-1]])
 
 
-def ofmap_buffer(prof: _Profile, total_words: int, bw: int):
-    """:func:`npulab.systolic.scalesim_model._write_buffer` on a closed-form profile.
-
-    Returns ``(stall events, stalls, DRAM writes, first and last DRAM write cycle)``.
-    """
-    active = math.ceil(total_words * 0.5)
-    lines_per_drain = math.ceil((total_words - active) / bw)
-    st = {"free": total_words, "open": 0, "lines": 0, "start_line": 0, "writes": 0,
-          "first": None, "last": None}
-    partial = {}
-
-    def store(n):
-        st["free"] -= n
-        st["open"] += n
-        full = st["open"] // bw
-        st["lines"] += full
-        st["open"] -= full * bw
-
-    def close_line():
-        if st["open"]:
-            partial[st["lines"]] = st["open"]
-            st["lines"] += 1
-            st["open"] = 0
-
-    def drain(start):
-        end_line = min(st["start_line"] + lines_per_drain, st["lines"])
-        n = end_line - st["start_line"]
-        if n <= 0:
-            return start
-        words = n * bw - (bw - partial.get(end_line - 1, bw))
-        st["writes"] += words
-        st["free"] += words
-        st["start_line"] = end_line
-        st["first"] = start if st["first"] is None else min(st["first"], start)
-        st["last"] = start + n - 1 if st["last"] is None else max(st["last"], start + n - 1)
-        return start + n - 1
-
-    def row_detail(i, stall, drain_end):
-        cur, off, rem = i + stall, 0, prof.count(i)
-        while rem:
-            if cur < drain_end:
-                n = min(rem, max(st["free"], 1))
-                store(n)
-                rem -= n
-                if st["free"] <= 0:
-                    off += drain_end - cur
-                    cur = drain_end
-            else:
-                n = min(rem, max(st["free"] - active + 1, 1))
-                store(n)
-                rem -= n
-                if st["free"] < active:
-                    close_line()
-                    drain_end = drain(cur)
-        return off, drain_end
-
-    nrows, events = prof.nrows, []
-    stall, drain_end, i = 0, 0, 0
-    while i < nrows:
-        if i + stall < drain_end:
-            j1, need = min(nrows, drain_end - stall), max(st["free"], 1)
-        else:
-            j1, need = nrows, max(st["free"] - active + 1, 1)
-        ci = prof.cum(i)
-        j = min(j1, prof.find(ci + need) - 1)
-        if j > i:
-            store(prof.cum(j) - ci)
-            i = j
-            continue
-        off, drain_end = row_detail(i, stall, drain_end)
-        if off:
-            events.append((i, off))
-        stall += off
-        i += 1
-    close_line()
-    cycle = nrows - 1 + stall
-    while st["start_line"] < st["lines"]:
-        cycle = drain(cycle) + 1
-    return events, stall, st["writes"], st["first"], st["last"]
-
-
 def read_buffer(prof: _Profile, block_of, clock: RowClock, total_words: int, bw: int = 10):
-    """:func:`npulab.systolic.scalesim_model._read_buffer_blocks` on fold shapes: DRAM
+    """:func:`npulab.systolic.scalesim_model.read_buffer_blocks` on fold shapes: DRAM
     reads and DRAM start/stop cycles of a buffer whose fold blocks are disjoint and
-    repeat-free.  O(folds + refills)."""
+    repeat-free (the walk is :func:`~npulab.systolic.scalesim_model.block_refills`).
+    O(folds + refills)."""
     cap = 50 * (total_words // 100)
-    last_visit = {}
-    g, s, count, total, last_fill = 0, 0, 0, 0, None
-    for k in range(prof.folds):
-        b, shape = block_of(k)
-        L, x = shape.total, 0
-        while x < L:
-            e = L if (s > g or b not in last_visit) else min(L, max(0, s - last_visit[b]))
-            n_new = max(0, e - x)
-            if n_new > 0 and count + n_new >= cap:
-                p = x + (cap - count) - 1                     # the request that fills the buffer
-                last_fill = (k, p)
-                total += cap
-                count = 0
-                s = g + p + 1
-                x = p + 1
-                continue
-            count += n_new
-            x = L
-        last_visit[b] = g
-        g += L
-    total += count
+    blocks = ((b, shape.total) for b, shape in map(block_of, range(prof.folds)))
+    total, last_fill = ref.block_refills(blocks, cap)
     if last_fill is None:
-        return read_single(total, total_words, bw)
+        return ref.read_buffer_single(total, total_words, bw)
     first_row = prof.shape(0).first_row
     start0 = (clock.start(first_row) - 2) - math.ceil(cap / bw) + 1
     k, p = last_fill
     return total, start0 + 1, clock.start(k * prof.P + prof.shape(k).row_of(p)) + 1
-
-
-def read_single(distinct: int, total_words: int, bw: int = 10):
-    """No refill: all ``distinct`` words are prefetched at ``bw`` words/cycle, ending at -1."""
-    per_set = total_words // 100
-    sets = -(-distinct // per_set)
-    return distinct, -math.ceil(sets * per_set / bw), -1
 
 
 def _covered(n_out: int, stride: int, size: int, extent: int) -> int:
@@ -357,7 +253,8 @@ def simulate_layer_folds(layer, config) -> dict:
     P, W = E * Fo, Fh * Fw * Ch
     rows, folds, ifmap_of, filt_of, ofmap_of = fold_shapes(P, W, N, R, C, df)
     oprof = _Profile(ofmap_of, folds, rows)
-    events, stall, ofw, of_start, of_stop = ofmap_buffer(oprof, config.ofmap_sram_kb * 1024, C)
+    events, stall, ofw, of_start, of_stop = ref.write_buffer(oprof, config.ofmap_sram_kb * 1024,
+                                                             C)
     clock = RowClock(events)
     res = {}
     valid = _valid_span(E, S, Fh, H) * _valid_span(Fo, S, Fw, Wd) * Ch
@@ -374,7 +271,7 @@ def simulate_layer_folds(layer, config) -> dict:
             res[f"{name}_sram_start"] = clock.start(first) + 1
             res[f"{name}_sram_stop"] = clock.start(last) + 1
             if distinct < 50 * (words // 100):
-                out = read_single(distinct, words)
+                out = ref.read_buffer_single(distinct, words)
             else:
                 out = read_buffer(prof, shape_of, clock, words)
         elif df == "os" and (os_if := _os_ifmap(H, Wd, Fh, Fw, Ch, S, E, Fo, R, folds, rows, clock,
@@ -387,7 +284,7 @@ def simulate_layer_folds(layer, config) -> dict:
     last = (folds - 1) * rows + oprof.shape(folds - 1).last_row
     res["ofmap_sram_start"], res["ofmap_sram_stop"] = clock.out(first), clock.out(last)
     res["ofmap_dram_start"], res["ofmap_dram_stop"], res["ofmap_dram_writes"] = of_start, of_stop, ofw
-    return ref._finish(res, P, N, W, R, C, df, total=folds * rows - 1 + stall, stall=stall)
+    return ref.finish_report(res, P, N, W, R, C, df, total=folds * rows - 1 + stall, stall=stall)
 
 
 class OsConvIfmap:
@@ -629,7 +526,7 @@ def _os_ifmap(H, Wd, Fh, Fw, Ch, S, E, Fo, R, folds, rows, clock, words, res):
     cap = 50 * (words // 100)
     geo = OsConvIfmap(H, Wd, Fh, Fw, Ch, S, E, Fo, R)
     if geo.distinct < cap:
-        out = read_single(geo.distinct, words)
+        out = ref.read_buffer_single(geo.distinct, words)
     else:
         total, (pas, b, t, _) = geo.fills(folds // geo.blocks, cap)
         start = (clock.start(0) - 2) - math.ceil(cap / 10) + 1 + 1
@@ -644,8 +541,8 @@ def _os_ifmap(H, Wd, Fh, Fw, Ch, S, E, Fo, R, folds, rows, clock, words, res):
 def _ifmap_reference(ref, layer, R, C, df, row_cycle, words, res):
     """Ifmap SRAM start/stop and DRAM columns by the reference model (request stream)."""
     ifmap, filt, ofmap = ref.operand_matrices(layer)
-    lay = ref._fold_layout(ifmap, filt, ofmap, R, C, df)[0]
-    counts = ref._row_counts(*lay)
+    lay = ref.fold_layout(ifmap, filt, ofmap, R, C, df)[0]
+    counts = ref.row_counts(*lay)
     valid_rows = np.flatnonzero(counts)
     res["ifmap_sram_start"] = int(row_cycle[valid_rows[0]]) + 1
     res["ifmap_sram_stop"] = int(row_cycle[valid_rows[-1]]) + 1
@@ -654,11 +551,11 @@ def _ifmap_reference(ref, layer, R, C, df, row_cycle, words, res):
     distinct = int(seen.sum())
     blocks_total = sum(int((blk != -1).sum()) for blk in lay[0])
     if distinct < 50 * (words // 100):
-        return ref._read_buffer_single(distinct, words)
+        return ref.read_buffer_single(distinct, words)
     if blocks_total == distinct:
-        return ref._read_buffer_blocks(lay, row_cycle, words)
-    stream, row_of = ref._stream(*lay)
-    return ref._read_buffer(stream, row_of, row_cycle, words)
+        return ref.read_buffer_blocks(lay, row_cycle, words)
+    stream, row_of = ref.request_stream(*lay)
+    return ref.read_buffer(stream, row_of, row_cycle, words)
 
 
 def simulate_layer(layer, config, max_elements: int = ref.MAX_ELEMENTS) -> dict:
@@ -682,5 +579,5 @@ def simulate_layer(layer, config, max_elements: int = ref.MAX_ELEMENTS) -> dict:
     """
     ref.check_size(layer, config, max_elements)
     if config.bandwidth_mode == "USER":
-        return ref._simulate_user(layer, config)
+        return ref.simulate_user(layer, config)
     return simulate_layer_folds(layer, config)

@@ -63,7 +63,11 @@ import numpy as np
 from npulab.systolic.folds import sram_accesses, utilization
 from npulab.systolic.scalesim_config import ScaleSimConfig
 
-__all__ = ["operand_matrices", "demand_matrices", "simulate_layer_reference", "conv_params"]
+__all__ = ["operand_matrices", "demand_matrices", "simulate_layer_reference", "conv_params",
+           "fold_layout", "request_stream", "row_counts", "CountsProfile", "write_buffer",
+           "row_cycles", "read_buffer", "block_refills", "read_buffer_blocks",
+           "read_buffer_single", "finish_report", "simulate_user", "MAX_ELEMENTS",
+           "work_elements", "check_size"]
 
 
 # --------------------------------------------------------------------------------------
@@ -122,19 +126,15 @@ def _pad(U, h, w):
     return out
 
 
-def _gap(n, w):
-    return np.full((n, w), -1, dtype=np.int64)
-
-
 def demand_matrices(ifmap, filt, ofmap, R, C, df):
     """Demand matrices of the three operands, all folds stacked (rows = cycles).
 
     The readable definition of SCALE-Sim's layout (used by tests and for small layers);
-    :func:`simulate_layer` uses :func:`_fold_layout`, the same matrices fold by fold
+    :func:`simulate_layer` uses :func:`fold_layout`, the same matrices fold by fold
     without materialising repeats.
     """
     out = []
-    for blocks, sel, pre, flip, skew, P in _fold_layout(ifmap, filt, ofmap, R, C, df):
+    for blocks, sel, pre, flip, skew, P in fold_layout(ifmap, filt, ofmap, R, C, df):
         out.append(np.vstack([_demand_of_block(blocks[b], pre, flip, skew, P) for b in sel]))
     return tuple(out)
 
@@ -155,7 +155,7 @@ def _blocks(mat, size_r, size_c, nr, nc):
     return pad.reshape(nr, size_r, nc, size_c).transpose(0, 2, 1, 3)
 
 
-def _fold_layout(ifmap, filt, ofmap, R, C, df):
+def fold_layout(ifmap, filt, ofmap, R, C, df):
     """For each operand: (unique blocks, block index of every fold, prefix rows, flip, skew,
     rows per fold).  Folds run column folds outer, row folds inner (``f = fc * Fr + fr``)."""
     P, W = ifmap.shape
@@ -188,7 +188,7 @@ def _fold_layout(ifmap, filt, ofmap, R, C, df):
             (ob, f // Fr, 2 * R - 1, False, True, rows)]
 
 
-def _stream(blocks, sel, pre, flip, skew, P):
+def request_stream(blocks, sel, pre, flip, skew, P):
     """Valid requests of an operand in demand order: (addresses, demand row of each)."""
     vals, rws = [], []
     for b in range(len(blocks)):
@@ -209,7 +209,7 @@ def _stream(blocks, sel, pre, flip, skew, P):
     return addr, row
 
 
-def _row_counts(blocks, sel, pre, flip, skew, P):
+def row_counts(blocks, sel, pre, flip, skew, P):
     """Valid requests per demand row, all folds: shape [folds * P]."""
     per_block = np.stack([(_demand_of_block(blocks[b], pre, flip, skew, P) != -1).sum(axis=1)
                           for b in range(len(blocks))])
@@ -219,10 +219,35 @@ def _row_counts(blocks, sel, pre, flip, skew, P):
 # --------------------------------------------------------------------------------------
 # Memory model
 # --------------------------------------------------------------------------------------
-def _write_buffer(counts, total_words, bw):
-    """Ofmap double buffer.  ``counts[i]`` = words written in demand row ``i``.
+class CountsProfile:
+    """Words per demand row as an array, seen through the profile interface
+    :func:`write_buffer` walks (``nrows``, ``count(i)``, ``cum(i)``, ``find(target)``);
+    :mod:`npulab.systolic.scalesim_folds` gives the same interface in closed form."""
 
-    Returns per-row service cycles, total stalls, DRAM writes and DRAM start/stop cycles.
+    def __init__(self, counts):
+        self.counts = np.asarray(counts, dtype=np.int64)
+        self.nrows = len(self.counts)
+        self._cc = np.concatenate([[0], np.cumsum(self.counts)])   # words before row i
+
+    def count(self, i: int) -> int:
+        return int(self.counts[i])
+
+    def cum(self, i: int) -> int:
+        """Words in rows ``< i``."""
+        return int(self._cc[min(i, self.nrows)])
+
+    def find(self, target: int) -> int:
+        """Smallest row ``i`` in ``[0, nrows]`` with ``cum(i) >= target`` (``nrows + 1``
+        if none)."""
+        return int(np.searchsorted(self._cc, target, side="left"))
+
+
+def write_buffer(profile, total_words, bw):
+    """Ofmap double buffer over a demand-row profile (``profile.count(i)`` words written in
+    row ``i``; :class:`CountsProfile` or a closed-form profile).
+
+    Returns ``(stall events [(row, cycles)], total stalls, DRAM writes, first and last DRAM
+    write cycle)``.  Rows without an event are skipped in one step.
     """
     active = math.ceil(total_words * 0.5)
     half = total_words - active
@@ -257,15 +282,9 @@ def _write_buffer(counts, total_words, bw):
         st["last"] = start + n - 1 if st["last"] is None else max(st["last"], start + n - 1)
         return start + n - 1
 
-    counts = np.asarray(counts, dtype=np.int64)
-    nrows = len(counts)
-    cc = np.concatenate([[0], np.cumsum(counts)])      # words written before row i
-    own = np.zeros(nrows, dtype=np.int64)                # stall added by row i
-    stall, drain_end, i = 0, 0, 0
-
     def row_detail(i, stall, drain_end):
         """Word-by-word rules of one row (where a drain starts or the array stalls)."""
-        cur, off, rem = i + stall, 0, int(counts[i])
+        cur, off, rem = i + stall, 0, profile.count(i)
         while rem:
             if cur < drain_end:
                 n = min(rem, max(st["free"], 1))
@@ -283,6 +302,8 @@ def _write_buffer(counts, total_words, bw):
                     drain_end = drain(cur)
         return off, drain_end
 
+    nrows, events = profile.nrows, []
+    stall, drain_end, i = 0, 0, 0
     while i < nrows:
         # rows i..j-1 hold no event: skip them in one step (words just accumulate)
         if i + stall < drain_end:
@@ -291,25 +312,33 @@ def _write_buffer(counts, total_words, bw):
         else:
             j1 = nrows
             need = max(st["free"] - active + 1, 1)       # words until a drain starts
-        j2 = int(np.searchsorted(cc, cc[i] + need, side="left")) - 1
-        j = min(j1, j2)
+        ci = profile.cum(i)
+        j = min(j1, profile.find(ci + need) - 1)
         if j > i:
-            store(int(cc[j] - cc[i]))
+            store(profile.cum(j) - ci)
             i = j
             continue
         off, drain_end = row_detail(i, stall, drain_end)   # the event happens in row i
-        own[i] = off
+        if off:
+            events.append((i, off))
         stall += off
         i += 1
-    out = np.arange(nrows) + np.cumsum(own)
     close_line()
-    cycle = int(out[-1])
+    cycle = nrows - 1 + stall
     while st["start_line"] < st["lines"]:
         cycle = drain(cycle) + 1
-    return out, stall, st["writes"], st["first"], st["last"]
+    return events, stall, st["writes"], st["first"], st["last"]
 
 
-def _read_buffer(stream, row_of, row_cycle, total_words, bw=10):
+def row_cycles(events, nrows: int) -> np.ndarray:
+    """Cycle each demand row is done, from the stall events of :func:`write_buffer`."""
+    own = np.zeros(nrows, dtype=np.int64)                # stall added by row i
+    for row, off in events:
+        own[row] = off
+    return np.arange(nrows) + np.cumsum(own)
+
+
+def read_buffer(stream, row_of, row_cycle, total_words, bw=10):
     """Ifmap/filter buffer in CALC mode: DRAM reads and DRAM start/stop cycles."""
     per_set = total_words // 100
     cap = 50 * per_set
@@ -319,7 +348,7 @@ def _read_buffer(stream, row_of, row_cycle, total_words, bw=10):
     prev = np.full(n, -1, dtype=np.int64)
     same = srt[1:] == srt[:-1]
     prev[order[1:][same]] = order[:-1][same]
-    fills, s, new_total, last_new = [], 0, 0, 0
+    fills, s, new_total = [], 0, 0
     while s < n:
         w = 2 * cap
         while True:
@@ -330,41 +359,34 @@ def _read_buffer(stream, row_of, row_cycle, total_words, bw=10):
                 fills.append(p)
                 new_total += cap
                 s = p + 1
-                last_new = 0
                 break
             if e == n:
                 new_total += int(cs[-1])
-                last_new = int(cs[-1])
                 s = n
                 break
             w *= 4
     first_cycle = int(row_cycle[row_of[0]])
     if not fills:
-        return _read_buffer_single(new_total, total_words, bw)
+        return read_buffer_single(new_total, total_words, bw)
     end0 = first_cycle - 2
     start0 = end0 - math.ceil(cap / bw) + 1
     return new_total, start0 + 1, int(row_cycle[row_of[fills[-1]]]) + 1
 
 
-def _read_buffer_blocks(layout, row_cycle, total_words, bw=10):
-    """:func:`_read_buffer` for streams made of fold blocks that are pairwise disjoint and
-    repeat-free (every GEMM): O(folds + refills) instead of O(requests).
+def block_refills(blocks, cap: int):
+    """Walk a stream made of fold blocks, each ``(block id, length)``, through a read buffer
+    of ``cap`` words that refills when full; the blocks are pairwise disjoint and
+    repeat-free (every GEMM).  O(folds + refills) instead of O(requests).
 
     A request is new iff its previous occurrence (same place in the previous visit of
     the same block) is before the refill point ``s``; so the new requests of a fold are a
     prefix of it (or all of it), and a refill inside a fold makes the rest of it new.
+
+    Returns ``(new words, (fold, local index) of the last refill or None)``.
     """
-    blocks, sel, pre, flip, skew, P = layout
-    rows_in = []
-    for b in range(len(blocks)):
-        D = _demand_of_block(blocks[b], pre, flip, skew, P)
-        rows_in.append(np.nonzero(D != -1)[0])
-    lens = [len(r) for r in rows_in]
-    cap = 50 * (total_words // 100)
     last_visit = {}
-    g, s, count, total, fills = 0, 0, 0, 0, []
-    for k, b in enumerate(sel):
-        L = lens[b]
+    g, s, count, total, last_fill = 0, 0, 0, 0, None
+    for k, (b, L) in enumerate(blocks):
         x = 0                                  # next local position to look at
         while x < L:
             if s > g or b not in last_visit:   # refill inside this fold, or first visit
@@ -374,7 +396,7 @@ def _read_buffer_blocks(layout, row_cycle, total_words, bw=10):
             n_new = max(0, e - x)
             if count + n_new >= cap and n_new > 0:
                 p = x + (cap - count) - 1      # local index of the request that fills
-                fills.append(k * P + int(rows_in[b][p]))
+                last_fill = (k, p)
                 total += cap
                 count = 0
                 s = g + p + 1
@@ -384,15 +406,27 @@ def _read_buffer_blocks(layout, row_cycle, total_words, bw=10):
             x = L
         last_visit[b] = g
         g += L
-    total += count
+    return total + count, last_fill
+
+
+def read_buffer_blocks(layout, row_cycle, total_words, bw=10):
+    """:func:`read_buffer` for streams made of fold blocks (:func:`block_refills`)."""
+    blocks, sel, pre, flip, skew, P = layout
+    rows_in = []
+    for b in range(len(blocks)):
+        D = _demand_of_block(blocks[b], pre, flip, skew, P)
+        rows_in.append(np.nonzero(D != -1)[0])
+    cap = 50 * (total_words // 100)
+    total, last_fill = block_refills(((b, len(rows_in[b])) for b in sel), cap)
     first_row = int(rows_in[sel[0]][0])
-    if not fills:
-        return _read_buffer_single(total, total_words, bw)
+    if last_fill is None:
+        return read_buffer_single(total, total_words, bw)
+    k, p = last_fill
     start0 = (int(row_cycle[first_row]) - 2) - math.ceil(cap / bw) + 1
-    return total, start0 + 1, int(row_cycle[fills[-1]]) + 1
+    return total, start0 + 1, int(row_cycle[k * P + int(rows_in[sel[k]][p])]) + 1
 
 
-def _read_buffer_single(distinct, total_words, bw=10):
+def read_buffer_single(distinct, total_words, bw=10):
     """No refill: all ``distinct`` words are prefetched at ``bw`` words/cycle, ending at -1."""
     per_set = total_words // 100
     sets = -(-distinct // per_set)
@@ -444,22 +478,24 @@ def simulate_layer_reference(layer, config: ScaleSimConfig) -> dict:
     :func:`simulate_layer`).  The readable definition the fold-level path is tested against.
     """
     if config.bandwidth_mode == "USER":
-        return _simulate_user(layer, config)
+        return simulate_user(layer, config)
     R, C, df = config.rows, config.cols, config.dataflow
     ifmap, filt, ofmap = operand_matrices(layer)
     P, W = ifmap.shape
     N = filt.shape[1]
-    lay_i, lay_f, lay_o = _fold_layout(ifmap, filt, ofmap, R, C, df)
-    wcount = _row_counts(*lay_o)
+    lay_i, lay_f, lay_o = fold_layout(ifmap, filt, ofmap, R, C, df)
+    wcount = row_counts(*lay_o)
     rows = len(wcount)
-    out_cycles, stall, ofw, of_start, of_stop = _write_buffer(wcount, config.ofmap_sram_kb * 1024, C)
+    events, stall, ofw, of_start, of_stop = write_buffer(CountsProfile(wcount),
+                                                         config.ofmap_sram_kb * 1024, C)
+    out_cycles = row_cycles(events, len(wcount))
     # stall accumulated before row i = (out cycle of row i-1) - (i-1), 0 for row 0
     sb = np.concatenate([[0], out_cycles[:-1] - np.arange(rows - 1)])
     row_cycle = np.arange(rows) + sb
     res = {}
     for name, lay, mat, kb in (("ifmap", lay_i, ifmap, config.ifmap_sram_kb),
                                ("filter", lay_f, filt, config.filter_sram_kb)):
-        counts = _row_counts(*lay)
+        counts = row_counts(*lay)
         valid_rows = np.flatnonzero(counts)
         first, last = int(valid_rows[0]), int(valid_rows[-1])
         res[f"{name}_sram_start"] = int(row_cycle[first]) + 1
@@ -470,20 +506,20 @@ def simulate_layer_reference(layer, config: ScaleSimConfig) -> dict:
         distinct = int(seen.sum())
         blocks_total = sum(int((blk != -1).sum()) for blk in lay[0])
         if distinct < 50 * (words // 100):     # never refills: one prefetch before the start
-            reads, start, stop = _read_buffer_single(distinct, words)
+            reads, start, stop = read_buffer_single(distinct, words)
         elif blocks_total == distinct:         # fold blocks disjoint, no repeats inside one
-            reads, start, stop = _read_buffer_blocks(lay, row_cycle, words)
+            reads, start, stop = read_buffer_blocks(lay, row_cycle, words)
         else:
-            stream, row_of = _stream(*lay)
-            reads, start, stop = _read_buffer(stream, row_of, row_cycle, words)
+            stream, row_of = request_stream(*lay)
+            reads, start, stop = read_buffer(stream, row_of, row_cycle, words)
         res[f"{name}_dram_reads"], res[f"{name}_dram_start"], res[f"{name}_dram_stop"] = reads, start, stop
     ofrows = np.flatnonzero(wcount)
     res["ofmap_sram_start"], res["ofmap_sram_stop"] = int(out_cycles[ofrows[0]]), int(out_cycles[ofrows[-1]])
     res["ofmap_dram_start"], res["ofmap_dram_stop"], res["ofmap_dram_writes"] = of_start, of_stop, ofw
-    return _finish(res, P, N, W, R, C, df, total=int(out_cycles[-1]), stall=stall)
+    return finish_report(res, P, N, W, R, C, df, total=int(out_cycles[-1]), stall=stall)
 
 
-def _finish(res, P, N, W, R, C, df, total, stall):
+def finish_report(res, P, N, W, R, C, df, total, stall):
     """Complete ``res`` (the buffers' start/stop cycles and DRAM counts, either mode) with
     what both bandwidth modes derive the same way: SRAM accesses and utilisation (closed
     form, SCALE-Sim conventions), cycle totals, average bandwidths.
@@ -572,8 +608,6 @@ class _UserReadBuffer:
         self.dram_first = cycle - n
         self.last = cycle - 1
         self.window = (0, self.n_active)
-        big = n * self.bw > self.active_size
-        self.next_line = n % self.fetch_rows if big else (n + 1) % self.fetch_rows
         self.started = True
 
     def _prefetch(self):
@@ -582,8 +616,6 @@ class _UserReadBuffer:
         n = math.ceil(self.prefetch_size / self.bw)
         self.accesses += n * self.bw
         self.last = self.last + n + 1
-        big = n * self.bw > self.active_size
-        self.next_line = n % self.fetch_rows if big else (n + 1) % self.fetch_rows
 
     def row(self, cycle, addrs):
         """Serve one demand row; returns the cycle its data is ready (hit latency 1)."""
@@ -601,7 +633,7 @@ class _UserReadBuffer:
 
 
 class _RowWriteBuffer:
-    """The ofmap buffer of :func:`_write_buffer`, served one demand row at a time."""
+    """The ofmap buffer of :func:`write_buffer`, served one demand row at a time."""
 
     def __init__(self, total_words, bw):
         self.bw, self.total = bw, total_words
@@ -661,7 +693,7 @@ class _RowWriteBuffer:
             cycle = self._drain(cycle) + 1
 
 
-def _simulate_user(layer, config):
+def simulate_user(layer, config):
     """:func:`simulate_layer` for ``InterfaceBandwidth: USER`` (row by row; small layers)."""
     R, C, df = config.rows, config.cols, config.dataflow
     ifmap, filt, ofmap = operand_matrices(layer)
@@ -693,4 +725,4 @@ def _simulate_user(layer, config):
     res["ofmap_sram_start"], res["ofmap_sram_stop"] = int(o_out[vr[0]]), int(o_out[vr[-1]])
     res["ofmap_dram_start"], res["ofmap_dram_stop"] = obuf.first, obuf.last_cycle
     res["ofmap_dram_writes"] = obuf.writes
-    return _finish(res, P, N, W, R, C, df, total=int(o_out.max()), stall=stall)
+    return finish_report(res, P, N, W, R, C, df, total=int(o_out.max()), stall=stall)

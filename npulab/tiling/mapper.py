@@ -341,8 +341,3 @@ def dataflow_mapping(problem, arch, dataflow, objective: str = "energy", samples
     """
     return search(problem, arch, dataflow=dataflow, objective=objective, samples=samples, rng=rng,
                   executor="inline", progress=False).best
-
-
-#: Old private names (kept for code written against them).
-_candidates = candidates
-_mapping = mapping_from_arrays

@@ -249,7 +249,7 @@ class Cost:
 
     def report(self, name: str = ""):
         """This cost as a :class:`npulab.perf.Report` (energy keys: compute, reg, sram, dram)."""
-        from npulab.perf.report import Report
+        from npulab.metrics.report import Report
 
         arch = self.mapping.arch
         groups = {"compute": self.energy_breakdown_pJ["MAC"]}

@@ -564,8 +564,7 @@ def from_config(path_or_dict) -> DecoderLM:
         if not p.exists() and p.suffix != ".json":
             from npulab import datasets
 
-            if f"llm/{p.name}.json" in datasets.available():
-                p = datasets.path(f"llm/{p.name}.json")
+            p = datasets.resolve_workload(p.name, kinds=("llm",)) or p
         if not p.exists():
             raise FileNotFoundError(f"no LLM config file {str(p)!r}")
         from npulab._io import load_json

@@ -4,8 +4,8 @@ import math
 
 import pytest
 
+from npulab.metrics.report import render_table
 from npulab.perf import measure, scenarios
-from npulab.perf.report import render_table
 from npulab.perf.scenarios import ScenarioResult
 
 ROWS = [{"workload": "llama-3.2-1b", "phase": "decode", "hardware": "cpu-local", "predicted_s": 1.2e-3,

@@ -5,7 +5,7 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("module", ["npulab.perf.report", "npulab.perf.roofline", "npulab.perf.presets",
+@pytest.mark.parametrize("module", ["npulab.metrics.report", "npulab.metrics.roofline", "npulab.perf.presets",
                                     "npulab.perf.scorecard", "npulab.hw.area", "npulab.workloads.llm"])
 def test_doctests(module):
     result = doctest.testmod(importlib.import_module(module))

@@ -10,10 +10,10 @@ import pytest
 from npulab._validate import positive_number
 from npulab.hw import CoreConfig, CrossbarConfig, EnergyTable, PimConfig, SnnConfig, SystolicConfig
 from npulab.hw.array import ArrayConfig
+from npulab.metrics.report import Report
 from npulab.perf import run_scorecard
 from npulab.perf.engines import ENGINES, HARDWARE, register_engine
 from npulab.perf.presets import load_preset, preset_from_dict
-from npulab.perf.report import Report
 from npulab.workloads import Gemm
 
 
@@ -54,6 +54,7 @@ class IdealConfig:
     dram_bytes_per_s: float
     precision: str = "int8"
     weight_capacity_bytes: ClassVar[float] = 0.0
+    memory_bytes: ClassVar[float] = 0.0
 
     def __post_init__(self):
         positive_number("IdealConfig", "peak_ops_per_s", self.peak_ops_per_s)
@@ -97,3 +98,27 @@ def test_register_engine_rejects_bad_arguments():
         register_engine("", ideal_estimate)
     with pytest.raises(ValueError, match="callable"):
         register_engine("x", 3)
+
+
+def test_the_scorecard_reads_typed_report_times_not_details():
+    """Report carries compute/memory/stall/fill times as fields; the bound follows from them."""
+    from npulab.hw import MemoryConfig
+    from npulab.metrics import Report, bound_of
+
+    hw = SystolicConfig(ArrayConfig(16, 16, "ws"), MemoryConfig(dram_bytes_per_s=1e9),
+                        fold_overlap=True)
+    r = ENGINES["systolic"](Gemm(1, 4096, 1024), hw)          # weight streaming: DRAM stalls
+    assert r.stall_s == r.details["stall_cycles"] / r.clock_hz > 0
+    assert r.fill_s == r.details["pipeline_fill_cycles"] / r.clock_hz
+    assert r.compute_time_s == r.ops / r.peak_ops_per_s and r.memory_time_s is None and r.bound is None
+    t = Report(name="x", engine="demo", macs=10, latency_s=3.0, compute_time_s=1.0,
+               memory_time_s=0.5, stall_s=2.0)
+    assert t.bound == bound_of(1.0, max(0.5, 2.0)) == "memory"
+    assert t.to_dict()["stall_s"] == 2.0
+    with pytest.raises(ValueError, match="Report.bound must be"):
+        Report(name="x", engine="demo", macs=1, latency_s=1.0, bound="io")
+    with pytest.raises(ValueError, match="Report.stall_s"):
+        Report(name="x", engine="demo", macs=1, latency_s=1.0, stall_s=-1.0)
+    card = run_scorecard(["resnet18"], ["tpuv1-like"]).reports[0]
+    assert card.bound == bound_of(card.compute_time_s, max(card.memory_time_s, card.stall_s))
+    assert card.bound == card.details["bound"]

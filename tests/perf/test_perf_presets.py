@@ -73,3 +73,31 @@ def test_yaml_numbers_without_dot_are_read():
     p = preset_from_dict({"engine": "systolic", "array": {"rows": 4, "cols": 4, "clock_hz": "2e9"},
                           "memory": {"dram_bytes_per_s": "1e9"}})
     assert p.peak_ops_per_s == 2 * 16 * 2e9
+
+
+@pytest.mark.parametrize("key, kind", [
+    ("peak_ops_per_s", "systolic"), ("dram_bytes_per_s", "systolic"),
+    ("weight_capacity_bytes", "pim"), ("memory_bytes", "gpu"), ("spike_rate", "systolic")])
+def test_a_preset_has_no_second_copy_of_a_hardware_number(key, kind):
+    """Every hardware number is the config's: a top-level key the kind does not read is rejected."""
+    base = {"systolic": {"array": {"rows": 4, "cols": 4}},
+            "pim": {"crossbar": {}, "dram_bytes_per_s": 1e9},
+            "gpu": {"gpu": {"peak_ops_per_s": 1e12, "dram_bytes_per_s": 1e11}}}[kind]
+    rule = f"HardwarePreset.{key} is not a field of a {kind} preset"
+    with pytest.raises(ValueError, match=rule) as err:
+        preset_from_dict({"engine": kind, **base, key: 1.0})
+    assert "\n" not in str(err.value)
+
+
+def test_preset_numbers_are_read_only_views_of_the_config():
+    p = load_preset("tpuv1-like")
+    hw = p.config
+    mine = (p.peak_ops_per_s, p.dram_bytes_per_s, p.weight_capacity_bytes, p.static_power_w,
+            p.memory_bytes)
+    assert mine == (hw.peak_ops_per_s, hw.dram_bytes_per_s, hw.weight_capacity_bytes,
+                    hw.static_power_w(), hw.memory_bytes)
+    assert p.static_power_w == 28 and hw.idle_power_w == 28      # measured (Jouppi et al., Table 2)
+    with pytest.raises(AttributeError):
+        p.peak_ops_per_s = 1.0
+    assert load_preset("h100-sxm").memory_bytes == 80e9
+    assert load_preset("pim-isaac").dram_bytes_per_s == 6.4e9

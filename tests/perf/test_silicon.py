@@ -96,7 +96,7 @@ def test_isolated_tables_censor_the_launch_floor_and_subtract_host_overhead():
 def test_no_gemm_is_faster_than_the_datasheet_roofline(M, N, K):
     for hw in (H100, load_preset("a100-sxm").config):
         flops, nbytes = gemm_flops_bytes(M, N, K, 2.0)
-        floor = max(flops / hw.peak_ops_per_s, nbytes / hw.mem_bandwidth_bytes_per_s)
+        floor = max(flops / hw.peak_ops_per_s, nbytes / hw.dram_bytes_per_s)
         assert gemm_time(M, N, K, hw, load(hw)) >= floor
 
 
@@ -104,7 +104,7 @@ def test_no_gemm_is_faster_than_the_datasheet_roofline(M, N, K):
 @pytest.mark.parametrize("phase, batch", [("decode", 1), ("decode", 64), ("prefill", 1)])
 def test_no_engine_reports_less_than_the_roofline_floor(preset, phase, batch):
     r = score("llama-3.2-1b", preset, phase=phase, seq_len=512, batch=batch)
-    floor = max(r.bytes_moved / r.mem_bandwidth_bytes_per_s, r.ops / r.peak_ops_per_s)
+    floor = max(r.bytes_moved / r.dram_bytes_per_s, r.ops / r.peak_ops_per_s)
     assert r.latency_s >= floor * (1 - 1e-12)
 
 
@@ -118,7 +118,7 @@ def test_a_design_streaming_weights_at_full_bandwidth_comes_close_to_the_floor()
     for overlap, lo, hi in ((True, 1.0, 1.25), (False, 3.0, 100.0)):
         p = preset_from_dict({**d, "fold_overlap": overlap})
         r = score("llama-3.1-8b", p, phase="decode", seq_len=1024, batch=1)
-        floor = max(r.bytes_moved / r.mem_bandwidth_bytes_per_s, r.ops / r.peak_ops_per_s)
+        floor = max(r.bytes_moved / r.dram_bytes_per_s, r.ops / r.peak_ops_per_s)
         assert lo <= r.latency_s / floor < hi
 
 
@@ -176,7 +176,7 @@ def test_a100_preset_is_datasheet_only_and_says_so():
 
 def test_bad_gpu_preset_is_one_line_exit_2(tmp_path, capsys):
     f = tmp_path / "bad.yaml"
-    f.write_text("name: bad\nengine: gpu\ngpu: {peak_ops_per_s: 1.0e+12, mem_bandwidth_bytes_per_s: 1.0e+11,"
+    f.write_text("name: bad\nengine: gpu\ngpu: {peak_ops_per_s: 1.0e+12, dram_bytes_per_s: 1.0e+11,"
                  " gemm_efficiency: 1.5}\n")
     assert main(["scorecard", "--hw", str(f), "--workload", "resnet18"]) == 2
     err = capsys.readouterr().err
@@ -184,7 +184,7 @@ def test_bad_gpu_preset_is_one_line_exit_2(tmp_path, capsys):
     with pytest.raises(ValueError, match="warp_size"):
         from npulab.hw.gpu import gpu_config_from_dict
 
-        gpu_config_from_dict({"peak_ops_per_s": 1e12, "mem_bandwidth_bytes_per_s": 1e11, "warp_size": 32})
+        gpu_config_from_dict({"peak_ops_per_s": 1e12, "dram_bytes_per_s": 1e11, "warp_size": 32})
 
 
 # ---- calibrate and --measure on this machine's CPU (small: runs in CI) ----------------------------
@@ -290,10 +290,10 @@ def test_convolutions_use_the_measured_direct_convs(cpu_preset):
 @pytest.mark.parametrize("peak, bound", [(8e12, "compute"), (16e12, "compute"), (32e12, "memory")])
 def test_gpu_bound_uses_the_one_rule_and_a_tie_is_compute(peak, bound):
     # 48^3 GEMM in bf16: 2*48^3 ops and 2*3*48^2 bytes, so ops/peak == bytes/bw at peak = 16 bw.
-    from npulab.perf.report import bound_of
-    from npulab.perf.roofline import Roofline
+    from npulab.metrics.report import bound_of
+    from npulab.metrics.roofline import Roofline
 
-    hw = GpuConfig("toy", peak_ops_per_s=peak, mem_bandwidth_bytes_per_s=1e12, bandwidth_efficiency=1.0)
+    hw = GpuConfig("toy", peak_ops_per_s=peak, dram_bytes_per_s=1e12, bandwidth_efficiency=1.0)
     r = estimate(Gemm(48, 48, 48), hw)
     flops, nbytes = gemm_flops_bytes(48, 48, 48, 2.0)
     assert r.details["bound"] == bound == bound_of(flops / peak, nbytes / 1e12) == r.bound

@@ -6,8 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from npulab.systolic.scalesim import demand_matrices, operand_matrices
-from npulab.systolic.scalesim_model import (_fold_layout, _read_buffer, _read_buffer_blocks, _stream,
-                                            _write_buffer)
+from npulab.systolic.scalesim_model import (CountsProfile, fold_layout, read_buffer,
+                                            read_buffer_blocks, request_stream, row_cycles,
+                                            write_buffer)
 from npulab.workloads import Conv2d, Gemm
 
 
@@ -64,10 +65,10 @@ def write_buffer_word_by_word(counts, total, bw):
        total=st.integers(8, 120), bw=st.integers(1, 9))
 def test_write_buffer_event_skipping_equals_word_by_word(counts, total, bw):
     counts[-1] = max(counts[-1], 1) if sum(counts) == 0 else counts[-1]
-    fast = _write_buffer(np.array(counts), total, bw)
+    events, *rest = write_buffer(CountsProfile(counts), total, bw)
     ref = write_buffer_word_by_word(counts, total, bw)
-    np.testing.assert_array_equal(fast[0], ref[0])
-    assert fast[1:] == ref[1:]
+    np.testing.assert_array_equal(row_cycles(events, len(counts)), ref[0])
+    assert tuple(rest) == ref[1:]
 
 
 @settings(max_examples=30)
@@ -75,11 +76,11 @@ def test_write_buffer_event_skipping_equals_word_by_word(counts, total, bw):
        C=st.integers(1, 8), df=st.sampled_from(["os", "ws", "is"]), shift=st.integers(0, 5))
 def test_block_read_buffer_equals_request_stream(M, N, K, R, C, df, shift):
     ifmap, filt, ofmap = operand_matrices(Gemm(M, N, K))
-    for lay in _fold_layout(ifmap, filt, ofmap, R, C, df)[:2]:
+    for lay in fold_layout(ifmap, filt, ofmap, R, C, df)[:2]:
         rows = len(lay[1]) * lay[5]
         row_cycle = np.arange(rows) + shift
-        addr, row = _stream(*lay)
-        assert _read_buffer(addr, row, row_cycle, 1024) == _read_buffer_blocks(lay, row_cycle, 1024)
+        addr, row = request_stream(*lay)
+        assert read_buffer(addr, row, row_cycle, 1024) == read_buffer_blocks(lay, row_cycle, 1024)
 
 
 def test_fold_layout_rebuilds_scalesim_demand_shapes():

@@ -119,10 +119,28 @@ class Report:
         Serving phase for LLMs (``"prefill"``, ``"decode"``), empty otherwise.
     bytes_moved : float, optional
         Off-chip bytes the run must move (for the roofline and :attr:`bound`).
-    mem_bandwidth_bytes_per_s : float, optional
+    dram_bytes_per_s : float, optional
         The off-chip bandwidth it had (bytes/s).
     unit : str, default "inference"
         What :attr:`inferences` counts (``"inference"``, ``"token"``, ``"image"`` ...).
+    compute_time_s : float, optional
+        Time the math needs (s).  Default: ``ops / peak_ops_per_s`` when the peak is known.
+    memory_time_s : float, optional
+        Time the off-chip bytes need (s).  Default: ``bytes_moved / dram_bytes_per_s`` when
+        both are known.
+    stall_s : float, default 0
+        Time the run waits for memory beyond its math (e.g. a systolic array's DRAM stall
+        cycles / clock).
+    fill_s : float, default 0
+        Pipeline fill/drain time that repeats of the same layer hide when folds overlap
+        (:func:`npulab.systolic.folds.pipelined_cycles`); the scorecard pays it once per layer.
+    bound : {"memory", "compute"}, optional
+        Which roof bounds the run.  Default, when the compute and memory times are known:
+        :func:`bound_of` ``(compute_time_s, max(memory_time_s, stall_s))``; an engine with its
+        own roofline (the ``gpu`` engine's achieved bandwidth) may state it.
+
+    The typed timing fields above are what the scorecard reads; :attr:`details` is free-form,
+    for people.
 
     The energy breakdown uses the keys shared by all engines (``compute``, ``reg``,
     ``sram``, ``dram``, ``dac``, ``adc``, ``array``, ``digital``, ``sop``, ``neuron``);
@@ -154,8 +172,13 @@ class Report:
     hardware: str = ""
     phase: str = ""
     bytes_moved: float | None = None
-    mem_bandwidth_bytes_per_s: float | None = None
+    dram_bytes_per_s: float | None = None
     unit: str = "inference"
+    compute_time_s: float | None = None
+    memory_time_s: float | None = None
+    stall_s: float = 0.0
+    fill_s: float = 0.0
+    bound: str | None = None
 
     def __post_init__(self):
         _check_nonneg("macs", self.macs, allow_none=False)
@@ -166,7 +189,7 @@ class Report:
         _check_nonneg("clock_hz", self.clock_hz)
         _check_nonneg("peak_ops_per_s", self.peak_ops_per_s)
         _check_nonneg("bytes_moved", self.bytes_moved)
-        _check_nonneg("mem_bandwidth_bytes_per_s", self.mem_bandwidth_bytes_per_s)
+        _check_nonneg("dram_bytes_per_s", self.dram_bytes_per_s)
         for f in ("utilization", "accuracy", "accuracy_target"):
             v = getattr(self, f)
             _check_nonneg(f, v)
@@ -174,8 +197,26 @@ class Report:
                 raise ValueError(f"Report.{f} must be in [0, 1]; got {v!r}")
         if isinstance(self.inferences, bool) or not isinstance(self.inferences, int) or self.inferences < 1:
             raise ValueError(f"Report.inferences must be an int >= 1; got {self.inferences!r}")
+        for f in ("compute_time_s", "memory_time_s"):
+            _check_nonneg(f, getattr(self, f))
+        for f in ("stall_s", "fill_s"):
+            _check_nonneg(f, getattr(self, f), allow_none=False)
+        if self.bound not in (None, "memory", "compute"):
+            raise ValueError(f"Report.bound must be 'memory', 'compute' or None; "
+                             f"got {self.bound!r}")
         object.__setattr__(self, "energy_breakdown_pJ", dict(self.energy_breakdown_pJ))
         object.__setattr__(self, "details", dict(self.details))
+        self._derive_times()
+
+    def _derive_times(self) -> None:
+        """Fill the defaults of ``compute_time_s``, ``memory_time_s`` and ``bound``."""
+        if self.compute_time_s is None and self.peak_ops_per_s:
+            object.__setattr__(self, "compute_time_s", self.ops / self.peak_ops_per_s)
+        if self.memory_time_s is None and self.bytes_moved is not None and self.dram_bytes_per_s:
+            object.__setattr__(self, "memory_time_s", self.bytes_moved / self.dram_bytes_per_s)
+        if self.bound is None and None not in (self.compute_time_s, self.memory_time_s):
+            object.__setattr__(self, "bound", bound_of(self.compute_time_s,
+                                                       max(self.memory_time_s, self.stall_s)))
 
     @classmethod
     def from_cycles(cls, *, name: str, engine: str, macs: int, cycles: int, clock_hz: float,
@@ -256,36 +297,6 @@ class Report:
         return self.ops / self.bytes_moved
 
     @property
-    def memory_time_s(self) -> float | None:
-        """``bytes_moved / bandwidth``: the shortest time the memory allows (s)."""
-        if self.bytes_moved is None or not self.mem_bandwidth_bytes_per_s:
-            return None
-        return self.bytes_moved / self.mem_bandwidth_bytes_per_s
-
-    @property
-    def compute_time_s(self) -> float | None:
-        """Time the math needs: ``details["compute_time_s"]`` if an engine gave it, else
-        ``ops / peak_ops_per_s`` (None when neither is known)."""
-        t = self.details.get("compute_time_s")
-        if t is not None:
-            return float(t)
-        return None if not self.peak_ops_per_s else self.ops / self.peak_ops_per_s
-
-    @property
-    def bound(self) -> str | None:
-        """Which roof bounds the run, by the one rule :func:`bound_of` (memory time > compute time).
-
-        An engine (or the scorecard) may have decided it already (``details["bound"]``, by the
-        same rule); None when the memory or the compute time is unknown.
-        """
-        if self.details.get("bound") in ("memory", "compute"):
-            return self.details["bound"]
-        memory, compute = self.memory_time_s, self.compute_time_s
-        if memory is None or compute is None:
-            return None
-        return bound_of(compute, memory)
-
-    @property
     def valid(self) -> bool | None:
         """MLPerf-style validity: accuracy reaches the target (None when either is unknown)."""
         if self.accuracy is None or self.accuracy_target is None:
@@ -323,9 +334,15 @@ class Report:
             "unit": self.unit,
             "peak_tops": self.peak_tops,
             "bytes_moved": self.bytes_moved,
-            "mem_bandwidth_bytes_per_s": self.mem_bandwidth_bytes_per_s,
+            "dram_bytes_per_s": self.dram_bytes_per_s,
+            # the same number under the key JSON written before issue 22 used (recorded outputs)
+            "mem_bandwidth_bytes_per_s": self.dram_bytes_per_s,
             "arithmetic_intensity": self.arithmetic_intensity,
             "bound": self.bound,
+            "compute_time_s": self.compute_time_s,
+            "memory_time_s": self.memory_time_s,
+            "stall_s": self.stall_s,
+            "fill_s": self.fill_s,
             "energy_groups_pJ": self.energy_groups_pJ,
             "details": dict(self.details),
         }

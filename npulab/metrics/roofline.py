@@ -7,14 +7,14 @@ machine with peak compute ``P`` (ops/s) and memory bandwidth ``B`` (bytes/s)::
 
 The *ridge point* ``I* = P / B`` separates memory-bound (``I < I*``) from compute-bound
 kernels: ``I < I*`` is exactly ``bytes / B > ops / P``, the one memory-bound rule of
-:func:`npulab.perf.report.bound_of` (used by Report and the scorecard too).
+:func:`npulab.metrics.report.bound_of` (used by Report and the scorecard too).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from npulab._validate import positive_number
-from npulab.perf.report import Report, bound_of
+from npulab.metrics.report import Report, bound_of
 
 
 @dataclass(frozen=True)
@@ -25,33 +25,33 @@ class Roofline:
     ----------
     peak_ops_per_s : float
         Peak operations per second (a MAC counts 2).
-    mem_bandwidth_bytes_per_s : float
+    dram_bytes_per_s : float
         Memory bandwidth in bytes per second.
 
     Examples
     --------
-    >>> r = Roofline(peak_ops_per_s=512e9, mem_bandwidth_bytes_per_s=16e9)
+    >>> r = Roofline(peak_ops_per_s=512e9, dram_bytes_per_s=16e9)
     >>> r.ridge_point, r.attainable(8.0)
     (32.0, 128000000000.0)
     """
 
     peak_ops_per_s: float
-    mem_bandwidth_bytes_per_s: float
+    dram_bytes_per_s: float
 
     def __post_init__(self):
         positive_number("Roofline", "peak_ops_per_s", self.peak_ops_per_s)
-        positive_number("Roofline", "mem_bandwidth_bytes_per_s", self.mem_bandwidth_bytes_per_s)
+        positive_number("Roofline", "dram_bytes_per_s", self.dram_bytes_per_s)
 
     @property
     def ridge_point(self) -> float:
         """Arithmetic intensity (ops/byte) where the two roofs meet, ``P / B``."""
-        return self.peak_ops_per_s / self.mem_bandwidth_bytes_per_s
+        return self.peak_ops_per_s / self.dram_bytes_per_s
 
     def attainable(self, intensity):
         """``min(P, I * B)`` (ops/s); ``intensity`` may be a number or a numpy array."""
         import numpy as np
 
-        value = np.minimum(self.peak_ops_per_s, np.asarray(intensity, dtype=float) * self.mem_bandwidth_bytes_per_s)
+        value = np.minimum(self.peak_ops_per_s, np.asarray(intensity, dtype=float) * self.dram_bytes_per_s)
         return float(value) if np.ndim(value) == 0 else value
 
     def is_memory_bound(self, intensity: float) -> bool:
@@ -59,13 +59,13 @@ class Roofline:
         return intensity < self.ridge_point
 
     def bound(self, ops: float, bytes_moved: float) -> str:
-        """``"memory"`` or ``"compute"``: :func:`~npulab.perf.report.bound_of` of ``ops / P``
+        """``"memory"`` or ``"compute"``: :func:`~npulab.metrics.report.bound_of` of ``ops / P``
         and ``bytes / B``."""
-        return bound_of(ops / self.peak_ops_per_s, bytes_moved / self.mem_bandwidth_bytes_per_s)
+        return bound_of(ops / self.peak_ops_per_s, bytes_moved / self.dram_bytes_per_s)
 
     def time_s(self, ops: float, bytes_moved: float) -> float:
         """Lower bound on run time: ``max(ops / P, bytes / B)`` seconds."""
-        return max(ops / self.peak_ops_per_s, bytes_moved / self.mem_bandwidth_bytes_per_s)
+        return max(ops / self.peak_ops_per_s, bytes_moved / self.dram_bytes_per_s)
 
     def plot(self, points=(), *, ax=None, path=None, precision="int8", title=None):
         """Draw the roofline and place workloads on it (log-log).
@@ -116,7 +116,7 @@ class Roofline:
         xs = np.logspace(np.log10(lo), np.log10(hi), 256)
         ax.loglog(xs, self.attainable(xs), "k-", lw=2,
                   label=f"roof: {self.peak_ops_per_s / 1e12:.3g} TOPS, "
-                        f"{self.mem_bandwidth_bytes_per_s / 1e9:.3g} GB/s")
+                        f"{self.dram_bytes_per_s / 1e9:.3g} GB/s")
         ax.axvline(self.ridge_point, color="grey", ls=":",
                    label=f"ridge point {self.ridge_point:.4g} ops/byte")
         for label, i, perf in placed:
@@ -133,7 +133,7 @@ class Roofline:
 
 
 def roofline_report(layers, array, memory, energy=None, name="network"):
-    """Per-layer rows and one whole-network :class:`~npulab.perf.report.Report` from the roofline bound.
+    """Per-layer rows and one whole-network :class:`~npulab.metrics.report.Report` from the roofline bound.
 
     Latency per layer is ``max(ops / P, bytes / B)`` with ``P`` the array's peak and ``B``
     the memory's DRAM bandwidth; energy is the MACs plus one SRAM and one DRAM access per
