@@ -110,8 +110,15 @@ def run(args) -> int:
         print_json(summary)
         return 0
     s = summary
+    sc = s["scheduler"]
     print(f"{s['workload']} on {s['hardware']}: {s['requests']} requests, offered "
           f"{s['offered_rate_per_s'] or 0:.4g} req/s, {s['iterations']} iterations (mean batch {s['mean_batch']:.3g})")
+    arrivals = (f"trace {args.trace}" if args.trace else
+                f"Poisson, prompts {args.prompt_len} / outputs {args.output_len} tokens, seed {args.seed}")
+    costs = "the preset's engine" if s["score_model"] == "engine" else "the roofline bound"
+    print(f"  conditions: {arrivals}; policy {sc['policy']} (max {sc['max_batch']} sequences, "
+          f"{sc['max_tokens']} tokens per iteration); weights {s['weight_format']}, KV {s['kv_format']}; "
+          f"step costs from {costs}")
     for k, label in (("ttft_s", "TTFT"), ("tpot_s", "TPOT"), ("e2e_s", "e2e")):
         v = s[k]
         if v["p50"] is None:
