@@ -25,7 +25,8 @@ $(BIN)/python:
 # Two stamps: a student's install (base dependencies: the labs, the engines, `npulab check`)
 # and the developer's (the `dev` extra: pytest, nbval, nbgrader and the peer tools).
 $(LAB_STAMP): $(BIN)/python pyproject.toml constraints.txt
-	$(PIP) install --disable-pip-version-check -q -c constraints.txt -e .
+	@echo "Installing npulab and its runtime dependencies into $(VENV) (a few minutes the first time)..."
+	$(PIP) install --disable-pip-version-check -c constraints.txt -e .
 	@touch $(LAB_STAMP)
 
 $(STAMP): $(BIN)/python pyproject.toml constraints.txt
