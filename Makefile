@@ -8,12 +8,13 @@ LAB_STAMP := $(VENV)/.npulab-lab-installed
 PIP    := $(BIN)/python -m pip
 PYTEST_ARGS ?=
 
-.PHONY: install install-lab demo test test-fast lab release bench clean help
+.PHONY: install install-lab demo test test-fast lab release bench clean help sandbox
 
 help:
 	@echo "make demo     install what a student needs (once), print versions and the scorecard (plot in out/)"
 	@echo "make test     install the developer extra (once) and run unit tests, nbval on solutions/, release drift check"
-	@echo "make lab      open the student labs in JupyterLab"
+	@echo "make lab      open the student labs in JupyterLab (--allow-root when run as root)"
+	@echo "make sandbox  install bubblewrap, the autograder's OS sandbox (apt-get; sudo unless root)"
 	@echo "make release  regenerate labs/ (English) and labs/ko/ (Korean) from solutions/, and course/lectures/ko/"
 	@echo "make bench    run every benchmark in benchmarks/"
 
@@ -24,7 +25,8 @@ $(BIN)/python:
 # Two stamps: a student's install (base dependencies: the labs, the engines, `npulab check`)
 # and the developer's (the `dev` extra: pytest, nbval, nbgrader and the peer tools).
 $(LAB_STAMP): $(BIN)/python pyproject.toml constraints.txt
-	$(PIP) install --disable-pip-version-check -q -c constraints.txt -e .
+	@echo "Installing npulab and its runtime dependencies into $(VENV) (a few minutes the first time)..."
+	$(PIP) install --disable-pip-version-check -c constraints.txt -e .
 	@touch $(LAB_STAMP)
 
 $(STAMP): $(BIN)/python pyproject.toml constraints.txt
@@ -50,8 +52,17 @@ test: install
 test-fast: install
 	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
 
+# JupyterLab refuses to run as root unless told; in a container you often are root.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 lab: install-lab
-	$(BIN)/jupyter lab labs/
+	$(BIN)/jupyter lab $(ROOT_FLAG) labs/
+
+# The autograder's OS sandbox (bubblewrap, Debian/Ubuntu): as root directly, else with sudo.
+sandbox:
+	@if command -v bwrap >/dev/null 2>&1; then echo "bubblewrap is installed: $$(command -v bwrap)"; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q bubblewrap; \
+	else sudo apt-get update -q && sudo apt-get install -y -q bubblewrap; fi
 
 release: install
 	$(BIN)/npulab release solutions labs

@@ -18,7 +18,7 @@ def run(args) -> int:
         raise ValueError(f"--peak-tflops must be > 0; got {args.peak_tflops}")
     if args.bandwidth_gbs is not None and not args.bandwidth_gbs > 0:
         raise ValueError(f"--bandwidth-gbs must be > 0; got {args.bandwidth_gbs}")
-    out = args.out or f"{args.device}-calibrated.yaml"
+    out = args.out or f"out/{args.device}-calibrated.yaml"       # generated files go under out/
     if not str(out).endswith((".yaml", ".yml")):
         raise ValueError(f"--out must end in .yaml or .yml; got {out!r}")
     if args.threads is not None and args.threads < 1:
@@ -52,7 +52,7 @@ def add_parser(sub) -> None:
     p.add_argument("--dtype", choices=("bf16", "fp16", "fp32"),
                    help="element type (default bf16 on cuda, fp32 on cpu)")
     p.add_argument("--out", metavar="PRESET.yaml",
-                   help="preset file to write (default <device>-calibrated.yaml); the data "
+                   help="preset file to write (default out/<device>-calibrated.yaml); the data "
                         "file goes beside it as <stem>_measured.json")
     p.add_argument("--name", help="preset name (default: the file's stem)")
     p.add_argument("--quick", action="store_true", help="a small sweep (< 60 s on a 2-core CPU)")

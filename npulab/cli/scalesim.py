@@ -56,7 +56,8 @@ def run(args) -> int:
                     "layers": [{"name": l.name, **{k: r[k] for k in KEYS}} for l, r in zip(layers, results)]})
     else:
         print(f"{cfg.run_name}: {len(layers)} layer(s) on {cfg.rows}x{cfg.cols} {cfg.dataflow.upper()} -> {path}")
+        width = max(16, *(len(layer.name or "-") for layer in layers))    # long names stay aligned
         for layer, r in zip(layers, results):
-            print(f"  {layer.name or '-':<16} total {r['total_cycles']:>10} cycles  compute {r['compute_cycles']:>10}"
-                  f"  stall {r['stall_cycles']:>6}  util {r['overall_util_pct']:6.2f}%")
+            print(f"  {layer.name or '-':<{width}} total {r['total_cycles']:>10} cycles  "
+                  f"compute {r['compute_cycles']:>10}  stall {r['stall_cycles']:>6}  util {r['overall_util_pct']:6.2f}%")
     return 0

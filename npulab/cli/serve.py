@@ -11,7 +11,8 @@ from __future__ import annotations
 def _kwargs(args) -> dict:
     for flag, v in (("--requests", args.requests), ("--prompt-len", args.prompt_len),
                     ("--output-len", args.output_len), ("--max-batch", args.max_batch),
-                    ("--max-tokens", args.max_tokens), ("--block-size", args.block_size),
+                    ("--max-tokens", 1 if args.max_tokens is None else args.max_tokens),
+                    ("--block-size", args.block_size),
                     ("--context-bucket", args.context_bucket), ("--workers", args.workers)):
         if v < 1:
             raise ValueError(f"{flag} must be an int >= 1; got {v}")
@@ -27,7 +28,7 @@ def _kwargs(args) -> dict:
     return dict(hardware=args.hw, workload=args.workload, requests=args.requests,
                 prompt_len=args.prompt_len, output_len=args.output_len, seed=args.seed,
                 trace=args.trace, max_batch=args.max_batch, max_tokens=args.max_tokens,
-                chunked_prefill=args.chunked_prefill, block_size=args.block_size,
+                chunked_prefill=args.chunked_prefill, policy=args.policy, block_size=args.block_size,
                 memory_bytes=None if args.memory_gb is None else args.memory_gb * 1e9,
                 memory_utilization=args.memory_util, weight_format=args.weights,
                 kv_format=args.kv_format, group_size=args.group_size,
@@ -109,8 +110,15 @@ def run(args) -> int:
         print_json(summary)
         return 0
     s = summary
+    sc = s["scheduler"]
     print(f"{s['workload']} on {s['hardware']}: {s['requests']} requests, offered "
           f"{s['offered_rate_per_s'] or 0:.4g} req/s, {s['iterations']} iterations (mean batch {s['mean_batch']:.3g})")
+    arrivals = (f"trace {args.trace}" if args.trace else
+                f"Poisson, prompts {args.prompt_len} / outputs {args.output_len} tokens, seed {args.seed}")
+    costs = "the preset's engine" if s["score_model"] == "engine" else "the roofline bound"
+    print(f"  conditions: {arrivals}; policy {sc['policy']} (max {sc['max_batch']} sequences, "
+          f"{sc['max_tokens']} tokens per iteration); weights {s['weight_format']}, KV {s['kv_format']}; "
+          f"step costs from {costs}")
     for k, label in (("ttft_s", "TTFT"), ("tpot_s", "TPOT"), ("e2e_s", "e2e")):
         v = s[k]
         if v["p50"] is None:
@@ -145,8 +153,14 @@ def add_parser(sub) -> None:
     p.add_argument("--output-len", type=int, default=128, help="output tokens per request (default 128)")
     p.add_argument("--seed", type=int, default=0, help="seed of the arrivals (default 0)")
     p.add_argument("--max-batch", type=int, default=256, help="sequences per iteration (default 256)")
-    p.add_argument("--max-tokens", type=int, default=8192, help="tokens per iteration (default 8192)")
-    p.add_argument("--chunked-prefill", action="store_true", help="split prompts across iterations")
+    p.add_argument("--policy", choices=("orca", "vllm-v0", "sarathi", "vllm"), default="orca",
+                   help="scheduler: orca (default; Orca, OSDI'22: decodes and whole prompts in one batch), "
+                   "vllm-v0 (prefill-only iterations), sarathi (Sarathi-Serve, OSDI'24: decode-first "
+                   "chunked prefill, 512-token budget), vllm (current vLLM: chunked prefill, 8192 tokens)")
+    p.add_argument("--max-tokens", type=int, default=None,
+                   help="tokens per iteration (default: the policy's budget, 512 for sarathi, else 8192)")
+    p.add_argument("--chunked-prefill", action="store_true",
+                   help="split prompts across iterations (= --policy sarathi with --max-tokens, default 8192)")
     p.add_argument("--block-size", type=int, default=16, help="tokens per KV-cache block (default 16)")
     p.add_argument("--memory-gb", type=float, help="device memory in GB (default: the preset's memory_bytes; "
                    "none: unlimited KV cache)")

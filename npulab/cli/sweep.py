@@ -33,8 +33,11 @@ def run(args) -> int:
         from pathlib import Path
 
         plot = str(Path(args.csv).with_name(Path(args.csv).stem + "_pareto.png"))
-    else:
-        plot = f"{result.spec.name}_pareto.png"
+    else:                                            # generated files go under out/
+        from pathlib import Path
+
+        Path("out").mkdir(exist_ok=True)
+        plot = f"out/{result.spec.name}_pareto.png"
     if not args.json:
         result.plot_all(plot)                        # one panel per workload
     if args.json:
@@ -57,7 +60,7 @@ def add_parser(sub) -> None:
     p.add_argument("--workers", type=int, default=2, help="local processes (default 2; 1 = serial)")
     p.add_argument("--csv", metavar="F", help="write every row as CSV")
     p.add_argument("--plot", metavar="F.png", help="Pareto plot file, one panel per workload (default: "
-                   "next to --csv as <csv stem>_pareto.png, else <name>_pareto.png)")
+                   "next to --csv as <csv stem>_pareto.png, else out/<name>_pareto.png)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--max-points", type=int, metavar="N", help="refuse specs with more design points "
                    "(default 100000)")

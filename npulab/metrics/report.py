@@ -335,8 +335,6 @@ class Report:
             "peak_tops": self.peak_tops,
             "bytes_moved": self.bytes_moved,
             "dram_bytes_per_s": self.dram_bytes_per_s,
-            # the same number under the key JSON written before issue 22 used (recorded outputs)
-            "mem_bandwidth_bytes_per_s": self.dram_bytes_per_s,
             "arithmetic_intensity": self.arithmetic_intensity,
             "bound": self.bound,
             "compute_time_s": self.compute_time_s,

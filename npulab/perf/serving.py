@@ -2,13 +2,27 @@
 
 Requests arrive as a Poisson process (:func:`poisson_requests`) or from a trace CSV
 (:func:`load_trace`: ``arrival_s, prompt_tokens, output_tokens``).  The server runs
-**iteration-level scheduling** (Yu et al., "Orca", OSDI 2022; vLLM, Kwon et al.,
-"Efficient Memory Management for LLM Serving with PagedAttention", SOSP 2023): every
-iteration runs one decode token for each running request and, FCFS, the prompts of newly
-admitted requests in the same pass, within ``max_batch`` sequences and ``max_tokens``
-tokens.  With ``chunked_prefill`` (Agrawal et al., Sarathi-Serve, OSDI 2024) a prompt is
-split across iterations to fill the token budget; without it a whole prompt must fit
-(a prompt longer than ``max_tokens`` runs alone).
+**iteration-level scheduling** within ``max_batch`` sequences and ``max_tokens`` tokens per
+iteration, by one of four named policies (:data:`POLICIES`, ``npulab serve --policy``):
+
+* ``"orca"`` (the default) -- Yu et al., "Orca", OSDI 2022: every iteration runs one decode
+  token for each running request and, FCFS, the *whole* prompts of newly admitted requests
+  in the same pass (a prompt longer than ``max_tokens`` runs alone).  Vidur's
+  ``orca`` scheduler.
+* ``"vllm-v0"`` -- vLLM before chunked prefill (Kwon et al., "Efficient Memory Management
+  for LLM Serving with PagedAttention", SOSP 2023; vLLM 0.x's default scheduler): prefill
+  first, and an iteration that admits prompts runs **only** prefills; the running requests
+  decode in the iterations when nothing can be admitted.  Vidur's ``vllm`` scheduler.
+* ``"sarathi"`` -- Agrawal et al., Sarathi-Serve, OSDI 2024: decodes first, then prompt
+  **chunks** fill the token budget (``max_tokens`` is the chunk size; Sarathi-Serve's
+  evaluation and Vidur's default use 512, :data:`POLICY_TOKEN_BUDGET`).  Vidur's
+  ``sarathi`` scheduler.
+* ``"vllm"`` -- current vLLM's default (V1 engine, chunked prefill always on): the same
+  decode-first chunking as Sarathi with vLLM's default token budget,
+  ``max_num_batched_tokens = 8192`` for online serving.
+
+``chunked_prefill=True`` (``--chunked-prefill``) is the older spelling of ``"sarathi"``
+with the given ``max_tokens``.
 
 The KV cache is paged: ``num_blocks`` blocks of ``block_size`` tokens (device memory
 minus the weights, :func:`kv_cache_blocks`).  A request is admitted only when the blocks of
@@ -52,6 +66,11 @@ from npulab.perf.serving_cost import LinearStepCost, ScorecardStepCost
 
 #: Percentiles reported for TTFT, TPOT and e2e latency.
 PERCENTILES = (50, 90, 99)
+#: The named scheduling policies (module docstring gives each one's source).
+POLICIES = ("orca", "vllm-v0", "sarathi", "vllm")
+#: Each policy's default token budget per iteration (``max_tokens``) in :func:`serve`:
+#: Sarathi-Serve's chunk size 512 (Agrawal et al. 2024, Vidur's default), vLLM's 8192.
+POLICY_TOKEN_BUDGET = {"orca": 8192, "vllm-v0": 8192, "sarathi": 512, "vllm": 8192}
 
 
 # ---- requests ----------------------------------------------------------------------------
@@ -161,11 +180,14 @@ class SchedulerConfig:
     max_tokens : int, default 8192
         Tokens per iteration, prompt and decode (vLLM ``max_num_batched_tokens``).
     chunked_prefill : bool, default False
-        Split prompts across iterations to fill ``max_tokens``.
+        Split prompts across iterations to fill ``max_tokens``: the ``"sarathi"`` policy
+        (True with ``policy="orca"`` selects it; the chunking policies set it True).
     block_size : int, default 16
         Tokens per KV-cache block (vLLM's default).
     num_blocks : int, optional
         KV-cache blocks; ``None``: unlimited (no preemption).
+    policy : {"orca", "vllm-v0", "sarathi", "vllm"}, default "orca"
+        Which batches an iteration forms (module docstring).
     """
 
     max_batch: int = 256
@@ -173,6 +195,7 @@ class SchedulerConfig:
     chunked_prefill: bool = False
     block_size: int = 16
     num_blocks: int | None = None
+    policy: str = "orca"
 
     def __post_init__(self):
         positive_int("SchedulerConfig", "max_batch", self.max_batch)
@@ -182,6 +205,13 @@ class SchedulerConfig:
             positive_int("SchedulerConfig", "num_blocks", self.num_blocks)
         if not isinstance(self.chunked_prefill, bool):
             raise ValueError(f"SchedulerConfig.chunked_prefill must be a bool; got {self.chunked_prefill!r}")
+        if self.policy not in POLICIES:
+            raise ValueError(f"SchedulerConfig.policy must be one of {', '.join(POLICIES)}; got {self.policy!r}")
+        if self.chunked_prefill and self.policy == "orca":
+            object.__setattr__(self, "policy", "sarathi")
+        elif self.chunked_prefill and self.policy == "vllm-v0":
+            raise ValueError("SchedulerConfig: policy 'vllm-v0' runs whole prompts; chunked_prefill must be False")
+        object.__setattr__(self, "chunked_prefill", self.policy in ("sarathi", "vllm"))
 
 
 def kv_cache_blocks(model, memory_bytes: float, *, block_size: int = 16, weight_format: str = "fp16",
@@ -432,36 +462,9 @@ def simulate(requests: Requests, cost, scheduler: SchedulerConfig = SchedulerCon
         held[j] = blocks_after
         return True
 
-    while finished < n:
-        while nxt < n and arrival[nxt] <= t:
-            target[nxt] = prompt[nxt]
-            waiting.append(nxt)
-            nxt += 1
-        if not running and not waiting:
-            t = arrival[nxt]
-            continue
-        budget = scheduler.max_tokens
-        chunks, chunk_ids, decode_ids = [], [], []
-        ctx_total = 0
-        # 1. running requests: one decode token each, or the next chunk of a prompt
-        i = 0
-        while i < len(running):
-            j = running[i]
-            if done[j] == target[j]:                     # decoding: context = cache + the new token
-                if not reserve(j, -(-(kv[j] + 1) // B)):
-                    continue
-                decode_ids.append(j)
-                ctx_total += kv[j] + 1
-                budget -= 1
-            elif budget > 0:                             # a chunked prompt in progress
-                c = min(target[j] - done[j], budget)
-                if not reserve(j, -(-(done[j] + c) // B)):
-                    continue
-                chunks.append((c, done[j] + c))
-                chunk_ids.append(j)
-                budget -= c
-            i += 1
-        # 2. admit waiting requests FCFS while sequences, tokens and blocks allow
+    def admit(budget, chunks, chunk_ids, decode_ids) -> int:
+        """Admit waiting requests FCFS while sequences, tokens and blocks allow; the budget left."""
+        nonlocal free
         while waiting and len(running) < scheduler.max_batch and budget > 0:
             j = waiting[0]
             need = target[j]
@@ -481,6 +484,46 @@ def simulate(requests: Requests, cost, scheduler: SchedulerConfig = SchedulerCon
             chunks.append((c, c))
             chunk_ids.append(j)
             budget -= c
+        return budget
+
+    prefill_only = scheduler.policy == "vllm-v0"
+    while finished < n:
+        while nxt < n and arrival[nxt] <= t:
+            target[nxt] = prompt[nxt]
+            waiting.append(nxt)
+            nxt += 1
+        if not running and not waiting:
+            t = arrival[nxt]
+            continue
+        budget = scheduler.max_tokens
+        chunks, chunk_ids, decode_ids = [], [], []
+        ctx_total = 0
+        # vLLM v0: an iteration that can admit prompts runs prefills only (step 2 first)
+        prefill_first = prefill_only and waiting and len(running) < scheduler.max_batch
+        if prefill_first:
+            budget = admit(budget, chunks, chunk_ids, decode_ids)
+        if not chunks:
+            # 1. running requests: one decode token each, or the next chunk of a prompt
+            i = 0
+            while i < len(running):
+                j = running[i]
+                if done[j] == target[j]:                     # decoding: context = cache + the new token
+                    if not reserve(j, -(-(kv[j] + 1) // B)):
+                        continue
+                    decode_ids.append(j)
+                    ctx_total += kv[j] + 1
+                    budget -= 1
+                elif budget > 0:                             # a chunked prompt in progress
+                    c = min(target[j] - done[j], budget)
+                    if not reserve(j, -(-(done[j] + c) // B)):
+                        continue
+                    chunks.append((c, done[j] + c))
+                    chunk_ids.append(j)
+                    budget -= c
+                i += 1
+            # 2. admit waiting requests FCFS while sequences, tokens and blocks allow
+            if not prefill_only:
+                budget = admit(budget, chunks, chunk_ids, decode_ids)
         if not chunks and not decode_ids:                # cannot happen (one request always fits)
             raise RuntimeError("serving simulator: no work scheduled while requests remain")
         t += cost(tuple(chunks), len(decode_ids), ctx_total)
@@ -519,7 +562,8 @@ def simulate(requests: Requests, cost, scheduler: SchedulerConfig = SchedulerCon
 
 def serve(hardware, workload, *, rate: float | None = None, requests: int = 1000,
           prompt_len: int = 512, output_len: int = 128, seed: int = 0, trace=None,
-          max_batch: int = 256, max_tokens: int = 8192, chunked_prefill: bool = False,
+          max_batch: int = 256, max_tokens: int | None = None, chunked_prefill: bool = False,
+          policy: str = "orca",
           block_size: int = 16, memory_bytes: float | None = None, memory_utilization: float = 0.9,
           weight_format: str | None = None, kv_format: str | None = None,
           group_size: int | None = None, context_bucket: int = 16, score_model: str = "engine",
@@ -529,6 +573,8 @@ def serve(hardware, workload, *, rate: float | None = None, requests: int = 1000
     Requests come from ``trace`` (a CSV file or a :class:`Requests`) or a Poisson process (``rate``, ``requests``,
     ``prompt_len``, ``output_len``, ``seed``).  The KV cache holds what ``memory_bytes``
     (default: the preset's ``memory_bytes``; none: unlimited) leaves beside the weights.
+    ``policy`` names the scheduler (:data:`POLICIES`); ``max_tokens`` defaults to the policy's
+    token budget (:data:`POLICY_TOKEN_BUDGET`: 512 for ``"sarathi"``, else 8192).
     Other arguments: :class:`SchedulerConfig` and :class:`ScorecardStepCost`.
 
     Examples
@@ -560,13 +606,19 @@ def serve(hardware, workload, *, rate: float | None = None, requests: int = 1000
         info = {"hardware": stepcost.preset.name, "workload": stepcost.model.name,
                 "weight_format": stepcost.weight_format, "kv_format": stepcost.kv_format,
                 "memory_bytes": mem, "score_model": score_model}
+    if policy not in POLICIES:
+        raise ValueError(f"policy must be one of {', '.join(POLICIES)}; got {policy!r}")
+    if chunked_prefill and policy == "orca":
+        policy = "sarathi"
+    if max_tokens is None:
+        max_tokens = 8192 if chunked_prefill else POLICY_TOKEN_BUDGET[policy]
     sched = SchedulerConfig(max_batch=max_batch, max_tokens=max_tokens, chunked_prefill=chunked_prefill,
-                            block_size=block_size, num_blocks=num_blocks)
-    info["scheduler"] = {"max_batch": max_batch, "max_tokens": max_tokens,
-                         "chunked_prefill": chunked_prefill, "block_size": block_size}
+                            block_size=block_size, num_blocks=num_blocks, policy=policy)
+    info["scheduler"] = {"policy": sched.policy, "max_batch": max_batch, "max_tokens": max_tokens,
+                         "chunked_prefill": sched.chunked_prefill, "block_size": block_size}
     return simulate(reqs, stepcost, sched, progress=progress, info=info)
 
 
 __all__ = ["Requests", "poisson_requests", "load_trace", "SchedulerConfig", "kv_cache_blocks",
            "ServingResult", "simulate", "serve", "LinearStepCost",
-           "ScorecardStepCost", "PERCENTILES"]
+           "ScorecardStepCost", "PERCENTILES", "POLICIES", "POLICY_TOKEN_BUDGET"]

@@ -5,8 +5,10 @@
   surrogate gradients in :mod:`npulab.snn.surrogate`.
 * :func:`rate`, :func:`latency`, :func:`delta` -- spike encoders.
 * :func:`run_core` -- a Loihi-style fixed-point LIF core (:class:`npulab.hw.CoreConfig`) with
-  a dense reference engine and an event-driven engine that count synaptic operations (SOPs),
-  neuron updates and spikes per layer and step.
+  a dense reference engine and an event-driven engine that count synaptic operations (SOPs,
+  NeuroBench's effective count by default), neuron updates and spikes per layer and step; its
+  ``reset="subtract"`` and ``"zero"`` equal snnTorch's (``reset_delay=False``), and
+  ``"subtract_instant"`` (the default) is conversion's reset by subtraction.
 * :func:`convert` -- ANN-to-SNN conversion with threshold balancing onto the integer core.
 * :func:`estimate`, :func:`report` -- SOP/neuron-update energy and latency as a
   :class:`npulab.perf.Report` (``engine="snn"``).

@@ -141,7 +141,7 @@ def convert(model, x_calib: np.ndarray, core: CoreConfig = CoreConfig(),
     Returns
     -------
     list of IntLayer
-        Run with ``reset="subtract"`` on a core without leak (``decay=0``).
+        Run with ``reset="subtract_instant"`` (the default) on a core without leak (``decay=0``).
 
     Examples
     --------

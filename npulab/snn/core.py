@@ -7,14 +7,35 @@ defines the widths and the decay)::
 
     I      = sum_{i : s_i = 1} W_l[i, :]             # synaptic input: one SOP per (spike, synapse)
     v      = sat(leak(v) + I + b_l)                   # one neuron update per neuron per step
-    spike  = v > theta_l                              # strict, like snnTorch
-    v      = v - theta_l * spike    (reset="subtract")    or    v = 0 where spike  (reset="zero")
+    spike  = v - r * theta_l > theta_l                # strict, like snnTorch (r: below)
+    v      = v - theta_l * spike                      (both subtract resets)
+    v      = 0 where spike                            (reset="zero")
 
 ``leak`` rounds toward zero: ``sign(v) * ((|v| * (4096 - decay)) >> 12)`` for the 12-bit
 multiplier (Loihi's ``delta_v``) or ``sign(v) * (|v| - (|v| >> decay))`` for the shifter;
-``sat`` clips to the ``membrane_bits`` signed range.  The reset is applied in the same step
-(Loihi; snnTorch's ``reset_delay=False``).  Layers are updated in order within a step, so a
-spike crosses the whole network in one step.
+``sat`` clips to the ``membrane_bits`` signed range.  The reset is applied in the same step.
+Layers are updated in order within a step, so a spike crosses the whole network in one step.
+
+Three reset mechanisms; which one equals which peer:
+
+* ``"subtract"`` -- **snnTorch's** ``Leaky(reset_mechanism="subtract", reset_delay=False)``.
+  snnTorch decides a pending reset ``r = H(U[t-1] - U_thr)`` from the *previous* membrane,
+  subtracts it before the spike test and, when no spike follows, adds it back ("avoid double
+  reset").  Net effect: ``U[t] = U[t-1] + I - S * U_thr`` as usual, but a membrane left above
+  threshold after a reset must climb a *second* threshold to fire again (``r = 1``), so a
+  neuron given 10 with threshold 4 spikes once, not twice.  Equal to snnTorch with no leak
+  (``decay=0``), spike for spike and membrane for membrane (``tests/snn`` checks it live).
+* ``"subtract_instant"`` (the default) -- reset by subtraction as in ANN-to-SNN conversion
+  (Rueckauer et al., Front. Neurosci. 2017; Diehl et al., IJCNN 2015) and a programmable
+  neuromorphic core: the spike test sees this step's membrane only (``r = 0``), so a neuron
+  above threshold keeps firing one spike per step until it falls below.  Rate coding relies on
+  it: the rate is ``clip(z / U_thr, 0, 1)``.
+* ``"zero"`` -- reset to zero (Loihi's reset); equal to snnTorch's ``reset_mechanism="zero"``
+  with ``reset_delay=False`` (after a zero reset no membrane is above threshold, so ``r = 0``).
+
+Synaptic operations follow NeuroBench's definition by default (Yik et al., Nature Commun.
+2025, "effective ACs"): one SOP per (input spike, *nonzero* outgoing synapse); the dense count
+(every stored synapse, zero weights too) is ``count_zero_weights=True``.
 
 Two engines compute exactly the same integers (``tests/snn`` proves it):
 
@@ -41,8 +62,8 @@ __all__ = ["IntLayer", "CoreResult", "leak", "run_core", "ENGINES", "CORE_RESETS
 
 #: The two engines, which must agree bit for bit.
 ENGINES = ("dense", "event")
-#: Reset mechanisms of the integer core.
-CORE_RESETS = ("subtract", "zero")
+#: Reset mechanisms of the integer core (see the module docstring for which peer each equals).
+CORE_RESETS = ("subtract", "subtract_instant", "zero")
 
 
 @dataclass(frozen=True, eq=False)
@@ -97,6 +118,11 @@ class IntLayer:
         return self.mask.sum(axis=1).astype(np.int64)
 
     @property
+    def effective_fan_out(self) -> np.ndarray:
+        """Nonzero synapses leaving each input neuron, [n_in] (NeuroBench's effective fan-out)."""
+        return np.count_nonzero(self.weight, axis=1).astype(np.int64)
+
+    @property
     def synapses(self) -> int:
         """Number of synapses (weights the core stores)."""
         return int(self.fan_out.sum())
@@ -124,7 +150,8 @@ class CoreResult:
     final_membrane : list of ndarray of int64, each [B, n_l]
         Membrane of every layer after the last step.
     sops : ndarray of int64, shape [L, T]
-        Synaptic operations (input spike x fan-out) per layer and step, summed over the batch.
+        Synaptic operations per layer and step, summed over the batch: input spike x nonzero
+        fan-out (NeuroBench's effective ACs), or x every synapse with ``count_zero_weights``.
     neuron_updates : ndarray of int64, shape [L, T]
         Neuron updates per layer and step (every neuron, every step), summed over the batch.
     spike_counts : ndarray of int64, shape [L, T]
@@ -159,6 +186,16 @@ class CoreResult:
     @property
     def total_sops(self) -> int:
         return int(self.sops.sum())
+
+    @property
+    def sops_per_sample(self) -> float:
+        """SOPs per sample, all layers and steps: NeuroBench's ``Effective_ACs`` (default count)."""
+        return self.total_sops / self.batch
+
+    @property
+    def dense_sops_per_sample(self) -> int:
+        """Every synapse at every step, spiking or not: NeuroBench's ``Dense`` synaptic operations."""
+        return int(sum(self.synapses)) * self.timesteps
 
     @property
     def total_neuron_updates(self) -> int:
@@ -232,20 +269,24 @@ def _check_inputs(layers, spikes_in, core, reset, engine):
 
 def _update(v, current, layer, core, reset):
     """Neuron update of one layer: leak, integrate, saturate, fire, reset. Returns (spk, v)."""
+    pending = v > layer.threshold                             # snnTorch's delayed reset signal r
     v = leak(v, core) + current
     if layer.bias is not None:
         v = v + layer.bias
     v = np.minimum(np.maximum(v, core.v_min), core.v_max)     # saturating membrane
-    spk = v > layer.threshold
-    if reset == "subtract":
-        v = np.where(spk, v - layer.threshold, v)
+    if reset == "subtract":                                   # snnTorch: fire above a 2nd threshold
+        spk = np.where(pending, v - layer.threshold, v) > layer.threshold
     else:
+        spk = v > layer.threshold
+    if reset == "zero":
         v = np.where(spk, 0, v)
+    else:
+        v = np.where(spk, v - layer.threshold, v)
     return spk.astype(np.uint8), v
 
 
-def run_core(layers, spikes_in, core: CoreConfig = CoreConfig(), reset: str = "subtract",
-             engine: str = "event") -> CoreResult:
+def run_core(layers, spikes_in, core: CoreConfig = CoreConfig(), reset: str = "subtract_instant",
+             engine: str = "event", *, count_zero_weights: bool = False) -> CoreResult:
     """Run integer LIF layers on input spikes and count SOPs, neuron updates and spikes.
 
     Parameters
@@ -256,9 +297,15 @@ def run_core(layers, spikes_in, core: CoreConfig = CoreConfig(), reset: str = "s
         Input spikes per step (and sample).
     core : CoreConfig, default CoreConfig()
         Weight/membrane widths and the decay.
-    reset : {"subtract", "zero"}, default "subtract"
+    reset : {"subtract_instant", "subtract", "zero"}, default "subtract_instant"
+        ``"subtract"`` equals snnTorch's subtract reset (``reset_delay=False``);
+        ``"subtract_instant"`` is conversion's reset by subtraction; ``"zero"`` resets to 0
+        (module docstring).
     engine : {"event", "dense"}, default "event"
         Event-driven (work per spike) or dense reference (``s @ W`` every step).
+    count_zero_weights : bool, default False
+        False: an SOP per (input spike, nonzero synapse), NeuroBench's effective ACs.  True:
+        every stored synapse counts (the dense count a core that reads zero weights pays).
 
     Returns
     -------
@@ -276,7 +323,10 @@ def run_core(layers, spikes_in, core: CoreConfig = CoreConfig(), reset: str = "s
     layers, s_in = _check_inputs(layers, spikes_in, core, reset, engine)
     T, B, _ = s_in.shape
     L = len(layers)
-    fan_out = [lay.fan_out for lay in layers]                 # synapses per input neuron
+    if not isinstance(count_zero_weights, (bool, np.bool_)):
+        raise ValueError(f"run_core count_zero_weights must be True or False; got {count_zero_weights!r}")
+    # SOPs per input spike: nonzero synapses (NeuroBench) or every stored one
+    fan_out = [lay.fan_out if count_zero_weights else lay.effective_fan_out for lay in layers]
     sops = np.zeros((L, T), np.int64)
     updates = np.zeros((L, T), np.int64)
     counts = np.zeros((L, T), np.int64)

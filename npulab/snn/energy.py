@@ -11,7 +11,10 @@ An SNN's dynamic energy is counted in events (Davies et al. 2018; Sorbaro et al.
 * ``N_SOP``: synaptic operations, one per (input spike, outgoing synapse): an input spike
   into a layer of fan-out ``f`` costs ``f`` SOPs.  For a dense layer whose inputs fire with
   probability ``r`` per step, ``N_SOP = r * MACs * T`` (each MAC of the ANN becomes an SOP
-  only when its input spikes).
+  only when its input spikes).  A convolution's padded border never spikes, so a conv counts
+  its real connections (``Conv2d.connections``, the MACs less those on padding): the
+  expectation of what :func:`npulab.snn.run_core` counts on the unrolled layer at rate ``r``
+  with nonzero weights (NeuroBench's effective synaptic operations).
 * ``N_update``: neuron updates, one per neuron per timestep (a clocked core updates every
   neuron each step, spiking or not).
 
@@ -92,13 +95,16 @@ def estimate(layer, hw, *, energy: EnergyTable | None = None) -> Report:
     if isinstance(workload, Gemm):
         inputs, neurons = workload.M * workload.K, workload.M * workload.N
         synapses = workload.K * workload.N                       # one weight matrix, shared over M
+        connections = workload.macs
     elif isinstance(workload, Conv2d):
-        inputs = workload.ifmap_h * workload.ifmap_w * workload.channels
+        pad = workload.padding                                   # the border never spikes
+        inputs = (workload.ifmap_h - 2 * pad) * (workload.ifmap_w - 2 * pad) * workload.channels
         neurons = workload.out_h * workload.out_w * workload.num_filters
         synapses = workload.filter_h * workload.filter_w * workload.channels * workload.num_filters
+        connections = workload.connections
     else:
         raise ValueError(f"estimate workload must be a Gemm or Conv2d; got {type(workload).__name__}")
-    sops_per_step = spike_rate * workload.macs
+    sops_per_step = spike_rate * connections
     sops = int(round(sops_per_step * timesteps))
     updates = neurons * timesteps
     spikes = int(round(spike_rate * inputs * timesteps))

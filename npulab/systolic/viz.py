@@ -30,7 +30,7 @@ def plot_cycle(result, t: int, ax=None):
     for i in range(R):
         for j in range(C):
             ax.text(j, i, f"a {fmt(snap['a'][i, j])}\nb {fmt(snap['b'][i, j])}\nΣ {fmt(snap['acc'][i, j])}",
-                    ha="center", va="center", fontsize=7)
+                    ha="center", va="center", fontsize=12)
     ax.set_xticks(range(C)); ax.set_yticks(range(R))
     ax.set_title(f"{result.dataflow.upper()} cycle {t} (fold {snap.get('fold', 0)})")
     return ax

@@ -117,6 +117,9 @@ class Conv2d(_Layer):
 
     The ifmap is ``ifmap_h x ifmap_w x channels`` (padding already included), there are
     ``num_filters`` filters of ``filter_h x filter_w x channels``, moved by ``stride``.
+    ``padding`` says how many of those rows/columns on each side are zero padding (default 0,
+    as in a SCALE-Sim topology): array engines compute on them all the same, while an engine
+    that works per event (an input spike) never sees the padded border.
 
     Examples
     --------
@@ -135,10 +138,15 @@ class Conv2d(_Layer):
     num_filters: int
     stride: int = 1
     name: str = ""
+    padding: int = 0
 
     def __post_init__(self):
         for f in ("ifmap_h", "ifmap_w", "filter_h", "filter_w", "channels", "num_filters", "stride"):
             positive_int("Conv2d", f, getattr(self, f))
+        if (isinstance(self.padding, bool) or not isinstance(self.padding, int) or self.padding < 0
+                or 2 * self.padding >= min(self.ifmap_h, self.ifmap_w)):
+            raise ValueError(f"Conv2d.padding must be an int >= 0 that leaves part of the "
+                             f"{self.ifmap_h}x{self.ifmap_w} ifmap unpadded; got {self.padding!r}")
         if self.filter_h > self.ifmap_h:
             raise ValueError(
                 f"Conv2d.filter_h must be <= ifmap_h ({self.ifmap_h}); got {self.filter_h}"
@@ -164,6 +172,23 @@ class Conv2d(_Layer):
         return (
             self.out_h * self.out_w * self.filter_h * self.filter_w * self.channels * self.num_filters
         )
+
+    @property
+    def connections(self) -> int:
+        """(output, weight) pairs whose input is a real pixel, not padding: the synaptic
+        connections of the layer unrolled to a matrix (``macs`` when ``padding == 0``).
+
+        Examples
+        --------
+        >>> Conv2d(6, 6, 3, 3, 1, 1, padding=1).connections     # 4x4 outputs, 3x3 taps
+        100
+        """
+        def taps(size: int, out: int, f: int) -> int:           # real (output, tap) pairs, one axis
+            return sum(1 for o in range(out) for k in range(f)
+                       if self.padding <= o * self.stride + k < size - self.padding)
+
+        return (taps(self.ifmap_h, self.out_h, self.filter_h) * taps(self.ifmap_w, self.out_w, self.filter_w)
+                * self.channels * self.num_filters)
 
     def operand_elements(self) -> dict[str, int]:
         """Elements of the ifmap, all filters, and the ofmap."""

@@ -74,6 +74,7 @@ def from_torch(module, example_input) -> list:
                 num_filters=mod.out_channels,
                 stride=_pair(mod.stride, "stride", name),
                 name=name,
+                padding=pad,
             )
             if batch == 1:
                 layers.append(conv)

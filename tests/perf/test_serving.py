@@ -285,12 +285,12 @@ streams = st.lists(st.tuples(st.floats(0, 20), st.integers(1, 40), st.integers(1
 
 
 @settings(max_examples=60, deadline=None)
-@given(streams, st.integers(1, 6), st.sampled_from([8, 32, 1000]), st.booleans(),
-       st.sampled_from([None, 8, 20]))
-def test_every_token_is_computed_once_unless_preempted(stream, max_batch, max_tokens, chunked, blocks):
+@given(streams, st.integers(1, 6), st.sampled_from([8, 32, 1000]),
+       st.sampled_from(["orca", "vllm-v0", "sarathi", "vllm"]), st.sampled_from([None, 8, 20]))
+def test_every_token_is_computed_once_unless_preempted(stream, max_batch, max_tokens, policy, blocks):
     a, p, o = (np.array(x) for x in zip(*stream))
     r = Requests(a, p, o)
-    sched = SchedulerConfig(max_batch=max_batch, max_tokens=max_tokens, chunked_prefill=chunked,
+    sched = SchedulerConfig(max_batch=max_batch, max_tokens=max_tokens, policy=policy,
                             block_size=4, num_blocks=blocks)
     if blocks is not None and np.max(-(-(p + o) // 4)) > blocks:
         with pytest.raises(ValueError, match="KV-cache blocks"):
@@ -309,3 +309,64 @@ def test_every_token_is_computed_once_unless_preempted(stream, max_batch, max_to
     assert np.all(np.diff(res.timeline[:, 0]) > 0)
     if blocks is not None:
         assert res.timeline[:, 3].max() <= blocks
+
+
+# ---- named policies (issue 27): hand-computed timelines, Vidur's scheduler rules -----------
+def test_vllm_v0_runs_prefill_only_iterations():
+    """As test_a_late_arrival... but vLLM v0: r2's prefill runs alone, the decodes wait.
+
+    it1 [0, 1.8]: prefill r0 + r1.  it2 [1.8, 3.2]: prefill r2 only (1 + 0.1 * 4).
+    it3 [3.2, 4.5]: decode r0, r1, r2 (all reach O = 2).
+    """
+    res = simulate(reqs([0, 0, 0.5], 4, 2), LinearStepCost(base_s=1.0, per_token_s=0.1),
+                   SchedulerConfig(policy="vllm-v0"))
+    np.testing.assert_allclose(res.first_token_s, [1.8, 1.8, 3.2])
+    np.testing.assert_allclose(res.finish_s, [4.5, 4.5, 4.5])
+    np.testing.assert_allclose(res.timeline[:, 1:3], [[2, 8], [1, 4], [3, 3]])
+    orca = simulate(reqs([0, 0, 0.5], 4, 2), LinearStepCost(base_s=1.0, per_token_s=0.1))
+    np.testing.assert_allclose(orca.first_token_s, [1.8, 1.8, 3.4])      # mixed batch: later TTFT
+    np.testing.assert_allclose(orca.finish_s, [3.4, 3.4, 4.5])           # but earlier decodes
+
+
+def test_sarathi_and_vllm_chunk_decode_first():
+    """Two 20-token prompts, O = 3, budget 8: decodes first, then chunks fill the budget.
+
+    it1-2: r0 chunks 8, 8.  it3: r0's last 4 + r1's first 4 (r0's first token at 3).
+    it4-5: r0 decodes (done at 5) + r1 chunks of 7.  it6: r1's last 2 (first token at 6).
+    it7-8: r1 decodes (done at 8).
+    """
+    for policy in ("sarathi", "vllm"):
+        res = simulate(reqs([0, 0], 20, 3), LinearStepCost(base_s=1.0),
+                       SchedulerConfig(max_tokens=8, policy=policy))
+        assert res.timeline[:, 2].tolist() == [8, 8, 8, 8, 8, 2, 1, 1], policy
+        np.testing.assert_allclose(res.first_token_s, [3, 6])
+        np.testing.assert_allclose(res.finish_s, [5, 8])
+    legacy = simulate(reqs([0, 0], 20, 3), LinearStepCost(base_s=1.0),
+                      SchedulerConfig(max_tokens=8, chunked_prefill=True))
+    assert legacy.timeline[:, 2].tolist() == [8, 8, 8, 8, 8, 2, 1, 1]
+
+
+def test_policy_defaults_and_errors():
+    assert SchedulerConfig(chunked_prefill=True).policy == "sarathi"
+    assert SchedulerConfig(policy="vllm").chunked_prefill and not SchedulerConfig(policy="orca").chunked_prefill
+    with pytest.raises(ValueError, match="policy must be one of"):
+        SchedulerConfig(policy="fifo")
+    with pytest.raises(ValueError, match="vllm-v0"):
+        SchedulerConfig(policy="vllm-v0", chunked_prefill=True)
+    kw = dict(rate=0.5, requests=3, prompt_len=32, output_len=2, seed=0, score_model="roofline")
+    for policy, budget in (("sarathi", 512), ("vllm", 8192), ("orca", 8192), ("vllm-v0", 8192)):
+        info = serve("tpuv1-like", "llama-3.2-1b", policy=policy, **kw).summary()["scheduler"]
+        assert (info["policy"], info["max_tokens"]) == (policy, budget)
+    with pytest.raises(ValueError, match="policy must be one of"):
+        serve("tpuv1-like", "llama-3.2-1b", policy="x", **kw)
+
+
+def test_cli_policy_flag(capsys):
+    rc = main(["serve", "--hw", "tpuv1-like", "--workload", "llama-3.2-1b", "--rate", "0.5", "--requests", "3",
+               "--prompt-len", "32", "--output-len", "2", "--policy", "vllm-v0", "--model", "roofline",
+               "--no-progress", "--json"])
+    assert rc == 0
+    assert json.loads(capsys.readouterr().out)["scheduler"]["policy"] == "vllm-v0"
+    with pytest.raises(SystemExit) as e:
+        main(["serve", "--hw", "tpuv1-like", "--workload", "llama-3.2-1b", "--rate", "1", "--policy", "fifo"])
+    assert e.value.code == 2
