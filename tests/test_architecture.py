@@ -171,3 +171,11 @@ def test_report_is_a_leaf_module():
     """Every engine imports Report: it may import nothing from npulab but the validation helpers."""
     assert GRAPH["npulab.perf.report"] <= {"npulab._validate"}
     assert GRAPH["npulab.perf.roofline"] <= {"npulab._validate", "npulab.perf.report", "npulab.hw.energy"}
+
+
+def test_sparse_is_a_shared_library_at_the_input_level():
+    """``npulab.sparse`` (like ``npulab.quant``) imports nothing from npulab but itself and the
+    validation helpers: any engine may use it."""
+    bad = [(m, t) for m in MODULES if _within(m, ("npulab.sparse",)) for t in GRAPH[m]
+           if not _within(t, ("npulab.sparse", "npulab._validate"))]
+    assert bad == []
