@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from npulab.hw.array import ArrayConfig, MemoryConfig
+from npulab.sparse.prune import parse_nm
 
 __all__ = ["SystolicConfig"]
 
@@ -33,6 +34,13 @@ class SystolicConfig:
         fold's streaming (:func:`npulab.systolic.folds.pipelined_cycles`; a one-token WS GEMM
         is then weight-load bound).  Presets turn it on unless they say ``fold_overlap:
         false``; the bare default matches the cycle-level emulator.
+    zero_gating : bool, default False
+        PEs clock-gate a MAC with a zero operand: saves its compute and register energy, not
+        cycles (issue 30; :mod:`npulab.systolic.sparse`).
+    skip_pattern : str, default ""
+        Zero-skipping for ``"N:M"`` structured weights (e.g. ``"2:4"``, NVIDIA's sparse tensor
+        cores): the array holds only the non-zeros and their metadata, so a WS fold covers
+        ``M / N`` times the reduction (``dataflow="ws"`` only).
 
     Examples
     --------
@@ -43,12 +51,15 @@ class SystolicConfig:
 
     kind: ClassVar[str] = "systolic"
     #: Keys of a preset file that describe this hardware (besides the common ones).
-    PRESET_KEYS: ClassVar[frozenset] = frozenset({"array", "memory", "fold_overlap"})
+    PRESET_KEYS: ClassVar[frozenset] = frozenset({"array", "memory", "fold_overlap",
+                                                   "zero_gating", "skip_pattern"})
 
     array: ArrayConfig
     memory: MemoryConfig = field(default_factory=MemoryConfig)
     scalesim_compat: bool = False
     fold_overlap: bool = False
+    zero_gating: bool = False
+    skip_pattern: str = ""
 
     def __post_init__(self):
         if not isinstance(self.array, ArrayConfig):
@@ -59,6 +70,14 @@ class SystolicConfig:
             raise ValueError(f"SystolicConfig.scalesim_compat must be a bool; got {self.scalesim_compat!r}")
         if not isinstance(self.fold_overlap, bool):
             raise ValueError(f"SystolicConfig.fold_overlap must be a bool; got {self.fold_overlap!r}")
+        # sparsity (issue 30)
+        if not isinstance(self.zero_gating, bool):
+            raise ValueError(f"SystolicConfig.zero_gating must be a bool; got {self.zero_gating!r}")
+        if self.skip_pattern:
+            parse_nm(self.skip_pattern)
+            if self.array.dataflow != "ws":
+                raise ValueError(f"SystolicConfig.skip_pattern needs dataflow 'ws'; got "
+                                 f"{self.array.dataflow!r}")
 
     @classmethod
     def of(cls, hw) -> "SystolicConfig":
@@ -79,7 +98,8 @@ class SystolicConfig:
             raise ValueError(f"HardwarePreset.fold_overlap must be true or false; got {overlap!r}")
         return cls(array=build(ArrayConfig, "HardwarePreset.array", fields.get("array")),
                    memory=build(MemoryConfig, "HardwarePreset.memory", fields.get("memory")),
-                   fold_overlap=overlap)
+                   fold_overlap=overlap, zero_gating=fields.get("zero_gating", False),
+                   skip_pattern=fields.get("skip_pattern", ""))
 
     def __getitem__(self, key):  # the mapping view of the preset file (``config["array"]``)
         if key not in ("array", "memory"):

@@ -86,7 +86,8 @@ class Density:
 
     def __post_init__(self):
         if self.kind not in ("uniform", "nm", "dense"):
-            raise ValueError(f"Density.kind must be one of ['dense', 'nm', 'uniform']; got {self.kind!r}")
+            raise ValueError(f"Density.kind must be one of ['dense', 'nm', 'uniform']; "
+                             f"got {self.kind!r}")
         if not (isinstance(self.density, (int, float)) and 0 <= self.density <= 1):
             raise ValueError(f"Density.density must be a number in [0, 1]; got {self.density!r}")
 

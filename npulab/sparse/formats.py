@@ -118,9 +118,10 @@ class Compressed:
         return FORMATS[self.format]
 
     def _bits(self) -> tuple:
-        return format_bits(self.format, self.shape, int(self.values.size), value_bits=self.value_bits,
-                           index_bits=self.index_bits, pointer_bits=self.pointer_bits,
-                           run_bits=self.run_bits, entries=int(self.values.size))
+        return format_bits(self.format, self.shape, int(self.values.size),
+                           value_bits=self.value_bits, index_bits=self.index_bits,
+                           pointer_bits=self.pointer_bits, run_bits=self.run_bits,
+                           entries=int(self.values.size))
 
     @property
     def payload_bytes(self) -> int:
@@ -148,7 +149,8 @@ class Compressed:
         md = self.metadata
         if self.format in ("csr", "csc"):
             outer, inner = self.shape if self.format == "csr" else self.shape[::-1]
-            starts = np.repeat(np.arange(0, outer * inner, inner, dtype=np.int64), np.diff(md["ptr"]))
+            row0 = np.arange(0, outer * inner, inner, dtype=np.int64)   # flat start of each row
+            starts = np.repeat(row0, np.diff(md["ptr"]))
             if self.format == "csr":
                 out[starts + md["idx"]] = self.values
             else:                                                   # fill the transpose
@@ -244,7 +246,7 @@ def compress(x, fmt: str, *, value_bits: int | None = None, index_bits: int = 32
     if fmt == "bitmap":
         return Compressed(values=flat[pos], metadata={"bits": np.packbits(mask)}, **common)
     gaps = np.diff(pos, prepend=-1) - 1                         # zeros before each non-zero
-    span = 2 ** r                                               # a filler covers 2**r - 1 zeros + itself
+    span = 2 ** r                               # a filler covers 2**r - 1 zeros and itself
     fillers = gaps // span
     counts = fillers + 1
     last = np.cumsum(counts) - 1                                # where each non-zero's entry goes

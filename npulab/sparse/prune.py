@@ -51,7 +51,8 @@ def parse_nm(pattern: str) -> tuple[int, int]:
 def _input_axis(w: np.ndarray, axis) -> int:
     if axis is None:
         return 0 if w.ndim == 1 else 1
-    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not -w.ndim <= axis < w.ndim:
+    if (isinstance(axis, bool) or not isinstance(axis, (int, np.integer))
+            or not -w.ndim <= axis < w.ndim):
         raise ValueError(f"prune axis must be an int in [{-w.ndim}, {w.ndim - 1}]; got {axis!r}")
     return int(axis) % w.ndim
 

@@ -11,7 +11,8 @@ from npulab.sparse.density import hypergeom_pmf
 @pytest.mark.parametrize("size, K, S", [(16, 5, 4), (64, 20, 8), (10, 0, 3), (10, 10, 3)])
 def test_hypergeom_pmf_equals_counting(size, K, S):
     pmf = hypergeom_pmf(size, K, S)
-    count = [math.comb(K, k) * math.comb(size - K, S - k) / math.comb(size, S) for k in range(S + 1)]
+    count = [math.comb(K, k) * math.comb(size - K, S - k) / math.comb(size, S)
+             for k in range(S + 1)]
     assert np.allclose(pmf, count) and math.isclose(pmf.sum(), 1.0)
 
 

@@ -67,7 +67,8 @@ def test_worked_examples():
     csr = compress(x, "csr", index_bits=2, pointer_bits=2)
     assert csr.metadata["ptr"].tolist() == [0, 1, 2] and csr.metadata["idx"].tolist() == [1, 3]
     csc = compress(x, "csc")
-    assert csc.metadata["ptr"].tolist() == [0, 0, 1, 1, 2] and csc.metadata["idx"].tolist() == [0, 1]
+    assert csc.metadata["ptr"].tolist() == [0, 0, 1, 1, 2]
+    assert csc.metadata["idx"].tolist() == [0, 1]
     assert csc.nbytes == 2 + (5 * 32 + 2 * 32) // 8
     rle = compress(np.array([0] * 20 + [3], np.int8), "rle", run_bits=4)
     assert rle.metadata["runs"].tolist() == [15, 4] and rle.values.tolist() == [0, 3]
