@@ -74,7 +74,7 @@ class SystolicConfig:
         if not isinstance(self.zero_gating, bool):
             raise ValueError(f"SystolicConfig.zero_gating must be a bool; got {self.zero_gating!r}")
         if self.skip_pattern:
-            parse_nm(self.skip_pattern)
+            parse_nm(self.skip_pattern, "SystolicConfig.skip_pattern")
             if self.array.dataflow != "ws":
                 raise ValueError(f"SystolicConfig.skip_pattern needs dataflow 'ws'; got "
                                  f"{self.array.dataflow!r}")

@@ -35,16 +35,16 @@ PATTERNS = ("unstructured", "channel")
 _NM = re.compile(r"^\s*(\d+)\s*:\s*(\d+)\s*$")
 
 
-def parse_nm(pattern: str) -> tuple[int, int]:
-    """``"2:4"`` -> ``(2, 4)``; ``ValueError`` unless ``1 <= N <= M``.
+def parse_nm(pattern: str, what: str = "prune pattern") -> tuple[int, int]:
+    """``"2:4"`` -> ``(2, 4)``; ``ValueError`` (naming ``what``) unless ``1 <= N <= M``.
 
     >>> parse_nm("2:4")
     (2, 4)
     """
     m = _NM.match(pattern) if isinstance(pattern, str) else None
     if not m or not 1 <= int(m.group(1)) <= int(m.group(2)):
-        raise ValueError(f"prune pattern must be 'N:M' with 1 <= N <= M, 'unstructured' or "
-                         f"'channel'; got {pattern!r}")
+        rest = ", 'unstructured' or 'channel'" if what == "prune pattern" else ""
+        raise ValueError(f"{what} must be 'N:M' with 1 <= N <= M{rest}; got {pattern!r}")
     return int(m.group(1)), int(m.group(2))
 
 

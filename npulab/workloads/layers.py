@@ -36,7 +36,7 @@ class _Layer:
         ``weight_density`` and ``act_density`` in (0, 1]; a pattern and a density < 1 exclude
         each other (the pattern fixes the density ``N / M``)."""
         if self.weight_sparsity:
-            parse_nm(self.weight_sparsity)
+            parse_nm(self.weight_sparsity, f"{owner}.weight_sparsity")
         for f in ("weight_density", "act_density"):
             v = getattr(self, f)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 1:
