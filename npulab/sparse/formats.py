@@ -232,8 +232,8 @@ def compress(x, fmt: str, *, value_bits: int | None = None, index_bits: int = 32
                   pointer_bits=p, run_bits=r)
     if fmt in ("csr", "csc"):
         outer, inner = x.shape if fmt == "csr" else x.shape[::-1]
-        ptr = np.zeros(outer + 1, np.int64)
-        np.cumsum(np.count_nonzero(mask.reshape(outer, inner), axis=1), out=ptr[1:])
+        # positions are sorted: row r's non-zeros start where its first position would go
+        ptr = np.searchsorted(pos, np.arange(0, (outer + 1) * inner, inner, dtype=np.int64))
         _fits("index_bits", inner - 1, i)
         _fits("pointer_bits", int(ptr[-1]), p)
         # column = position - start of its row (cheaper than pos % inner)
