@@ -39,3 +39,21 @@ def test_workload_sparsity_attributes():
                      ({"weight_sparsity": "2:4", "weight_density": 0.3}, "N:M fixes")]:
         with pytest.raises(ValueError, match=word):
             Gemm(1, 1, 1, **kw)
+
+
+def test_snn_core_counts_only_the_synapses_pruning_leaves():
+    import numpy as np
+
+    from npulab.snn import IntLayer, run_core
+    from npulab.sparse import prune
+
+    rng = np.random.default_rng(5)
+    w = rng.integers(-8, 9, (16, 6))
+    w[w == 0] = 1                                          # dense: every synapse non-zero
+    w24 = prune(w, "2:4", axis=0)                          # groups of 4 inputs per output neuron
+    spikes = (rng.random((5, 16)) < 0.4).astype(np.uint8)
+    dense = run_core([IntLayer(w, threshold=10)], spikes)
+    sparse = run_core([IntLayer(w24, threshold=10, mask=w24 != 0)], spikes)
+    assert IntLayer(w24, threshold=10, mask=w24 != 0).synapses == w.size // 2
+    assert np.array_equal(sparse.sops[0], spikes.astype(np.int64) @ (w24 != 0).sum(axis=1))
+    assert sparse.total_sops < dense.total_sops
