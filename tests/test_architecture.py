@@ -312,3 +312,11 @@ def test_the_protocol_check_names_what_is_missing():
     NoMemory.memory_bytes = 0.0
     with pytest.raises(ValueError, match="must be frozen"):
         check_hardware_config(NoMemory())
+
+
+def test_sparse_is_a_shared_library_at_the_input_level():
+    """``npulab.sparse`` (like ``npulab.quant``) imports nothing from npulab but itself and the
+    validation helpers: any engine may use it."""
+    bad = [(m, t) for m in MODULES if _within(m, ("npulab.sparse",)) for t in GRAPH[m]
+           if not _within(t, ("npulab.sparse", "npulab._validate"))]
+    assert bad == []

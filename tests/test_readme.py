@@ -38,6 +38,7 @@ def _transcripts() -> list:
 def _command_lines() -> list:
     cmds = []
     for body in _blocks("bash"):
+        body = re.sub(r"\\\n\s*", " ", re.sub(r"\s+#[^\n]*\\\n", " \\\n", body))   # join continued lines
         for line in body.splitlines():
             line = line.split("  #")[0].strip()
             if line.startswith(("npulab ", ".venv/bin/npulab ")):

@@ -32,6 +32,7 @@ def run(args) -> int:
         phases=[args.phase] if args.phase else None, seq_len=args.seq_len, batch=args.batch,
         **({"weight_format": args.weights} if args.weights else {}),
         **({"group_size": args.group_size} if args.group_size else {}),
+        **_sparsity(args),
         model=args.model)
     if args.csv:
         card.to_csv(args.csv)
@@ -52,6 +53,15 @@ def run(args) -> int:
     return 0
 
 
+def _sparsity(args) -> dict:
+    """``--weight-sparsity`` / ``--weight-density`` / ``--act-density`` (issue 30)."""
+    attrs = {k: v for k, v in (("weight_sparsity", getattr(args, "weight_sparsity", None)),
+                               ("weight_density", getattr(args, "weight_density", None)),
+                               ("act_density", getattr(args, "act_density", None)))
+             if v is not None}
+    return {"sparsity": attrs} if attrs else {}
+
+
 def add_parser(sub) -> None:
     from npulab.cli import add_json_flag
 
@@ -68,6 +78,12 @@ def add_parser(sub) -> None:
     p.add_argument("--group-size", type=int, help="group size of group-wise quantised weights")
     p.add_argument("--model", choices=("engine", "roofline"), default="engine",
                    help="run the engines (default) or only the roofline bound")
+    # sparsity as workload attributes (issue 30, npulab.perf.sparsity)
+    p.add_argument("--weight-sparsity", metavar="N:M", help="prune weights N:M (e.g. 2:4)")
+    p.add_argument("--weight-density", type=float, metavar="D",
+                   help="prune weights to density D in (0, 1] (unstructured)")
+    p.add_argument("--act-density", type=float, metavar="D",
+                   help="fraction of non-zero activations, in (0, 1]")
     p.add_argument("--csv", metavar="F", help="also write the table as CSV")
     p.add_argument("--html", metavar="F", help="also write the table as HTML")
     p.add_argument("--plot", metavar="F.png", help="also write the energy/latency plot")

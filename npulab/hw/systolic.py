@@ -14,6 +14,7 @@ from typing import ClassVar
 
 from npulab._validate import positive_number
 from npulab.hw.array import ArrayConfig, MemoryConfig
+from npulab.sparse.prune import parse_nm
 
 __all__ = ["SystolicConfig"]
 
@@ -40,6 +41,13 @@ class SystolicConfig:
     idle_power_w : float or None, default None
         Measured static (idle) power in W; None derives it from the area model
         (:func:`npulab.hw.area.static_power_w`).  A preset file gives it as ``static_power_w``.
+    zero_gating : bool, default False
+        PEs clock-gate a MAC with a zero operand: saves its compute and register energy, not
+        cycles (issue 30; :mod:`npulab.systolic.sparse`).
+    skip_pattern : str, default ""
+        Zero-skipping for ``"N:M"`` structured weights (e.g. ``"2:4"``, NVIDIA's sparse tensor
+        cores): the array holds only the non-zeros and their metadata, so a WS fold covers
+        ``M / N`` times the reduction (``dataflow="ws"`` only).
 
     Examples
     --------
@@ -51,7 +59,8 @@ class SystolicConfig:
     kind: ClassVar[str] = "systolic"
     #: Keys of a preset file that describe this hardware (besides the common ones).
     PRESET_KEYS: ClassVar[frozenset] = frozenset({"array", "memory", "fold_overlap",
-                                                  "weight_capacity_bytes", "static_power_w"})
+                                                  "weight_capacity_bytes", "static_power_w",
+                                                  "zero_gating", "skip_pattern"})
 
     array: ArrayConfig
     memory: MemoryConfig = field(default_factory=MemoryConfig)
@@ -59,6 +68,8 @@ class SystolicConfig:
     fold_overlap: bool = False
     weight_capacity_bytes: float = 0.0
     idle_power_w: float | None = None
+    zero_gating: bool = False
+    skip_pattern: str = ""
 
     def __post_init__(self):
         if not isinstance(self.array, ArrayConfig):
@@ -73,6 +84,14 @@ class SystolicConfig:
                         allow_zero=True)
         if self.idle_power_w is not None:
             positive_number("SystolicConfig", "idle_power_w", self.idle_power_w, allow_zero=True)
+        # sparsity (issue 30)
+        if not isinstance(self.zero_gating, bool):
+            raise ValueError(f"SystolicConfig.zero_gating must be a bool; got {self.zero_gating!r}")
+        if self.skip_pattern:
+            parse_nm(self.skip_pattern, "SystolicConfig.skip_pattern")
+            if self.array.dataflow != "ws":
+                raise ValueError(f"SystolicConfig.skip_pattern needs dataflow 'ws'; got "
+                                 f"{self.array.dataflow!r}")
 
     @classmethod
     def of(cls, hw) -> "SystolicConfig":
@@ -96,7 +115,9 @@ class SystolicConfig:
                    memory=build(MemoryConfig, "HardwarePreset.memory", fields.get("memory")),
                    fold_overlap=overlap,
                    weight_capacity_bytes=fields.get("weight_capacity_bytes", 0.0),
-                   idle_power_w=fields.get("static_power_w"))
+                   idle_power_w=fields.get("static_power_w"),
+                   zero_gating=fields.get("zero_gating", False),
+                   skip_pattern=fields.get("skip_pattern", ""))
 
     def __getitem__(self, key):  # the mapping view of the preset file (``config["array"]``)
         if key not in ("array", "memory"):

@@ -273,7 +273,9 @@ def run_scorecard(workloads=DEFAULT_WORKLOADS, hardware=None, *, phases=None, mo
     progress : bool, default False
         Show a tqdm progress bar.
     **job_kwargs
-        ``seq_len``, ``batch``, ``weight_format``, ``group_size``, ``kv_format``.
+        ``seq_len``, ``batch``, ``weight_format``, ``group_size``, ``kv_format``; ``sparsity``
+        (``{"weight_sparsity": "2:4", "weight_density": ..., "act_density": ...}``, issue 30,
+        :mod:`npulab.perf.sparsity`).
 
     Returns
     -------
@@ -294,10 +296,16 @@ def run_scorecard(workloads=DEFAULT_WORKLOADS, hardware=None, *, phases=None, mo
     reports, skipped, jobs = [], [], {}
     for w, p in pairs:
         kwargs = dict(job_kwargs)
+        sparsity = kwargs.pop("sparsity", None)   # issue 30: {weight_sparsity, ...densities}
         kwargs.setdefault("precision", p.precision)
         key = (id(w) if not isinstance(w, str) else w, kwargs["precision"])
         if key not in jobs:  # build each workload once per precision (digits runs the model)
             jobs[key] = make_jobs(w, phases=phases, **kwargs)
+            if sparsity:
+                from npulab.perf.sparsity import apply_sparsity
+
+                jobs[key] = [apply_sparsity(j, precision=kwargs["precision"], **sparsity)
+                             for j in jobs[key]]
         for job in jobs[key]:
             try:
                 reports.append(score_job(job, p, model=model))

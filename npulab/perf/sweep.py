@@ -16,6 +16,10 @@ A sweep spec (YAML) names the workloads, the parameter space and how to sample i
       precision: [int8, fp16]
       dataflow: [os, ws]
       clock_hz: [1.0e+9]
+      skip_pattern: ["", "2:4"]    # sparsity hardware (issue 30): "N:M" zero-skipping (ws only)
+      zero_gating: [false, true]
+      weight_sparsity: ["", "2:4"] # sparsity of the workloads (npulab.perf.sparsity)
+      act_density: [1.0, 0.5]      # also weight_density
 
 Points are built in a fixed order (grid: ``itertools.product`` in the order of ``space``;
 random: ``numpy.random.default_rng(seed)``), split into chunks and scored by a local
@@ -43,7 +47,10 @@ from npulab.metrics.report import render_table
 SPACE_KEYS = {"rows": "array", "cols": "array", "dataflow": "array", "clock_hz": "array",
               "precision": "array", "sram_kb": "memory", "ifmap_sram_kb": "memory",
               "filter_sram_kb": "memory", "ofmap_sram_kb": "memory",
-              "dram_bytes_per_s": "memory", "weight_capacity_bytes": "top"}
+              "dram_bytes_per_s": "memory", "weight_capacity_bytes": "top",
+              # sparsity (issue 30): hardware, then workload attributes
+              "zero_gating": "top", "skip_pattern": "top", "weight_sparsity": "workload",
+              "weight_density": "workload", "act_density": "workload"}
 _SPEC_KEYS = {"name", "mode", "samples", "seed", "workloads", "base", "space", "seq_len",
               "batch", "phase", "chunk_size"}
 #: Metrics kept per (point, workload).
@@ -182,7 +189,7 @@ def point_preset(point: Mapping, base=None):
             array[k] = v
         elif where == "memory":
             memory[k] = v
-        else:
+        elif where == "top":
             top[k] = v
     name = "sweep:" + ",".join(f"{k}={v}" for k, v in point.items())
     return preset_from_dict({"name": name, "engine": "systolic", "array": array, "memory": memory, **top},
@@ -199,9 +206,15 @@ def evaluate_chunk(points: list, workloads: tuple, base, job_kwargs: dict) -> li
     for point in points:
         preset = point_preset(point, base)
         for w in workloads:
-            key = (w, preset.precision)
+            sparsity = {k: v for k, v in point.items() if SPACE_KEYS[k] == "workload"}
+            key = (w, preset.precision, tuple(sorted(sparsity.items())))
             if key not in job_cache:
                 job_cache[key] = make_jobs(w, precision=preset.precision, **job_kwargs)
+                if sparsity:  # issue 30
+                    from npulab.perf.sparsity import apply_sparsity
+
+                    job_cache[key] = [apply_sparsity(j, precision=preset.precision, **sparsity)
+                                      for j in job_cache[key]]
             for job in job_cache[key]:
                 r = report_row(score_job(job, preset))
                 rows.append({**point, "workload": job.label, **{m: r[m] for m in METRICS}})

@@ -28,6 +28,12 @@ conversions of the columns that share an ADC, pipelined); vectors follow one ano
 that holds fewer than the layer's tiles runs it in ``rounds = ceil(tiles / num_arrays)``
 (latency times ``rounds``; ``num_arrays=None`` assumes every tile is present).  Not modelled: weight programming time and
 energy, DRAM traffic, peripheral leakage, interconnect.
+
+Sparsity (issue 30) is reported, not applied: pruned weights still occupy their cells (a
+crossbar row or column is freed only by structured pruning of whole input or output
+channels), and a zero input digit need not drive its word line, so ``details`` gives
+``zero_input_saving_pJ = (1 - layer.act_density) * (DAC + array energy)`` (what skipping
+zero inputs would save) and ``cells_holding_zero_weights``.
 """
 from __future__ import annotations
 
@@ -121,5 +127,8 @@ def estimate(layer, hw, *, energy: EnergyTable | None = None) -> Report:
             "dac_conversions": dac, "adc_conversions": adc, "cell_reads": cells,
             "shift_adds": adds, "array_reads": reads * tiles, "sram_bytes": sram_bytes,
             "cycle_time_s": xb.cycle_time_s, "crossbar": f"{xb.rows}x{xb.cols}",
+            "zero_input_saving_pJ": ((1 - gemm.act_density)
+                                     * (breakdown["dac"] + breakdown["array"])),
+            "cells_holding_zero_weights": round(K * N * cpw * (1 - gemm.weight_nonzero_fraction)),
         },
     )

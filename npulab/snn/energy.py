@@ -24,6 +24,11 @@ an active update is 81 pJ (Davies et al., IEEE Micro 2018, Table 2: pre-silicon
 simulation at 0.75 V).  Synaptic memory reads are inside the SOP figure; weights stay on
 chip, so no SRAM/DRAM terms are added.
 
+Sparsity (issue 30): a pruned weight is a synapse the core does not store (Loihi keeps
+sparse synapse lists), so an input spike fans out only over the non-zero weights:
+``N_SOP = r * MACs * T * w`` and the synapse memory holds ``w`` of the weights (``w`` =
+``layer.weight_nonzero_fraction``).  Activation sparsity is the spike rate itself.
+
 Latency: a layer occupies ``core.cores_for(neurons, synapses)`` cores working in parallel;
 each step a core does its share of SOPs and neuron updates serially, and layers (on their
 own cores) run concurrently with a barrier at the end of each step.
@@ -104,7 +109,9 @@ def estimate(layer, hw, *, energy: EnergyTable | None = None) -> Report:
         connections = workload.connections
     else:
         raise ValueError(f"estimate workload must be a Gemm or Conv2d; got {type(workload).__name__}")
-    sops_per_step = spike_rate * connections
+    w = workload.weight_nonzero_fraction                        # pruned synapses are not stored
+    synapses = math.ceil(synapses * w)
+    sops_per_step = spike_rate * connections * w
     sops = int(round(sops_per_step * timesteps))
     updates = neurons * timesteps
     spikes = int(round(spike_rate * inputs * timesteps))
@@ -117,7 +124,8 @@ def estimate(layer, hw, *, energy: EnergyTable | None = None) -> Report:
         energy_breakdown_pJ={"sop": sops * energy.sop_pJ, "neuron": updates * energy.neuron_update_pJ},
         peak_ops_per_s=2.0 * min(cores, core.num_cores) * core.clock_hz / core.sop_cycles,
         details={"sops": sops, "neuron_updates": updates, "spikes": spikes, "timesteps": timesteps,
-                 "spike_rate": float(spike_rate), "cores": cores},
+                 "spike_rate": float(spike_rate), "cores": cores, "weight_density": w,
+                 "sops_saved_by_pruning": round(spike_rate * workload.macs * timesteps) - sops},
     )
 
 

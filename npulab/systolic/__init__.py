@@ -36,6 +36,10 @@ DRAM traffic                   reuse rule (`estimate`)     set-based buffer mode
                                                                                             :mod:`.scalesim`
 =============================  ==========================  ===============================  ===========================================
 
+* :func:`emulate_sparse` (:mod:`.sparse`): zero-gating and N:M zero-skipping on a WS array,
+  moving values; :func:`skipping_cycles` its closed form (``SystolicConfig.zero_gating``,
+  ``skip_pattern`` in :func:`estimate`).
+
 Not reproduced: SCALE-Sim's sparsity, custom layouts and Ramulator traces.
 
 References
@@ -50,7 +54,9 @@ from npulab.systolic.estimate import dram_accesses, estimate
 from npulab.systolic.folds import (FoldPlan, compute_cycles, fold_cycles, fold_plan, sram_accesses,
                                    utilization)
 from npulab.systolic.scalesim import ScaleSimConfig, read_config, simulate_layer, write_config, write_reports
+from npulab.systolic.sparse import SparseEmulation, emulate_sparse, skipping_cycles
 
 __all__ = ["emulate", "emulate_reference", "EmulationResult", "estimate", "dram_accesses",
            "sram_accesses", "compute_cycles", "fold_cycles", "fold_plan", "FoldPlan", "utilization",
-           "simulate_layer", "ScaleSimConfig", "read_config", "write_config", "write_reports"]
+           "simulate_layer", "ScaleSimConfig", "read_config", "write_config", "write_reports",
+           "emulate_sparse", "SparseEmulation", "skipping_cycles"]

@@ -23,6 +23,13 @@ Model
 * Energy (pJ, :class:`npulab.hw.EnergyTable`): ``compute`` = MACs x MAC energy at the
   array precision; ``reg`` = 2 operand register reads of ``bytes`` per MAC;
   ``sram`` and ``dram`` = bytes accessed x per-byte energy.
+* Sparsity (issue 30, :mod:`npulab.systolic.sparse`): with ``hw.skip_pattern`` and weights
+  pruned to a compatible ``layer.weight_sparsity`` the array executes the compressed
+  reduction ``K' = ceil(K / M) * N`` (cycles, filter traffic), plus ``ceil(log2 M)`` metadata
+  bits per stored weight, while activations are read as for ``K``.  With ``hw.zero_gating``
+  the MACs with a zero operand (expected ``1 - w * a`` of those executed, ``w`` and ``a`` the
+  non-zero fractions of the weights the array holds and of the activations, independent)
+  spend no compute or register energy; cycles do not change.
 
 Units: cycles, elements, bytes, pJ.
 """
@@ -35,6 +42,7 @@ from npulab.hw.systolic import SystolicConfig
 from npulab.metrics.report import Report
 from npulab.systolic.folds import (compute_cycles, fold_interval, fold_plan, pipelined_cycles,
                                    sram_accesses, utilization)
+from npulab.systolic.sparse import compressed_reduction, metadata_bits, skipping_applies
 from npulab.workloads.layers import Conv2d, Gemm
 
 __all__ = ["estimate", "dram_accesses"]
@@ -107,23 +115,35 @@ def estimate(layer, hw, *, energy: EnergyTable | None = None) -> Report:
         raise ValueError(f"estimate workload must be a Gemm or Conv2d; got {type(workload).__name__}")
     M, N, K = g.M, g.N, g.K
     R, C, df = array.rows, array.cols, array.dataflow
-    sram = sram_accesses(M, N, K, R, C, df, scalesim_compat=scalesim_compat)
-    dram = dram_accesses(M, N, K, array, memory)
+    # sparsity (issue 30): the reduction the array executes, and its metadata
+    skip = hw.skip_pattern if skipping_applies(g.weight_sparsity, hw.skip_pattern) else ""
+    Kx, meta_bits = (compressed_reduction(K, skip), metadata_bits(skip)) if skip else (K, 0)
+    sram = sram_accesses(M, N, Kx, R, C, df, scalesim_compat=scalesim_compat)
+    dram = dram_accesses(M, N, Kx, array, memory)
+    if skip:                       # activations are still read M at a time: all K of them
+        sram["ifmap_sram_reads"] = sram_accesses(M, N, K, R, C, df)["ifmap_sram_reads"]
+        dram["ifmap_dram_reads"] = dram_accesses(M, N, K, array, memory)["ifmap_dram_reads"]
+    K = Kx                         # from here on: what the array runs
     util = utilization(M, N, K, R, C, df, scalesim_compat=scalesim_compat)
     overlap = getattr(hw, "fold_overlap", False) and not scalesim_compat
     compute = (pipelined_cycles(M, N, K, R, C, df) if overlap
                else compute_cycles(M, N, K, R, C, df, scalesim_compat=scalesim_compat))
     b = bytes_per_element(array.precision)
-    dram_bytes = b * sum(dram.values())
+    meta_sram, meta_dram = (sram["filter_sram_reads"] * meta_bits / 8,
+                            dram["filter_dram_reads"] * meta_bits / 8)
+    dram_bytes = b * sum(dram.values()) + meta_dram
     dram_cycles = int(-(-dram_bytes * array.clock_hz // memory.dram_bytes_per_s))
     cycles = max(compute, dram_cycles, 1)
     sram_elems = (sram["ifmap_sram_reads"] + sram["filter_sram_reads"]
                   + sram["ofmap_sram_writes"] + sram["ofmap_sram_reads"])
-    macs = M * N * K
+    macs = M * N * K               # executed MACs
+    w_held = g.weight_nonzero_fraction / (Kx / g.K)         # non-zeros among the held weights
+    gated = round(macs * (1 - min(1.0, w_held) * g.act_density)) if hw.zero_gating else 0
+    toggled = macs - gated
     breakdown = {
-        "compute": macs * energy.mac_pJ(array.precision),
-        "reg": 2 * macs * b * energy.reg_pJ_per_byte,
-        "sram": sram_elems * b * energy.sram_pJ_per_byte,
+        "compute": toggled * energy.mac_pJ(array.precision),
+        "reg": 2 * toggled * b * energy.reg_pJ_per_byte,
+        "sram": (sram_elems * b + meta_sram) * energy.sram_pJ_per_byte,
         "dram": dram_bytes * energy.dram_pJ_per_byte,
     }
     cycles = int(cycles)
@@ -131,6 +151,8 @@ def estimate(layer, hw, *, energy: EnergyTable | None = None) -> Report:
     # with overlapping folds, repeats of this layer hide all but one fill/drain
     fill_cycles = compute - plan.folds * fold_interval(plan) if overlap else 0
     details = {**sram, **dram, "compute_cycles": compute, "stall_cycles": cycles - compute,
+               "executed_macs": macs, "gated_macs": gated, "skip_pattern": skip,
+               "filter_metadata_bytes": meta_sram,
                "fold_overlap": overlap, "pipeline_fill_cycles": fill_cycles,
                "dram_bytes": dram_bytes, "dataflow": df, "rows": R, "cols": C,
                "M": M, "N": N, "K": K,
@@ -138,8 +160,8 @@ def estimate(layer, hw, *, energy: EnergyTable | None = None) -> Report:
                "compute_utilization": util["compute_utilization"],
                "T": plan.T}
     return Report.from_cycles(
-        name=getattr(workload, "name", "") or str(workload), engine="systolic", macs=macs,
-        cycles=cycles, clock_hz=array.clock_hz, energy_breakdown_pJ=breakdown,
+        name=getattr(workload, "name", "") or str(workload), engine="systolic", macs=g.macs,
+        cycles=int(cycles), clock_hz=array.clock_hz, energy_breakdown_pJ=breakdown,
         utilization=min(1.0, macs / (array.pes * cycles)),
         peak_ops_per_s=array.peak_ops_per_s, details=details,
         stall_s=(cycles - compute) / array.clock_hz, fill_s=fill_cycles / array.clock_hz)

@@ -10,6 +10,8 @@
   no-local-reuse as mapping constraints.
 * :func:`search`: exhaustive or random mapping search on any executor, Pareto front.
 * :func:`systolic_accesses`: SRAM traffic of a systolic array (SCALE-Sim names).
+* :func:`sparse_access_counts`: density-aware traffic of compressed operands (Sparseloop's
+  approach), exact from tensors or modelled from :class:`npulab.sparse.Density`.
 * :func:`plot_energy_breakdown`: the Eyeriss-style stacked bar.
 
 References: Parashar et al., "Timeloop", ISPASS 2019; Mei et al., "ZigZag", IEEE TC 2021;
@@ -22,6 +24,7 @@ from npulab.tiling.mapping import Mapping
 from npulab.tiling.model import Cost, access_counts, evaluate, evaluate_batch
 from npulab.tiling.problem import OPERANDS, Problem
 from npulab.tiling.reference import reference_counts
+from npulab.tiling.sparse import SparseTraffic, sparse_access_counts
 from npulab.tiling.systolic import systolic_accesses, systolic_mapping
 from npulab.tiling.viz import explorer, plot_energy_breakdown
 
@@ -31,4 +34,5 @@ __all__ = [
     "Mapping", "Cost", "evaluate", "evaluate_batch", "access_counts", "reference_counts",
     "Dataflow", "DATAFLOWS", "get_dataflow", "dataflow_mapping", "search", "SearchResult",
     "systolic_accesses", "systolic_mapping", "plot_energy_breakdown", "explorer",
+    "sparse_access_counts", "SparseTraffic",
 ]

@@ -16,18 +16,55 @@ Counting (textbook, e.g. Sze et al., *Efficient Processing of Deep Neural Networ
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Union
 
 from npulab._validate import positive_int
+
 # The one precision table lives with the hardware description (issue 13); re-exported here.
 from npulab.hw.precision import PRECISION_BYTES, bytes_per_element  # noqa: F401
+from npulab.sparse.prune import parse_nm
 
 
 class _Layer:
     """Shared arithmetic of every layer: bytes and arithmetic intensity."""
 
     macs: int
+
+    def _check_sparsity(self, owner: str) -> None:
+        """Sparsity attributes (issue 30): ``weight_sparsity`` ``"N:M"`` (or ``""``),
+        ``weight_density`` and ``act_density`` in (0, 1]; a pattern and a density < 1 exclude
+        each other (the pattern fixes the density ``N / M``)."""
+        if self.weight_sparsity:
+            parse_nm(self.weight_sparsity, f"{owner}.weight_sparsity")
+        for f in ("weight_density", "act_density"):
+            v = getattr(self, f)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 1:
+                raise ValueError(f"{owner}.{f} must be a number in (0, 1]; got {v!r}")
+        if self.weight_sparsity and self.weight_density != 1:
+            raise ValueError(f"{owner}.weight_density must be 1 with weight_sparsity="
+                             f"{self.weight_sparsity!r} (N:M fixes it); "
+                             f"got {self.weight_density!r}")
+
+    @property
+    def weight_nonzero_fraction(self) -> float:
+        """Fraction of non-zero weights: ``N / M`` of ``weight_sparsity``, else
+        ``weight_density``."""
+        if self.weight_sparsity:
+            n, m = (int(v) for v in self.weight_sparsity.split(":"))
+            return n / m
+        return float(self.weight_density)
+
+    @property
+    def is_sparse(self) -> bool:
+        """True when a weight or activation sparsity attribute is set."""
+        return bool(self.weight_sparsity) or self.weight_density != 1 or self.act_density != 1
+
+    def _sparsity_label(self) -> str:
+        if not self.is_sparse:
+            return ""
+        w = self.weight_sparsity or f"{self.weight_density:g}"
+        return f" [weights {w}, activations {self.act_density:g}]"
 
     @property
     def ops(self) -> int:
@@ -88,10 +125,15 @@ class Gemm(_Layer):
     N: int
     K: int
     name: str = ""
+    #: Sparsity (issue 30): "N:M" weight pattern along K, weight and activation densities.
+    weight_sparsity: str = field(default="", repr=False)
+    weight_density: float = field(default=1.0, repr=False)
+    act_density: float = field(default=1.0, repr=False)
 
     def __post_init__(self):
         for f in ("M", "N", "K"):
             positive_int("Gemm", f, getattr(self, f))
+        self._check_sparsity("Gemm")
 
     @property
     def macs(self) -> int:
@@ -108,7 +150,7 @@ class Gemm(_Layer):
 
     def __str__(self) -> str:
         label = f"{self.name}: " if self.name else ""
-        return f"{label}Gemm(M={self.M}, N={self.N}, K={self.K})"
+        return f"{label}Gemm(M={self.M}, N={self.N}, K={self.K}){self._sparsity_label()}"
 
 
 @dataclass(frozen=True)
@@ -139,6 +181,10 @@ class Conv2d(_Layer):
     stride: int = 1
     name: str = ""
     padding: int = 0
+    #: Sparsity (issue 30), as :class:`Gemm`'s (the N:M groups run along the reduction).
+    weight_sparsity: str = field(default="", repr=False)
+    weight_density: float = field(default=1.0, repr=False)
+    act_density: float = field(default=1.0, repr=False)
 
     def __post_init__(self):
         for f in ("ifmap_h", "ifmap_w", "filter_h", "filter_w", "channels", "num_filters", "stride"):
@@ -147,6 +193,7 @@ class Conv2d(_Layer):
                 or 2 * self.padding >= min(self.ifmap_h, self.ifmap_w)):
             raise ValueError(f"Conv2d.padding must be an int >= 0 that leaves part of the "
                              f"{self.ifmap_h}x{self.ifmap_w} ifmap unpadded; got {self.padding!r}")
+        self._check_sparsity("Conv2d")
         if self.filter_h > self.ifmap_h:
             raise ValueError(
                 f"Conv2d.filter_h must be <= ifmap_h ({self.ifmap_h}); got {self.filter_h}"
@@ -215,6 +262,9 @@ class Conv2d(_Layer):
             N=self.num_filters,
             K=self.filter_h * self.filter_w * self.channels,
             name=self.name,
+            weight_sparsity=self.weight_sparsity,
+            weight_density=self.weight_density,
+            act_density=self.act_density,
         )
 
     def __str__(self) -> str:
@@ -222,6 +272,7 @@ class Conv2d(_Layer):
         return (
             f"{label}Conv2d({self.ifmap_h}x{self.ifmap_w}x{self.channels} * "
             f"{self.filter_h}x{self.filter_w}x{self.num_filters} /{self.stride})"
+            f"{self._sparsity_label()}"
         )
 
 
