@@ -1,12 +1,21 @@
 """Collective costs equal the alpha-beta formulas (Thakur, Rabenseifner & Gropp 2005)."""
+
 import math
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from npulab.hw.interconnect import (LINKS, Link, all_gather_time, all_reduce_time, all_to_all_time,
-                                    bus_bandwidth, collective_time, reduce_scatter_time)
+from npulab.hw.interconnect import (
+    LINKS,
+    Link,
+    all_gather_time,
+    all_reduce_time,
+    all_to_all_time,
+    bus_bandwidth,
+    collective_time,
+    reduce_scatter_time,
+)
 
 sizes = st.floats(min_value=0, max_value=1e12, allow_nan=False)
 counts = st.integers(min_value=1, max_value=512)
@@ -19,10 +28,13 @@ lats = st.floats(min_value=0, max_value=1e-3)
 def test_ring_collectives_match_alpha_beta(S, n, B, a):
     link = Link("x", B, a)
     b = 1 / B
-    assert all_reduce_time(S, n, link) == pytest.approx(2 * (n - 1) * a + 2 * (n - 1) / n * S * b,
-                                                       rel=1e-12, abs=1e-300)
+    assert all_reduce_time(S, n, link) == pytest.approx(
+        2 * (n - 1) * a + 2 * (n - 1) / n * S * b, rel=1e-12, abs=1e-300
+    )
     for f in (all_gather_time, reduce_scatter_time, all_to_all_time):
-        assert f(S, n, link) == pytest.approx((n - 1) * a + (n - 1) / n * S * b, rel=1e-12, abs=1e-300)
+        assert f(S, n, link) == pytest.approx(
+            (n - 1) * a + (n - 1) / n * S * b, rel=1e-12, abs=1e-300
+        )
 
 
 @settings(max_examples=200, deadline=None)
@@ -31,11 +43,15 @@ def test_tree_collectives_match_alpha_beta(S, n, B, a):
     link = Link("x", B, a)
     b, k = 1 / B, (math.ceil(math.log2(n)) if n > 1 else 0)
     frac = (n - 1) / n
-    assert all_reduce_time(S, n, link, "tree") == pytest.approx(2 * k * a + 2 * frac * S * b, rel=1e-12,
-                                                                abs=1e-300)
-    assert all_gather_time(S, n, link, "tree") == pytest.approx(k * a + frac * S * b, rel=1e-12, abs=1e-300)
-    assert all_to_all_time(S, n, link, "tree") == pytest.approx(k * a + k / 2 * S * b, rel=1e-12,
-                                                                abs=1e-300)
+    assert all_reduce_time(S, n, link, "tree") == pytest.approx(
+        2 * k * a + 2 * frac * S * b, rel=1e-12, abs=1e-300
+    )
+    assert all_gather_time(S, n, link, "tree") == pytest.approx(
+        k * a + frac * S * b, rel=1e-12, abs=1e-300
+    )
+    assert all_to_all_time(S, n, link, "tree") == pytest.approx(
+        k * a + k / 2 * S * b, rel=1e-12, abs=1e-300
+    )
 
 
 @settings(max_examples=100, deadline=None)

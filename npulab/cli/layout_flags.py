@@ -1,28 +1,51 @@
-"""The multi-device flags ``--devices N --tp T --pp P --ep E`` shared by ``scorecard`` and ``serve``.
+"""The multi-device flags ``--devices N --tp T --pp P --ep E`` of ``scorecard`` and ``serve``.
 
-``devices = dp x pp x tp``: the replicas ``dp`` are what is left (:func:`npulab.perf.parallel.layout_for`).
+``devices = dp x pp x tp``: the replicas ``dp`` are what is left
+(:func:`npulab.perf.parallel.layout_for`).
 """
+
 from __future__ import annotations
 
 
 def add_layout_arguments(parser) -> None:
     """Register the layout flags (issue 28) on ``parser``."""
     g = parser.add_argument_group("several devices (npulab.perf.parallel)")
-    g.add_argument("--devices", type=int, metavar="N",
-                   help="devices in all (default tp x pp: one replica); N / (tp x pp) replicas")
-    g.add_argument("--tp", type=int, default=1, metavar="T", help="tensor-parallel degree (default 1)")
-    g.add_argument("--pp", type=int, default=1, metavar="P", help="pipeline-parallel stages (default 1)")
-    g.add_argument("--ep", type=int, default=1, metavar="E",
-                   help="expert-parallel degree of an MoE model, dividing --tp (default 1)")
-    g.add_argument("--link", metavar="NAME",
-                   help="interconnect (nvlink4, nvlink3, pcie5-x16, pcie4-x16, pcie3-x4; "
-                   "default: the preset's)")
+    g.add_argument(
+        "--devices",
+        type=int,
+        metavar="N",
+        help="devices in all (default tp x pp: one replica); N / (tp x pp) replicas",
+    )
+    g.add_argument(
+        "--tp", type=int, default=1, metavar="T", help="tensor-parallel degree (default 1)"
+    )
+    g.add_argument(
+        "--pp", type=int, default=1, metavar="P", help="pipeline-parallel stages (default 1)"
+    )
+    g.add_argument(
+        "--ep",
+        type=int,
+        default=1,
+        metavar="E",
+        help="expert-parallel degree of an MoE model, dividing --tp (default 1)",
+    )
+    g.add_argument(
+        "--link",
+        metavar="NAME",
+        help="interconnect (nvlink4, nvlink3, pcie5-x16, pcie4-x16, pcie3-x4; "
+        "default: the preset's)",
+    )
 
 
 def layout_from_args(args):
     """The :class:`~npulab.perf.parallel.Layout` the flags ask for, or None when none was given."""
-    given = (args.devices is not None or args.tp != 1 or args.pp != 1 or args.ep != 1
-             or args.link is not None)
+    given = (
+        args.devices is not None
+        or args.tp != 1
+        or args.pp != 1
+        or args.ep != 1
+        or args.link is not None
+    )
     if not given:
         return None
     from npulab.perf.parallel import layout_for
@@ -35,7 +58,7 @@ def layout_from_args(args):
 
 
 def run_scorecard_layout(args, layout) -> int:
-    """``npulab scorecard --devices/--tp/--pp/--ep``: each LLM phase on one replica of the layout."""
+    """``npulab scorecard --devices/--tp/--pp/--ep``: each LLM phase on one replica."""
     from npulab.cli.limits import MAX_BATCH, MAX_SEQ_LEN, in_range
     from npulab.perf.parallel import score_layout
     from npulab.perf.scorecard import Scorecard
@@ -47,16 +70,26 @@ def run_scorecard_layout(args, layout) -> int:
     reports = []
     for w in args.workload:
         for h in args.hw:
-            r = score_layout(w, h, layout, phase=args.phase, link=args.link, model=args.model,
-                             seq_len=args.seq_len, batch=args.batch,
-                             **({"weight_format": args.weights} if args.weights else {}),
-                             **({"group_size": args.group_size} if args.group_size else {}))
+            r = score_layout(
+                w,
+                h,
+                layout,
+                phase=args.phase,
+                link=args.link,
+                model=args.model,
+                seq_len=args.seq_len,
+                batch=args.batch,
+                **({"weight_format": args.weights} if args.weights else {}),
+                **({"group_size": args.group_size} if args.group_size else {}),
+            )
             reports.extend(r if isinstance(r, list) else [r])
     card = Scorecard(reports)
     if args.json:
         print(card.to_json())
         return 0
-    print(f"layout {layout} ({layout.devices} devices; one replica of {layout.devices // layout.dp} "
-          f"scored)")
+    print(
+        f"layout {layout} ({layout.devices} devices; one replica of {layout.devices // layout.dp} "
+        f"scored)"
+    )
     print(card.table())
     return 0

@@ -46,6 +46,7 @@ Examples
 >>> round(all_reduce_time(1e9, 8, link) * 1e3, 4)     # 14 a + 1.75 GB / 100 GB/s
 17.514
 """
+
 from __future__ import annotations
 
 import math
@@ -89,7 +90,9 @@ class Link:
         positive_number("Link", "bandwidth_bytes_per_s", self.bandwidth_bytes_per_s)
         positive_number("Link", "latency_s", self.latency_s, allow_zero=True)
         if self.topology not in TOPOLOGIES:
-            raise ValueError(f"Link.topology must be one of {list(TOPOLOGIES)}; got {self.topology!r}")
+            raise ValueError(
+                f"Link.topology must be one of {list(TOPOLOGIES)}; got {self.topology!r}"
+            )
         if self.mesh_rows is not None:
             positive_int("Link", "mesh_rows", self.mesh_rows)
 
@@ -98,8 +101,10 @@ class Link:
         return self.latency_s + _bytes(size_bytes) / self.bandwidth_bytes_per_s
 
     def __repr__(self) -> str:
-        return (f"Link({self.name!r}, {self.bandwidth_bytes_per_s / 1e9:.4g} GB/s per direction, "
-                f"{self.latency_s * 1e6:.3g} us, {self.topology})")
+        return (
+            f"Link({self.name!r}, {self.bandwidth_bytes_per_s / 1e9:.4g} GB/s per direction, "
+            f"{self.latency_s * 1e6:.3g} us, {self.topology})"
+        )
 
 
 #: Links from public specifications (bandwidth per device per direction).  Latency is not
@@ -143,7 +148,7 @@ def _mesh_shape(n: int, link: Link) -> tuple:
 
 
 def collective_time(kind: str, size_bytes: float, n: int, link, algorithm: str = "ring") -> float:
-    """Seconds a collective of ``size_bytes`` takes on ``n`` devices (table in the module docstring).
+    """Seconds a collective of ``size_bytes`` takes on ``n`` devices (module docstring's table).
 
     Parameters
     ----------
@@ -159,7 +164,9 @@ def collective_time(kind: str, size_bytes: float, n: int, link, algorithm: str =
     if kind not in COLLECTIVES:
         raise ValueError(f"collective must be one of {list(COLLECTIVES)}; got {kind!r}")
     if algorithm not in ALGORITHMS:
-        raise ValueError(f"collective algorithm must be one of {list(ALGORITHMS)}; got {algorithm!r}")
+        raise ValueError(
+            f"collective algorithm must be one of {list(ALGORITHMS)}; got {algorithm!r}"
+        )
     n = positive_int("collective", "n", n)
     S = _bytes(size_bytes)
     link = get_link(link)
@@ -216,6 +223,17 @@ def bus_bandwidth(size_bytes: float, n: int, seconds: float) -> float:
     return _bytes(size_bytes) / t * 2 * (n - 1) / n
 
 
-__all__ = ["Link", "LINKS", "TOPOLOGIES", "ALGORITHMS", "COLLECTIVES", "get_link", "collective_time",
-           "all_reduce_time", "all_gather_time", "reduce_scatter_time", "all_to_all_time",
-           "bus_bandwidth"]
+__all__ = [
+    "Link",
+    "LINKS",
+    "TOPOLOGIES",
+    "ALGORITHMS",
+    "COLLECTIVES",
+    "get_link",
+    "collective_time",
+    "all_reduce_time",
+    "all_gather_time",
+    "reduce_scatter_time",
+    "all_to_all_time",
+    "bus_bandwidth",
+]

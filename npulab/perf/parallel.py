@@ -40,6 +40,7 @@ Model Parallelism", arXiv:1909.08053, 2019.  Y. Huang et al., "GPipe: Efficient 
 of Giant Neural Networks using Pipeline Parallelism", NeurIPS 2019.  D. Lepikhin et al.,
 "GShard", ICLR 2021 (all-to-all dispatch/combine).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -81,8 +82,10 @@ class Layout:
         for f in ("tp", "pp", "ep", "dp", "micro_batches"):
             positive_int("Layout", f, getattr(self, f))
         if self.tp % self.ep:
-            raise ValueError(f"Layout.ep must divide tp={self.tp} (experts are spread over a "
-                             f"stage's tensor-parallel devices); got {self.ep}")
+            raise ValueError(
+                f"Layout.ep must divide tp={self.tp} (experts are spread over a "
+                f"stage's tensor-parallel devices); got {self.ep}"
+            )
 
     @property
     def devices(self) -> int:
@@ -103,7 +106,9 @@ class Layout:
         return f"tp={self.tp} pp={self.pp} ep={self.ep} dp={self.dp}"
 
 
-def layout_for(devices: int, tp: int = 1, pp: int = 1, ep: int = 1, micro_batches: int = 1) -> Layout:
+def layout_for(
+    devices: int, tp: int = 1, pp: int = 1, ep: int = 1, micro_batches: int = 1
+) -> Layout:
     """The :class:`Layout` of ``--devices N --tp T --pp P --ep E``: ``dp = N / (T P)``."""
     devices = positive_int("layout", "devices", devices)
     tp, pp = positive_int("layout", "tp", tp), positive_int("layout", "pp", pp)
@@ -136,18 +141,24 @@ def pipeline_time(stage_s: float, p: int, m: int = 1, handoff_s: float = 0.0) ->
 def _check_divides(model, layout: Layout) -> None:
     c = model.config
     if c.num_attention_heads % layout.tp:
-        raise ValueError(f"tp={layout.tp} must divide {c.name or 'the model'}'s "
-                         f"{c.num_attention_heads} attention heads")
+        raise ValueError(
+            f"tp={layout.tp} must divide {c.name or 'the model'}'s "
+            f"{c.num_attention_heads} attention heads"
+        )
     G = c.num_key_value_heads
     if G % layout.tp and layout.tp % G:
-        raise ValueError(f"tp={layout.tp} must divide (or be a multiple of) the "
-                         f"{G} KV heads of {c.name or 'the model'}")
+        raise ValueError(
+            f"tp={layout.tp} must divide (or be a multiple of) the "
+            f"{G} KV heads of {c.name or 'the model'}"
+        )
     if layout.pp > c.num_hidden_layers:
-        raise ValueError(f"pp={layout.pp} exceeds the {c.num_hidden_layers} layers of "
-                         f"{c.name or 'the model'}")
+        raise ValueError(
+            f"pp={layout.pp} exceeds the {c.num_hidden_layers} layers of {c.name or 'the model'}"
+        )
     if layout.ep > 1 and not c.is_moe:
-        raise ValueError(f"ep={layout.ep} needs a mixture-of-experts model; "
-                         f"{c.name or 'the model'} is dense")
+        raise ValueError(
+            f"ep={layout.ep} needs a mixture-of-experts model; {c.name or 'the model'} is dense"
+        )
     if layout.ep > 1 and c.num_experts % layout.ep:
         raise ValueError(f"ep={layout.ep} must divide the {c.num_experts} experts of {c.name}")
 
@@ -202,17 +213,28 @@ def expert_parallel(phase, model, ep: int):
     """
     if ep == 1:
         return phase
-    gemms = tuple((g, -(-n // ep) if g.name.startswith("expert_") else n, kind)
-                  for g, n, kind in phase.gemms)
+    gemms = tuple(
+        (g, -(-n // ep) if g.name.startswith("expert_") else n, kind) for g, n, kind in phase.gemms
+    )
     bpp = phase.details["bytes_per_param"]
-    saved = _expert_bytes(model, phase.tokens if phase.new_tokens is None else phase.new_tokens, bpp)
-    return dataclasses.replace(phase, gemms=gemms,
-                               weight_bytes=phase.weight_bytes - saved * (1 - 1 / ep))
+    saved = _expert_bytes(
+        model, phase.tokens if phase.new_tokens is None else phase.new_tokens, bpp
+    )
+    return dataclasses.replace(
+        phase, gemms=gemms, weight_bytes=phase.weight_bytes - saved * (1 - 1 / ep)
+    )
 
 
 # ---- communication ----------------------------------------------------------------------
-def communication_time(model, layout: Layout, tokens: int, link, *,
-                       activation_bytes: float = ACTIVATION_BYTES, algorithm: str = "ring") -> dict:
+def communication_time(
+    model,
+    layout: Layout,
+    tokens: int,
+    link,
+    *,
+    activation_bytes: float = ACTIVATION_BYTES,
+    algorithm: str = "ring",
+) -> dict:
     """Seconds one step's collectives take on one stage, by kind.
 
     Returns ``{"tp_all_reduce_s", "ep_all_to_all_s", "pp_handoff_s"}``: per layer of the
@@ -232,7 +254,9 @@ def communication_time(model, layout: Layout, tokens: int, link, *,
     if layout.ep > 1 and Lm:
         routed = act * c.num_experts_per_tok
         a2a = Lm * 2 * all_to_all_time(routed, layout.ep, link, algorithm)
-        tp_s = (Ls - Lm) * 2 * ar + Lm * (ar + all_reduce_time(act, layout.tp // layout.ep, link, algorithm))
+        tp_s = (Ls - Lm) * 2 * ar + Lm * (
+            ar + all_reduce_time(act, layout.tp // layout.ep, link, algorithm)
+        )
     else:
         tp_s = Ls * 2 * ar
     handoff = link.transfer_time(act) if layout.pp > 1 else 0.0
@@ -240,9 +264,16 @@ def communication_time(model, layout: Layout, tokens: int, link, *,
 
 
 # ---- memory ------------------------------------------------------------------------------
-def device_memory(model, layout: Layout, *, weight_format: str = "fp16", kv_format: str = "fp16",
-                  group_size: int | None = None, max_tokens: int = 8192,
-                  activation_bytes: float = ACTIVATION_BYTES) -> dict:
+def device_memory(
+    model,
+    layout: Layout,
+    *,
+    weight_format: str = "fp16",
+    kv_format: str = "fp16",
+    group_size: int | None = None,
+    max_tokens: int = 8192,
+    activation_bytes: float = ACTIVATION_BYTES,
+) -> dict:
     """Bytes one device holds: ``{"weights", "kv_per_token", "activations"}``.
 
     Weights: the stage model's parameters (an untied embedding counted on every stage: an
@@ -258,20 +289,33 @@ def device_memory(model, layout: Layout, *, weight_format: str = "fp16", kv_form
     weights = (sm.param_count() - experts * (1 - 1 / layout.ep)) * bpp
     width = max(c.intermediate_size, c.moe_intermediate_size or 0)
     acts = max_tokens * (c.hidden_size + width) * 2 * activation_bytes
-    return {"weights": weights, "kv_per_token": sm.kv_bytes_per_token(kv_format), "activations": acts}
+    return {
+        "weights": weights,
+        "kv_per_token": sm.kv_bytes_per_token(kv_format),
+        "activations": acts,
+    }
 
 
-def check_fits(model, layout: Layout, memory_bytes: float, *, memory_utilization: float = 0.9,
-               hardware: str = "", **kw) -> dict:
+def check_fits(
+    model,
+    layout: Layout,
+    memory_bytes: float,
+    *,
+    memory_utilization: float = 0.9,
+    hardware: str = "",
+    **kw,
+) -> dict:
     """:func:`device_memory`, or a one-line ``ValueError`` when weights + activations overflow."""
     mem = device_memory(model, layout, **kw)
     room = memory_bytes * memory_utilization
     need = mem["weights"] + mem["activations"]
     if memory_bytes and need >= room:
         raise ValueError(
-            f"layout {layout} does not fit {model.name or 'the model'} on {hardware or 'the device'}: "
-            f"{mem['weights'] / 1e9:.3g} GB weights + {mem['activations'] / 1e9:.3g} GB activations "
-            f"per device > {memory_utilization:g} x {memory_bytes / 1e9:.3g} GB")
+            f"layout {layout} does not fit {model.name or 'the model'} on "
+            f"{hardware or 'the device'}: {mem['weights'] / 1e9:.3g} GB weights + "
+            f"{mem['activations'] / 1e9:.3g} GB activations "
+            f"per device > {memory_utilization:g} x {memory_bytes / 1e9:.3g} GB"
+        )
     return mem
 
 
@@ -310,8 +354,16 @@ class LayoutStepCost(ScorecardStepCost):
         ``cache``.
     """
 
-    def __init__(self, model, hardware, layout: Layout = Layout(), *, link=None,
-                 algorithm: str = "ring", **kwargs):
+    def __init__(
+        self,
+        model,
+        hardware,
+        layout: Layout = Layout(),
+        *,
+        link=None,
+        algorithm: str = "ring",
+        **kwargs,
+    ):
         super().__init__(model, hardware, **kwargs)
         if not isinstance(layout, Layout):
             raise ValueError(f"layout must be a Layout; got {type(layout).__name__}")
@@ -328,8 +380,9 @@ class LayoutStepCost(ScorecardStepCost):
         """Seconds of the iteration of a cache key (compute, collectives, pipeline)."""
         chunks, batch, _ = key
         tokens = sum(n for n, _ in chunks) + batch
-        comm = communication_time(self.full_model, self.layout, tokens, self.link,
-                                  algorithm=self.algorithm)
+        comm = communication_time(
+            self.full_model, self.layout, tokens, self.link, algorithm=self.algorithm
+        )
         stage = self.report(key).latency_s + comm["tp_all_reduce_s"] + comm["ep_all_to_all_s"]
         return pipeline_time(stage, self.layout.pp, 1, comm["pp_handoff_s"])
 
@@ -346,27 +399,54 @@ class LayoutStepCost(ScorecardStepCost):
                 self._cache[key] = t
         return t
 
-    def kv_cache_blocks(self, memory_bytes: float, *, block_size: int = 16,
-                        memory_utilization: float = 0.9, max_tokens: int = 8192) -> int:
-        """KV-cache blocks one device holds beside its weights and activations (one line if none)."""
-        mem = check_fits(self.full_model, self.layout, memory_bytes,
-                         memory_utilization=memory_utilization, hardware=self.preset.name,
-                         weight_format=self.weight_format, kv_format=self.kv_format,
-                         group_size=self.group_size, max_tokens=max_tokens)
+    def kv_cache_blocks(
+        self,
+        memory_bytes: float,
+        *,
+        block_size: int = 16,
+        memory_utilization: float = 0.9,
+        max_tokens: int = 8192,
+    ) -> int:
+        """KV-cache blocks one device holds beside weights and activations (one line if none)."""
+        mem = check_fits(
+            self.full_model,
+            self.layout,
+            memory_bytes,
+            memory_utilization=memory_utilization,
+            hardware=self.preset.name,
+            weight_format=self.weight_format,
+            kv_format=self.kv_format,
+            group_size=self.group_size,
+            max_tokens=max_tokens,
+        )
         free = memory_bytes * memory_utilization - mem["weights"] - mem["activations"]
         blocks = int(free // (block_size * mem["kv_per_token"]))
         if blocks < 1:
-            raise ValueError(f"layout {self.layout} leaves no room for a KV-cache block of "
-                             f"{self.full_model.name} on {self.preset.name}")
+            raise ValueError(
+                f"layout {self.layout} leaves no room for a KV-cache block of "
+                f"{self.full_model.name} on {self.preset.name}"
+            )
         return blocks
 
     def __repr__(self) -> str:
-        return (f"LayoutStepCost({self.full_model.name!r} on {self.layout.devices // self.layout.dp} x "
-                f"{self.preset.name!r}, {self.layout}, {self.link.name}, {len(self._cache)} cached steps)")
+        return (
+            f"LayoutStepCost({self.full_model.name!r} on {self.layout.devices // self.layout.dp} x "
+            f"{self.preset.name!r}, {self.layout}, {self.link.name}, "
+            f"{len(self._cache)} cached steps)"
+        )
 
 
-def score_layout(workload, hardware, layout: Layout = Layout(), *, phase: str | None = None,
-                 link=None, algorithm: str = "ring", model: str = "engine", **job_kwargs):
+def score_layout(
+    workload,
+    hardware,
+    layout: Layout = Layout(),
+    *,
+    phase: str | None = None,
+    link=None,
+    algorithm: str = "ring",
+    model: str = "engine",
+    **job_kwargs,
+):
     """Score an LLM's phases on one replica of ``layout``: Report (or list, like ``score``).
 
     A trivial layout returns exactly :func:`npulab.perf.scoring.score`'s Reports (after the
@@ -391,9 +471,17 @@ def score_layout(workload, hardware, layout: Layout = Layout(), *, phase: str | 
     kf = job_kwargs.get("kv_format") or preset.precision
     gs = job_kwargs.get("group_size")
     sm = stage_model(full, layout)
-    mem = check_fits(full, layout, preset.memory_bytes, hardware=preset.name, weight_format=wf,
-                     kv_format=kf, group_size=gs, max_tokens=seq_len * batch)
-    if layout.trivial:                 # one device: the scorecard's own numbers, exactly
+    mem = check_fits(
+        full,
+        layout,
+        preset.memory_bytes,
+        hardware=preset.name,
+        weight_format=wf,
+        kv_format=kf,
+        group_size=gs,
+        max_tokens=seq_len * batch,
+    )
+    if layout.trivial:  # one device: the scorecard's own numbers, exactly
         return score(full, preset, model=model, phase=phase, **job_kwargs)
     lk = get_link(link) if link is not None else preset_link(preset)
     reports = []
@@ -406,21 +494,51 @@ def score_layout(workload, hardware, layout: Layout = Layout(), *, phase: str | 
         comm = communication_time(full, layout, micro.tokens, lk, algorithm=algorithm)
         stage = r.latency_s + comm["tp_all_reduce_s"] + comm["ep_all_to_all_s"]
         latency = pipeline_time(stage, layout.pp, m, comm["pp_handoff_s"])
-        whole = make_jobs(full, phases=(ph,), seq_len=seq_len, batch=batch, precision=wf,
-                          weight_format=wf, kv_format=kf, group_size=gs)[0]
+        whole = make_jobs(
+            full,
+            phases=(ph,),
+            seq_len=seq_len,
+            batch=batch,
+            precision=wf,
+            weight_format=wf,
+            kv_format=kf,
+            group_size=gs,
+        )[0]
         per_device = layout.tp * layout.pp
         energy = {k: v * per_device * m for k, v in r.energy_breakdown_pJ.items()}
         peak = preset.peak_ops_per_s * per_device
         details = dict(r.details)
-        details["layout"] = {"tp": layout.tp, "pp": layout.pp, "ep": layout.ep, "dp": layout.dp,
-                             "micro_batches": m, "link": lk.name, "stage_s": r.latency_s,
-                             "bubble": layout.bubble, **comm, "memory_per_device": mem}
-        reports.append(dataclasses.replace(
-            r, name=whole.name, macs=whole.macs, latency_s=latency, energy_breakdown_pJ=energy,
-            inferences=whole.inferences, peak_ops_per_s=peak,
-            utilization=min(1.0, 2 * whole.macs / latency / peak), details=details,
-            hardware=f"{per_device}x {preset.name}", stall_s=0.0, fill_s=0.0,
-            compute_time_s=None, memory_time_s=None, bound=r.bound))
+        details["layout"] = {
+            "tp": layout.tp,
+            "pp": layout.pp,
+            "ep": layout.ep,
+            "dp": layout.dp,
+            "micro_batches": m,
+            "link": lk.name,
+            "stage_s": r.latency_s,
+            "bubble": layout.bubble,
+            **comm,
+            "memory_per_device": mem,
+        }
+        reports.append(
+            dataclasses.replace(
+                r,
+                name=whole.name,
+                macs=whole.macs,
+                latency_s=latency,
+                energy_breakdown_pJ=energy,
+                inferences=whole.inferences,
+                peak_ops_per_s=peak,
+                utilization=min(1.0, 2 * whole.macs / latency / peak),
+                details=details,
+                hardware=f"{per_device}x {preset.name}",
+                stall_s=0.0,
+                fill_s=0.0,
+                compute_time_s=None,
+                memory_time_s=None,
+                bound=r.bound,
+            )
+        )
     return reports[0] if len(reports) == 1 else reports
 
 
@@ -429,11 +547,24 @@ def _load_llm(workload, from_config):
 
     p = datasets.resolve_workload(str(workload))
     if p is None or p.suffix != ".json":
-        raise ValueError(f"a parallel layout needs an LLM (a bundled config or a config.json); "
-                         f"got {workload!r}")
+        raise ValueError(
+            f"a parallel layout needs an LLM (a bundled config or a config.json); got {workload!r}"
+        )
     return from_config(p)
 
 
-__all__ = ["Layout", "layout_for", "pipeline_bubble", "pipeline_time", "stage_model",
-           "expert_parallel", "communication_time", "device_memory", "check_fits", "preset_link",
-           "LayoutStepCost", "score_layout", "ACTIVATION_BYTES"]
+__all__ = [
+    "Layout",
+    "layout_for",
+    "pipeline_bubble",
+    "pipeline_time",
+    "stage_model",
+    "expert_parallel",
+    "communication_time",
+    "device_memory",
+    "check_fits",
+    "preset_link",
+    "LayoutStepCost",
+    "score_layout",
+    "ACTIVATION_BYTES",
+]

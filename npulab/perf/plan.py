@@ -21,9 +21,9 @@ Pareto table of devices against cluster goodput (``dp x`` a replica's goodput).
 
 Units: seconds, requests/s.
 """
+
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 from npulab._validate import positive_int, positive_number
@@ -46,12 +46,18 @@ def replica_shapes(model, max_devices: int) -> list:
     c = model.config
     shapes = []
     for tp in _pow2_upto(max_devices):
-        if c.num_attention_heads % tp or (c.num_key_value_heads % tp and tp % c.num_key_value_heads):
+        if c.num_attention_heads % tp or (
+            c.num_key_value_heads % tp and tp % c.num_key_value_heads
+        ):
             continue
         for pp in _pow2_upto(max_devices // tp):
             if pp > c.num_hidden_layers:
                 continue
-            eps = [e for e in _pow2_upto(tp) if tp % e == 0 and c.num_experts % e == 0] if c.is_moe else [1]
+            eps = (
+                [e for e in _pow2_upto(tp) if tp % e == 0 and c.num_experts % e == 0]
+                if c.is_moe
+                else [1]
+            )
             for ep in eps:
                 shapes.append((tp, pp, ep))
     return shapes
@@ -93,10 +99,18 @@ class PlanResult:
         return sum(1 for p in self.points if p["simulated"])
 
     def to_dict(self) -> dict:
-        return {"workload": self.workload, "hardware": self.hardware, "rate": self.rate,
-                "slo_ttft_s": self.slo_ttft_s, "slo_tpot_s": self.slo_tpot_s, "best": self.best,
-                "layouts": self.layouts, "simulated": self.simulated,
-                "pareto": list(self.pareto), "points": list(self.points)}
+        return {
+            "workload": self.workload,
+            "hardware": self.hardware,
+            "rate": self.rate,
+            "slo_ttft_s": self.slo_ttft_s,
+            "slo_tpot_s": self.slo_tpot_s,
+            "best": self.best,
+            "layouts": self.layouts,
+            "simulated": self.simulated,
+            "pareto": list(self.pareto),
+            "points": list(self.points),
+        }
 
     def table(self) -> str:
         """The answer and the Pareto table as text."""
@@ -104,21 +118,49 @@ class PlanResult:
 
         lines = []
         if self.best is None:
-            lines.append(f"no layout of up to the devices searched serves {self.workload} on "
-                         f"{self.hardware} at {self.rate:g} req/s within TTFT <= {self.slo_ttft_s:g} s, "
-                         f"TPOT <= {self.slo_tpot_s:g} s")
+            lines.append(
+                f"no layout of up to the devices searched serves {self.workload} on "
+                f"{self.hardware} at {self.rate:g} req/s within TTFT <= {self.slo_ttft_s:g} s, "
+                f"TPOT <= {self.slo_tpot_s:g} s"
+            )
         else:
             b = self.best
-            lines.append(f"cheapest: {b['devices']} x {self.hardware} (tp={b['tp']} pp={b['pp']} "
-                         f"ep={b['ep']} dp={b['dp']}): p99 TTFT {b['ttft_p99_s']:.4g} s, p99 TPOT "
-                         f"{b['tpot_p99_s']:.4g} s, goodput {b['goodput_per_s']:.4g} req/s")
+            lines.append(
+                f"cheapest: {b['devices']} x {self.hardware} (tp={b['tp']} pp={b['pp']} "
+                f"ep={b['ep']} dp={b['dp']}): p99 TTFT {b['ttft_p99_s']:.4g} s, p99 TPOT "
+                f"{b['tpot_p99_s']:.4g} s, goodput {b['goodput_per_s']:.4g} req/s"
+            )
         lines.append(f"{self.layouts} layouts considered, {self.simulated} simulated")
-        rows = [(p["devices"], p["tp"], p["pp"], p["ep"], p["dp"], f"{p['ttft_p99_s']:.4g}",
-                 f"{p['tpot_p99_s']:.4g}", f"{p['goodput_per_s']:.4g}") for p in self.pareto]
+        rows = [
+            (
+                p["devices"],
+                p["tp"],
+                p["pp"],
+                p["ep"],
+                p["dp"],
+                f"{p['ttft_p99_s']:.4g}",
+                f"{p['tpot_p99_s']:.4g}",
+                f"{p['goodput_per_s']:.4g}",
+            )
+            for p in self.pareto
+        ]
         if rows:
             lines.append("Pareto (devices vs goodput):")
-            lines.append(render_table(("devices", "tp", "pp", "ep", "dp", "TTFT p99 s", "TPOT p99 s",
-                                       "goodput req/s"), rows))
+            lines.append(
+                render_table(
+                    (
+                        "devices",
+                        "tp",
+                        "pp",
+                        "ep",
+                        "dp",
+                        "TTFT p99 s",
+                        "TPOT p99 s",
+                        "goodput req/s",
+                    ),
+                    rows,
+                )
+            )
         return "\n".join(lines)
 
     __str__ = table
@@ -126,8 +168,15 @@ class PlanResult:
 
 def _point(shape, dp, status, simulated=False, summary=None, slo=None) -> dict:
     tp, pp, ep = shape
-    p = {"tp": tp, "pp": pp, "ep": ep, "dp": dp, "devices": tp * pp * dp, "status": status,
-         "simulated": simulated}
+    p = {
+        "tp": tp,
+        "pp": pp,
+        "ep": ep,
+        "dp": dp,
+        "devices": tp * pp * dp,
+        "status": status,
+        "simulated": simulated,
+    }
     if summary is not None:
         p["ttft_p99_s"] = summary["ttft_s"]["p99"]
         p["tpot_p99_s"] = summary["tpot_s"]["p99"] or 0.0
@@ -144,32 +193,52 @@ def _search_shape(task: dict) -> list:
     shape, max_dp = task["shape"], task["max_dp"]
     tp, pp, ep = shape
     layout = Layout(tp=tp, pp=pp, ep=ep)
-    cost = LayoutStepCost(task["workload"], task["hardware"], layout,
-                          weight_format=task["weight_format"], kv_format=task["kv_format"],
-                          score_model=task["score_model"])
+    cost = LayoutStepCost(
+        task["workload"],
+        task["hardware"],
+        layout,
+        weight_format=task["weight_format"],
+        kv_format=task["kv_format"],
+        score_model=task["score_model"],
+    )
     mem = cost.preset.memory_bytes
     try:
         if mem:
-            check_fits(cost.full_model, layout, mem, hardware=cost.preset.name,
-                       weight_format=cost.weight_format, kv_format=cost.kv_format)
+            check_fits(
+                cost.full_model,
+                layout,
+                mem,
+                hardware=cost.preset.name,
+                weight_format=cost.weight_format,
+                kv_format=cost.kv_format,
+            )
     except ValueError:
         return [_point(shape, dp, "does not fit") for dp in range(1, max_dp + 1)]
-    P, O = task["prompt_len"], task["output_len"]
+    P, out_len = task["prompt_len"], task["output_len"]
     ttft0, tpot0 = cost(((P, P),), 0, 0), cost((), 1, P + 1)
     if ttft0 > task["slo_ttft"] or tpot0 > task["slo_tpot"]:
         return [_point(shape, dp, "idle bound") for dp in range(1, max_dp + 1)]
     results: dict = {}
 
     def run(dp):
-        s = serve(task["hardware"], task["workload"], rate=task["rate"], requests=task["requests"],
-                  prompt_len=P, output_len=O, seed=task["seed"], cost=cost,
-                  layout=Layout(tp=tp, pp=pp, ep=ep, dp=dp), memory_bytes=mem or None,
-                  policy=task["policy"]).summary(task["slo_ttft"], task["slo_tpot"])
+        s = serve(
+            task["hardware"],
+            task["workload"],
+            rate=task["rate"],
+            requests=task["requests"],
+            prompt_len=P,
+            output_len=out_len,
+            seed=task["seed"],
+            cost=cost,
+            layout=Layout(tp=tp, pp=pp, ep=ep, dp=dp),
+            memory_bytes=mem or None,
+            policy=task["policy"],
+        ).summary(task["slo_ttft"], task["slo_tpot"])
         ok = meets(s, task["slo_ttft"], task["slo_tpot"])
         results[dp] = (ok, s)
         return ok
 
-    lo, hi = 1, max_dp                       # smallest passing dp in [lo, hi], if any
+    lo, hi = 1, max_dp  # smallest passing dp in [lo, hi], if any
     if not run(hi):
         lo = hi + 1
     while lo < hi:
@@ -188,12 +257,27 @@ def _search_shape(task: dict) -> list:
     return out
 
 
-def plan(workload, hardware, *, rate: float, slo_ttft_s: float, slo_tpot_s: float,
-         max_devices: int = 64, prompt_len: int = 512, output_len: int = 128,
-         requests: int = DEFAULT_REQUESTS, seed: int = 0, policy: str = "orca",
-         weight_format: str | None = None, kv_format: str | None = None,
-         score_model: str = "engine", executor: str = "serial", workers: int = 2,
-         address: str | None = None, progress: bool = False) -> PlanResult:
+def plan(
+    workload,
+    hardware,
+    *,
+    rate: float,
+    slo_ttft_s: float,
+    slo_tpot_s: float,
+    max_devices: int = 64,
+    prompt_len: int = 512,
+    output_len: int = 128,
+    requests: int = DEFAULT_REQUESTS,
+    seed: int = 0,
+    policy: str = "orca",
+    weight_format: str | None = None,
+    kv_format: str | None = None,
+    score_model: str = "engine",
+    executor: str = "serial",
+    workers: int = 2,
+    address: str | None = None,
+    progress: bool = False,
+) -> PlanResult:
     """Search layouts of up to ``max_devices`` devices for the cheapest that meets the SLOs.
 
     Parameters
@@ -230,16 +314,27 @@ def plan(workload, hardware, *, rate: float, slo_ttft_s: float, slo_tpot_s: floa
     max_devices = positive_int("plan", "max_devices", max_devices)
     preset = load_preset(hardware)
     model = workload if isinstance(workload, DecoderLM) else from_config(workload)
-    stage_model(model, Layout())                           # a bad model fails here, once
+    stage_model(model, Layout())  # a bad model fails here, once
     if address:
         executor = "dask"
     if executor not in ("serial", "process", "dask"):
         raise ValueError(f"executor must be 'serial', 'process' or 'dask'; got {executor!r}")
     shapes = replica_shapes(model, max_devices)
-    base = {"workload": model, "hardware": preset, "rate": float(rate), "slo_ttft": slo_ttft_s,
-            "slo_tpot": slo_tpot_s, "prompt_len": prompt_len, "output_len": output_len,
-            "requests": requests, "seed": seed, "policy": policy, "weight_format": weight_format,
-            "kv_format": kv_format, "score_model": score_model}
+    base = {
+        "workload": model,
+        "hardware": preset,
+        "rate": float(rate),
+        "slo_ttft": slo_ttft_s,
+        "slo_tpot": slo_tpot_s,
+        "prompt_len": prompt_len,
+        "output_len": output_len,
+        "requests": requests,
+        "seed": seed,
+        "policy": policy,
+        "weight_format": weight_format,
+        "kv_format": kv_format,
+        "score_model": score_model,
+    }
     tasks = [dict(base, shape=s, max_dp=max_devices // (s[0] * s[1])) for s in shapes]
     bar = None
     if progress:
@@ -264,7 +359,9 @@ def plan(workload, hardware, *, rate: float, slo_ttft_s: float, slo_tpot_s: floa
                     bar.update(1)
     else:
         if not address:
-            raise ValueError("executor 'dask' needs a scheduler address (e.g. tcp://127.0.0.1:8786)")
+            raise ValueError(
+                "executor 'dask' needs a scheduler address (e.g. tcp://127.0.0.1:8786)"
+            )
         from npulab.perf.dask_client import dask_client
 
         with dask_client(address, "20s") as client:
@@ -283,9 +380,16 @@ def plan(workload, hardware, *, rate: float, slo_ttft_s: float, slo_tpot_s: floa
     for p in sorted(passing, key=lambda p: (p["devices"], -p["goodput_per_s"])):
         if not pareto or p["goodput_per_s"] > pareto[-1]["goodput_per_s"] * (1 + 1e-9):
             pareto.append(p)
-    return PlanResult(workload=model.name, hardware=preset.name, rate=float(rate),
-                      slo_ttft_s=slo_ttft_s, slo_tpot_s=slo_tpot_s, best=best,
-                      points=tuple(points), pareto=tuple(pareto))
+    return PlanResult(
+        workload=model.name,
+        hardware=preset.name,
+        rate=float(rate),
+        slo_ttft_s=slo_ttft_s,
+        slo_tpot_s=slo_tpot_s,
+        best=best,
+        points=tuple(points),
+        pareto=tuple(pareto),
+    )
 
 
 __all__ = ["plan", "PlanResult", "replica_shapes", "DEFAULT_REQUESTS"]

@@ -1,12 +1,21 @@
 """Multi-device layouts (issue 28): TP=PP=EP=1 is the single device exactly; TP/PP/EP rules."""
+
 import math
 
 import pytest
 
 from npulab.hw.interconnect import LINKS, Link, all_reduce_time, all_to_all_time
-from npulab.perf.parallel import (Layout, LayoutStepCost, communication_time, device_memory,
-                                  layout_for, pipeline_bubble, pipeline_time, score_layout,
-                                  stage_model)
+from npulab.perf.parallel import (
+    Layout,
+    LayoutStepCost,
+    communication_time,
+    device_memory,
+    layout_for,
+    pipeline_bubble,
+    pipeline_time,
+    score_layout,
+    stage_model,
+)
 from npulab.perf.scoring import score
 from npulab.perf.serving import serve
 from npulab.perf.serving_cost import ScorecardStepCost
@@ -51,7 +60,7 @@ def test_pipeline_splits_layers_and_the_bubble_is_gpipes():
     assert stage_model(m, Layout(pp=3)).config.num_hidden_layers == math.ceil(80 / 3)
     assert pipeline_bubble(4, 4) == pytest.approx(3 / 7)
     assert pipeline_time(1.0, 4, 4, 0.1) == pytest.approx(7 * 1.1)
-    assert pipeline_time(2.0, 1, 1, 5.0) == 2.0          # one stage: no hand-off
+    assert pipeline_time(2.0, 1, 1, 5.0) == 2.0  # one stage: no hand-off
 
 
 def test_tp_collectives_are_two_all_reduces_per_layer():
@@ -69,13 +78,15 @@ def test_expert_parallel_spreads_experts_with_all_to_alls():
     full = device_memory(m, Layout())
     tp = device_memory(m, Layout(tp=2))
     ep = device_memory(m, Layout(tp=2, ep=2))
-    experts = 32 * 8 * m.expert_param_count() * 2          # fp16 bytes of all experts
+    experts = 32 * 8 * m.expert_param_count() * 2  # fp16 bytes of all experts
     # half the experts whole (ep=2) or every expert at half width (tp=2): the same bytes
     assert ep["weights"] == pytest.approx(tp["weights"], rel=1e-9)
     assert full["weights"] - ep["weights"] > experts / 2
     link = LINKS["nvlink4"]
     comm = communication_time(m, Layout(tp=2, ep=2), 64, link)
-    assert comm["ep_all_to_all_s"] == pytest.approx(32 * 2 * all_to_all_time(64 * 4096 * 2 * 2, 2, link))
+    assert comm["ep_all_to_all_s"] == pytest.approx(
+        32 * 2 * all_to_all_time(64 * 4096 * 2 * 2, 2, link)
+    )
     # the busiest device runs half of the routed expert GEMMs (rounded up) and streams half the
     # active experts' weights
     a = LayoutStepCost(m, "h100-sxm", Layout(tp=2, ep=2), score_model="roofline")
@@ -96,12 +107,15 @@ def test_a_70b_model_needs_several_h100s():
     assert r8.latency_s < r.latency_s
 
 
-@pytest.mark.parametrize("kw, msg", [
-    (dict(tp=3), "attention heads"),
-    (dict(tp=2, ep=4), "ep must divide tp"),
-    (dict(tp=2, ep=2), "mixture-of-experts"),
-    (dict(pp=81), "exceeds the 80 layers"),
-])
+@pytest.mark.parametrize(
+    "kw, msg",
+    [
+        (dict(tp=3), "attention heads"),
+        (dict(tp=2, ep=4), "ep must divide tp"),
+        (dict(tp=2, ep=2), "mixture-of-experts"),
+        (dict(pp=81), "exceeds the 80 layers"),
+    ],
+)
 def test_bad_layouts_fail_in_one_line(kw, msg):
     with pytest.raises(ValueError, match=msg) as err:
         stage_model(from_config("llama-3.1-70b"), Layout(**kw))

@@ -1,5 +1,4 @@
 """``npulab plan``: the search finds the fewest devices meeting the SLOs, on every executor."""
-import pytest
 
 from npulab.cli import main
 from npulab.perf.plan import plan, replica_shapes
@@ -14,8 +13,16 @@ def test_replica_shapes_respect_heads_layers_and_experts():
 
 
 def test_plan_finds_the_fewest_devices_and_bisection_is_consistent():
-    kw = dict(rate=40.0, slo_ttft_s=0.5, slo_tpot_s=0.05, max_devices=8, prompt_len=128,
-              output_len=16, requests=80, score_model="roofline")
+    kw = dict(
+        rate=40.0,
+        slo_ttft_s=0.5,
+        slo_tpot_s=0.05,
+        max_devices=8,
+        prompt_len=128,
+        output_len=16,
+        requests=80,
+        score_model="roofline",
+    )
     res = plan("llama-3.2-1b", "h100-sxm", **kw)
     assert res.best is not None and res.layouts >= 15
     assert res.simulated < res.layouts
@@ -30,25 +37,121 @@ def test_plan_finds_the_fewest_devices_and_bisection_is_consistent():
 
 
 def test_plan_cli_prints_the_answer_and_fails_in_one_line(capsys):
-    rc = main(["plan", "--workload", "llama-3.2-1b", "--hw", "h100-sxm", "--rate", "5",
-               "--slo-ttft", "1", "--slo-tpot", "0.1", "--max-devices", "2", "--requests", "40",
-               "--model", "roofline", "--workers", "1", "--no-progress"])
+    rc = main(
+        [
+            "plan",
+            "--workload",
+            "llama-3.2-1b",
+            "--hw",
+            "h100-sxm",
+            "--rate",
+            "5",
+            "--slo-ttft",
+            "1",
+            "--slo-tpot",
+            "0.1",
+            "--max-devices",
+            "2",
+            "--requests",
+            "40",
+            "--model",
+            "roofline",
+            "--workers",
+            "1",
+            "--no-progress",
+        ]
+    )
     out = capsys.readouterr().out
     assert rc == 0 and "cheapest: 1 x h100-sxm" in out
-    assert main(["plan", "--workload", "llama-3.2-1b", "--hw", "h100-sxm", "--rate", "0",
-                 "--slo-ttft", "1", "--slo-tpot", "0.1"]) == 2
+    assert (
+        main(
+            [
+                "plan",
+                "--workload",
+                "llama-3.2-1b",
+                "--hw",
+                "h100-sxm",
+                "--rate",
+                "0",
+                "--slo-ttft",
+                "1",
+                "--slo-tpot",
+                "0.1",
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--rate must be > 0" in err
 
 
 def test_scorecard_and_serve_take_layout_flags(capsys):
-    assert main(["scorecard", "--workload", "llama-3.1-70b", "--hw", "h100-sxm", "--tp", "4",
-                 "--phase", "decode", "--seq-len", "512", "--model", "roofline"]) == 0
+    assert (
+        main(
+            [
+                "scorecard",
+                "--workload",
+                "llama-3.1-70b",
+                "--hw",
+                "h100-sxm",
+                "--tp",
+                "4",
+                "--phase",
+                "decode",
+                "--seq-len",
+                "512",
+                "--model",
+                "roofline",
+            ]
+        )
+        == 0
+    )
     assert "4x h100-sxm" in capsys.readouterr().out
-    assert main(["scorecard", "--workload", "llama-3.1-70b", "--hw", "h100-sxm", "--tp", "1",
-                 "--devices", "1", "--phase", "decode"]) == 2
+    assert (
+        main(
+            [
+                "scorecard",
+                "--workload",
+                "llama-3.1-70b",
+                "--hw",
+                "h100-sxm",
+                "--tp",
+                "1",
+                "--devices",
+                "1",
+                "--phase",
+                "decode",
+            ]
+        )
+        == 2
+    )
     assert "does not fit" in capsys.readouterr().err
-    assert main(["serve", "--workload", "llama-3.1-70b", "--hw", "h100-sxm", "--devices", "8",
-                 "--tp", "4", "--rate", "1", "--requests", "20", "--prompt-len", "64",
-                 "--output-len", "4", "--model", "roofline", "--no-progress", "--json"]) == 0
+    assert (
+        main(
+            [
+                "serve",
+                "--workload",
+                "llama-3.1-70b",
+                "--hw",
+                "h100-sxm",
+                "--devices",
+                "8",
+                "--tp",
+                "4",
+                "--rate",
+                "1",
+                "--requests",
+                "20",
+                "--prompt-len",
+                "64",
+                "--output-len",
+                "4",
+                "--model",
+                "roofline",
+                "--no-progress",
+                "--json",
+            ]
+        )
+        == 0
+    )
     assert '"dp": 2' in capsys.readouterr().out
