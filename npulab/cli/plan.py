@@ -84,7 +84,7 @@ def add_parser(sub) -> None:
         "--output-len", type=int, default=128, help="output tokens per request (default 128)"
     )
     p.add_argument(
-        "--requests", type=int, default=300, help="requests simulated per layout (default 300)"
+        "--requests", type=int, default=200, help="requests simulated per layout (default 200)"
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the arrivals (default 0)")
     p.add_argument("--weights", help="weight format (default: the preset's)")

@@ -8,7 +8,8 @@ layers and experts) times every replica count ``dp``.  For each shape it
 2. checks the idle bounds: one prompt's prefill must be within the TTFT SLO and one decode
    step within the TPOT SLO, or no ``dp`` can help;
 3. finds the smallest ``dp`` that meets both SLOs at p99 by simulating one replica at
-   ``rate / dp`` (:func:`npulab.perf.serving.serve`): bisection, since a replica's latency
+   ``rate / dp`` (:func:`npulab.perf.serving.serve`): a galloping search from ``dp = 1``
+   (1, 2, 4, ...) then bisection, since a replica's latency
    falls as its share of the load falls (every ``dp`` above a passing one passes, every one
    below a failing one fails; those layouts are decided without a simulation).
 
@@ -30,7 +31,7 @@ from npulab._validate import positive_int, positive_number
 from npulab.perf.parallel import Layout, check_fits, stage_model
 
 #: Requests simulated per layout (enough for a p99 of a few hundred requests).
-DEFAULT_REQUESTS = 300
+DEFAULT_REQUESTS = 200
 
 
 def _pow2_upto(n: int) -> list:
@@ -238,9 +239,16 @@ def _search_shape(task: dict) -> list:
         results[dp] = (ok, s)
         return ok
 
-    lo, hi = 1, max_dp  # smallest passing dp in [lo, hi], if any
-    if not run(hi):
-        lo = hi + 1
+    # galloping search from dp = 1 (high load: big batches, few iterations, cheap to simulate),
+    # then bisection between the last failing and the first passing dp
+    lo, hi, dp = 1, None, 1
+    while hi is None:
+        if run(dp):
+            hi = dp
+        elif dp == max_dp:
+            hi, lo = max_dp + 1, max_dp + 1
+        else:
+            lo, dp = dp + 1, min(2 * dp, max_dp)
     while lo < hi:
         mid = (lo + hi) // 2
         if run(mid):
