@@ -126,3 +126,23 @@ def test_devices_give_the_replicas():
     assert layout_for(16, tp=4, pp=2).dp == 2
     with pytest.raises(ValueError, match="multiple of tp x pp"):
         layout_for(6, tp=4)
+
+
+def test_tensor_parallel_agrees_with_genz_on_identical_inputs(reference_dir):
+    """GenZ's TP model (recorded) and npulab's roofline on the same peak, bandwidth and link."""
+    import json
+
+    g = json.loads((reference_dir / "genz_llama31_70b_tp.json").read_text())
+    s = g["system"]
+    link = Link("genz-icn", s["ICN"] * 1e9, s["ICN_LL"] * 1e-6)
+    m = from_config("llama-3.1-70b")
+    for tp in (1, 2, 4, 8):
+        cost = LayoutStepCost(m, "h100-sxm", Layout(tp=tp), link=link, score_model="roofline",
+                              context_bucket=1)
+        assert cost.preset.peak_ops_per_s == s["Flops"] * 1e12
+        assert cost.preset.dram_bytes_per_s == s["Memory_BW"] * 1e9
+        decode, prefill = cost((), 1, 1025) * 1e3, cost(((1024, 1024),), 0, 0) * 1e3
+        assert decode == pytest.approx(g["decode"][str(tp)]["latency_ms"], rel=0.08)
+        assert prefill == pytest.approx(g["prefill"][str(tp)]["latency_ms"], rel=0.05)
+        comm = communication_time(m, Layout(tp=tp), 1024, link)["tp_all_reduce_s"] * 1e3
+        assert comm == pytest.approx(g["prefill"][str(tp)]["collective_ms"], rel=0.12)
