@@ -116,6 +116,10 @@ def run(args) -> int:
     sc = s["scheduler"]
     print(f"{s['workload']} on {s['hardware']}: {s['requests']} requests, offered "
           f"{s['offered_rate_per_s'] or 0:.4g} req/s, {s['iterations']} iterations (mean batch {s['mean_batch']:.3g})")
+    if s.get("layout"):
+        lay = s["layout"]
+        print(f"  layout: tp={lay['tp']} pp={lay['pp']} ep={lay['ep']} on {lay['devices']} devices: "
+              f"one of dp={lay['dp']} replicas simulated at rate / {lay['dp']} (cluster: x{lay['dp']})")
     arrivals = (f"trace {args.trace}" if args.trace else
                 f"Poisson, prompts {args.prompt_len} / outputs {args.output_len} tokens, seed {args.seed}")
     costs = "the preset's engine" if s["score_model"] == "engine" else "the roofline bound"
