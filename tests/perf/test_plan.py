@@ -1,5 +1,7 @@
 """``npulab plan``: the search finds the fewest devices meeting the SLOs, on every executor."""
 
+import pytest
+
 from npulab.cli import main
 from npulab.perf.plan import plan, replica_shapes
 from npulab.workloads.llm import from_config
@@ -34,6 +36,13 @@ def test_plan_finds_the_fewest_devices_and_bisection_is_consistent():
         st = [p["status"] == "meets" for p in res.points if (p["tp"], p["pp"], p["ep"]) == shape]
         assert st == sorted(st)
     assert plan("llama-3.2-1b", "h100-sxm", executor="process", **kw).to_dict() == res.to_dict()
+    pytest.importorskip("distributed")
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp://",
+                      host="127.0.0.1", dashboard_address=None) as cluster:
+        dask = plan("llama-3.2-1b", "h100-sxm", address=cluster.scheduler_address, **kw)
+    assert dask.to_dict() == res.to_dict()
 
 
 def test_plan_cli_prints_the_answer_and_fails_in_one_line(capsys):
