@@ -106,6 +106,23 @@ class Job:
         return self.name + (f"/{self.phase}" if self.phase else "")
 
 
+def job_conditions(job: Job, precision: str, sparsity: dict | None = None) -> dict:
+    """What a job measured: LLM ``seq_len``/``batch``/``context_len`` and the number formats.
+
+    ``precision`` is the preset's (activations; weights and KV cache too unless the job's
+    LLM phase says otherwise); ``sparsity`` the scorecard's sparsity attributes, if any.
+    """
+    src = job.source
+    if src is not None and hasattr(src, "seq_len"):                 # an LLM phase
+        c = {"seq_len": src.context_len, "batch": src.batch,        # --seq-len: prompt or context
+             "weights": src.weight_format, "activations": precision, "kv_cache": src.kv_format}
+    else:                                                           # a network: one inference
+        c = {"batch": 1, "weights": precision, "activations": precision}
+    if sparsity:
+        c["sparsity"] = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sparsity.items() if v)
+    return c
+
+
 def topology_job(name, layers, precision) -> Job:
     """A :class:`Job` of a list of layers: repeats counted, weights and network input/output in bytes."""
     b = bytes_per_element(precision)
