@@ -28,8 +28,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from npulab.hw.crossbar import CrossbarConfig
-from npulab.pim.devices import PCMNoiseModel, drift_compensation_alpha, program
 from npulab.hw.pim import IOConfig
+from npulab.pim.devices import PCMNoiseModel, drift_compensation_alpha, program
 from npulab.pim.slicing import tiled_mvm
 
 

@@ -173,7 +173,7 @@ def to_integer(qat_model) -> IntegerModel:
         raise ValueError("to_integer: the model must start with a calibrated FakeQuantize (run calibrate first)")
     x_scale, x_zp = float(mods[0].scale), int(mods[0].zero_point)
     first = (x_scale, x_zp, mods[0].spec)
-    steps, shape, i = [], None, 1
+    steps, i = [], 1
     while i < len(mods):
         m = mods[i]
         if isinstance(m, (QATLinear, QATConv2d)):

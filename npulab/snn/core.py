@@ -80,7 +80,8 @@ class IntLayer:
         if self.bias is not None:
             b = np.asarray(self.bias)
             if b.shape != (w.shape[1],) or not np.issubdtype(b.dtype, np.integer):
-                raise ValueError(f"IntLayer.bias must be an int array of shape ({w.shape[1]},); got {b.dtype} shape {b.shape}")
+                raise ValueError(f"IntLayer.bias must be an int array of shape ({w.shape[1]},); "
+                                 f"got {b.dtype} shape {b.shape}")
             object.__setattr__(self, "bias", b.astype(np.int64))
         if self.mask is not None:
             m = np.asarray(self.mask, dtype=bool)
@@ -290,13 +291,13 @@ def run_core(layers, spikes_in, core: CoreConfig = CoreConfig(), reset: str = "s
         w64 = [lay.weight.astype(np.float64) for lay in layers]
         for t in range(T):
             s = s_in[t]                                        # [B, n_in]
-            for l, lay in enumerate(layers):
-                current = (s @ w64[l]).astype(np.int64)        # [B, n_out]: every synapse, every step
-                sops[l, t] = int(s.sum(axis=0).astype(np.int64) @ fan_out[l])
-                s, v[l] = _update(v[l], current, lay, core, reset)
-                updates[l, t] = B * lay.n_out
-                counts[l, t] = int(s.sum())
-                spikes[l][t] = s
+            for k, lay in enumerate(layers):
+                current = (s @ w64[k]).astype(np.int64)        # [B, n_out]: every synapse, every step
+                sops[k, t] = int(s.sum(axis=0).astype(np.int64) @ fan_out[k])
+                s, v[k] = _update(v[k], current, lay, core, reset)
+                updates[k, t] = B * lay.n_out
+                counts[k, t] = int(s.sum())
+                spikes[k][t] = s
         finals = v
     else:
         # Event-driven, layer by layer: a layer's input spikes over all T steps are known
@@ -309,13 +310,13 @@ def run_core(layers, spikes_in, core: CoreConfig = CoreConfig(), reset: str = "s
         vmag = max(core.v_max, -core.v_min)
         small = core.decay_mode != "multiplier" or vmag * 4096 < 2**31    # the leak's product fits
         s = s_in.reshape(T * B, -1)                            # [T*B, n_in] spikes in
-        for l, lay in enumerate(layers):
+        for k, lay in enumerate(layers):
             bound = lay.n_in * int(np.abs(lay.weight).max(initial=0))
             ftype = np.float32 if bound < 2**24 else np.float64
             bias = 0 if lay.bias is None else int(np.abs(lay.bias).max(initial=0))
             vtype = np.int32 if small and bound + 2 * vmag + bias < 2**31 else np.int64
             per_step = s.reshape(T, B, -1).sum(axis=1, dtype=np.int64)    # [T, n_in] spikes per input
-            sops[l] = per_step @ fan_out[l]
+            sops[k] = per_step @ fan_out[k]
             act = np.flatnonzero(per_step.any(axis=0))                   # inputs that ever spike
             current = np.zeros((T * B, lay.n_out), vtype)
             if act.size == lay.n_in:                                     # every input spikes sometime
@@ -326,12 +327,12 @@ def run_core(layers, spikes_in, core: CoreConfig = CoreConfig(), reset: str = "s
                 current[rows] = sa[rows].astype(ftype) @ lay.weight[act].astype(ftype)
             current = current.reshape(T, B, lay.n_out)
             v = np.zeros((B, lay.n_out), vtype)
-            out = spikes[l]
+            out = spikes[k]
             for t in range(T):
                 out[t], v = _update(v, current[t], lay, core, reset)
-            updates[l] = B * lay.n_out
-            counts[l] = out.reshape(T, -1).sum(axis=1)
-            finals[l] = v.astype(np.int64)
+            updates[k] = B * lay.n_out
+            counts[k] = out.reshape(T, -1).sum(axis=1)
+            finals[k] = v.astype(np.int64)
             s = out.reshape(T * B, lay.n_out)
     return CoreResult(spikes=spikes, final_membrane=finals, sops=sops, neuron_updates=updates,
                       spike_counts=counts, input_spikes=int(s_in.sum()),

@@ -223,7 +223,7 @@ class Mapping:
         tags = list(a.level_names)
         width = max(len(t) for t in tags) + 2
         lines, depth = [], 0
-        for i, (lv, loops) in enumerate(zip(a.levels, self.temporal)):
+        for i, (_lv, loops) in enumerate(zip(a.levels, self.temporal)):
             tag = tags[i]
             body = [(f"for {d}{len(a.levels) - 1 - i} in [0:{f})", "") for d, f in loops if f > 1]
             if i == a.spatial_level:

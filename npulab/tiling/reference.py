@@ -134,7 +134,7 @@ def reference_counts(mapping) -> dict:
             # the MAC itself: one word of each operand at the innermost level holding it
             step = tuple(tidx)
             coord = {}
-            for (d, f, lv, sp), v in zip(loops, idx):
+            for (d, f, _lv, _sp), v in zip(loops, idx):
                 coord[d] = coord.get(d, 0) * f + v
             for op in OPERANDS:
                 b = held[op][-1]

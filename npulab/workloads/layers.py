@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Union
 
 from npulab._validate import positive_int
+
 # The one precision table lives with the hardware description (issue 13); re-exported here.
 from npulab.hw.precision import PRECISION_BYTES, bytes_per_element  # noqa: F401
 

@@ -53,6 +53,7 @@ from typing import Mapping
 from npulab._validate import positive_int
 from npulab.workloads.layers import Gemm
 
+
 def bytes_per_param(fmt: str = "fp16", group_size: int | None = None) -> float:
     """Bytes one weight takes in ``fmt``, group-wise scales included: :func:`npulab.quant.bytes_per_param`.
 

@@ -6,8 +6,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from npulab.systolic.scalesim import demand_matrices, operand_matrices
-from npulab.systolic.scalesim_model import (_fold_layout, _read_buffer, _read_buffer_blocks, _stream,
-                                            _write_buffer)
+from npulab.systolic.scalesim_model import (
+    _fold_layout,
+    _read_buffer,
+    _read_buffer_blocks,
+    _stream,
+    _write_buffer,
+)
 from npulab.workloads import Conv2d, Gemm
 
 
