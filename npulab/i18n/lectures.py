@@ -76,7 +76,8 @@ def split_blocks(text: str) -> list:
     >>> [(p.text, p.prose) if isinstance(p, Block) else p for p in parts]
     [('# T', True), '', ('One\\ntwo.', True), '', ('```\\na\\n\\nb\\n```', False), '']
     """
-    parts, current = [], []
+    parts: list = []
+    current: list[str] = []
     in_fence = in_math = False
 
     def flush():

@@ -54,7 +54,7 @@ class IntegerLayer:
     relu: bool
     stride: int = 1
     padding: int = 0
-    real_multiplier: np.ndarray = field(default=None)
+    real_multiplier: np.ndarray | None = field(default=None)
 
     @classmethod
     def from_float(cls, kind, weight_q: np.ndarray, weight_scale, bias, x_scale, x_zero_point,
@@ -186,9 +186,9 @@ def to_integer(qat_model) -> IntegerModel:
             w = layer.weight.detach().cpu().numpy()
             wq = quantize(w, m.weight_quant.spec)
             bias = None if layer.bias is None else layer.bias.detach().cpu().numpy()
-            kw = {}
+            kw: dict[str, int] = {}
             if isinstance(m, QATConv2d):
-                kw = dict(stride=layer.stride[0], padding=layer.padding[0])
+                kw = dict(stride=int(m.conv.stride[0]), padding=int(m.conv.padding[0]))
             steps.append(IntegerLayer.from_float(
                 "linear" if isinstance(m, QATLinear) else "conv", wq.int_repr, wq.scale, bias, x_scale, x_zp,
                 float(fq.scale), int(fq.zero_point), fq.spec, relu, **kw))

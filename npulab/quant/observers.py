@@ -168,7 +168,7 @@ class MSEObserver(_Observer):
 
     def __init__(self, grid: int = 100):
         self.grid = grid
-        self._data = []
+        self._data: list[np.ndarray] = []
 
     def _update(self, x):
         self._data.append(x.ravel())

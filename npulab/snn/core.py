@@ -326,13 +326,13 @@ def run_core(layers, spikes_in, core: CoreConfig = CoreConfig(), reset: str = "s
                 rows = np.flatnonzero(sa.any(axis=1))                    # (step, sample) rows with events
                 current[rows] = sa[rows].astype(ftype) @ lay.weight[act].astype(ftype)
             current = current.reshape(T, B, lay.n_out)
-            v = np.zeros((B, lay.n_out), vtype)
+            mem = np.zeros((B, lay.n_out), vtype)
             out = spikes[k]
             for t in range(T):
-                out[t], v = _update(v, current[t], lay, core, reset)
+                out[t], mem = _update(mem, current[t], lay, core, reset)
             updates[k] = B * lay.n_out
             counts[k] = out.reshape(T, -1).sum(axis=1)
-            finals[k] = v.astype(np.int64)
+            finals[k] = mem.astype(np.int64)
             s = out.reshape(T * B, lay.n_out)
     return CoreResult(spikes=spikes, final_membrane=finals, sops=sops, neuron_updates=updates,
                       spike_counts=counts, input_spikes=int(s_in.sum()),

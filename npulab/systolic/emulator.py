@@ -173,7 +173,7 @@ def emulate(A, B, rows: int, cols: int, dataflow: str = "os", trace: bool = Fals
     A, B, df, dtype = check_operands(A, B, rows, cols, dataflow)
     folds = list(cut_folds(A, B, rows, cols, df))
     if trace:                      # fold by fold, copying the registers every cycle
-        record = []
+        record: list | None = []
         fold_fn = _os_fold_traced if df == "os" else _stationary_fold_traced
         blocks, mac_count, active = fold_by_fold(fold_fn, folds, rows, cols, record)
     else:                          # all folds side by side (axis 0)

@@ -30,10 +30,14 @@ factorisation; :func:`npulab.tiling.systolic_accesses` sums ragged folds instead
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from npulab.tiling.problem import OPERANDS
+
+if TYPE_CHECKING:  # annotations only
+    from npulab.tiling.mapping import Mapping
 
 
 def _relevance(problem) -> np.ndarray:
@@ -227,7 +231,7 @@ class Cost:
     Units: words, pJ, cycles.
     """
 
-    mapping: object = field(repr=False)
+    mapping: Mapping = field(repr=False)
     macs: int
     accesses: dict
     energy_pJ: float
@@ -275,7 +279,8 @@ class Cost:
 
 def _cost_from(mapping, counts: dict, energy: dict, cycles, compute, util) -> Cost:
     arch = mapping.arch
-    acc, brk = {}, {}
+    acc: dict[str, dict] = {}
+    brk: dict = {}  # level -> operand -> pJ, and 'MAC' -> pJ
     for i, lv in enumerate(arch.levels):
         acc[lv.name], brk[lv.name] = {}, {}
         for o, op in enumerate(OPERANDS):

@@ -28,7 +28,10 @@ from npulab.hw.precision import PRECISION_BYTES, bytes_per_element  # noqa: F401
 class _Layer:
     """Shared arithmetic of every layer: bytes and arithmetic intensity."""
 
-    macs: int
+    @property
+    def macs(self) -> int:  # pragma: no cover - abstract
+        """Multiply-accumulates of the layer."""
+        raise NotImplementedError
 
     @property
     def ops(self) -> int:
