@@ -135,7 +135,7 @@ class AnalogLinear(_AnalogMixin, nn.Linear):
     io : IOConfig, default IOConfig()
         Periphery of every tile.
     noise_model : PCMNoiseModel or None, default PCMNoiseModel()
-        Device model used by :meth:`program` / :meth:`drift`.
+        Device model used by ``program()`` / ``drift()``.
     tile_size : int, default 512
         Largest tile (rows = cols), aihwkit's default.
     train_noise : float, default 0.02

@@ -151,6 +151,7 @@ class IntegerModel:
         return np.argmax(self(x), axis=1)
 
     def accuracy(self, x, y) -> float:
+        """Fraction of ``x``'s rows whose predicted class equals ``y`` (0..1)."""
         return float(np.mean(self.predict(x) == np.asarray(y)))
 
     def __repr__(self):

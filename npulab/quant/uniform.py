@@ -138,6 +138,7 @@ class QTensor:
 
     @property
     def shape(self) -> tuple[int, ...]:
+        """Shape of the integer tensor."""
         return self.int_repr.shape
 
     def dequantize(self) -> np.ndarray:

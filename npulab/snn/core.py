@@ -104,10 +104,12 @@ class IntLayer:
 
     @property
     def n_in(self) -> int:
+        """Inputs (presynaptic neurons): rows of ``weight``."""
         return self.weight.shape[0]
 
     @property
     def n_out(self) -> int:
+        """Neurons of the layer: columns of ``weight``."""
         return self.weight.shape[1]
 
     def __repr__(self):
@@ -151,18 +153,22 @@ class CoreResult:
 
     @property
     def timesteps(self) -> int:
+        """Time steps T of the run."""
         return self.sops.shape[1]
 
     @property
     def batch(self) -> int:
+        """Samples B run side by side."""
         return self.spikes[0].shape[1]
 
     @property
     def total_sops(self) -> int:
+        """Synaptic operations over all layers, steps and samples."""
         return int(self.sops.sum())
 
     @property
     def total_neuron_updates(self) -> int:
+        """Neuron (membrane) updates over all layers, steps and samples."""
         return int(self.neuron_updates.sum())
 
     @property

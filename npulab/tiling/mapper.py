@@ -105,10 +105,12 @@ class Space:
 
     @property
     def n_order_levels(self) -> int:
+        """Levels whose loop order is searched (all but the innermost)."""
         return self.n_levels - 1
 
     @property
     def size(self) -> int:
+        """Candidates in the space: factor splits times loop orders."""
         return math.prod(len(s) for s in self.splits) * len(self.perms) ** self.n_order_levels
 
 

@@ -30,14 +30,11 @@ factorisation; :func:`npulab.tiling.systolic_accesses` sums ragged folds instead
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
 from npulab.tiling.problem import OPERANDS
-
-if TYPE_CHECKING:  # annotations only
-    from npulab.tiling.mapping import Mapping
 
 
 def _relevance(problem) -> np.ndarray:
@@ -231,7 +228,7 @@ class Cost:
     Units: words, pJ, cycles.
     """
 
-    mapping: Mapping = field(repr=False)
+    mapping: Any = field(repr=False)    # a npulab.tiling.mapping.Mapping (which imports this module)
     macs: int
     accesses: dict
     energy_pJ: float
