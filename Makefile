@@ -57,8 +57,7 @@ test-fast: install
 
 # Lint: ruff's rule set and mypy's settings live in pyproject.toml; pre-commit runs the same.
 lint: install
-	$(BIN)/ruff check .
-	$(BIN)/mypy
+	@status=0; $(BIN)/ruff check . || status=1; $(BIN)/mypy || status=1; exit $$status
 
 # The documentation site (docs/conf.py): API reference from the docstrings, architecture, CLI
 # reference, the student labs with their stored outputs (never executed, never solutions/).
@@ -78,4 +77,4 @@ bench: install
 	@set -e; for f in benchmarks/*.py; do echo "== $$f"; $(BIN)/python $$f; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache build docs/api docs/labs *.egg-info
