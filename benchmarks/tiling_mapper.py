@@ -24,8 +24,16 @@ from pathlib import Path
 import numpy as np
 
 from npulab import datasets
-from npulab.tiling import (Dataflow, Mapping, Problem, eyeriss_like, evaluate, evaluate_batch,
-                           reference_counts, search)
+from npulab.tiling import (
+    Dataflow,
+    Mapping,
+    Problem,
+    evaluate,
+    evaluate_batch,
+    eyeriss_like,
+    reference_counts,
+    search,
+)
 from npulab.tiling.mapper import candidates, make_space, mapping_from_arrays
 from npulab.tiling.model import fits
 

@@ -282,7 +282,9 @@ def table(results: list) -> str:
     """A text table of scenario results, best first within each workload."""
     if not results:
         return "(no results)"
-    key = (lambda r: r.value if r.scenario != "single-stream" else -r.value)
+    def key(r):                       # higher is better, except single-stream latency
+        return r.value if r.scenario != "single-stream" else -r.value
+
     rows = sorted(results, key=lambda r: (r.workload, 0 if r.value == r.value else 1, -key(r)
                                           if r.value == r.value else 0))
     from npulab.metrics.report import render_table

@@ -203,7 +203,8 @@ def digits_job(precision: str = "int8", weight_bits: int = 8) -> Job:
 
     Accuracy is measured on the 360 test images with every weight rounded to a symmetric
     per-tensor ``weight_bits`` grid (:func:`npulab.quant.fake_quantize` with
-    ``QuantSpec(weight_bits)``; wider than 16 bits keeps the float weights); the target is 99% of the FP32 model's accuracy
+    ``QuantSpec(weight_bits)``; wider than 16 bits keeps the float weights); the target is 99%
+    of the FP32 model's accuracy
     (MLPerf's 99% rule).  This is the same for every engine at the same weight precision:
     the analog noise of a PIM crossbar (``npulab.pim``) and the rate-coding loss of a
     converted SNN (``npulab.snn``) are measured in Labs 05-06, not here.

@@ -52,9 +52,21 @@ performance analysis of a tensor processing unit", ISCA 2017.
 """
 from npulab.systolic.emulator import EmulationResult, emulate, emulate_reference
 from npulab.systolic.estimate import dram_accesses, estimate
-from npulab.systolic.folds import (FoldPlan, compute_cycles, fold_cycles, fold_plan, sram_accesses,
-                                   utilization)
-from npulab.systolic.scalesim import ScaleSimConfig, read_config, simulate_layer, write_config, write_reports
+from npulab.systolic.folds import (
+                                   FoldPlan,
+                                   compute_cycles,
+                                   fold_cycles,
+                                   fold_plan,
+                                   sram_accesses,
+                                   utilization,
+)
+from npulab.systolic.scalesim import (
+                                   ScaleSimConfig,
+                                   read_config,
+                                   simulate_layer,
+                                   write_config,
+                                   write_reports,
+)
 from npulab.systolic.sparse import SparseEmulation, emulate_sparse, skipping_cycles
 
 __all__ = ["emulate", "emulate_reference", "EmulationResult", "estimate", "dram_accesses",
