@@ -108,6 +108,12 @@ def _sqnr_gaussian(seed: int = 0):
     return (sqnr_db(w, quantize(w, QuantSpec(8)).dequantize()), sqnr_db(w, fp8_round(w / s, "e4m3") * s))
 
 
+def _affine_quiz():
+    """Quiz 1: unsigned 8-bit affine quantizer of [-1, 3], applied to [-1, 0.5, 3]."""
+    return quantize(np.array([-1.0, 0.5, 3.0], np.float32),
+                    QuantSpec(8, signed=False, symmetric=False, narrow_range=False))
+
+
 def _ridge(name: str) -> float:
     p = load_preset(name)
     return p.peak_ops_per_s / p.dram_bytes_per_s
@@ -206,6 +212,33 @@ QUOTES = [
     Quote("08_capstone.md", "npulab's systolic default, {:.3f} W/mm²", lambda: (hw_area.STATIC_W_PER_MM2,)),
     Quote("08_capstone.md", "65,536 ≈ {:.2f} × 10⁻³ mm² (× {} int4, × {:g} fp16)",
           lambda: (hw_area.PE_MM2_INT8 * 1e3, hw_area.PE_SCALE["int4"], hw_area.PE_SCALE["fp16"])),
+    # Quizzes and their keys (course/quizzes/)
+    Quote("../quizzes/quiz1_key.md", "$= 0.3 + 16.25 = {:.2f}$ µJ; DRAM is {:.1f} %",
+          lambda: ((1e6 * E.mac_pJ("int8") + 1e5 * E.dram_pJ_per_byte) / 1e6,
+                   100 * 1e5 * E.dram_pJ_per_byte / (1e6 * E.mac_pJ("int8") + 1e5 * E.dram_pJ_per_byte))),
+    Quote("../quizzes/quiz1_key.md", "$I(18) = {:.2f} < 32$ and $I(19) = {:.2f} \\ge 32$",
+          lambda: (Gemm(M=18, N=256, K=256).arithmetic_intensity(), Gemm(M=19, N=256, K=256).arithmetic_intensity())),
+    Quote("../quizzes/quiz1_key.md", "$s = 4/255 \\approx {:.5f}$, $z = \\mathrm{{round}}(63.75) = {}$",
+          lambda: (lambda q: (float(q.scale), int(np.asarray(q.zero_point).ravel()[0])))(_affine_quiz())),
+    Quote("../quizzes/quiz1_key.md", "+ 64 = {}$", lambda: (int(np.asarray(_affine_quiz().int_repr).ravel()[1]),)),
+    Quote("../quizzes/quiz1_key.md", "= {}$ folds of $2 \\cdot 16 + 16 + 64 - 2 = 110$ cycles: {:,} cycles",
+          lambda: (lambda r: (r.details["folds"], r.cycles))(systolic_estimate(Gemm(64, 64, 64), ArrayConfig(16, 16, "os")))),
+    Quote("../quizzes/quiz2_key.md", "$\\lceil 8/2 \\rceil = {}$ cells per weight (on each of $G^+$ and $G^-$: {} columns",
+          lambda: (CrossbarConfig().slices, CrossbarConfig().cells_per_weight)),
+    Quote("../quizzes/quiz2_key.md", "$\\lceil 8/1 \\rceil = {}$ input cycles", lambda: (CrossbarConfig().input_cycles,)),
+    Quote("../quizzes/quiz2_key.md", "(2^2 - 1) = {}$, so {} ADC bits",
+          lambda: (lambda c: (c.rows * (2**c.dac_bits - 1) * (2**c.bits_per_cell - 1),
+                              math.ceil(math.log2(c.rows * (2**c.dac_bits - 1) * (2**c.bits_per_cell - 1) + 1))))(
+              CrossbarConfig())),
+    Quote("../quizzes/quiz2_key.md", "\\times 100\\ \\text{{ns}} = {:.2f}$ pJ",
+          lambda: (4e-3 / (8 * 128) * CrossbarConfig().read_time_s * 1e12,)),
+    Quote("../quizzes/quiz2.md", "streams {:.2f} GB of weights per token",
+          lambda: (_llama8b().decode(1, 1, weight_format="int8").weight_bytes / 1e9,)),
+    Quote("../quizzes/quiz2_key.md", "$34 / 7.50 \\approx {:.1f}$ tokens/s",
+          lambda: (load_preset("tpuv1-like").dram_bytes_per_s
+                   / _llama8b().decode(1, 1, weight_format="int8").bytes_moved,)),
+    Quote("../quizzes/quiz2_key.md", "\\cdot 2 = {}$ bytes",
+          lambda: (f"{_llama8b().kv_bytes_per_token('fp16'):,.0f}".replace(",", "{,}"),)),
 ]
 
 
