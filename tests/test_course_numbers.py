@@ -114,6 +114,16 @@ def _affine_quiz():
                     QuantSpec(8, signed=False, symmetric=False, narrow_range=False))
 
 
+def _h100_bw() -> float:
+    return load_preset("h100-sxm").dram_bytes_per_s
+
+
+def _pim_decode():
+    """Lecture 5, section 6: Llama-3.1-8B decode, int8 weights, fp16 KV, batch 16, context 4096."""
+    d = _llama8b().decode(4096, 16, weight_format="int8", kv_format="fp16")
+    return d.weight_bytes, d.kv_read_bytes + d.kv_write_bytes
+
+
 def _ridge(name: str) -> float:
     p = load_preset(name)
     return p.peak_ops_per_s / p.dram_bytes_per_s
@@ -181,6 +191,12 @@ QUOTES = [
     Quote("05_pim.md", "the same MVM costs {:.0f} nJ (the DACs now take {:.0f} %): the ADCs still dominate ({:.0f} %)",
           lambda: (lambda b: (sum(b.values()) / 1e3, 100 * b["dac"] / sum(b.values()),
                               100 * b["adc"] / sum(b.values())))(_pim(EnergyTable(dac_pJ=0.39)))),
+    Quote("05_pim.md", "A step moves {:.2f} GB of weights and {:.2f} GB of KV cache",
+          lambda: (_pim_decode()[0] / 1e9, _pim_decode()[1] / 1e9)),
+    Quote("05_pim.md", "so the memory bound is {:.1f} ms", lambda: (sum(_pim_decode()) / _h100_bw() * 1e3,)),
+    Quote("05_pim.md", "the KV part takes {:.2f} ms under the weights' {:.2f} ms, and the step drops to {:.2f} ms, {:.1f}×",
+          lambda: (_pim_decode()[1] / (4 * _h100_bw()) * 1e3, _pim_decode()[0] / _h100_bw() * 1e3,
+                   _pim_decode()[0] / _h100_bw() * 1e3, sum(_pim_decode()) / _pim_decode()[0])),
     # Lecture 6: Loihi energies (npulab.hw.EnergyTable)
     Quote("06_snn.md", "**{} pJ per synaptic", lambda: (E.sop_pJ,)),
     Quote("06_snn.md", "**{:.0f} pJ per neuron update", lambda: (E.neuron_update_pJ,)),
