@@ -124,6 +124,28 @@ def _pim_decode():
     return d.weight_bytes, d.kv_read_bytes + d.kv_write_bytes
 
 
+_DIV64 = [d for d in range(1, 65) if 64 % d == 0]
+
+
+def _tile_footprint(m: int, n: int, k: int) -> int:
+    return m * k + k * n + m * n
+
+
+def _tile_traffic(m: int, n: int, size: int = 64) -> int:
+    """Output-stationary at DRAM: A once per column block, B once per row block, C once."""
+    return size * size * (size // n) + size * size * (size // m) + size * size
+
+
+def _compulsory64() -> int:
+    return 3 * 64 * 64
+
+
+def test_the_best_tile_of_lecture_4_is_the_square_output_block():
+    fits = [(m, n, k) for m in _DIV64 for n in _DIV64 for k in _DIV64 if _tile_footprint(m, n, k) <= 2048]
+    best = min(_tile_traffic(m, n) for m, n, _ in fits)
+    assert best == _tile_traffic(32, 32) and {(m, n) for m, n, _ in fits if _tile_traffic(m, n) == best} == {(32, 32)}
+
+
 def _ridge(name: str) -> float:
     p = load_preset(name)
     return p.peak_ops_per_s / p.dram_bytes_per_s
@@ -176,6 +198,13 @@ QUOTES = [
           lambda: (bytes_per_param("fp32"), bytes_per_param("fp16"), bytes_per_param("int8"),
                    bytes_per_param("int4", group_size=128), bytes_per_param("int4", group_size=32),
                    bytes_per_param("mxint8"), bytes_per_param("mxfp6"), bytes_per_param("mxfp4")), ko=True),
+    # Lecture 4, section 7: the mapping search by hand (closed form, enumerated)
+    *[Quote("04_tiling.md", f"| ${m} \\times {n} \\times {k}$ | {{:,}} | {{:,}} | {{:.{nd}f}}× |",
+            (lambda m=m, n=n, k=k: (_tile_footprint(m, n, k), _tile_traffic(m, n),
+                                    _tile_traffic(m, n) / _compulsory64())), ko=True)
+      for m, n, k, nd in [(16, 16, 32, 1), (64, 16, 8, 1), (32, 32, 8, 2)]],
+    Quote("04_tiling.md", "| — | {:,} | 1× |", lambda: (_compulsory64(),), ko=True),
+    Quote("04_tiling.md", "the divisors of 64 for $m, n, k$ ({} candidates)", lambda: (len(_DIV64) ** 3,)),
     # Lecture 5: PIM cost of a 512x512 MVM (npulab.pim.estimate) and the DAC erratum
     Quote("05_pim.md", "| DAC | $M\\cdot c\\cdot K\\cdot$ col tiles | {} pJ", lambda: (E.dac_pJ,)),
     Quote("05_pim.md", "| cell reads | $M\\cdot c\\cdot K N\\cdot$ cells/weight | {} pJ |", lambda: (E.crossbar_cell_pJ,)),
