@@ -124,6 +124,16 @@ def _pim_decode():
     return d.weight_bytes, d.kv_read_bytes + d.kv_write_bytes
 
 
+def _lsq_grad(v: float, s: float = 0.1, q_n: int = 8, q_p: int = 7) -> float:
+    """d v_hat / d s of LSQ: -v/s + round(v/s) inside the range, -Q_N below, Q_P above."""
+    x = v / s
+    if x <= -q_n:
+        return -q_n
+    if x >= q_p:
+        return q_p
+    return round(-x + float(np.rint(x)), 10)
+
+
 _DIV64 = [d for d in range(1, 65) if 64 % d == 0]
 
 
@@ -198,6 +208,10 @@ QUOTES = [
           lambda: (bytes_per_param("fp32"), bytes_per_param("fp16"), bytes_per_param("int8"),
                    bytes_per_param("int4", group_size=128), bytes_per_param("int4", group_size=32),
                    bytes_per_param("mxint8"), bytes_per_param("mxfp6"), bytes_per_param("mxfp4")), ko=True),
+    # Lecture 2, section 5.1: LSQ's step gradient (Esser et al. 2020, eq. 3)
+    Quote("02_integer_inference.md", "$\\partial\\hat v/\\partial s = -3.7 + 4 = {:.1f}$; for\n$v = 0.34$ it is $-3.4 + 3 = {:.1f}$",
+          lambda: (_lsq_grad(0.37), _lsq_grad(0.34)), ko=False),
+    Quote("02_integer_inference.md", "($v/s = 9 > Q_P$) it is $Q_P = {}$", lambda: (_lsq_grad(0.9),)),
     # Lecture 4, section 7: the mapping search by hand (closed form, enumerated)
     *[Quote("04_tiling.md", f"| ${m} \\times {n} \\times {k}$ | {{:,}} | {{:,}} | {{:.{nd}f}}× |",
             (lambda m=m, n=n, k=k: (_tile_footprint(m, n, k), _tile_traffic(m, n),
