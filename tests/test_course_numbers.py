@@ -267,6 +267,10 @@ QUOTES = [
           lambda: (sum(_pim().values()) / _mvm512().macs, _round_to(sum(_pim().values()) / 1e3, 10))),
     Quote("07_scorecard_llm.md", "more than a digital int8 MAC's {:.1f} pJ", lambda: (E.mac_pJ("int8"),)),
     Quote("07_scorecard_llm.md", "energy scales with spikes ({} pJ per SOP)", lambda: (E.sop_pJ,)),
+    Quote("07_scorecard_llm.md", "$S^2 H \\cdot 2 = {:.2f}$ GB", lambda: (4096**2 * _llama8b().config.num_attention_heads * 2 / 1e9,),
+          ko=True),
+    Quote("07_scorecard_llm.md", "against {:.0f} MB of fp16 weights per layer", lambda: (2 * _llama8b().layer_param_count(moe=False) / 1e6,)),
+    Quote("06_snn.md", "costs as much as ~{} int8 MACs", lambda: (_round_to(E.sop_pJ / E.mac_pJ("int8"), 10),)),
     # Lecture 8: area and static power (npulab.hw.area)
     Quote("08_capstone.md", "npulab's systolic default, {:.3f} W/mm²", lambda: (hw_area.STATIC_W_PER_MM2,)),
     Quote("08_capstone.md", "65,536 ≈ {:.2f} × 10⁻³ mm² (× {} int4, × {:g} fp16)",
@@ -337,7 +341,7 @@ def test_sqnr_quoted_in_lecture_1_is_the_labs_output_and_seed_robust():
 def test_the_prefill_attention_term_of_the_library_is_the_full_square():
     """Lecture 7 states: the lab halves the causal square, npulab.workloads.llm counts all of it."""
     m = _llama8b()
-    cfg = m.config if hasattr(m, "config") else m.cfg
+    cfg = m.config
     L, H, h = cfg.num_hidden_layers, cfg.num_attention_heads, cfg.head_dim
     S = 512
     a, b, c = (m.prefill(n * S, 1).ops for n in (1, 2, 3))
