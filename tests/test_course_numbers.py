@@ -34,6 +34,7 @@ from npulab.perf import load_preset
 from npulab.pim import estimate as pim_estimate
 from npulab.quant import QuantSpec, fp8_round, quantize, sqnr_db
 from npulab.quant.formats import bytes_per_param
+from npulab.sparse.formats import format_bits
 from npulab.systolic.estimate import estimate as systolic_estimate
 from npulab.workloads import llm
 
@@ -124,6 +125,15 @@ def _pim_decode():
     return d.weight_bytes, d.kv_read_bytes + d.kv_write_bytes
 
 
+def _os64(size: int):
+    return systolic_estimate(Gemm(64, 64, 64), ArrayConfig(size, size, "os"))
+
+
+def _sparse_ratio(fmt: str) -> float:
+    payload, meta = format_bits(fmt, (256, 256), 256 * 256 // 2, value_bits=8)
+    return (math.ceil(payload / 8) + math.ceil(meta / 8)) / (256 * 256)
+
+
 def _lsq_grad(v: float, s: float = 0.1, q_n: int = 8, q_p: int = 7) -> float:
     """d v_hat / d s of LSQ: -v/s + round(v/s) inside the range, -Q_N below, Q_P above."""
     x = v / s
@@ -212,6 +222,22 @@ QUOTES = [
     Quote("02_integer_inference.md", "$\\partial\\hat v/\\partial s = -3.7 + 4 = {:.1f}$; for\n$v = 0.34$ it is $-3.4 + 3 = {:.1f}$",
           lambda: (_lsq_grad(0.37), _lsq_grad(0.34)), ko=False),
     Quote("02_integer_inference.md", "($v/s = 9 > Q_P$) it is $Q_P = {}$", lambda: (_lsq_grad(0.9),)),
+    # Lecture 3: the fold example (npulab.systolic)
+    Quote("03_systolic.md", "$F = (64/16)^2 = {}$ folds of $2 \\cdot 16 + 16 + 64 - 2 = 110$ cycles, {:,} cycles",
+          lambda: (_os64(16).details["folds"], _os64(16).details["compute_cycles"])),
+    Quote("03_systolic.md", "$64^3/(256 \\cdot 1760) = {:.1f}\\,\\%$", lambda: (100 * 64**3 / (256 * 1760),)),
+    Quote("03_systolic.md", "{} folds of 158 cycles, {} cycles\n({:.1f}× faster) but utilisation {:.1f} %",
+          lambda: (_os64(32).details["folds"], _os64(32).details["compute_cycles"],
+                   _os64(16).details["compute_cycles"] / _os64(32).details["compute_cycles"],
+                   100 * 64**3 / (1024 * _os64(32).details["compute_cycles"]))),
+    Quote("03_systolic.md", "adds {} stall cycles to the larger\narray ({} in all)",
+          lambda: (_os64(32).details["stall_cycles"], _os64(32).cycles)),
+    # Lecture 10: compressed bytes of an int8 2:4 matrix (npulab.sparse.format_bits)
+    Quote("10_sparsity.md", "({:.3f} of dense)", lambda: (_sparse_ratio("bitmap"),)),
+    Quote("10_sparsity.md", "({:.1f} of dense)", lambda: (_sparse_ratio("csr"),)),
+    # Lecture 8: the duty-cycle example (static power from npulab.hw.area)
+    Quote("08_capstone.md", "at npulab's systolic default it adds {:.1f} mW,\n{:.1f} mW in all",
+          lambda: (2e3 * hw_area.STATIC_W_PER_MM2 * 0.52, 57 + 2e3 * hw_area.STATIC_W_PER_MM2 * 0.52)),
     # Lecture 4, section 7: the mapping search by hand (closed form, enumerated)
     *[Quote("04_tiling.md", f"| ${m} \\times {n} \\times {k}$ | {{:,}} | {{:,}} | {{:.{nd}f}}× |",
             (lambda m=m, n=n, k=k: (_tile_footprint(m, n, k), _tile_traffic(m, n),
