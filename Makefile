@@ -8,11 +8,14 @@ LAB_STAMP := $(VENV)/.npulab-lab-installed
 PIP    := $(BIN)/python -m pip
 PYTEST_ARGS ?=
 
-.PHONY: install install-lab demo test test-fast lab release bench clean help sandbox
+.PHONY: install install-lab demo test test-fast lint docs lab release bench clean help sandbox
 
 help:
 	@echo "make demo     install what a student needs (once), print versions and the scorecard (plot in out/)"
 	@echo "make test     install the developer extra (once) and run unit tests, nbval on solutions/, release drift check"
+	@echo "make test-fast  the quick loop: unit tests without the ones marked slow (< 3 min on 2 cores)"
+	@echo "make lint     ruff (rules in pyproject.toml [tool.ruff]) and mypy on npulab/ ([tool.mypy])"
+	@echo "make docs     build the documentation site into build/docs (Sphinx, warnings are errors)"
 	@echo "make lab      open the student labs in JupyterLab (--allow-root when run as root)"
 	@echo "make sandbox  install bubblewrap, the autograder's OS sandbox (apt-get; sudo unless root)"
 	@echo "make release  regenerate labs/ (English) and labs/ko/ (Korean) from solutions/, and course/lectures/ko/"
@@ -48,9 +51,22 @@ test: install
 	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-cell-timeout=600 \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg tests solutions $(PYTEST_ARGS)
 
-# Unit tests only (no notebooks): the quick loop while developing.
+# The quick loop while developing: unit tests without notebooks and without the tests marked
+# slow (the mutant test, the class grader, nbgrader, peer-tool cross-checks; the list is in
+# tests/conftest.py).  `make test` still runs everything.
 test-fast: install
-	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not slow" tests $(PYTEST_ARGS)
+
+# Lint: ruff's rule set and mypy's settings live in pyproject.toml; pre-commit runs the same.
+lint: install
+	@status=0; $(BIN)/ruff check . || status=1; $(BIN)/mypy || status=1; exit $$status
+
+# The documentation site (docs/conf.py): API reference from the docstrings, architecture, CLI
+# reference, the student labs with their stored outputs (never executed, never solutions/).
+# -W: any warning (a broken reference, an undocumented public name) fails the build.
+docs: install
+	$(BIN)/sphinx-build -b html -E -n -W --keep-going -q docs build/docs
+	@echo "docs: build/docs/index.html"
 
 # JupyterLab refuses to run as root unless told; in a container you often are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
@@ -72,4 +88,4 @@ bench: install
 	@set -e; for f in benchmarks/*.py; do echo "== $$f"; $(BIN)/python $$f; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache build docs/api docs/labs *.egg-info

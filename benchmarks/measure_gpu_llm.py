@@ -16,6 +16,7 @@ behind ``datasets/measured/h100_session.json``; it needs a CUDA device and is no
 """
 from __future__ import annotations
 
+import functools
 import json
 import statistics
 import sys
@@ -144,13 +145,15 @@ def measure_model(name, cfg, out, dtype=torch.bfloat16):
         m = Decoder(s, max_len=4097, batch=64, device=dev, dtype=dtype, gen=gen)
         for seq in (128, 512, 2048):
             ids = torch.randint(0, s["vocab"], (1, seq), device=dev, generator=gen)
-            eager = cuda_median(lambda: m(ids, 0, True), reps=10)
-            graph = cuda_median(graphed(lambda: m(ids, 0, True)), reps=10)
+            step = functools.partial(m, ids, 0, True)
+            eager = cuda_median(step, reps=10)
+            graph = cuda_median(graphed(step), reps=10)
             res["prefill"].append({"tokens": seq, "batch": 1, "eager_s": eager, "graph_s": graph})
         for ctx, batch in ((1024, 1), (1024, 16), (1024, 64), (4096, 1), (4096, 16), (256, 8)):
             ids = torch.randint(0, s["vocab"], (batch, 1), device=dev, generator=gen)
-            eager = cuda_median(lambda: m(ids, ctx, False))
-            graph = cuda_median(graphed(lambda: m(ids, ctx, False)))
+            step = functools.partial(m, ids, ctx, False)
+            eager = cuda_median(step)
+            graph = cuda_median(graphed(step))
             res["decode"].append({"context": ctx, "batch": batch, "eager_s": eager, "graph_s": graph})
         del m
     torch.cuda.empty_cache()
@@ -169,7 +172,7 @@ def measure_gemms(out, dtype=torch.bfloat16):
         W = torch.randn(K, N, device="cuda", dtype=dtype)
         for M in (1, 8, 32, 128, 512, 2048, 8192):
             x = torch.randn(M, K, device="cuda", dtype=dtype)
-            t = cuda_median(lambda: x @ W, reps=15)
+            t = cuda_median(functools.partial(torch.matmul, x, W), reps=15)
             out["gemm"][f"M={M}|K={K}|N={N}"] = {"s": t, "TFLOPs": 2 * M * N * K / t / 1e12}
         del W
     print("gemm points", len(out["gemm"]), flush=True)
@@ -183,11 +186,12 @@ def measure_attention(out, dtype=torch.bfloat16):
             k = torch.randn(batch, kvh, ctx, hd, device="cuda", dtype=dtype)
             v = torch.randn_like(k)
             causal = q_len > 1
-            t = cuda_median(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=causal, enable_gqa=True))
+            t = cuda_median(functools.partial(F.scaled_dot_product_attention, q, k, v, is_causal=causal,
+                                              enable_gqa=True))
             out["attention"][f"b={batch}|h={heads}|kvh={kvh}|hd={hd}|q={q_len}|ctx={ctx}"] = {"s": t}
     for n in (2**12, 2**16, 2**20, 2**24, 2**27):
         x = torch.randn(n, device="cuda", dtype=dtype)
-        out["elementwise"][f"silu_mul|n={n}"] = {"s": cuda_median(lambda: F.silu(x) * x)}
+        out["elementwise"][f"silu_mul|n={n}"] = {"s": cuda_median(lambda x=x: F.silu(x) * x)}
     print("attention points", len(out["attention"]), flush=True)
 
 

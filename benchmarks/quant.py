@@ -40,9 +40,9 @@ def main():
         layer = qnn.QuantLinear(n, n, bias=False, weight_quant=quant)
         with torch.no_grad():
             layer.weight.copy_(torch.from_numpy(w))
-            t_brev = best_of(lambda: layer.quant_weight().int(), args.repeat)
+            t_brev = best_of(lambda layer=layer: layer.quant_weight().int(), args.repeat)
         spec = QuantSpec(8, per_channel=per_channel)
-        t_np = best_of(lambda: quantize(w, spec), args.repeat)
+        t_np = best_of(lambda spec=spec: quantize(w, spec), args.repeat)
         with torch.no_grad():
             same = np.array_equal(quantize(w, spec).int_repr, layer.quant_weight().int().numpy())
         print(f"  quantize {name:<12} npulab {t_np * 1e3:8.1f} ms  brevitas {t_brev * 1e3:8.1f} ms  "

@@ -34,17 +34,22 @@ def run(label, requests, cost, sched):
 
 
 def main() -> None:
-    from npulab.perf.serving import (Requests, SchedulerConfig, ScorecardStepCost, kv_cache_blocks,
-                                     poisson_requests)
+    from npulab.perf.serving import (
+        Requests,
+        SchedulerConfig,
+        ScorecardStepCost,
+        kv_cache_blocks,
+        poisson_requests,
+    )
 
-    model, hw, N, P, O = "llama-3.1-8b", "tpuv1-like", 10_000, 512, 128
-    reqs = poisson_requests(0.5, N, P, O, seed=0)
+    model, hw, N, P, OUT = "llama-3.1-8b", "tpuv1-like", 10_000, 512, 128
+    reqs = poisson_requests(0.5, N, P, OUT, seed=0)
     cost = ScorecardStepCost(model, hw)
     t_main = run(f"{model} on {hw}, rate 0.5/s", reqs, cost, SchedulerConfig())
     print(f"    goal: 10,000 requests < 10 s -> {t_main:.2f} s ({t_main / 10:.2f} of budget)")
 
     blocks = kv_cache_blocks(cost.model, 16e9, weight_format=cost.weight_format, kv_format=cost.kv_format)
-    run(f"{model}, 16 GB ({blocks} KV blocks), rate 1/s", poisson_requests(1.0, N, P, O, seed=0),
+    run(f"{model}, 16 GB ({blocks} KV blocks), rate 1/s", poisson_requests(1.0, N, P, OUT, seed=0),
         ScorecardStepCost(model, hw), SchedulerConfig(num_blocks=blocks))
     run(f"{model}, chunked prefill (2048 tokens/iteration)", reqs, ScorecardStepCost(model, hw),
         SchedulerConfig(max_tokens=2048, chunked_prefill=True))

@@ -19,9 +19,9 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):   # 
 import timeit  # noqa: E402
 
 import numpy as np  # noqa: E402
+import snntorch  # noqa: E402
 import torch  # noqa: E402
 
-import snntorch  # noqa: E402
 from npulab.hw import CoreConfig  # noqa: E402
 from npulab.snn import IntLayer, run_core  # noqa: E402
 
@@ -77,9 +77,9 @@ def main():
             de = run_core(layers, spikes, core, engine="dense")
             same = all(np.array_equal(a, b) for a, b in zip(ev.spikes, de.spikes))
             agree = float((snntorch_run(x) == ev.spikes[-1]).mean())
-            t_ev = best_time(lambda: run_core(layers, spikes, core, engine="event"))
-            t_de = best_time(lambda: run_core(layers, spikes, core, engine="dense"))
-            t_st = best_time(lambda: snntorch_run(x))
+            t_ev = best_time(lambda s=spikes: run_core(layers, s, core, engine="event"))
+            t_de = best_time(lambda s=spikes: run_core(layers, s, core, engine="dense"))
+            t_st = best_time(lambda x=x: snntorch_run(x))
             worst = min(worst, t_st / t_ev)
             print(f"{B:>5} {p:5.0%} {ev.total_sops:>11,} {t_ev * 1e3:9.2f} {t_de * 1e3:9.2f} {t_st * 1e3:12.2f} "
                   f"{t_de / t_ev:11.2f}x {t_st / t_ev:14.2f}x  {'yes' if same else 'NO':>8} {agree:10.2%}",

@@ -36,7 +36,13 @@ import numpy as np
 
 from npulab import datasets
 from npulab.systolic import compute_cycles, emulate, sram_accesses, utilization
-from npulab.systolic.scalesim import ScaleSimConfig, read_report, simulate_layer, write_config, write_reports
+from npulab.systolic.scalesim import (
+    ScaleSimConfig,
+    read_report,
+    simulate_layer,
+    write_config,
+    write_reports,
+)
 from npulab.workloads import Gemm
 from npulab.workloads.topology import save_topology
 
@@ -79,10 +85,10 @@ def main():
         ap.error(f"--rounds and --inner must be >= 1; got {args.rounds}, {args.inner}")
     resnet = datasets.topology("resnet18")
     if args.full:
-        cases = [(l, 32, 32, df) for df in ("os", "ws", "is") for l in resnet]
+        cases = [(lay, 32, 32, df) for df in ("os", "ws", "is") for lay in resnet]
     else:
         picks = {"layer1.0.conv1", "layer2.0.conv1", "layer3.0.conv1", "layer4.0.conv1"}
-        cases = [(l, 32, 32, "os") for l in resnet if l.name in picks]
+        cases = [(lay, 32, 32, "os") for lay in resnet if lay.name in picks]
     cases += [(Gemm(256, 256, 256, name="gemm256"), 32, 32, df) for df in ("os", "ws", "is")]
     cases += [(Gemm(1024, 1024, 1024, name="gemm1024"), 128, 128, df) for df in ("os", "ws", "is")]
     if args.only:
@@ -128,7 +134,9 @@ def main():
                      and sram["filter_sram_reads"] == dr["SRAM Filter Reads"]
                      and sram["ofmap_sram_writes"] == dr["SRAM OFMAP Writes"])
             all_equal &= eq and eq_cf
-            tot_s += ts; tot_n += tn; tot_c += tc
+            tot_s += ts
+            tot_n += tn
+            tot_c += tc
             ratios.append(ts / tn)
             print(f"{name:<28}{ts:>11.2f}{tn:>11.4f}{ts / tn:>8.0f}x{tc:>11.2e}{ts / tc:>8.0f}x  "
                   f"{'yes' if eq else 'NO'} (closed form {'yes' if eq_cf else 'NO'})", flush=True)

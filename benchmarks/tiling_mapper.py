@@ -24,8 +24,16 @@ from pathlib import Path
 import numpy as np
 
 from npulab import datasets
-from npulab.tiling import (Dataflow, Mapping, Problem, eyeriss_like, evaluate, evaluate_batch,
-                           reference_counts, search)
+from npulab.tiling import (
+    Dataflow,
+    Mapping,
+    Problem,
+    evaluate,
+    evaluate_batch,
+    eyeriss_like,
+    reference_counts,
+    search,
+)
 from npulab.tiling.mapper import candidates, make_space, mapping_from_arrays
 from npulab.tiling.model import fits
 
@@ -68,7 +76,7 @@ def main(argv=None) -> int:
     ap.add_argument("--samples", type=int, default=100_000, help="npulab search samples (default 1e5)")
     args = ap.parse_args(argv)
 
-    layer = next(l for l in datasets.topology("resnet18") if l.name == "layer1.0.conv1")
+    layer = next(lay for lay in datasets.topology("resnet18") if lay.name == "layer1.0.conv1")
     conv, arch = Problem.from_workload(layer), eyeriss_like()
     print(f"layer {layer} -> {conv}; architecture {arch.name} ({arch.rows}x{arch.cols} PEs)")
     for df in ("rs", None):

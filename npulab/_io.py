@@ -85,7 +85,8 @@ def parse_json(text: str, origin: str, expect: type | None = None):
         raise ValueError(f"{origin}: nested deeper than {MAX_DEPTH} levels") from None
     check_depth(obj, origin)
     if expect is not None and not isinstance(obj, expect):
-        want = {dict: "an object", list: "a list"}.get(expect, expect.__name__)
+        names: dict[type, str] = {dict: "an object", list: "a list"}
+        want = names.get(expect, expect.__name__)
         raise ValueError(f"{origin}: expected {want} at the top level; got {type(obj).__name__}")
     return obj
 

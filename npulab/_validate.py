@@ -7,14 +7,14 @@ import numbers
 
 def positive_int(owner: str, field: str, value) -> int:
     """Return ``value`` if it is an int >= 1, else raise ``ValueError`` naming the field."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 1:
         raise ValueError(f"{owner}.{field} must be an int >= 1; got {value!r}")
     return int(value)
 
 
 def int_in_range(owner: str, field: str, value, lo: int, hi: int) -> int:
     """Return ``value`` if it is an int with ``lo <= value <= hi``, else raise ``ValueError``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not lo <= value <= hi:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not lo <= int(value) <= hi:
         raise ValueError(f"{owner}.{field} must be an int in [{lo}, {hi}]; got {value!r}")
     return int(value)
 
@@ -25,7 +25,7 @@ def positive_number(owner: str, field: str, value, *, allow_zero: bool = False) 
         not isinstance(value, bool)
         and isinstance(value, numbers.Real)
         and math.isfinite(value)
-        and (value >= 0 if allow_zero else value > 0)
+        and (float(value) >= 0 if allow_zero else float(value) > 0)
     )
     if not ok:
         rule = ">= 0" if allow_zero else "> 0"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+#: The bundled data folder (``datasets/`` of the checkout; ``NPULAB_DATASETS`` overrides it).
 DATASETS_DIR = Path(os.environ.get("NPULAB_DATASETS", Path(__file__).resolve().parent.parent / "datasets"))
 
 

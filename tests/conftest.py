@@ -1,4 +1,4 @@
-"""Shared test set-up: deterministic hypothesis runs and paths to fixtures."""
+"""Shared test set-up: deterministic hypothesis runs, paths to fixtures, the slow-test list."""
 from __future__ import annotations
 
 import os
@@ -22,6 +22,39 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "npulab"))
+
+#: Tests marked ``slow``: ``make test-fast`` (``pytest -m "not slow"``) skips them, ``make test``
+#: and CI run them.  One list, here, instead of a ``pytestmark`` line in each file (other work
+#: edits those files); a single slow test elsewhere takes ``@pytest.mark.slow``.  An entry is
+#: a file relative to ``tests/`` (all its tests) or ``file::test_name`` (that test, every
+#: parametrization).  Times: one 2-core machine, ``pytest --durations``.
+SLOW = frozenset({
+    "test_lab_mutants.py",                      # wrong answers run through kernels (~16 min)
+    "test_numbers_unchanged.py",                # the recorded battery of every engine (~85 s)
+    "grading/test_grading_attacks.py",          # the adversarial class, graded in the sandbox
+    "grading/test_grading_autograde.py",        # grading whole notebooks through the sandbox
+    "grading/test_grading_cli.py",              # npulab grade end to end
+    "grading/test_grading_nbgrader.py",         # nbgrader's own autograder as the oracle
+    "tiling/test_tiling_zigzag.py",             # ZigZag (peer tool) runs
+    "perf/test_silicon.py::test_calibrate_quick_writes_a_preset_and_its_data",  # ~11 s
+    "grading/test_grading_wire.py::test_plain_data_round_trips_exactly",  # hypothesis, ~11 s
+})
+#: Tests named ``test_live_*`` run a peer tool (SCALE-Sim, brevitas) on fresh random cases:
+#: slow too.  Their recorded counterparts (fixtures) stay in the quick loop.
+SLOW_PREFIX = "test_live_"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark the tests of :data:`SLOW` and the ``test_live_*`` tests ``slow``."""
+    tests = Path(__file__).resolve().parent
+    for item in items:
+        try:
+            rel = item.path.resolve().relative_to(tests).as_posix()
+        except ValueError:  # a notebook under solutions/ (nbval)
+            continue
+        name = getattr(item, "originalname", None) or item.name
+        if rel in SLOW or f"{rel}::{name}" in SLOW or name.startswith(SLOW_PREFIX):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture

@@ -46,7 +46,8 @@ def test_release_cli(tmp_path, capsys):
     (["release", "no-such-dir", "out"], "npulab release: error: release source not found: no-such-dir"),
     (["demo", "--topology", "missing.csv"], "npulab demo: error: topology file not found: missing.csv"),
     (["demo", "--rows", "0"], "npulab demo: error: ArrayConfig.rows must be an int >= 1; got 0"),
-    (["check", "nope.ipynb"], "npulab check: error: notebook not found: nope.ipynb (save it first, and give its file name)"),
+    (["check", "nope.ipynb"],
+     "npulab check: error: notebook not found: nope.ipynb (save it first, and give its file name)"),
 ])
 def test_bad_input_is_one_line_exit_2(args, message):
     out = npulab(*args)

@@ -14,7 +14,8 @@ SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
 
 def test_strip_solution_keeps_indent_and_surroundings():
     src = "def f(x):\n    '''doc'''\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION\n\ny = 1"
-    assert strip_solution(src) == "def f(x):\n    '''doc'''\n    # YOUR CODE HERE\n    raise NotImplementedError()\n\ny = 1"
+    assert strip_solution(src) == ("def f(x):\n    '''doc'''\n    # YOUR CODE HERE\n"
+                                   "    raise NotImplementedError()\n\ny = 1")
     assert strip_solution("### BEGIN SOLUTION\nanswer\n### END SOLUTION", markdown=True) == "YOUR ANSWER HERE"
 
 

@@ -3,9 +3,21 @@ from __future__ import annotations
 
 import pytest
 
-from npulab.hw import (PRECISIONS, Architecture, ArrayConfig, CoreConfig, CrossbarConfig, EnergyTable,
-                       IOConfig, MemoryConfig, PimConfig, SnnConfig, SystolicConfig, get_precision,
-                       tpu_like)
+from npulab.hw import (
+    PRECISIONS,
+    Architecture,
+    ArrayConfig,
+    CoreConfig,
+    CrossbarConfig,
+    EnergyTable,
+    IOConfig,
+    MemoryConfig,
+    PimConfig,
+    SnnConfig,
+    SystolicConfig,
+    get_precision,
+    tpu_like,
+)
 from npulab.hw.precision import bytes_per_element, precision_for_bits
 from npulab.workloads.layers import PRECISION_BYTES
 

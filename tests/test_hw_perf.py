@@ -12,10 +12,12 @@ from npulab.perf import Report, Roofline, format_si
 
 @pytest.mark.parametrize("cls, kwargs, message", [
     (ArrayConfig, dict(rows=0, cols=4), "ArrayConfig.rows must be an int >= 1; got 0"),
-    (ArrayConfig, dict(rows=4, cols=4, dataflow="rs"), "ArrayConfig.dataflow must be one of ['is', 'os', 'ws']; got 'rs'"),
+    (ArrayConfig, dict(rows=4, cols=4, dataflow="rs"),
+     "ArrayConfig.dataflow must be one of ['is', 'os', 'ws']; got 'rs'"),
     (ArrayConfig, dict(rows=4, cols=4, clock_hz=-1), "ArrayConfig.clock_hz must be a finite number > 0; got -1"),
     (MemoryConfig, dict(ifmap_sram_kb=0), "MemoryConfig.ifmap_sram_kb must be an int >= 1; got 0"),
-    (MemoryConfig, dict(dram_bytes_per_s=float("nan")), "MemoryConfig.dram_bytes_per_s must be a finite number > 0; got nan"),
+    (MemoryConfig, dict(dram_bytes_per_s=float("nan")),
+     "MemoryConfig.dram_bytes_per_s must be a finite number > 0; got nan"),
     (EnergyTable, dict(sram_pJ_per_byte=0), "EnergyTable.sram_pJ_per_byte must be a finite number > 0; got 0"),
 ])
 def test_bad_config_names_field_and_value(cls, kwargs, message):

@@ -20,8 +20,17 @@ from hypothesis import strategies as st
 from npulab.grading.release import release, release_notebook
 from npulab.i18n import catalog as cat
 from npulab.i18n import lectures, notebooks
-from npulab.i18n.messages import (LANGS, MESSAGES, argv_lang, env_lang, normalize_lang, placeholders,
-                                  resolve_lang, stub_lang, t)
+from npulab.i18n.messages import (
+    LANGS,
+    MESSAGES,
+    argv_lang,
+    env_lang,
+    normalize_lang,
+    placeholders,
+    resolve_lang,
+    stub_lang,
+    t,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
@@ -269,7 +278,8 @@ def test_lecture_split_round_trips_any_document(lines):
 
 
 def _lecture_catalog(text, translate):
-    return {"blocks": {p.key: {LANG: translate(p.text)} for p in lectures.split_blocks(text) if isinstance(p, lectures.Block) and p.prose}}
+    return {"blocks": {p.key: {LANG: translate(p.text)} for p in lectures.split_blocks(text)
+                       if isinstance(p, lectures.Block) and p.prose}}
 
 
 def test_editing_one_english_paragraph_makes_only_that_block_stale():

@@ -24,9 +24,11 @@ def _tiny_lab(path: Path) -> Path:
     add = A.solution("add", "def add(a, b):\n    ### BEGIN SOLUTION\n    return a + b\n    ### END SOLUTION")
     add.metadata["npulab"] = {"mutants": [
         {"name": "subtracts", "replace": [["a + b", "a - b"]]},
-        {"name": "forgets b (only hidden tests catch it)", "source": "def add(a, b):\n    return a if b == 1 else a + b"},
+        {"name": "forgets b (only hidden tests catch it)",
+         "source": "def add(a, b):\n    return a if b == 1 else a + b"},
     ]}
-    ceil = A.solution("ceil_div", "def ceil_div(a, b):\n    ### BEGIN SOLUTION\n    return -(-a // b)\n    ### END SOLUTION")
+    ceil = A.solution("ceil_div", "def ceil_div(a, b):\n    ### BEGIN SOLUTION\n"
+                                  "    return -(-a // b)\n    ### END SOLUTION")
     ceil.metadata["npulab"] = {"mutants": [
         {"name": "floor", "replace": [["-(-a // b)", "a // b"]]},
         {"name": "escapes every test", "replace": [["-(-a // b)", "-(-a // b) if a != 99 else 0"]]},
@@ -35,7 +37,8 @@ def _tiny_lab(path: Path) -> Path:
     nb = A.notebook([
         A.code("import math"),
         add,
-        A.tests("test_add", 1, "assert add(2, 3) == 5\n### BEGIN HIDDEN TESTS\nassert add(4, 1) == 5\n### END HIDDEN TESTS"),
+        A.tests("test_add", 1, "assert add(2, 3) == 5\n### BEGIN HIDDEN TESTS\n"
+                               "assert add(4, 1) == 5\n### END HIDDEN TESTS"),
         ceil,
         A.tests("test_ceil_div", 1, "assert ceil_div(7, 2) == 4"),
         A.code("print(add(1, 1))"),

@@ -73,8 +73,15 @@ def report(r) -> dict:
 
 def _systolic(out):
     from npulab.hw import ArrayConfig, EnergyTable, MemoryConfig, SystolicConfig
-    from npulab.systolic import (compute_cycles, emulate, emulate_reference, estimate, fold_plan,
-                                 sram_accesses, utilization)
+    from npulab.systolic import (
+        compute_cycles,
+        emulate,
+        emulate_reference,
+        estimate,
+        fold_plan,
+        sram_accesses,
+        utilization,
+    )
     from npulab.workloads import Conv2d, Gemm
 
     shapes = [Gemm(64, 64, 64), Gemm(100, 37, 300), Gemm(1, 4096, 1024, name="gemv"),
@@ -88,7 +95,8 @@ def _systolic(out):
             for rows, cols in ((16, 16), (8, 32)):
                 arr = ArrayConfig(rows, cols, df, clock_hz=7e8)
                 for j, mem in enumerate(mems):
-                    out[f"systolic.estimate/{i}/{df}/{rows}x{cols}/m{j}"] = report(estimate(layer, SystolicConfig(arr, mem)))
+                    out[f"systolic.estimate/{i}/{df}/{rows}x{cols}/m{j}"] = report(
+                        estimate(layer, SystolicConfig(arr, mem)))
                 out[f"systolic.estimate_compat/{i}/{df}/{rows}x{cols}"] = report(
                     estimate(layer, SystolicConfig(arr, MemoryConfig(), scalesim_compat=True)))
     e = EnergyTable(dram_pJ_per_byte=20.0, mac_fp16_pJ=1.1)
@@ -134,7 +142,14 @@ def _scalesim(out):
 
 def _pim(out):
     from npulab.hw import CrossbarConfig, EnergyTable
-    from npulab.pim import IOConfig, analog_mvm, analog_mvm_reference, bit_sliced_mvm, estimate, tiled_mvm
+    from npulab.pim import (
+        IOConfig,
+        analog_mvm,
+        analog_mvm_reference,
+        bit_sliced_mvm,
+        estimate,
+        tiled_mvm,
+    )
     from npulab.workloads import Conv2d, Gemm
 
     layers = [Gemm(1, 128, 128), Gemm(10, 100, 300), Gemm(64, 1000, 512),
@@ -163,7 +178,8 @@ def _pim(out):
 
 def _snn(out):
     from npulab.hw import CoreConfig, EnergyTable, SnnConfig
-    from npulab.snn import IntLayer, Leaky, Synaptic, estimate, report as snn_report, run_core
+    from npulab.snn import IntLayer, Leaky, Synaptic, estimate, run_core
+    from npulab.snn import report as snn_report
     from npulab.workloads import Conv2d, Gemm
 
     layers = [Gemm(M=1, N=128, K=64), Gemm(M=2, N=100, K=50),
@@ -198,8 +214,16 @@ def _snn(out):
 
 
 def _tiling(out):
-    from npulab.tiling import (Problem, dataflow_mapping, evaluate, eyeriss_like, reference_counts, search,
-                               systolic_accesses, tpu_like)
+    from npulab.tiling import (
+        Problem,
+        dataflow_mapping,
+        evaluate,
+        eyeriss_like,
+        reference_counts,
+        search,
+        systolic_accesses,
+        tpu_like,
+    )
 
     problems = [Problem.gemm(64, 48, 32), Problem.conv(N=1, K=16, C=8, P=8, Q=8, R=3, S=3)]
     archs = [eyeriss_like(), tpu_like(16, 16), tpu_like(8, 8, sram_kb=16, precision="fp16")]
@@ -248,8 +272,15 @@ def _perf(out):
 
 
 def _quant(out):
-    from npulab.quant import (QuantSpec, fake_quantize, mx_quantize, quantize, quantize_groupwise, requantize,
-                              quantize_multiplier)
+    from npulab.quant import (
+        QuantSpec,
+        fake_quantize,
+        mx_quantize,
+        quantize,
+        quantize_groupwise,
+        quantize_multiplier,
+        requantize,
+    )
 
     rng = np.random.default_rng(11)
     x = rng.normal(0, 1, (6, 10)).astype(np.float32)

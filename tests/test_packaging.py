@@ -42,3 +42,23 @@ def test_import_npulab_is_light():
     code = "import sys, npulab; print(sorted(m for m in ('torch', 'matplotlib', 'nbclient') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_wheel_ships_py_typed(tmp_path):
+    """PEP 561: the wheel carries ``npulab/py.typed``, so type checkers read npulab's annotations."""
+    import shutil
+    import subprocess
+    import sys
+    import zipfile
+
+    src = tmp_path / "src"  # build from a copy: a build in the checkout would leave build/ there
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(ROOT / name, src / name)
+    shutil.copytree(ROOT / "npulab", src / "npulab", ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                    "--disable-pip-version-check", "-q", "-w", str(tmp_path / "dist"), str(src)],
+                   check=True, capture_output=True)
+    (wheel,) = (tmp_path / "dist").glob("npulab-*.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        assert "npulab/py.typed" in zf.namelist()

@@ -44,7 +44,8 @@ def test_gemm_format_is_detected(tmp_path: Path):
 ])
 def test_malformed_row_names_file_line_and_field(tmp_path: Path, row, message):
     f = tmp_path / "t.csv"
-    f.write_text("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n" + row + "\n")
+    f.write_text("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, "
+                 "Num Filter, Strides,\n" + row + "\n")
     with pytest.raises(ValueError) as err:
         load_topology(f)
     assert str(err.value).startswith(message)

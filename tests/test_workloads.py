@@ -29,8 +29,8 @@ def test_gemm_bytes_and_intensity():
 def _conv_macs_by_loops(H, W, Fh, Fw, C, K, S):
     macs = 0
     for _k in range(K):
-        for y in range(0, H - Fh + 1, S):
-            for x in range(0, W - Fw + 1, S):
+        for _y in range(0, H - Fh + 1, S):
+            for _x in range(0, W - Fw + 1, S):
                 macs += Fh * Fw * C
     return macs
 

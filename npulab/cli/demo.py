@@ -10,9 +10,9 @@ from __future__ import annotations
 
 def run(args) -> int:
     from npulab import datasets
-    from npulab.metrics.roofline import roofline_report
     from npulab.cli.limits import check_array_flags
     from npulab.hw import ArrayConfig, EnergyTable, MemoryConfig
+    from npulab.metrics.roofline import roofline_report
     from npulab.perf import format_si
     from npulab.workloads import load_topology
 

@@ -31,17 +31,23 @@ def run(args) -> int:
     from tqdm import tqdm
 
     from npulab.cli import print_json
-    from npulab.systolic.scalesim import KEYS, expand_depthwise, read_config, simulate_layer, write_reports
-    from npulab.workloads import load_topology
-
+    from npulab.systolic.scalesim import (
+        KEYS,
+        expand_depthwise,
+        read_config,
+        simulate_layer,
+        write_reports,
+    )
     from npulab.systolic.scalesim_model import MAX_ELEMENTS, check_size
+    from npulab.workloads import load_topology
 
     limit = MAX_ELEMENTS if args.max_elements is None else args.max_elements
     if limit < 1:
         raise ValueError(f"--max-elements must be >= 1; got {limit}")
     cfg = read_config(args.config)
     layers = load_topology(args.topology, kind=args.input_type)
-    n_layers = sum(l.channels if "DP" in (l.name or "") and hasattr(l, "channels") else 1 for l in layers)
+    n_layers = sum(layer.channels if "DP" in (layer.name or "") and hasattr(layer, "channels") else 1
+                   for layer in layers)
     if n_layers > 100_000:
         raise ValueError(f"{args.topology}: {n_layers} layers after depthwise expansion (limit 100000)")
     layers = expand_depthwise(layers)
@@ -53,11 +59,14 @@ def run(args) -> int:
     if args.json:
         print_json({"run_name": cfg.run_name, "report_dir": path, "dataflow": cfg.dataflow,
                     "array": [cfg.rows, cfg.cols],
-                    "layers": [{"name": l.name, **{k: r[k] for k in KEYS}} for l, r in zip(layers, results)]})
+                    "layers": [{"name": layer.name, **{k: r[k] for k in KEYS}}
+                               for layer, r in zip(layers, results)]})
     else:
-        print(f"{cfg.run_name}: {len(layers)} layer(s) on {cfg.rows}x{cfg.cols} {cfg.dataflow.upper()} -> {path}")
+        print(f"{cfg.run_name}: {len(layers)} layer(s) on {cfg.rows}x{cfg.cols} "
+              f"{cfg.dataflow.upper()} -> {path}")
         width = max(16, *(len(layer.name or "-") for layer in layers))    # long names stay aligned
         for layer, r in zip(layers, results):
             print(f"  {layer.name or '-':<{width}} total {r['total_cycles']:>10} cycles  "
-                  f"compute {r['compute_cycles']:>10}  stall {r['stall_cycles']:>6}  util {r['overall_util_pct']:6.2f}%")
+                  f"compute {r['compute_cycles']:>10}  stall {r['stall_cycles']:>6}  "
+                  f"util {r['overall_util_pct']:6.2f}%")
     return 0

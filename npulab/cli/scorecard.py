@@ -148,13 +148,22 @@ def run_scenarios(args) -> int:
     workloads = args.workload or [w for w in DEFAULT_WORKLOADS if is_llm(w)]
     results = run_scenario(args.scenario, workloads, args.hw or None,
                            progress=not args.json, **kwargs)
+    conditions = {"scenario": args.scenario, "prompt_len": args.seq_len, "output_len": args.output_len,
+                  "requests": args.requests or "scenario default", "policy": "orca",
+                  "weights": args.weights or "preset precision", "costs": args.model}
     if args.json:
         from npulab.cli import print_json
 
         print_json({"scenario": args.scenario, "bounds": {"ttft_p99_s": args.ttft_bound,
                                                           "tpot_p99_s": args.tpot_bound},
+                    "conditions": conditions,
                     "results": [dict(r.row(), summary=r.summary) for r in results]})
         return 0
+    bounds = (f"; server bounds p99 TTFT <= {args.ttft_bound:g} s, p99 TPOT <= {args.tpot_bound:g} s"
+              if args.scenario == "server" else "")
+    print(f"conditions: {args.scenario}: prompts {args.seq_len} tokens (--seq-len), outputs "
+          f"{args.output_len} tokens (--output-len), requests {conditions['requests']}, serving policy "
+          f"orca; weights {conditions['weights']}; step costs from the {args.model} model{bounds}")
     print(table(results))
     return 0
 
@@ -196,7 +205,7 @@ def run_measure(args) -> int:
     rows = compare(args.workload or list(DEFAULT_WORKLOADS), args.hw,
                    phases=[args.phase] if args.phase else None, seq_len=args.seq_len,
                    batch=args.batch, device=args.device, layers=args.layers,
-                   weight_format=args.weights, threads=args.threads)
+                   weight_format=args.weights, threads=args.threads, progress=not args.json)
     if args.json:
         from npulab.cli import print_json
 

@@ -83,7 +83,8 @@ def run(args) -> int:
         executor = "dask" if args.dask else ("serial" if args.workers == 1 else "process")
         task = dict(kw, _slo=(args.slo_ttft, args.slo_tpot))
         task.pop("trace")
-        summaries = map_rates(task, rates, executor=executor, workers=args.workers, address=args.dask)
+        summaries = map_rates(task, rates, executor=executor, workers=args.workers, address=args.dask,
+                              progress=not args.json and not args.no_progress)
         if args.plot:
             plot_load(rates, summaries, args.plot, title=f"{args.workload} on {args.hw}")
         if args.json:

@@ -210,17 +210,17 @@ def _measure(device, *, dtype, quick, progress, seed) -> dict:
         bar.step("kernel latency")
         n = copy_bytes // (2 * eb)
         src, dst = rand(n), torch.empty(n, device=device, dtype=tdt)
-        s = min(timer(lambda: dst.copy_(src)), timer(lambda: torch.add(src, 1, out=dst)))
+        s = min(timer(lambda d=dst, a=src: d.copy_(a)), timer(lambda d=dst, a=src: torch.add(a, 1, out=d)))
         out["copy"] = {"bytes_rw": 2 * n * eb, "s": s, "TBps": 2 * n * eb / s / 1e12}
         del src, dst
         bar.step("copy")
         plan = [((K, N), ms) for K, N in kn] + [((K, N), (M,)) for M, K, N in extra]
         for (K, N), m_values in plan:
-            Ws = copies(K * N * eb, lambda: rand(K, N))
+            Ws = copies(K * N * eb, lambda K=K, N=N: rand(K, N))
             for M in m_values:
                 x = rand(M, K)
                 key = f"M={M}|K={K}|N={N}"
-                s = attempt(key, lambda: timer(rotating(lambda W: x @ W, Ws)))
+                s = attempt(key, lambda x=x, Ws=Ws: timer(rotating(lambda W: x @ W, Ws)))
                 if s is not None:
                     out["gemm"][key] = {"s": s, "TFLOPs": 2 * M * N * K / s / 1e12,
                                         "GBps": eb * (M * K + K * N + M * N) / s / 1e9}
@@ -228,18 +228,20 @@ def _measure(device, *, dtype, quick, progress, seed) -> dict:
             del Ws
         for b, h, kvh, hd, q, ctx in att:
             Q = rand(b, h, q, hd)
-            kv = copies(2 * b * kvh * ctx * hd * eb,
-                        lambda: (rand(b, kvh, ctx, hd), rand(b, kvh, ctx, hd)))
+            shape = (b, kvh, ctx, hd)
+            kv = copies(2 * b * kvh * ctx * hd * eb, lambda shape=shape: (rand(*shape), rand(*shape)))
             causal = q > 1
             key = f"b={b}|h={h}|kvh={kvh}|hd={hd}|q={q}|ctx={ctx}"
-            s = attempt(key, lambda: timer(rotating(lambda Kc, Vc: F.scaled_dot_product_attention(
-                Q, Kc, Vc, is_causal=causal, enable_gqa=kvh != h), kv)))
+            def sdpa(Kc, Vc, Q=Q, causal=causal, gqa=kvh != h):
+                return F.scaled_dot_product_attention(Q, Kc, Vc, is_causal=causal, enable_gqa=gqa)
+
+            s = attempt(key, lambda sdpa=sdpa, kv=kv: timer(rotating(sdpa, kv)))
             if s is not None:
                 out["attention"][key] = {"s": s}
             bar.step(f"attention b={b} q={q} ctx={ctx}")
         for n in elem:
             x = rand(n)
-            s = attempt(f"silu_mul|n={n}", lambda: timer(lambda: F.silu(x) * x))
+            s = attempt(f"silu_mul|n={n}", lambda x=x: timer(lambda: F.silu(x) * x))
             if s is not None:
                 out["elementwise"][f"silu_mul|n={n}"] = {"s": s}
             bar.step(f"silu*mul n={n}")
@@ -247,7 +249,7 @@ def _measure(device, *, dtype, quick, progress, seed) -> dict:
             key = f"conv|h={h}|w={w}|c={c}|f={f}|k={k}|s={st}"
             x = rand(1, c, h, w)
             wt = rand(f, c, k, k)  # one weight: a conv reuses it over the whole image
-            s = attempt(key, lambda: timer(lambda: F.conv2d(x, wt, stride=st)))
+            s = attempt(key, lambda x=x, wt=wt, st=st: timer(lambda: F.conv2d(x, wt, stride=st)))
             if s is not None:
                 out["conv"][key] = {"s": s}
             bar.step(f"conv {c}->{f} {k}x{k} /{st}")

@@ -37,8 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from npulab.grading import wire
-from npulab.grading.outcome import TestOutcome, is_test_cell
 from npulab.grading.markers import BEGIN_HIDDEN, END_HIDDEN
+from npulab.grading.outcome import TestOutcome, is_test_cell
 from npulab.grading.release import nbgrader_meta
 
 #: Environment of every driver: one thread per library, no GUI, ``npulab.check()`` skips.

@@ -207,9 +207,8 @@ def gpu_config_from_dict(d, origin: str = "preset", base_dir=None) -> GpuConfig:
     one-line ``ValueError`` naming ``origin`` and the bad field.
     """
     import dataclasses
-    from pathlib import Path
-
     from collections.abc import Mapping
+    from pathlib import Path
 
     if not isinstance(d, Mapping):
         raise ValueError(f"{origin}: gpu must be a mapping of GpuConfig fields; got {d!r}")

@@ -70,17 +70,17 @@ def work_items(path: Path, lang: str) -> tuple[object, list[dict]]:
         items.sort(key=lambda it: list(by_id).index(it["key"]))
         return status, items
     data = cat.load(lectures.catalog_path(path, lang))
-    status = lectures.lecture_status(path.read_text(encoding="utf-8"), data, lang, name=path.name)
+    lstatus = lectures.lecture_status(path.read_text(encoding="utf-8"), data, lang, name=path.name)
     entries = data.get("blocks") or {}
-    for key, text in status.blocks.items():
-        if key in status.stale:
-            old = (entries.get(status.stale[key]) or {}).get(lang, "")
+    for key, text in lstatus.blocks.items():
+        if key in lstatus.stale:
+            old = (entries.get(lstatus.stale[key]) or {}).get(lang, "")
             items.append({"file": str(path), "key": key, "state": "stale", "en_sha256": key, "en": text,
                           lang: str(old)})
-        elif key in status.missing:
+        elif key in lstatus.missing:
             items.append({"file": str(path), "key": key, "state": "missing", "en_sha256": key, "en": text,
                           lang: ""})
-    return status, items
+    return lstatus, items
 
 
 def _counts(status) -> tuple[int, int, int, int]:

@@ -57,8 +57,8 @@ def load(path) -> dict:
     return data
 
 
-def dumps(data: dict) -> str:
-    """YAML text of a catalog (keys in insertion order, Unicode as is)."""
+def dumps(data: dict | list) -> str:
+    """YAML text of a catalog or a work list (keys in insertion order, Unicode as is)."""
     return yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100,
                      default_flow_style=False)
 

@@ -47,10 +47,12 @@ class Block:
 
     @property
     def text(self) -> str:
+        """The block's lines joined, as in the lecture."""
         return "\n".join(self.lines)
 
     @property
     def key(self) -> str:
+        """The catalog key: the digest of :attr:`text` (an edited block gets a new key)."""
         return cat.digest(self.text)
 
 
@@ -76,7 +78,8 @@ def split_blocks(text: str) -> list:
     >>> [(p.text, p.prose) if isinstance(p, Block) else p for p in parts]
     [('# T', True), '', ('One\\ntwo.', True), '', ('```\\na\\n\\nb\\n```', False), '']
     """
-    parts, current = [], []
+    parts: list = []
+    current: list[str] = []
     in_fence = in_math = False
 
     def flush():
@@ -151,6 +154,7 @@ class LectureStatus:
 
     @property
     def complete(self) -> bool:
+        """True when no block is stale or missing."""
         return not self.stale and not self.missing
 
 
@@ -207,6 +211,7 @@ def build_file(path, lang: str, *, write: bool = True) -> tuple[Path, str, Lectu
 
 
 def save_catalog(cpath, lecture_name: str, lang: str, blocks: dict) -> Path:
+    """Write a lecture's catalog of ``blocks`` (key -> translations) to ``cpath``; return it."""
     header = (f"Translation catalog ({lang}) of {lecture_name}: one entry per prose block, keyed by\n"
               "npulab.i18n.catalog.digest(English block). An edited English block loses its entry.\n"
               "Work list: python -m npulab.i18n status --show")

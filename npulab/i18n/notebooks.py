@@ -165,7 +165,7 @@ def code_signature(nb) -> list[tuple]:
     code cells, the source (released stub messages are normalised to their exercise number)."""
     from npulab.i18n.messages import STUB_PATTERN
 
-    rows = []
+    rows: list[tuple] = []
     for cell in nb.cells:
         meta = copy.deepcopy(dict(cell.get("metadata", {})))
         if cell.cell_type == "code":

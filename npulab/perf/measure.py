@@ -273,13 +273,15 @@ def _cut_workload(spec, layers):
 
 def compare(workloads, hardware, *, phases=None, seq_len: int = 2048, batch: int = 1,
             device: str | None = None, layers: int | None = None, reps: int = 5,
-            weight_format: str | None = None, threads: int | None = None) -> list[dict]:
+            weight_format: str | None = None, threads: int | None = None,
+            progress: bool = False) -> list[dict]:
     """Predicted (each preset) vs measured (the local torch device) for each workload.
 
     Returns rows ``{workload, phase, hardware, predicted_s, measured_s, error}`` with
     ``error = predicted / measured - 1``.  The torch run uses the preset's precision when
     torch has it (bf16, fp16, fp32), else the device default, and on the CPU the thread
     count the preset was calibrated with (its data file's ``threads``) unless ``threads``.
+    ``progress`` shows a tqdm bar over the (workload, preset) runs: a measurement takes seconds.
     """
     import torch
 
@@ -290,31 +292,35 @@ def compare(workloads, hardware, *, phases=None, seq_len: int = 2048, batch: int
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     presets = [load_preset(h) for h in hardware]
     rows = []
-    for w in workloads:
-        target = _cut_workload(w, layers)
-        for preset in presets:
-            kwargs = {"seq_len": seq_len, "batch": batch, "precision": preset.precision}
-            if weight_format:
-                kwargs["weight_format"] = weight_format
-            jobs = make_jobs(target, phases=phases, **kwargs)
-            dtype = preset.precision if preset.precision in _DTYPES else None
-            n_threads = threads or _calibrated_threads(preset)
-            for job in jobs:
-                predicted = score_job(job, preset).latency_s
-                if isinstance(target, (list, tuple)):
-                    measured = measure_layers(list(target), device=device, dtype=dtype, reps=reps,
-                                              threads=n_threads)
-                elif isinstance(target, DecoderLM):
-                    measured = measure_llm(target, job.phase, seq_len, batch, device=device,
-                                           dtype=dtype, reps=reps, threads=n_threads)
-                else:
-                    measured = measure_job(target, phase=job.phase or None, seq_len=seq_len,
-                                           batch=batch, device=device, dtype=dtype, reps=reps,
-                                           threads=n_threads)
-                name = job.name if not isinstance(target, (list, tuple)) else f"{w}-L{len(target)}"
-                rows.append({"workload": name, "phase": job.phase, "hardware": preset.name,
-                             "device": device, "predicted_s": predicted, "measured_s": measured,
-                             "error": predicted / measured - 1.0})
+    targets = [_cut_workload(w, layers) for w in workloads]
+    pairs = [(w, target, preset) for w, target in zip(workloads, targets) for preset in presets]
+    if progress:
+        from tqdm.auto import tqdm
+
+        pairs = tqdm(pairs, desc="measure", unit="run")
+    for w, target, preset in pairs:
+        kwargs = {"seq_len": seq_len, "batch": batch, "precision": preset.precision}
+        if weight_format:
+            kwargs["weight_format"] = weight_format
+        jobs = make_jobs(target, phases=phases, **kwargs)
+        dtype = preset.precision if preset.precision in _DTYPES else None
+        n_threads = threads or _calibrated_threads(preset)
+        for job in jobs:
+            predicted = score_job(job, preset).latency_s
+            if isinstance(target, (list, tuple)):
+                measured = measure_layers(list(target), device=device, dtype=dtype, reps=reps,
+                                          threads=n_threads)
+            elif isinstance(target, DecoderLM):
+                measured = measure_llm(target, job.phase, seq_len, batch, device=device,
+                                       dtype=dtype, reps=reps, threads=n_threads)
+            else:
+                measured = measure_job(target, phase=job.phase or None, seq_len=seq_len,
+                                       batch=batch, device=device, dtype=dtype, reps=reps,
+                                       threads=n_threads)
+            name = job.name if not isinstance(target, (list, tuple)) else f"{w}-L{len(target)}"
+            rows.append({"workload": name, "phase": job.phase, "hardware": preset.name,
+                         "device": device, "predicted_s": predicted, "measured_s": measured,
+                         "error": predicted / measured - 1.0})
     return rows
 
 

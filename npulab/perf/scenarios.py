@@ -52,10 +52,11 @@ def _strip(task: dict) -> dict:
 
 
 def map_rates(task: dict, rates, *, executor: str = "serial", workers: int = 2,
-              address: str | None = None) -> list:
+              address: str | None = None, progress: bool = False) -> list:
     """Serve ``task`` at every rate: one summary dict per rate, in order (same for every executor).
 
-    ``task`` holds :func:`npulab.perf.serving.serve`'s keyword arguments (without ``rate``).
+    ``task`` holds :func:`npulab.perf.serving.serve`'s keyword arguments (without ``rate``);
+    ``progress`` shows a tqdm bar over the rates as they finish.
     """
     if address:
         executor = "dask"
@@ -65,21 +66,43 @@ def map_rates(task: dict, rates, *, executor: str = "serial", workers: int = 2,
     slo = _slo_of(task)
     clean = _strip(task)
     call = {**clean, "_slo": slo}
-    if executor == "serial" or len(rates) == 1:
-        return _run_rates(call, rates)
-    if executor == "process":
-        from concurrent.futures import ProcessPoolExecutor
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
 
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(_run_rates, call, [r]) for r in rates]
+        bar = tqdm(total=len(rates), desc="rates", unit="rate")
+    try:
+        if executor == "serial" or len(rates) == 1:
+            out = []
+            for r in rates:
+                out += _run_rates(call, [r])
+                if bar is not None:
+                    bar.update(1)
+            return out
+        if executor == "process":
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                futures = [pool.submit(_run_rates, call, [r]) for r in rates]
+                for _ in as_completed(futures):
+                    if bar is not None:
+                        bar.update(1)
+                return [f.result()[0] for f in futures]
+        if not address:
+            raise ValueError("executor 'dask' needs a scheduler address (e.g. tcp://127.0.0.1:8786)")
+        from npulab.perf.dask_client import dask_client
+
+        with dask_client(address, "20s") as client:   # the run's client if one is open
+            futures = [client.submit(_run_rates, call, [r], pure=False) for r in rates]
+            if bar is not None:
+                from distributed import as_completed as dask_completed
+
+                for _ in dask_completed(futures):
+                    bar.update(1)
             return [f.result()[0] for f in futures]
-    if not address:
-        raise ValueError("executor 'dask' needs a scheduler address (e.g. tcp://127.0.0.1:8786)")
-    from npulab.perf.dask_client import dask_client
-
-    with dask_client(address, "20s") as client:   # the run's client if one is open
-        futures = [client.submit(_run_rates, call, [r], pure=False) for r in rates]
-        return [f.result()[0] for f in futures]
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def meets(summary: dict, ttft_s: float, tpot_s: float) -> bool:
@@ -259,7 +282,9 @@ def table(results: list) -> str:
     """A text table of scenario results, best first within each workload."""
     if not results:
         return "(no results)"
-    key = (lambda r: r.value if r.scenario != "single-stream" else -r.value)
+    def key(r):                       # higher is better, except single-stream latency
+        return r.value if r.scenario != "single-stream" else -r.value
+
     rows = sorted(results, key=lambda r: (r.workload, 0 if r.value == r.value else 1, -key(r)
                                           if r.value == r.value else 0))
     from npulab.metrics.report import render_table

@@ -36,11 +36,44 @@ def _label(r: Report) -> str:
     return f"{r.name}{'/' + r.phase if r.phase else ''}"
 
 
+#: The conditions of a row (what was run, in which number formats), also CSV columns.
+CONDITION_COLUMNS = ("seq_len", "batch", "weights", "activations", "kv_cache", "sparsity")
+
 #: Columns of :meth:`Scorecard.rows` (and of the CSV), in order.
 COLUMNS = ("workload", "phase", "hardware", "engine", "latency_s", "throughput_per_s", "unit",
            "energy_j", "energy_per_unit_j", "power_w", "peak_tops", "tops", "tops_per_w",
            "utilization", "bound", "accuracy", "accuracy_target", "valid") + tuple(
-    _energy_column(g) for g in ENERGY_GROUPS)
+    _energy_column(g) for g in ENERGY_GROUPS) + CONDITION_COLUMNS
+
+
+def _format_label(c: dict) -> str:
+    """A row's number formats in a few characters: ``int8``, or ``w int4 / a int8 / kv int8``."""
+    formats = [c.get(k) for k in ("weights", "activations", "kv_cache") if c.get(k)]
+    if not formats:
+        return "-"
+    if len(set(formats)) == 1:
+        label = formats[0]
+    else:
+        label = " / ".join(f"{tag} {c[k]}" for tag, k in (("w", "weights"), ("a", "activations"),
+                                                         ("kv", "kv_cache")) if c.get(k))
+    return label                                   # (sparsity: in the workload's name)
+
+
+def conditions_text(conditions, notes=()) -> list[str]:
+    """Lines that state what every row measured (shape of the work; formats are per row)."""
+    llm = [c for c in conditions if c.get("seq_len") is not None]
+    lines = []
+    if llm:
+        shapes = sorted({(c["seq_len"], c["batch"]) for c in llm})
+        lines.append("conditions: LLM prefill = a prompt of seq-len tokens per sequence; decode = one "
+                     "new token per sequence after seq-len tokens of context; " +
+                     ", ".join(f"seq-len {s}, batch {b}" for s, b in shapes))
+    if len(llm) < len(conditions):
+        lines.append("conditions: networks = one inference (batch 1)")
+    if conditions:
+        lines.append("formats: each row's weights / activations / KV cache (the preset's precision unless "
+                     "--weights / --kv-format say otherwise)")
+    return lines + [f"note: {n}" for n in notes]
 
 
 def report_row(r: Report) -> dict:
@@ -80,6 +113,10 @@ class Scorecard:
 
     reports: tuple
     skipped: tuple = field(default_factory=tuple)
+    #: One dict per report: the :data:`CONDITION_COLUMNS` it was measured under.
+    conditions: tuple = field(default_factory=tuple)
+    #: Lines a reader must see beside the numbers (e.g. a flag that did not apply).
+    notes: tuple = field(default_factory=tuple)
 
     def __post_init__(self):
         object.__setattr__(self, "reports", tuple(self.reports))
@@ -87,22 +124,30 @@ class Scorecard:
         for r in self.reports:
             if not isinstance(r, Report):
                 raise ValueError(f"Scorecard.reports must hold Report objects; got {type(r).__name__}")
+        conds = tuple(dict(c) for c in self.conditions) or tuple({} for _ in self.reports)
+        if len(conds) != len(self.reports):
+            raise ValueError(f"Scorecard.conditions needs one dict per report ({len(self.reports)}); "
+                             f"got {len(conds)}")
+        object.__setattr__(self, "conditions", conds)
+        object.__setattr__(self, "notes", tuple(str(n) for n in self.notes))
 
     def __len__(self) -> int:
         return len(self.reports)
 
     def rows(self) -> list[dict]:
-        """One flat dict per report with the :data:`COLUMNS`."""
-        return [report_row(r) for r in self.reports]
+        """One flat dict per report with the :data:`COLUMNS` (conditions included)."""
+        return [report_row(r) | {k: c.get(k) for k in CONDITION_COLUMNS}
+                for r, c in zip(self.reports, self.conditions)]
 
     def to_dict(self) -> dict:
-        """``{"columns", "results": [Report.to_dict() + flat row], "skipped"}`` (JSON-ready)."""
+        """``{"columns", "conditions", "notes", "results": [Report.to_dict() + flat row], "skipped"}``."""
         results = []
-        for r in self.reports:
+        for r, row in zip(self.reports, self.rows()):
             d = r.to_dict()
-            d.update(report_row(r))
+            d.update(row)
             results.append(d)
-        return {"columns": list(COLUMNS), "results": results, "skipped": list(self.skipped)}
+        return {"columns": list(COLUMNS), "conditions": conditions_text(self.conditions, self.notes),
+                "results": results, "skipped": list(self.skipped)}
 
     def to_json(self, indent: int = 2) -> str:
         """The scorecard as one JSON document."""
@@ -130,26 +175,43 @@ class Scorecard:
         return text
 
     # ---- human-readable ----------------------------------------------------------------
-    _HEAD = ("workload", "phase", "hardware", "engine", "latency", "throughput", "energy/unit",
-             "power", "peak TOPS", "TOPS", "TOPS/W", "util", "bound", "accuracy")
+    _HEAD = ("workload", "phase", "hardware", "engine", "format", "latency", "throughput",
+             "energy/unit", "power", "peak TOPS", "TOPS", "TOPS/W", "util", "bound", "accuracy")
+
+    def _has_accuracy(self) -> bool:
+        return any(r.accuracy is not None for r in self.reports)
+
+    def _head(self) -> tuple:
+        return self._HEAD if self._has_accuracy() else self._HEAD[:-1]
+
+    def _notes(self) -> list[str]:
+        notes = list(self.notes)
+        if self.reports and not self._has_accuracy():
+            notes.append("no accuracy column: none of these workloads has an accuracy model "
+                         "(digits-cnn measures it: --workload digits-cnn)")
+        return notes
 
     def _cells(self) -> list[tuple]:
         out = []
-        for r in self.reports:
+        keep = len(self._head())
+        for r, c in zip(self.reports, self.conditions):
             acc = "-" if r.accuracy is None else f"{100 * r.accuracy:.1f}%" + (
                 "" if r.valid is None else (" ok" if r.valid else " INVALID"))
             out.append((
-                r.name, r.phase or "-", r.hardware or "-", r.engine,
+                r.name, r.phase or "-", r.hardware or "-", r.engine, _format_label(c),
                 format_si(r.latency_s, "s", 3), f"{r.inferences_per_s:.4g} {r.unit}/s",
                 format_si(r.energy_per_inference_j, "J", 3), format_si(r.power_w, "W", 3),
-                "-" if r.peak_tops is None else f"{r.peak_tops:.3g}", f"{r.tops:.3g}", "-" if r.tops_per_w is None else f"{r.tops_per_w:.3g}",
+                "-" if r.peak_tops is None else f"{r.peak_tops:.3g}", f"{r.tops:.3g}",
+                "-" if r.tops_per_w is None else f"{r.tops_per_w:.3g}",
                 "-" if r.utilization is None else f"{100 * r.utilization:.1f}%",
-                r.bound or "-", acc))
+                r.bound or "-", acc)[:keep])
         return out
 
     def table(self) -> str:
-        """A fixed-width text table (plus one line per skipped run)."""
-        lines = [render_table(self._HEAD, self._cells())]
+        """A fixed-width text table under the lines that state its conditions (plus one line
+        per skipped run)."""
+        lines = conditions_text(self.conditions, self._notes())
+        lines.append(render_table(self._head(), self._cells()))
         for s in self.skipped:
             lines.append(f"skipped {s.get('hardware')} ({s.get('engine')}) on "
                          f"{s.get('workload')}: {s.get('reason')}")
@@ -162,12 +224,14 @@ class Scorecard:
 
     def to_html(self) -> str:
         """An HTML table (what a notebook shows)."""
-        head = "".join(f"<th>{html.escape(h)}</th>" for h in self._HEAD)
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in self._head())
         body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>"
                        for row in self._cells())
+        conds = "".join(f"<p>{html.escape(line)}</p>"
+                        for line in conditions_text(self.conditions, self._notes()))
         notes = "".join(f"<p>skipped {html.escape(str(s.get('hardware')))}: "
                         f"{html.escape(str(s.get('reason')))}</p>" for s in self.skipped)
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{notes}"
+        return f"{conds}<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{notes}"
 
     _repr_html_ = to_html
 
@@ -293,7 +357,9 @@ def run_scorecard(workloads=DEFAULT_WORKLOADS, hardware=None, *, phases=None, mo
         from tqdm.auto import tqdm
 
         pairs = tqdm(pairs, desc="scorecard", unit="run")
-    reports, skipped, jobs = [], [], {}
+    from npulab.perf.scoring import job_conditions
+
+    reports, skipped, jobs, conditions, notes = [], [], {}, [], []
     for w, p in pairs:
         kwargs = dict(job_kwargs)
         sparsity = kwargs.pop("sparsity", None)   # issue 30: {weight_sparsity, ...densities}
@@ -307,9 +373,15 @@ def run_scorecard(workloads=DEFAULT_WORKLOADS, hardware=None, *, phases=None, mo
                 jobs[key] = [apply_sparsity(j, precision=kwargs["precision"], **sparsity)
                              for j in jobs[key]]
         for job in jobs[key]:
+            if phases and not job.phase:
+                note = f"--phase applies to LLM workloads only: {job.name} is scored as one inference"
+                if note not in notes:
+                    notes.append(note)
             try:
                 reports.append(score_job(job, p, model=model))
             except EngineUnavailable as err:
                 skipped.append({"hardware": p.name, "engine": p.engine, "workload": job.label,
                                 "reason": str(err)})
-    return Scorecard(reports, skipped)
+                continue
+            conditions.append(job_conditions(job, kwargs["precision"], sparsity))
+    return Scorecard(reports, skipped, conditions=conditions, notes=notes)

@@ -106,6 +106,23 @@ class Job:
         return self.name + (f"/{self.phase}" if self.phase else "")
 
 
+def job_conditions(job: Job, precision: str, sparsity: dict | None = None) -> dict:
+    """What a job measured: LLM ``seq_len``/``batch``/``context_len`` and the number formats.
+
+    ``precision`` is the preset's (activations; weights and KV cache too unless the job's
+    LLM phase says otherwise); ``sparsity`` the scorecard's sparsity attributes, if any.
+    """
+    src = job.source
+    if src is not None and hasattr(src, "seq_len"):                 # an LLM phase
+        c = {"seq_len": src.context_len, "batch": src.batch,        # --seq-len: prompt or context
+             "weights": src.weight_format, "activations": precision, "kv_cache": src.kv_format}
+    else:                                                           # a network: one inference
+        c = {"batch": 1, "weights": precision, "activations": precision}
+    if sparsity:
+        c["sparsity"] = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sparsity.items() if v)
+    return c
+
+
 def topology_job(name, layers, precision) -> Job:
     """A :class:`Job` of a list of layers: repeats counted, weights and network input/output in bytes."""
     b = bytes_per_element(precision)
@@ -186,7 +203,8 @@ def digits_job(precision: str = "int8", weight_bits: int = 8) -> Job:
 
     Accuracy is measured on the 360 test images with every weight rounded to a symmetric
     per-tensor ``weight_bits`` grid (:func:`npulab.quant.fake_quantize` with
-    ``QuantSpec(weight_bits)``; wider than 16 bits keeps the float weights); the target is 99% of the FP32 model's accuracy
+    ``QuantSpec(weight_bits)``; wider than 16 bits keeps the float weights); the target is 99%
+    of the FP32 model's accuracy
     (MLPerf's 99% rule).  This is the same for every engine at the same weight precision:
     the analog noise of a PIM crossbar (``npulab.pim``) and the rate-coding loss of a
     converted SNN (``npulab.snn``) are measured in Labs 05-06, not here.

@@ -232,6 +232,13 @@ def pareto_front(rows: list[dict], x: str = "latency_s", y: str = "energy_j") ->
     return front
 
 
+def _knob(value) -> str:
+    """A design knob as a person writes it: ``64``, ``int8``, ``2.56e+10`` (not ``25600000000.0``)."""
+    if isinstance(value, float) and not isinstance(value, bool):
+        return f"{value:.4g}"
+    return str(value)
+
+
 @dataclass(frozen=True, repr=False)
 class SweepResult:
     """The rows of a sweep (one per point x workload) and its Pareto fronts."""
@@ -249,7 +256,7 @@ class SweepResult:
         return [rows[i] for i in pareto_front(rows)]
 
     def table(self, max_rows: int = 20) -> str:
-        """Text: the Pareto front of each workload."""
+        """Text: the Pareto front of each workload (knob values as people write them: 2.56e+10)."""
         keys = list(self.spec.space)
         lines = [f"sweep {self.spec.name}: {len(self.rows)} results "
                  f"({len(self.rows) // max(1, len(self.workloads()))} points x {len(self.workloads())} workloads)"]
@@ -257,7 +264,7 @@ class SweepResult:
             front = self.pareto(w)
             lines.append(f"\nPareto front for {w} ({len(front)} points, energy vs latency):")
             head = keys + ["latency_s", "energy_j", "tops_per_w", "bound"]
-            cells = [[str(r[k]) for k in keys] + [f"{r['latency_s']:.4g}", f"{r['energy_j']:.4g}",
+            cells = [[_knob(r[k]) for k in keys] + [f"{r['latency_s']:.4g}", f"{r['energy_j']:.4g}",
                                                    f"{r['tops_per_w']:.4g}", str(r["bound"])]
                      for r in front[:max_rows]]
             lines.append(render_table(head, cells))

@@ -14,12 +14,25 @@
 """
 from npulab.hw.pim import IOConfig, PimConfig
 from npulab.pim.cost import estimate
-from npulab.pim.devices import (Conductances, PCMNoiseModel, ProgrammedArray,
-                                drift_compensation_alpha, ir_drop_currents, program,
-                                stuck_at_faults, weights_to_conductances)
+from npulab.pim.devices import (
+    Conductances,
+    PCMNoiseModel,
+    ProgrammedArray,
+    drift_compensation_alpha,
+    ir_drop_currents,
+    program,
+    stuck_at_faults,
+    weights_to_conductances,
+)
 from npulab.pim.mvm import analog_mvm, analog_mvm_reference
-from npulab.pim.slicing import (SlicedResult, adc, bit_sliced_mvm, ir_drop_array, tile_grid,
-                                tiled_mvm)
+from npulab.pim.slicing import (
+    SlicedResult,
+    adc,
+    bit_sliced_mvm,
+    ir_drop_array,
+    tile_grid,
+    tiled_mvm,
+)
 
 _LAZY = {
     "AnalogLinear": "layers", "AnalogConv2d": "layers", "convert_to_analog": "layers",

@@ -26,8 +26,8 @@ parallel; one digit takes ``CrossbarConfig.cycle_time_s`` (the array read and th
 conversions of the columns that share an ADC, pipelined); vectors follow one another:
 ``latency = M * input_cycles * cycle_time_s``; a chip of ``PimConfig.num_arrays`` arrays
 that holds fewer than the layer's tiles runs it in ``rounds = ceil(tiles / num_arrays)``
-(latency times ``rounds``; ``num_arrays=None`` assumes every tile is present).  Not modelled: weight programming time and
-energy, DRAM traffic, peripheral leakage, interconnect.
+(latency times ``rounds``; ``num_arrays=None`` assumes every tile is present).  Not
+modelled: weight programming time and energy, DRAM traffic, peripheral leakage, interconnect.
 
 Sparsity (issue 30) is reported, not applied: pruned weights still occupy their cells (a
 crossbar row or column is freed only by structured pruning of whole input or output

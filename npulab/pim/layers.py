@@ -21,6 +21,7 @@ Where this differs from aihwkit: weights are normalised by one ``max|W|`` per la
 from __future__ import annotations
 
 import copy
+from typing import cast
 
 import numpy as np
 import torch
@@ -28,13 +29,17 @@ from torch import nn
 from torch.nn import functional as F
 
 from npulab.hw.crossbar import CrossbarConfig
-from npulab.pim.devices import PCMNoiseModel, drift_compensation_alpha, program
 from npulab.hw.pim import IOConfig
+from npulab.pim.devices import PCMNoiseModel, drift_compensation_alpha, program
 from npulab.pim.slicing import tiled_mvm
 
 
 class _AnalogMixin:
     """State and behaviour shared by the analog layers (weights as a 2-D [out, in] matrix)."""
+
+    # provided by the torch layer the mixin is combined with (nn.Linear, nn.Conv2d)
+    weight: torch.Tensor
+    training: bool
 
     def _init_analog(self, io, noise_model, tile_size, train_noise, faults=(0.0, 0.0),
                      ir_drop=None):
@@ -130,7 +135,7 @@ class AnalogLinear(_AnalogMixin, nn.Linear):
     io : IOConfig, default IOConfig()
         Periphery of every tile.
     noise_model : PCMNoiseModel or None, default PCMNoiseModel()
-        Device model used by :meth:`program` / :meth:`drift`.
+        Device model used by ``program()`` / ``drift()``.
     tile_size : int, default 512
         Largest tile (rows = cols), aihwkit's default.
     train_noise : float, default 0.02
@@ -186,15 +191,16 @@ class AnalogConv2d(_AnalogMixin, nn.Conv2d):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, _, h, w = x.shape
         kh, kw = self.kernel_size
-        out_h = (h + 2 * self.padding[0] - kh) // self.stride[0] + 1
-        out_w = (w + 2 * self.padding[1] - kw) // self.stride[1] + 1
+        ph, pw = cast(tuple[int, int], self.padding)   # numbers: convert_to_analog's layers
+        out_h = (h + 2 * ph - kh) // self.stride[0] + 1
+        out_w = (w + 2 * pw - kw) // self.stride[1] + 1
         if self.training:                          # differentiable im2col for noise injection
-            cols = F.unfold(x, self.kernel_size, padding=self.padding, stride=self.stride)
+            cols = F.unfold(x, self.kernel_size, padding=(ph, pw), stride=self.stride)
             cols = cols.transpose(1, 2).reshape(-1, cols.shape[1])              # [n*L, C*kh*kw]
         else:                                      # the same im2col in numpy (faster on CPU)
-            ph, pw = self.padding
             xp = np.pad(x.detach().cpu().numpy(), ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-            win = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(2, 3))
+            # numpy takes a tuple axis; its stubs (2.3) say SupportsIndex only
+            win = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(2, 3))  # type: ignore[call-overload]
             win = win[:, :, ::self.stride[0], ::self.stride[1]]           # [n, C, oh, ow, kh, kw]
             cols = torch.from_numpy(np.ascontiguousarray(
                 win.transpose(0, 2, 3, 1, 4, 5)).reshape(n * out_h * out_w, -1))
@@ -225,6 +231,7 @@ def convert_to_analog(model: nn.Module, io: IOConfig | None = None,
         """The analog layer for ``child``, or None when it is not a Linear/Conv2d."""
         if isinstance(child, _AnalogMixin):
             return None
+        new: nn.Module
         if isinstance(child, nn.Linear):
             new = AnalogLinear(child.in_features, child.out_features, child.bias is not None,
                                io, noise_model, tile_size, train_noise, faults, ir_drop)

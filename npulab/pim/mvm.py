@@ -46,7 +46,6 @@ import numpy as np
 from npulab.hw.pim import BM_SCOPES, BOUND_MANAGEMENT, NOISE_MANAGEMENT, IOConfig, converter_step  # noqa: F401
 from npulab.quant.uniform import round_to_step
 
-
 # ---------------------------------------------------------------------------------------
 # helpers shared by the reference and the fast path
 

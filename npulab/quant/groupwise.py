@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from npulab.quant.uniform import QuantSpec, QTensor, quantize
+from npulab.quant.uniform import QTensor, QuantSpec, quantize
 
 GROUP_SIZES = (32, 64, 128)
 

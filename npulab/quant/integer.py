@@ -223,7 +223,8 @@ def im2col(x, kernel: tuple[int, int], stride: int = 1, padding: int = 0, pad_va
         x = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)), constant_values=pad_value)
     E = (H + 2 * padding - R) // stride + 1
     F = (W + 2 * padding - S) // stride + 1
-    win = np.lib.stride_tricks.sliding_window_view(x, (R, S), axis=(2, 3))  # (N, C, H', W', R, S)
+    # (N, C, H', W', R, S); numpy takes a tuple axis, its stubs (2.3) say SupportsIndex only
+    win = np.lib.stride_tricks.sliding_window_view(x, (R, S), axis=(2, 3))  # type: ignore[call-overload]
     win = win[:, :, ::stride, ::stride][:, :, :E, :F]  # (N, C, E, F, R, S)
     return win.transpose(0, 2, 3, 1, 4, 5).reshape(N, E * F, C * R * S)
 

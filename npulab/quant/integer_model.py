@@ -54,7 +54,7 @@ class IntegerLayer:
     relu: bool
     stride: int = 1
     padding: int = 0
-    real_multiplier: np.ndarray = field(default=None)
+    real_multiplier: np.ndarray | None = field(default=None)
 
     @classmethod
     def from_float(cls, kind, weight_q: np.ndarray, weight_scale, bias, x_scale, x_zero_point,
@@ -151,6 +151,7 @@ class IntegerModel:
         return np.argmax(self(x), axis=1)
 
     def accuracy(self, x, y) -> float:
+        """Fraction of ``x``'s rows whose predicted class equals ``y`` (0..1)."""
         return float(np.mean(self.predict(x) == np.asarray(y)))
 
     def __repr__(self):
@@ -173,7 +174,7 @@ def to_integer(qat_model) -> IntegerModel:
         raise ValueError("to_integer: the model must start with a calibrated FakeQuantize (run calibrate first)")
     x_scale, x_zp = float(mods[0].scale), int(mods[0].zero_point)
     first = (x_scale, x_zp, mods[0].spec)
-    steps, shape, i = [], None, 1
+    steps, i = [], 1
     while i < len(mods):
         m = mods[i]
         if isinstance(m, (QATLinear, QATConv2d)):
@@ -186,9 +187,9 @@ def to_integer(qat_model) -> IntegerModel:
             w = layer.weight.detach().cpu().numpy()
             wq = quantize(w, m.weight_quant.spec)
             bias = None if layer.bias is None else layer.bias.detach().cpu().numpy()
-            kw = {}
+            kw: dict[str, int] = {}
             if isinstance(m, QATConv2d):
-                kw = dict(stride=layer.stride[0], padding=layer.padding[0])
+                kw = dict(stride=int(m.conv.stride[0]), padding=int(m.conv.padding[0]))
             steps.append(IntegerLayer.from_float(
                 "linear" if isinstance(m, QATLinear) else "conv", wq.int_repr, wq.scale, bias, x_scale, x_zp,
                 float(fq.scale), int(fq.zero_point), fq.spec, relu, **kw))

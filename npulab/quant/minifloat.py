@@ -53,6 +53,7 @@ class FloatFormat:
 
     @property
     def bits(self) -> int:
+        """Total bits: sign + exponent + mantissa."""
         return 1 + self.ebits + self.mbits
 
     @property
@@ -74,6 +75,7 @@ class FloatFormat:
 
     @property
     def min_subnormal(self) -> float:
+        """Smallest positive (subnormal) value, ``2**(emin - mbits)``."""
         return float(2.0 ** (self.emin - self.mbits))
 
 

@@ -9,14 +9,14 @@ exponent with bias 127, no mantissa) and ``k`` elements ``P_i`` in a narrow form
 
 where ``emax_elem`` is the exponent of the element format's largest normal number:
 
-=======  ==================================  =========  =======================
-format   element                             emax_elem  bits / element (+ scale)
-=======  ==================================  =========  =======================
+=======  ===================================  =========  ========================
+format   element                              emax_elem  bits / element (+ scale)
+=======  ===================================  =========  ========================
 MXINT8   int8, implicit scale 2^-6 (1.6 fix)  0          8 + 8/32
 MXFP8    E4M3 (or E5M2)                       8 (15)     8 + 8/32
 MXFP6    E2M3 (or E3M2)                       2 (4)      6 + 8/32
 MXFP4    E2M1                                 2          4 + 8/32
-=======  ==================================  =========  =======================
+=======  ===================================  =========  ========================
 
 Because ``max|V| / 2^E`` lies in ``[2^emax, 2^(emax+1))``, the largest element can exceed the
 element format's maximum (e.g. 7.5 > 6 for E2M1) and then saturates: MX trades a little error

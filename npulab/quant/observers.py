@@ -11,7 +11,7 @@ An observer sees one or more batches (``observe``) and then proposes quantizatio
   Batch statistics are combined as brevitas does, an exponential moving average with momentum
   0.1 started from the first batch (``momentum=None`` gives a plain mean over batches instead).
 * :class:`MSEObserver`: the clipping range that minimises the mean squared quantization error,
-  found by a grid search over fractions of max|x| (Banner et al., NeurIPS 2019 motivate it).
+  found by a grid search over fractions of ``max|x|`` (Banner et al., NeurIPS 2019 motivate it).
 * :class:`MovingAverageObserver`: exponential moving average of per-batch min/max (TensorFlow's
   QAT default; Jacob et al., CVPR 2018, section 3).
 
@@ -48,7 +48,7 @@ def error_metrics(x, x_hat) -> dict:
 
 
 def abs_percentile(x, q: float = 99.999) -> np.float32:
-    """brevitas's ``AbsPercentile``: the k-th smallest |x|, ``k = floor(0.01 q n + 0.5)``."""
+    """brevitas's ``AbsPercentile``: the k-th smallest ``|x|``, ``k = floor(0.01 q n + 0.5)``."""
     a = np.abs(np.asarray(x, np.float32)).ravel()
     k = max(int(math.floor(0.01 * q * a.size + 0.5)), 1)
     return np.float32(np.partition(a, k - 1)[k - 1])
@@ -89,6 +89,7 @@ class MinMaxObserver(_Observer):
         self.max_val = hi if self.max_val is None else max(self.max_val, hi)
 
     def qparams(self, spec: QuantSpec):
+        """Scale and zero point for ``spec`` from what was observed (at least one batch)."""
         if self.min_val is None:
             raise ValueError("MinMaxObserver.qparams: observe at least one batch first")
         return _range_qparams(self.min_val, self.max_val, spec)
@@ -120,7 +121,7 @@ class MovingAverageObserver(MinMaxObserver):
 
 
 class PercentileObserver(_Observer):
-    """brevitas's activation calibration: mean over batches of the 99.999th percentile of |x|.
+    """brevitas's activation calibration: mean over batches of the 99.999th percentile of ``|x|``.
 
     ``scale = stat / 128`` for signed 8-bit (``Int8ActPerTensorFloat``), ``stat / 255`` for
     unsigned (``Uint8ActPerTensorFloat``).
@@ -128,7 +129,7 @@ class PercentileObserver(_Observer):
     Parameters
     ----------
     q : float, default 99.999
-        Percentile of |x| (brevitas's ``high_percentile_q``).
+        Percentile of ``|x|`` (brevitas's ``high_percentile_q``).
     momentum : float or None, default 0.1
         Exponential moving average ``stat <- (1 - m) stat + m s`` in float32 (brevitas's
         ``DEFAULT_MOMENTUM``); None: the plain mean of the batch statistics.
@@ -154,6 +155,7 @@ class PercentileObserver(_Observer):
         self.batches = n + 1
 
     def qparams(self, spec: QuantSpec):
+        """Scale and zero point for ``spec`` from what was observed (at least one batch)."""
         if self.stat is None:
             raise ValueError("PercentileObserver.qparams: observe at least one batch first")
         return np.float32(np.float32(self.stat) / np.float32(spec.scaling_int)), np.int32(0)
@@ -168,12 +170,13 @@ class MSEObserver(_Observer):
 
     def __init__(self, grid: int = 100):
         self.grid = grid
-        self._data = []
+        self._data: list[np.ndarray] = []
 
     def _update(self, x):
         self._data.append(x.ravel())
 
     def qparams(self, spec: QuantSpec):
+        """Scale and zero point for ``spec`` from what was observed (at least one batch)."""
         if not self._data:
             raise ValueError("MSEObserver.qparams: observe at least one batch first")
         x = np.concatenate(self._data)

@@ -82,7 +82,7 @@ class FakeQuantize(nn.Module):
         q_min, q_max = self.spec.int_range
         if self.observer_kind == "weight":
             return fake_quant_ste(x, self.weight_scale(x), torch.zeros(()), q_min, q_max)
-        if self.calibrating:
+        if self.calibrating and self._observer is not None:  # (a weight quantizer returned above)
             self._observer.observe(x.detach().cpu().numpy())
             return x
         return fake_quant_ste(x, self.scale, self.zero_point, q_min, q_max)
@@ -138,7 +138,7 @@ def prepare_qat(model: nn.Sequential, w_bits: int = 8, a_bits: int = 8, per_chan
     w_spec = QuantSpec(w_bits, per_channel=per_channel)
     act_u = QuantSpec(a_bits, signed=False, narrow_range=False)
     act_s = QuantSpec(a_bits, signed=True, narrow_range=False)
-    layers = [FakeQuantize(act_s if input_signed else act_u, observer)]
+    layers: list[nn.Module] = [FakeQuantize(act_s if input_signed else act_u, observer)]
     for m in copy.deepcopy(model):
         if isinstance(m, nn.Linear):
             layers.append(QATLinear(m, w_spec))

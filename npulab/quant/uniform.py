@@ -138,6 +138,7 @@ class QTensor:
 
     @property
     def shape(self) -> tuple[int, ...]:
+        """Shape of the integer tensor."""
         return self.int_repr.shape
 
     def dequantize(self) -> np.ndarray:
@@ -191,7 +192,8 @@ def minmax_scale(x: np.ndarray, spec: QuantSpec) -> tuple[np.ndarray, np.ndarray
 
     Symmetric: ``s = max(max|x|, 1e-10) / QuantSpec.scaling_int``, zero point 0 (brevitas
     0.13.4: the divisor is ``-q_min`` for signed integers, e.g. 128 for 8 bits without
-    ``narrow_range``, and ``q_max`` for unsigned ones, whose scale also comes from ``max|x|``).  Asymmetric: ``s = (max(x, 0) - min(x, 0)) / (q_max - q_min)``,
+    ``narrow_range``, and ``q_max`` for unsigned ones, whose scale also comes from ``max|x|``).
+    Asymmetric: ``s = (max(x, 0) - min(x, 0)) / (q_max - q_min)``,
     ``z = q_min - round(min(x, 0) / s)``, so that 0.0 is exactly representable.
 
     Returns

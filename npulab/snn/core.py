@@ -101,7 +101,8 @@ class IntLayer:
         if self.bias is not None:
             b = np.asarray(self.bias)
             if b.shape != (w.shape[1],) or not np.issubdtype(b.dtype, np.integer):
-                raise ValueError(f"IntLayer.bias must be an int array of shape ({w.shape[1]},); got {b.dtype} shape {b.shape}")
+                raise ValueError(f"IntLayer.bias must be an int array of shape ({w.shape[1]},); "
+                                 f"got {b.dtype} shape {b.shape}")
             object.__setattr__(self, "bias", b.astype(np.int64))
         if self.mask is not None:
             m = np.asarray(self.mask, dtype=bool)
@@ -129,10 +130,12 @@ class IntLayer:
 
     @property
     def n_in(self) -> int:
+        """Inputs (presynaptic neurons): rows of ``weight``."""
         return self.weight.shape[0]
 
     @property
     def n_out(self) -> int:
+        """Neurons of the layer: columns of ``weight``."""
         return self.weight.shape[1]
 
     def __repr__(self):
@@ -177,14 +180,17 @@ class CoreResult:
 
     @property
     def timesteps(self) -> int:
+        """Time steps T of the run."""
         return self.sops.shape[1]
 
     @property
     def batch(self) -> int:
+        """Samples B run side by side."""
         return self.spikes[0].shape[1]
 
     @property
     def total_sops(self) -> int:
+        """Synaptic operations over all layers, steps and samples."""
         return int(self.sops.sum())
 
     @property
@@ -199,6 +205,7 @@ class CoreResult:
 
     @property
     def total_neuron_updates(self) -> int:
+        """Neuron (membrane) updates over all layers, steps and samples."""
         return int(self.neuron_updates.sum())
 
     @property
@@ -340,13 +347,13 @@ def run_core(layers, spikes_in, core: CoreConfig = CoreConfig(), reset: str = "s
         w64 = [lay.weight.astype(np.float64) for lay in layers]
         for t in range(T):
             s = s_in[t]                                        # [B, n_in]
-            for l, lay in enumerate(layers):
-                current = (s @ w64[l]).astype(np.int64)        # [B, n_out]: every synapse, every step
-                sops[l, t] = int(s.sum(axis=0).astype(np.int64) @ fan_out[l])
-                s, v[l] = _update(v[l], current, lay, core, reset)
-                updates[l, t] = B * lay.n_out
-                counts[l, t] = int(s.sum())
-                spikes[l][t] = s
+            for k, lay in enumerate(layers):
+                current = (s @ w64[k]).astype(np.int64)        # [B, n_out]: every synapse, every step
+                sops[k, t] = int(s.sum(axis=0).astype(np.int64) @ fan_out[k])
+                s, v[k] = _update(v[k], current, lay, core, reset)
+                updates[k, t] = B * lay.n_out
+                counts[k, t] = int(s.sum())
+                spikes[k][t] = s
         finals = v
     else:
         # Event-driven, layer by layer: a layer's input spikes over all T steps are known
@@ -359,13 +366,13 @@ def run_core(layers, spikes_in, core: CoreConfig = CoreConfig(), reset: str = "s
         vmag = max(core.v_max, -core.v_min)
         small = core.decay_mode != "multiplier" or vmag * 4096 < 2**31    # the leak's product fits
         s = s_in.reshape(T * B, -1)                            # [T*B, n_in] spikes in
-        for l, lay in enumerate(layers):
+        for k, lay in enumerate(layers):
             bound = lay.n_in * int(np.abs(lay.weight).max(initial=0))
             ftype = np.float32 if bound < 2**24 else np.float64
             bias = 0 if lay.bias is None else int(np.abs(lay.bias).max(initial=0))
             vtype = np.int32 if small and bound + 2 * vmag + bias < 2**31 else np.int64
             per_step = s.reshape(T, B, -1).sum(axis=1, dtype=np.int64)    # [T, n_in] spikes per input
-            sops[l] = per_step @ fan_out[l]
+            sops[k] = per_step @ fan_out[k]
             act = np.flatnonzero(per_step.any(axis=0))                   # inputs that ever spike
             current = np.zeros((T * B, lay.n_out), vtype)
             if act.size == lay.n_in:                                     # every input spikes sometime
@@ -375,13 +382,13 @@ def run_core(layers, spikes_in, core: CoreConfig = CoreConfig(), reset: str = "s
                 rows = np.flatnonzero(sa.any(axis=1))                    # (step, sample) rows with events
                 current[rows] = sa[rows].astype(ftype) @ lay.weight[act].astype(ftype)
             current = current.reshape(T, B, lay.n_out)
-            v = np.zeros((B, lay.n_out), vtype)
-            out = spikes[l]
+            mem = np.zeros((B, lay.n_out), vtype)
+            out = spikes[k]
             for t in range(T):
-                out[t], v = _update(v, current[t], lay, core, reset)
-            updates[l] = B * lay.n_out
-            counts[l] = out.reshape(T, -1).sum(axis=1)
-            finals[l] = v.astype(np.int64)
+                out[t], mem = _update(mem, current[t], lay, core, reset)
+            updates[k] = B * lay.n_out
+            counts[k] = out.reshape(T, -1).sum(axis=1)
+            finals[k] = mem.astype(np.int64)
             s = out.reshape(T * B, lay.n_out)
     return CoreResult(spikes=spikes, final_membrane=finals, sops=sops, neuron_updates=updates,
                       spike_counts=counts, input_spikes=int(s_in.sum()),

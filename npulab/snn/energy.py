@@ -140,16 +140,16 @@ def report(result, core: CoreConfig = CoreConfig(), energy: EnergyTable = Energy
     ``sops_per_layer``, ``neuron_updates_per_layer``, ``spikes_per_layer``.
     """
     n_layers = result.sops.shape[0]
-    neurons = [result.spikes[l].shape[2] for l in range(n_layers)]
-    cores = [core.cores_for(neurons[l], result.synapses[l]) for l in range(n_layers)]
+    neurons = [result.spikes[k].shape[2] for k in range(n_layers)]
+    cores = [core.cores_for(neurons[k], result.synapses[k]) for k in range(n_layers)]
     needed = sum(cores)
     cores = [min(c, core.num_cores) for c in cores]
     B = result.batch
     cycles = 0
     for t in range(result.timesteps):
         # per sample, layers run concurrently on their own cores; samples run one after another
-        cycles += max(_layer_cycles(result.sops[l, t] / B, neurons[l], cores[l], core)
-                      for l in range(n_layers)) * B
+        cycles += max(_layer_cycles(result.sops[k, t] / B, neurons[k], cores[k], core)
+                      for k in range(n_layers)) * B
     cycles *= _multiplex(needed, core)
     sops, updates = result.total_sops, result.total_neuron_updates
     return Report.from_cycles(

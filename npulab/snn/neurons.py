@@ -53,7 +53,7 @@ _F32 = np.float32
 
 def _unit_interval(owner: str, field: str, value) -> float:
     ok = (not isinstance(value, bool) and isinstance(value, numbers.Real)
-          and math.isfinite(value) and 0.0 <= value <= 1.0)
+          and math.isfinite(value) and 0.0 <= float(value) <= 1.0)
     if not ok:
         raise ValueError(f"{owner}.{field} must be a number in [0, 1]; got {value!r}")
     return float(value)
@@ -61,7 +61,7 @@ def _unit_interval(owner: str, field: str, value) -> float:
 
 def _check_common(owner: str, threshold, reset, reset_delay) -> None:
     ok = (not isinstance(threshold, bool) and isinstance(threshold, numbers.Real)
-          and math.isfinite(threshold) and threshold >= 0)
+          and math.isfinite(threshold) and float(threshold) >= 0)
     if not ok:
         raise ValueError(f"{owner}.threshold must be a finite number >= 0; got {threshold!r}")
     if reset not in RESETS:

@@ -5,13 +5,13 @@ through time (BPTT) replaces ``dS/dU`` by a smooth stand-in (Neftci, Mostafa and
 "Surrogate Gradient Learning in Spiking Neural Networks", IEEE Signal Processing Magazine
 36(6), 2019).  Each factory returns a function ``f(x) -> spikes`` with ``x = U - U_thr``:
 
-=========================  =========================================  ==============
-factory                    backward ``dS/dx``                         snnTorch name
-=========================  =========================================  ==============
-``atan(alpha=2)``          ``alpha/2 / (1 + (pi/2 * alpha * x)**2)``  ``atan`` (default)
-``fast_sigmoid(slope=25)`` ``1 / (slope * |x| + 1)**2``               ``fast_sigmoid``
-``straight_through()``     ``1``                                      ``straight_through_estimator``
-=========================  =========================================  ==============
+==========================  =========================================  ==============================
+factory                     backward ``dS/dx``                         snnTorch name
+==========================  =========================================  ==============================
+``atan(alpha=2)``           ``alpha/2 / (1 + (pi/2 * alpha * x)**2)``  ``atan`` (default)
+``fast_sigmoid(slope=25)``  ``1 / (slope * |x| + 1)**2``               ``fast_sigmoid``
+``straight_through()``      ``1``                                      ``straight_through_estimator``
+==========================  =========================================  ==============================
 
 The arithmetic follows snnTorch 1.0's order so gradients agree to the last bit.
 

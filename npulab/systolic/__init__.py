@@ -16,25 +16,26 @@
 emulator measures (False).  Differences (``R x C`` array, ``T`` streamed length, ``F``
 folds, ``Fr`` reduction folds):
 
-=============================  ==========================  ===============================  ===========================================
-quantity                       npulab (emulator)           SCALE-Sim 3.0.0                  why
-=============================  ==========================  ===============================  ===========================================
-OS cycles per fold             ``2R + C + T - 2``          ``R + C + T - 2``                the R results must shift out of the array
-                                                                                            (SCALE-Sim paper Eq. 1 has the 2R; its code
-                                                                                            omits the drain)
-reported total cycles          ``F * fold``                ``F * fold - 1``                 SCALE-Sim reports the index of the last cycle
-OS ofmap SRAM writes           ``M * N``                   ``M*N + F*(R + C)``              SCALE-Sim adds the padded fold's height and
-                                                                                            width to its write counter per fold
-WS/IS ofmap SRAM reads         ``M*N*(Fr - 1)``            not counted                      accumulating partial sums across reduction
-                                                                                            folds is a read-modify-write
-WS/IS compute util per fold    MACs / (R*C*fold cycles)    uses ``2R + 2C + T - 3``         SCALE-Sim divides by demand-matrix height +
-                                                                                            width - 1
-conv output size               ``floor((H-Fh)/S) + 1``     ``ceil((H-Fh+S)/S)``             SCALE-Sim rounds up; the extra windows read
-                                                                                            no data (``-1`` addresses)
-DRAM traffic                   reuse rule (`estimate`)     set-based buffer model           npulab's closed form is an analytic model;
-                                                                                            the SCALE-Sim model is reproduced exactly in
-                                                                                            :mod:`.scalesim`
-=============================  ==========================  ===============================  ===========================================
+===========================  ========================  ========================  =======================================
+quantity                     npulab (emulator)         SCALE-Sim 3.0.0           why
+===========================  ========================  ========================  =======================================
+OS cycles per fold           ``2R + C + T - 2``        ``R + C + T - 2``         the R results must shift out of the
+                                                                                 array (SCALE-Sim paper Eq. 1 has the
+                                                                                 2R; its code omits the drain)
+reported total cycles        ``F * fold``              ``F * fold - 1``          SCALE-Sim reports the index of the last
+                                                                                 cycle
+OS ofmap SRAM writes         ``M * N``                 ``M*N + F*(R + C)``       SCALE-Sim adds the padded fold's height
+                                                                                 and width to its write counter per fold
+WS/IS ofmap SRAM reads       ``M*N*(Fr - 1)``          not counted               accumulating partial sums across
+                                                                                 reduction folds is a read-modify-write
+WS/IS compute util per fold  MACs / (R*C*fold cycles)  uses ``2R + 2C + T - 3``  SCALE-Sim divides by demand-matrix
+                                                                                 height + width - 1
+conv output size             ``floor((H-Fh)/S) + 1``   ``ceil((H-Fh+S)/S)``      SCALE-Sim rounds up; the extra windows
+                                                                                 read no data (``-1`` addresses)
+DRAM traffic                 reuse rule (`estimate`)   set-based buffer model    npulab's closed form is an analytic
+                                                                                 model; the SCALE-Sim model is
+                                                                                 reproduced exactly in :mod:`.scalesim`
+===========================  ========================  ========================  =======================================
 
 * :func:`emulate_sparse` (:mod:`.sparse`): zero-gating and N:M zero-skipping on a WS array,
   moving values; :func:`skipping_cycles` its closed form (``SystolicConfig.zero_gating``,
@@ -51,9 +52,21 @@ performance analysis of a tensor processing unit", ISCA 2017.
 """
 from npulab.systolic.emulator import EmulationResult, emulate, emulate_reference
 from npulab.systolic.estimate import dram_accesses, estimate
-from npulab.systolic.folds import (FoldPlan, compute_cycles, fold_cycles, fold_plan, sram_accesses,
-                                   utilization)
-from npulab.systolic.scalesim import ScaleSimConfig, read_config, simulate_layer, write_config, write_reports
+from npulab.systolic.folds import (
+                                   FoldPlan,
+                                   compute_cycles,
+                                   fold_cycles,
+                                   fold_plan,
+                                   sram_accesses,
+                                   utilization,
+)
+from npulab.systolic.scalesim import (
+                                   ScaleSimConfig,
+                                   read_config,
+                                   simulate_layer,
+                                   write_config,
+                                   write_reports,
+)
 from npulab.systolic.sparse import SparseEmulation, emulate_sparse, skipping_cycles
 
 __all__ = ["emulate", "emulate_reference", "EmulationResult", "estimate", "dram_accesses",

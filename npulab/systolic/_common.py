@@ -175,7 +175,7 @@ def assemble(A, B, df, dtype, rows, cols, folds, blocks, active, mac_count, reco
     n_fold = fold_cycles(T, rows, cols, df)
     acc = {"ifmap_sram_reads": 0, "filter_sram_reads": 0, "ofmap_sram_writes": 0, "ofmap_sram_reads": 0}
     written = np.zeros((M, N), bool)
-    for (x, y, used_r, used_c, (r0, c0)), blk in zip(folds, blocks):
+    for (_x, _y, used_r, used_c, (r0, c0)), blk in zip(folds, blocks):
         if df == "os":
             blk = blk[:used_r, :used_c]
             out[r0:r0 + used_r, c0:c0 + used_c] = blk

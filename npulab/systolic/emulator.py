@@ -33,8 +33,10 @@ def _os_folds_fast(a, b, used_r, used_c, R, C, record=None):
     """
     F, _, T = a.shape
     dtype = np.result_type(a, b)
-    a_val = np.zeros((F, R, C), dtype); a_ok = np.zeros((F, R, C), bool)
-    b_val = np.zeros((F, R, C), dtype); b_ok = np.zeros((F, R, C), bool)
+    a_val = np.zeros((F, R, C), dtype)
+    a_ok = np.zeros((F, R, C), bool)
+    b_val = np.zeros((F, R, C), dtype)
+    b_ok = np.zeros((F, R, C), bool)
     acc = np.zeros((F, R, C), dtype)
     rows_i, cols_j = np.arange(R), np.arange(C)
     row_ok = rows_i[None, :] < used_r[:, None]           # [F, R]
@@ -45,12 +47,14 @@ def _os_folds_fast(a, b, used_r, used_c, R, C, record=None):
     prod = np.empty((F, R, C), dtype)
     both = np.empty((F, R, C), bool)
     for t in range(compute):
-        a_val[:, :, 1:] = a_val[:, :, :-1]; a_ok[:, :, 1:] = a_ok[:, :, :-1]
+        a_val[:, :, 1:] = a_val[:, :, :-1]
+        a_ok[:, :, 1:] = a_ok[:, :, :-1]
         k = t - rows_i
         ok = ((k >= 0) & (k < T))[None, :] & row_ok
         a_ok[:, :, 0] = ok
         a_val[:, :, 0] = np.where(ok, a[:, rows_i, np.clip(k, 0, T - 1)], 0)
-        b_val[:, 1:, :] = b_val[:, :-1, :]; b_ok[:, 1:, :] = b_ok[:, :-1, :]
+        b_val[:, 1:, :] = b_val[:, :-1, :]
+        b_ok[:, 1:, :] = b_ok[:, :-1, :]
         k = t - cols_j
         ok = ((k >= 0) & (k < T))[None, :] & col_ok
         b_ok[:, 0, :] = ok
@@ -77,8 +81,10 @@ def _stationary_folds_fast(w, s, used_r, used_c, R, C, record=None):
     """All WS/IS folds at once: ``w`` [F, T, R] streams east, ``s`` [F, R, C] stays."""
     F, T, _ = w.shape
     dtype = np.result_type(w, s)
-    a_val = np.zeros((F, R, C), dtype); a_ok = np.zeros((F, R, C), bool)
-    p_val = np.zeros((F, R, C), dtype); p_ok = np.zeros((F, R, C), bool)
+    a_val = np.zeros((F, R, C), dtype)
+    a_ok = np.zeros((F, R, C), bool)
+    p_val = np.zeros((F, R, C), dtype)
+    p_ok = np.zeros((F, R, C), bool)
     out = np.zeros((F, T, C), dtype)
     rows_i, cols_j = np.arange(R), np.arange(C)
     row_ok = rows_i[None, :] < used_r[:, None]
@@ -96,14 +102,17 @@ def _stationary_folds_fast(w, s, used_r, used_c, R, C, record=None):
             record.append({"a": np.full((R, C), np.nan), "b": np.where(loaded, s[0], np.nan),
                            "acc": np.full((R, C), np.nan)})
     for t in range(stream):
-        a_val[:, :, 1:] = a_val[:, :, :-1]; a_ok[:, :, 1:] = a_ok[:, :, :-1]
+        a_val[:, :, 1:] = a_val[:, :, :-1]
+        a_ok[:, :, 1:] = a_ok[:, :, :-1]
         m = t - rows_i
         ok = ((m >= 0) & (m < T))[None, :] & row_ok
         a_ok[:, :, 0] = ok
         a_val[:, :, 0] = np.where(ok, w[:, np.clip(m, 0, T - 1), rows_i], 0)
         # partial sums step one PE south; a zero enters row 0 with the wavefront
-        new_p[:, 1:] = p_val[:, :-1]; new_p[:, 0] = 0
-        pin_ok[:, 1:] = p_ok[:, :-1]; pin_ok[:, 0] = ((t - cols_j >= 0) & (t - cols_j < T))[None, :]
+        new_p[:, 1:] = p_val[:, :-1]
+        new_p[:, 0] = 0
+        pin_ok[:, 1:] = p_ok[:, :-1]
+        pin_ok[:, 0] = ((t - cols_j >= 0) & (t - cols_j < T))[None, :]
         np.logical_and(pin_ok, a_ok, out=mac)
         mac &= col_ok
         # idle PEs hold a zero operand (or a zero weight), so they add nothing
@@ -129,7 +138,8 @@ def emulate(A, B, rows: int, cols: int, dataflow: str = "os", trace: bool = Fals
     Parameters
     ----------
     A : array_like, shape (M, K)
-        Ifmap (activations); integers (e.g. int8) or floats; accumulators are int32 when the sum provably fits, else int64.
+        Ifmap (activations); integers (e.g. int8) or floats; accumulators are int32 when the
+        sum provably fits, else int64.
     B : array_like, shape (K, N)
         Filter (weights).
     rows, cols : int
@@ -163,13 +173,15 @@ def emulate(A, B, rows: int, cols: int, dataflow: str = "os", trace: bool = Fals
     A, B, df, dtype = check_operands(A, B, rows, cols, dataflow)
     folds = list(cut_folds(A, B, rows, cols, df))
     if trace:                      # fold by fold, copying the registers every cycle
-        record = []
+        record: list | None = []
         fold_fn = _os_fold_traced if df == "os" else _stationary_fold_traced
         blocks, mac_count, active = fold_by_fold(fold_fn, folds, rows, cols, record)
     else:                          # all folds side by side (axis 0)
         record = None
-        x = np.stack([f[0] for f in folds]); y = np.stack([f[1] for f in folds])
-        used_r = np.array([f[2] for f in folds]); used_c = np.array([f[3] for f in folds])
+        x = np.stack([f[0] for f in folds])
+        y = np.stack([f[1] for f in folds])
+        used_r = np.array([f[2] for f in folds])
+        used_c = np.array([f[3] for f in folds])
         fn = _os_folds_fast if df == "os" else _stationary_folds_fast
         blocks, busy, mac_count = fn(x, y, used_r, used_c, rows, cols)
         blocks = [blocks[i] for i in range(len(folds))]

@@ -40,8 +40,14 @@ from npulab.hw.energy import EnergyTable
 from npulab.hw.precision import bytes_per_element
 from npulab.hw.systolic import SystolicConfig
 from npulab.metrics.report import Report
-from npulab.systolic.folds import (compute_cycles, fold_interval, fold_plan, pipelined_cycles,
-                                   sram_accesses, utilization)
+from npulab.systolic.folds import (
+    compute_cycles,
+    fold_interval,
+    fold_plan,
+    pipelined_cycles,
+    sram_accesses,
+    utilization,
+)
 from npulab.systolic.sparse import compressed_reduction, metadata_bits, skipping_applies
 from npulab.workloads.layers import Conv2d, Gemm
 

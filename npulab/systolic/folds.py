@@ -4,13 +4,13 @@ A GEMM ``A[M, K] @ B[K, N]`` rarely fits an ``R x C`` array at once: it is cut i
 *folds* (tiles) that each occupy the array for one pass.  Which dimensions map to the
 array depends on the dataflow (Samajdar et al., "SCALE-Sim", ISPASS 2020, Table 1):
 
-========  ======================  ===================  =====================
+========  ======================  ====================  =====================
 dataflow  array rows (spatial)    array cols (spatial)  streamed (temporal T)
-========  ======================  ===================  =====================
+========  ======================  ====================  =====================
 ``os``    M (output rows)         N (output cols)       K
 ``ws``    K (reduction)           N (filters)           M
 ``is``    K (reduction)           M (output pixels)     N
-========  ======================  ===================  =====================
+========  ======================  ====================  =====================
 
 Folds: ``F = ceil(Sr / R) * ceil(Sc / C)``.  Cycles of one fold (the emulator measures
 these, see :mod:`npulab.systolic.emulator`):

@@ -181,7 +181,7 @@ def emulate_reference(A, B, rows: int, cols: int, dataflow: str = "os", trace: b
     """
     A, B, df, dtype = check_operands(A, B, rows, cols, dataflow)
     folds = list(cut_folds(A, B, rows, cols, df))
-    record = [] if trace else None
+    record: list | None = [] if trace else None
     fold_fn = _os_fold_reference if df == "os" else _stationary_fold_reference
     blocks, mac_count, active = fold_by_fold(fold_fn, folds, rows, cols, record)
     return assemble(A, B, df, dtype, rows, cols, folds, blocks, active, mac_count, record)

@@ -15,12 +15,23 @@ This module gathers their names (``npulab scalesim`` and the tests import them f
 
 Units: cycles, words (elements; 1 byte each in SCALE-Sim).
 """
-from npulab.systolic.scalesim_config import ScaleSimConfig, expand_depthwise, read_config, write_config
+from npulab.systolic.scalesim_config import (
+    ScaleSimConfig,
+    expand_depthwise,
+    read_config,
+    write_config,
+)
 from npulab.systolic.scalesim_folds import simulate_layer
 from npulab.systolic.scalesim_model import demand_matrices, operand_matrices
-from npulab.systolic.scalesim_reports import (BANDWIDTH_COLUMNS, COMPUTE_COLUMNS, DETAILED_COLUMNS, KEYS,
-                                              read_report, write_reports)
+from npulab.systolic.scalesim_reports import (
+    BANDWIDTH_COLUMNS,
+    COMPUTE_COLUMNS,
+    DETAILED_COLUMNS,
+    KEYS,
+    read_report,
+    write_reports,
+)
 
 __all__ = ["ScaleSimConfig", "read_config", "write_config", "operand_matrices", "simulate_layer",
            "COMPUTE_COLUMNS", "BANDWIDTH_COLUMNS", "DETAILED_COLUMNS", "write_reports",
-           "expand_depthwise", "read_report"]
+           "expand_depthwise", "read_report", "demand_matrices", "KEYS"]

@@ -31,7 +31,8 @@ def plot_cycle(result, t: int, ax=None):
         for j in range(C):
             ax.text(j, i, f"a {fmt(snap['a'][i, j])}\nb {fmt(snap['b'][i, j])}\nΣ {fmt(snap['acc'][i, j])}",
                     ha="center", va="center", fontsize=12)
-    ax.set_xticks(range(C)); ax.set_yticks(range(R))
+    ax.set_xticks(range(C))
+    ax.set_yticks(range(R))
     ax.set_title(f"{result.dataflow.upper()} cycle {t} (fold {snap.get('fold', 0)})")
     return ax
 
@@ -44,7 +45,8 @@ def plot_heatmap(result, ax=None):
     im = ax.imshow(result.pe_macs / result.cycles, cmap="viridis", vmin=0, vmax=1)
     ax.figure.colorbar(im, ax=ax, label="busy fraction")
     ax.set_title(f"{result.dataflow.upper()} PE utilisation ({result.utilization:.0%} overall)")
-    ax.set_xlabel("column"); ax.set_ylabel("row")
+    ax.set_xlabel("column")
+    ax.set_ylabel("row")
     return ax
 
 

@@ -28,7 +28,6 @@ from npulab.tiling.sparse import SparseTraffic, sparse_access_counts
 from npulab.tiling.systolic import systolic_accesses, systolic_mapping
 from npulab.tiling.viz import explorer, plot_energy_breakdown
 
-
 __all__ = [
     "Problem", "OPERANDS", "Architecture", "MemoryLevel", "eyeriss_like", "tpu_like", "PRESETS",
     "Mapping", "Cost", "evaluate", "evaluate_batch", "access_counts", "reference_counts",

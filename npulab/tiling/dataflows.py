@@ -4,15 +4,15 @@ A dataflow says which operand stays in the PE's register file (RF, the innermost
 while the others stream past, and which dims the PE array unrolls.  Here it is three
 constraints on a mapping:
 
-=====  ======================  ==================  ===================  ==================
-name   RF keeps                RF temporal dims    array rows           array cols
-=====  ======================  ==================  ===================  ==================
-ws     weights                 weight-irrelevant   reduction (C / K)    out channels (K/N)
-os     outputs (psums)         reduction dims      output rows (P, Q/M) out chan. (K/N)
-is     inputs                  input-irrelevant    reduction (C / K)    outputs (P, Q / M)
-rs     all (Eyeriss)           S, Q, C, K          filter rows R, C     output rows P, K
-nlr    nothing                 none                C / K                K / N
-=====  ======================  ==================  ===================  ==================
+=====  ======================  ==================  ====================  ==================
+name   RF keeps                RF temporal dims    array rows            array cols
+=====  ======================  ==================  ====================  ==================
+ws     weights                 weight-irrelevant   reduction (C / K)     out channels (K/N)
+os     outputs (psums)         reduction dims      output rows (P, Q/M)  out chan. (K/N)
+is     inputs                  input-irrelevant    reduction (C / K)     outputs (P, Q / M)
+rs     all (Eyeriss)           S, Q, C, K          filter rows R, C      output rows P, K
+nlr    nothing                 none                C / K                 K / N
+=====  ======================  ==================  ====================  ==================
 
 (GEMM names in parentheses: M rows of A, N columns of B, K the reduction.)  Row-stationary
 is the Eyeriss dataflow: each PE runs a 1-D convolution of a filter row (S) over an input
@@ -46,6 +46,7 @@ class Dataflow:
     inner_bypass: tuple
 
     def dims(self, field_name: str, problem) -> tuple:
+        """The dims of table ``field_name`` (``inner``, ``rows``, ``cols``) for ``problem``'s kind."""
         table = getattr(self, field_name)
         if problem.kind not in table:
             raise ValueError(f"dataflow {self.name!r} does not apply to {problem.kind} problems")

@@ -17,6 +17,7 @@ import itertools
 import math
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,6 +25,10 @@ from npulab._validate import one_of, positive_int
 from npulab.hw.hierarchy import as_architecture
 from npulab.tiling.dataflows import get_dataflow
 from npulab.tiling.model import evaluate_batch
+
+if TYPE_CHECKING:  # annotations only
+    from npulab.tiling.mapping import Mapping
+    from npulab.tiling.model import Cost
 
 OBJECTIVES = ("energy", "latency", "edp")
 
@@ -40,7 +45,8 @@ MAX_SPLITS = 1_000_000
 
 def _prime_factors(n: int) -> dict:
     """``{prime: exponent}`` of ``n`` by trial division up to ``sqrt(n)`` (O(sqrt n))."""
-    out, p = {}, 2
+    out: dict[int, int] = {}
+    p = 2
     while p * p <= n:
         while n % p == 0:
             out[p] = out.get(p, 0) + 1
@@ -99,10 +105,12 @@ class Space:
 
     @property
     def n_order_levels(self) -> int:
+        """Levels whose loop order is searched (all but the innermost)."""
         return self.n_levels - 1
 
     @property
     def size(self) -> int:
+        """Candidates in the space: factor splits times loop orders."""
         return math.prod(len(s) for s in self.splits) * len(self.perms) ** self.n_order_levels
 
 
@@ -171,7 +179,7 @@ def evaluate_chunk(problem, arch, space: Space, spec) -> dict:
     factors, orders = candidates(space, spec)
     r = evaluate_batch(problem, arch, factors, orders, space.bypass)
     ok = np.flatnonzero(r["valid"])
-    out = {"evaluated": len(factors), "valid": len(ok), "rows": None}
+    out: dict = {"evaluated": len(factors), "valid": len(ok), "rows": None}
     if len(ok) == 0:
         return out
     e, c = r["energy_pJ"][ok], r["cycles"][ok]
@@ -202,8 +210,8 @@ class SearchResult:
     """
 
     objective: str
-    best: object
-    cost: object
+    best: Mapping
+    cost: Cost
     pareto: tuple
     evaluated: int
     valid: int

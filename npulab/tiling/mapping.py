@@ -20,10 +20,15 @@ the spatial loops if the array is below it); ``print(mapping)`` shows the nest::
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from npulab.tiling.problem import OPERANDS
+
+if TYPE_CHECKING:  # annotations only
+    from npulab.hw.hierarchy import Architecture
+    from npulab.tiling.problem import Problem
 
 
 @dataclass(frozen=True)
@@ -46,8 +51,8 @@ class Mapping:
         Per level, the operands it does not store (DRAM stores everything).
     """
 
-    problem: object
-    arch: object
+    problem: Problem
+    arch: Architecture
     temporal: tuple
     spatial_rows: tuple = ()
     spatial_cols: tuple = ()
@@ -223,7 +228,7 @@ class Mapping:
         tags = list(a.level_names)
         width = max(len(t) for t in tags) + 2
         lines, depth = [], 0
-        for i, (lv, loops) in enumerate(zip(a.levels, self.temporal)):
+        for i, (_lv, loops) in enumerate(zip(a.levels, self.temporal)):
             tag = tags[i]
             body = [(f"for {d}{len(a.levels) - 1 - i} in [0:{f})", "") for d, f in loops if f > 1]
             if i == a.spatial_level:

@@ -30,6 +30,7 @@ factorisation; :func:`npulab.tiling.systolic_accesses` sums ragged folds instead
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -227,7 +228,7 @@ class Cost:
     Units: words, pJ, cycles.
     """
 
-    mapping: object = field(repr=False)
+    mapping: Any = field(repr=False)    # a npulab.tiling.mapping.Mapping (which imports this module)
     macs: int
     accesses: dict
     energy_pJ: float
@@ -275,7 +276,8 @@ class Cost:
 
 def _cost_from(mapping, counts: dict, energy: dict, cycles, compute, util) -> Cost:
     arch = mapping.arch
-    acc, brk = {}, {}
+    acc: dict[str, dict] = {}
+    brk: dict = {}  # level -> operand -> pJ, and 'MAC' -> pJ
     for i, lv in enumerate(arch.levels):
         acc[lv.name], brk[lv.name] = {}, {}
         for o, op in enumerate(OPERANDS):

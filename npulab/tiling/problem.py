@@ -26,7 +26,7 @@ from npulab.hw.hierarchy import OPERANDS  # noqa: E402  (the one operand list)
 
 _CONV_DIMS = ("N", "K", "C", "P", "Q", "R", "S")
 _GEMM_DIMS = ("M", "N", "K")
-_RELEVANT = {
+_RELEVANT: dict[str, dict[str, tuple[str, ...]]] = {
     "conv": {"inputs": ("N", "C", "P", "Q", "R", "S"), "weights": ("K", "C", "R", "S"),
              "outputs": ("N", "K", "P", "Q")},
     "gemm": {"inputs": ("M", "K"), "weights": ("K", "N"), "outputs": ("M", "N")},

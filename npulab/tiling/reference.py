@@ -68,11 +68,11 @@ def reference_counts(mapping) -> dict:
     names = arch.level_names
     held = {op: [i for i in range(L) if op not in mapping.bypass[i]] for op in OPERANDS}
     tile_words = {(i, op): mapping.tile(i, op) for i in range(L) for op in OPERANDS}
-    current = {}          # (level, operand, instance) -> tile id held now
-    first_visit = {}      # (level, tile id) -> time an output tile was first visited
+    current: dict = {}    # (level, operand, instance) -> tile id held now
+    first_visit: dict = {}  # (level, tile id) -> time an output tile was first visited
     zero_start = {}       # output instance -> True if its current tile started from zero
-    touched = {}          # output instance -> words updated since its tile was loaded
-    events = set()        # (kind, level, time, tile id): one parent transfer per distinct event
+    touched: dict = {}    # output instance -> words updated since its tile was loaded
+    events: set = set()   # (kind, level, time, tile id): one parent transfer per distinct event
 
     # loop positions above each level (the array's loops count if it sits above the level)
     positions_above = {i: [k for k, lp in enumerate(loops) if lp[2] < i] for i in range(L)}
@@ -114,7 +114,7 @@ def reference_counts(mapping) -> dict:
                     if op != "outputs":
                         count[names[i]][op]["fills"] += tile_words[i, op]
                         count[names[i]][op]["writes"] += tile_words[i, op]
-                        event = ("fill", op, i, when, t, instance(parent(op, i), idx))
+                        event: tuple = ("fill", op, i, when, t, instance(parent(op, i), idx))
                         if event not in events:             # multicast
                             events.add(event)
                             count[p][op]["reads"] += tile_words[i, op]
@@ -133,8 +133,8 @@ def reference_counts(mapping) -> dict:
                     current[key] = t
             # the MAC itself: one word of each operand at the innermost level holding it
             step = tuple(tidx)
-            coord = {}
-            for (d, f, lv, sp), v in zip(loops, idx):
+            coord: dict[str, int] = {}
+            for (d, f, _lv, _sp), v in zip(loops, idx):
                 coord[d] = coord.get(d, 0) * f + v
             for op in OPERANDS:
                 b = held[op][-1]

@@ -245,8 +245,8 @@ def llm_config_kwargs(cfg: Mapping, origin: str = "config") -> dict:
         if _active(cfg.get(key)):
             raise ValueError(f"{origin}: {key} ({what}) is not modelled by npulab")
     known = model_type in HF_DEFAULTS
-    defaults = HF_DEFAULTS.get(model_type, {"tie_word_embeddings": True})  # PretrainedConfig
-    traits = TRAITS.get(model_type, _GENERIC)
+    defaults = HF_DEFAULTS.get(model_type or "", {"tie_word_embeddings": True})  # PretrainedConfig
+    traits = TRAITS.get(model_type or "", _GENERIC)
     args: dict = {}
     for key in _REQUIRED:
         value = _get(cfg, defaults, key)

@@ -29,7 +29,10 @@ from npulab.sparse.prune import parse_nm
 class _Layer:
     """Shared arithmetic of every layer: bytes and arithmetic intensity."""
 
-    macs: int
+    @property
+    def macs(self) -> int:  # pragma: no cover - abstract
+        """Multiply-accumulates of the layer."""
+        raise NotImplementedError
 
     def _check_sparsity(self, owner: str) -> None:
         """Sparsity attributes (issue 30): ``weight_sparsity`` ``"N:M"`` (or ``""``),

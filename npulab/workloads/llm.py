@@ -53,6 +53,7 @@ from typing import Mapping
 from npulab._validate import positive_int
 from npulab.workloads.layers import Gemm
 
+
 def bytes_per_param(fmt: str = "fp16", group_size: int | None = None) -> float:
     """Bytes one weight takes in ``fmt``, group-wise scales included: :func:`npulab.quant.bytes_per_param`.
 
@@ -305,6 +306,7 @@ class DecoderLM:
 
     @property
     def name(self) -> str:
+        """The config's name."""
         return self.config.name
 
     # ---- parameters ----------------------------------------------------------------
@@ -454,6 +456,8 @@ class DecoderLM:
         weight_format, group_size, kv_format
             As :meth:`prefill`.
 
+        Notes
+        -----
         The projections run once on all ``sum(new_tokens) + decode_batch`` rows (weights
         streamed once); attention runs per sequence.  ``prefill(P, b)`` is
         ``step([(P, P)] * b)`` and ``decode(n, b)`` is ``step((), b, n)``.

@@ -116,8 +116,9 @@ def load_topology(path, kind: str = "auto") -> list[Workload]:
             )
         values = [_int_field(where, f, t) for f, t in zip(fields[1:], row[1 : len(fields)])]
         try:
+            layer: Gemm | Conv2d
             if kind == "gemm":
-                layer = Gemm(*values, name=row[0])
+                layer = Gemm(values[0], values[1], values[2], name=row[0])
             else:
                 layer = Conv2d(**dict(zip(_CONV_ARGS, values)), name=row[0])
         except ValueError as err:
@@ -140,6 +141,7 @@ def save_topology(layers, path) -> Path:
     lines = [", ".join(GEMM_FIELDS if is_gemm else CONV_FIELDS) + ","]
     for i, x in enumerate(layers):
         name = x.name or f"layer{i}"
+        vals: tuple[int, ...]
         if is_gemm:
             vals = (x.M, x.N, x.K)
         else:

@@ -9,8 +9,14 @@ import tempfile
 import threading
 
 import pytest
-from grading_fixtures import CELL_TIMEOUT, NOTEBOOK_TIMEOUT, SOURCE, free_port, write_attacks, write_class
-
+from grading_fixtures import (
+    CELL_TIMEOUT,
+    NOTEBOOK_TIMEOUT,
+    SOURCE,
+    free_port,
+    write_attacks,
+    write_class,
+)
 
 # Tests never touch the real ~/.cache/npulab/grader.key.
 os.environ.setdefault("NPULAB_GRADER_KEY", os.path.join(tempfile.mkdtemp(prefix="npulab-test-key-"), "grader.key"))
@@ -103,6 +109,7 @@ def _graded(root):
     if "run" in _STATE:
         return _STATE["run"]
     from grading_fixtures import SOURCE as src
+
     from npulab.grading.autograde import sha256_of
     from npulab.grading.classroom import grade_class
 

@@ -7,8 +7,8 @@ import json
 import time
 
 import pytest
-from grading_fixtures import ATTACKS, CASES, tampered_notebooks
 from conftest import live_children
+from grading_fixtures import ATTACKS, CASES, tampered_notebooks
 
 pytestmark = pytest.mark.usefixtures("sandbox_required")
 

@@ -4,7 +4,8 @@ import json
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 
 from npulab import datasets
@@ -215,7 +216,8 @@ class TinyMoE(nn.Module):
         bias = cfg["qkv_bias"]
 
         def mlp(f):
-            return nn.ModuleList([nn.Linear(d, f, bias=False), nn.Linear(d, f, bias=False), nn.Linear(f, d, bias=False)])
+            return nn.ModuleList([nn.Linear(d, f, bias=False), nn.Linear(d, f, bias=False),
+                                  nn.Linear(f, d, bias=False)])
 
         self.embed = nn.Embedding(V, d)
         self.layers = nn.ModuleList()

@@ -3,7 +3,8 @@ import dataclasses
 import json
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from npulab import datasets
 from npulab.workloads.llm import LLMConfig, bundled, bytes_per_param, from_config

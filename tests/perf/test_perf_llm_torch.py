@@ -42,7 +42,8 @@ class TinyDecoder(nn.Module):
         x = self.embed(tokens)                      # (B, T, d)
         for layer in self.layers:
             a = x * layer.norms[0]
-            q, k, v = layer["q"](a), layer["k"](a), layer["v"](a)   # (B, T, H*h), (B, T, G*h)
+            q = layer["q"](a)                       # (B, T, H*h)
+            layer["k"](a), layer["v"](a)            # (B, T, G*h) each: run so the trace sees them
             # shapes only: attention output has q's shape (the attention products are not Linear)
             x = x + layer["o"](q)
             m = x * layer.norms[1]

@@ -8,8 +8,8 @@ import pytest
 from npulab.cli import main
 from npulab.perf import ENERGY_GROUPS, Report, Roofline
 from npulab.perf.presets import load_preset
-from npulab.perf.scoring import score
 from npulab.perf.scorecard import COLUMNS, Scorecard, run_scorecard
+from npulab.perf.scoring import score
 from npulab.workloads.llm import from_config
 
 
@@ -31,7 +31,8 @@ def test_memory_floor_never_beaten():
     for hw in ("tpuv1-like", "edge-npu-int8", "pim-isaac", "loihi-like"):
         for r in score("llama-3.2-1b", hw, seq_len=256):
             assert r.latency_s >= r.bytes_moved / r.dram_bytes_per_s * (1 - 1e-12)
-            assert r.energy_breakdown_pJ["dram"] >= r.bytes_moved * load_preset(hw).energy.dram_pJ_per_byte * (1 - 1e-12)
+            dram_pJ = load_preset(hw).energy.dram_pJ_per_byte
+            assert r.energy_breakdown_pJ["dram"] >= r.bytes_moved * dram_pJ * (1 - 1e-12)
 
 
 def test_roofline_model_is_max_of_compute_and_memory():

@@ -1,6 +1,7 @@
 """Design-space sweep: points, executors agree (process pool, Dask LocalCluster), Pareto front."""
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from npulab.cli import main
 from npulab.perf.sweep import load_spec, pareto_front, run_sweep

@@ -6,8 +6,17 @@ import pytest
 
 from npulab.cli import main
 from npulab.perf.scoring import score
-from npulab.perf.serving import (LinearStepCost, Requests, SchedulerConfig, ScorecardStepCost,
-                                 kv_cache_blocks, load_trace, poisson_requests, serve, simulate)
+from npulab.perf.serving import (
+    LinearStepCost,
+    Requests,
+    SchedulerConfig,
+    ScorecardStepCost,
+    kv_cache_blocks,
+    load_trace,
+    poisson_requests,
+    serve,
+    simulate,
+)
 from npulab.workloads.llm import from_config
 
 
@@ -68,14 +77,14 @@ def test_preemption_frees_blocks_and_every_request_finishes():
 
 # ---- the scorecard's numbers at low load --------------------------------------------------
 def test_low_rate_ttft_is_the_prefill_and_tpot_the_batch1_decode():
-    P, O = 64, 4
+    P, Out = 64, 4
     cost = ScorecardStepCost("llama-3.2-1b", "tpuv1-like", context_bucket=1)
-    r = poisson_requests(0.01, 5, P, O, seed=3)
+    r = poisson_requests(0.01, 5, P, Out, seed=3)
     assert np.diff(r.arrival_s).min() > 10                     # no overlap: service is < 1 s
     res = simulate(r, cost)
     prefill = score("llama-3.2-1b", "tpuv1-like", phase="prefill", seq_len=P).latency_s
     decodes = [score("llama-3.2-1b", "tpuv1-like", phase="decode", seq_len=P + k).latency_s
-               for k in range(1, O)]
+               for k in range(1, Out)]
     np.testing.assert_allclose(res.ttft_s, prefill, rtol=1e-12)
     np.testing.assert_allclose(res.tpot_s, np.mean(decodes), rtol=1e-12)
     assert res.tpot_s[0] == pytest.approx(decodes[0], rel=0.01)
@@ -104,14 +113,14 @@ def test_batch1_fixed_service_mean_wait_matches_md1(rho):
 
 
 def test_throughput_saturates_at_the_batched_decode_rate():
-    B, P, O = 8, 16, 256
+    B, P, Out = 8, 16, 256
     cost = ScorecardStepCost("llama-3.2-1b", "tpuv1-like")
     sched = SchedulerConfig(max_batch=B)
     tput = []
     for rate in (1e3, 1e4):
-        res = simulate(poisson_requests(rate, 64, P, O, seed=1), cost, sched)
+        res = simulate(poisson_requests(rate, 64, P, Out, seed=1), cost, sched)
         tput.append(res.summary()["throughput_tokens_per_s"])
-    step = score("llama-3.2-1b", "tpuv1-like", phase="decode", seq_len=P + O // 2, batch=B).latency_s
+    step = score("llama-3.2-1b", "tpuv1-like", phase="decode", seq_len=P + Out // 2, batch=B).latency_s
     assert tput[0] == pytest.approx(tput[1], rel=0.02)                  # saturated
     assert tput[1] == pytest.approx(B / step, rel=0.05)
     assert tput[1] < B / step * 1.001
@@ -279,7 +288,8 @@ def test_scorecard_scenario_cli(capsys):
 
 
 # ---- invariants on random streams ------------------------------------------------------------
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 
 streams = st.lists(st.tuples(st.floats(0, 20), st.integers(1, 40), st.integers(1, 12)), min_size=1, max_size=25)
 

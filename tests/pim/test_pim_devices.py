@@ -7,8 +7,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from npulab.hw import CrossbarConfig
-from npulab.pim import (PCMNoiseModel, drift_compensation_alpha, ir_drop_currents, program,
-                        stuck_at_faults, weights_to_conductances)
+from npulab.pim import (
+    PCMNoiseModel,
+    drift_compensation_alpha,
+    ir_drop_currents,
+    program,
+    stuck_at_faults,
+    weights_to_conductances,
+)
 
 
 @pytest.fixture

@@ -1,11 +1,18 @@
 """Analog torch layers: perfect IO equals float, conversion, drift and compensation."""
-import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from npulab.pim import (AnalogConv2d, AnalogLinear, IOConfig, analog_layers, convert_to_analog,
-                        drift_analog, program_analog, set_io)
+from npulab.pim import (
+    AnalogConv2d,
+    AnalogLinear,
+    IOConfig,
+    analog_layers,
+    convert_to_analog,
+    drift_analog,
+    program_analog,
+    set_io,
+)
 
 
 def test_perfect_analog_model_equals_float_model():
@@ -14,7 +21,7 @@ def test_perfect_analog_model_equals_float_model():
                       nn.Conv2d(4, 8, 3, stride=2, padding=1),
                       nn.Flatten(), nn.Linear(8 * 4 * 4, 5)).eval()
     a = convert_to_analog(m, io=IOConfig(is_perfect=True), noise_model=None, tile_size=16)
-    assert [type(l) for l in analog_layers(a)] == [AnalogConv2d, AnalogConv2d, AnalogLinear]
+    assert [type(layer) for layer in analog_layers(a)] == [AnalogConv2d, AnalogConv2d, AnalogLinear]
     x = torch.randn(3, 1, 8, 8)
     with torch.no_grad():
         torch.testing.assert_close(a(x), m(x), rtol=1e-4, atol=1e-4)
@@ -61,7 +68,7 @@ def test_drift_before_program_raises():
 def test_set_io_reaches_every_layer():
     a = convert_to_analog(nn.Sequential(nn.Linear(3, 3), nn.Linear(3, 2)))
     set_io(a, IOConfig.from_bits(5, 6))
-    assert all(l.io.out_res == 1 / 62 for l in analog_layers(a))
+    assert all(layer.io.out_res == 1 / 62 for layer in analog_layers(a))
 
 
 def test_stuck_at_faults_in_a_layer_hurt_and_all_off_zeroes_the_output():

@@ -8,7 +8,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from npulab.quant import bytes_per_param, fp8_decode, fp8_encode, fp8_round, mx_quantize, quantize_groupwise
+from npulab.quant import (
+    bytes_per_param,
+    fp8_decode,
+    fp8_encode,
+    fp8_round,
+    mx_quantize,
+    quantize_groupwise,
+)
 from npulab.quant.minifloat import FORMATS, decode_table
 
 TORCH = {"e4m3": torch.float8_e4m3fn, "e5m2": torch.float8_e5m2}

@@ -10,9 +10,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from npulab.quant import (QuantSpec, accumulator_bits, int_conv2d, int_matmul, int_matmul_fast,
-                          multiply_by_quantized_multiplier, quantize, quantize_multiplier, requantize,
-                          rounding_divide_by_pot, saturating_rounding_doubling_high_mul)
+from npulab.quant import (
+    QuantSpec,
+    accumulator_bits,
+    int_conv2d,
+    int_matmul,
+    int_matmul_fast,
+    multiply_by_quantized_multiplier,
+    quantize,
+    quantize_multiplier,
+    requantize,
+    rounding_divide_by_pot,
+    saturating_rounding_doubling_high_mul,
+)
 
 int32s = st.integers(-(2**31), 2**31 - 1)
 

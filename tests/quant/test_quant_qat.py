@@ -9,9 +9,21 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from torch import nn
 
-from npulab.quant import (FakeQuantize, IntegerLayer, QATConv2d, QATLinear, QuantSpec, calibrate,
-                          fake_quantize, integer_layer_from_brevitas, prepare_qat, quantize,
-                          read_brevitas_weight, to_integer, train_qat)
+from npulab.quant import (
+    FakeQuantize,
+    IntegerLayer,
+    QATConv2d,
+    QATLinear,
+    QuantSpec,
+    calibrate,
+    fake_quantize,
+    integer_layer_from_brevitas,
+    prepare_qat,
+    quantize,
+    read_brevitas_weight,
+    to_integer,
+    train_qat,
+)
 
 brevitas_nn = pytest.importorskip("brevitas.nn")
 from brevitas.quant import Int8WeightPerChannelFloat, Int8WeightPerTensorFloat  # noqa: E402

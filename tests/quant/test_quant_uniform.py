@@ -11,14 +11,26 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from npulab.quant import (MinMaxObserver, MovingAverageObserver, MSEObserver, PercentileObserver,
-                          QuantSpec, error_metrics, quantize, sqnr_db)
+from npulab.quant import (
+    MinMaxObserver,
+    MovingAverageObserver,
+    MSEObserver,
+    PercentileObserver,
+    QuantSpec,
+    error_metrics,
+    quantize,
+    sqnr_db,
+)
 from npulab.quant.observers import abs_percentile
 from npulab.quant.uniform import round_half
 
 brevitas_nn = pytest.importorskip("brevitas.nn")
-from brevitas.quant import (Int8ActPerTensorFloat, Int8WeightPerChannelFloat,  # noqa: E402
-                            Int8WeightPerTensorFloat, Uint8ActPerTensorFloat)
+from brevitas.quant import (  # noqa: E402
+    Int8ActPerTensorFloat,
+    Int8WeightPerChannelFloat,
+    Int8WeightPerTensorFloat,
+    Uint8ActPerTensorFloat,
+)
 
 
 def brevitas_weight(w: np.ndarray, bits: int, per_channel: bool, signed: bool = True,

@@ -44,9 +44,9 @@ def test_event_driven_engine_equals_dense_reference(seed, T, B, sizes, p, mode, 
     np.testing.assert_array_equal(ev.spike_counts, de.spike_counts)
     # SOPs = sum over input spikes of their fan-out, layer by layer
     prev = spikes
-    for l, lay in enumerate(layers):
-        np.testing.assert_array_equal(ev.sops[l], prev.sum(axis=1) @ np.count_nonzero(lay.weight, axis=1))
-        prev = ev.spikes[l]
+    for k, lay in enumerate(layers):
+        np.testing.assert_array_equal(ev.sops[k], prev.sum(axis=1) @ np.count_nonzero(lay.weight, axis=1))
+        prev = ev.spikes[k]
     assert all((m >= core.v_min).all() and (m <= core.v_max).all() for m in ev.final_membrane)
 
 

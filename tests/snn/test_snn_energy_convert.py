@@ -8,7 +8,17 @@ from hypothesis import strategies as st
 
 from npulab.datasets import digits_model, load_digits
 from npulab.hw import CoreConfig, EnergyTable, SnnConfig
-from npulab.snn import IntLayer, convert, delta, estimate, latency, linear_layers, rate, report, run_core
+from npulab.snn import (
+    IntLayer,
+    convert,
+    delta,
+    estimate,
+    latency,
+    linear_layers,
+    rate,
+    report,
+    run_core,
+)
 from npulab.workloads import Conv2d, Gemm
 
 
@@ -76,8 +86,8 @@ def test_delta_code_marks_changes():
 def test_converted_digits_mlp_is_accurate_and_report_counts_events():
     x_train, _, x_test, y_test = load_digits()
     layers = convert(digits_model("mlp"), x_train)
-    assert [(l.n_in, l.n_out) for l in layers] == [(64, 128), (128, 10)]
-    assert all(np.abs(l.weight).max() == 127 for l in layers)
+    assert [(lay.n_in, lay.n_out) for lay in layers] == [(64, 128), (128, 10)]
+    assert all(np.abs(lay.weight).max() == 127 for lay in layers)
     res = run_core(layers, rate(x_test[:120], 16, rng=0))
     acc = float((res.predict() == y_test[:120]).mean())
     assert acc >= 0.93
@@ -115,7 +125,7 @@ def test_unrolled_conv_matrices_reproduce_the_torch_cnn():
 def test_converted_cnn_counts_only_existing_synapses():
     x_train, _, x_test, y_test = load_digits()
     layers = convert(digits_model("cnn"), x_train)
-    assert [l.name for l in layers] == ["conv1", "conv2", "fc3"] and layers[0].mask is not None
+    assert [lay.name for lay in layers] == ["conv1", "conv2", "fc3"] and layers[0].mask is not None
     spikes = rate(x_test[:60], 12, rng=0)
     res = run_core(layers, spikes)
     assert res.sops[0].sum() == int((spikes.sum(axis=1) @ layers[0].fan_out).sum())

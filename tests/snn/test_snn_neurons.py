@@ -5,11 +5,11 @@ import json
 
 import numpy as np
 import pytest
+import snntorch as snnt
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import snntorch as snnt
 from npulab.snn import RESETS, Leaky, Synaptic
 
 

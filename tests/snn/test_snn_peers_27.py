@@ -87,8 +87,8 @@ def test_sops_equal_neurobench_recording(reference_dir):
     assert len(meta["cases"]) >= 4
     for case in meta["cases"]:
         c = case["id"]
-        layers = [IntLayer(data[f"c{c}_w{l}"], threshold=case["thresholds"][l], mask=data[f"c{c}_m{l}"])
-                  for l in range(case["layers"])]
+        layers = [IntLayer(data[f"c{c}_w{k}"], threshold=case["thresholds"][k], mask=data[f"c{c}_m{k}"])
+                  for k in range(case["layers"])]
         res = run_core(layers, data[f"c{c}_x"], CoreConfig())
         B = res.batch
         np.testing.assert_allclose(res.sops.sum(axis=1) / B, case["effective_acs_per_layer"], rtol=0, atol=1e-9)

@@ -3,15 +3,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import snntorch as snnt
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-import snntorch as snnt
 from snntorch import surrogate as snn_surrogate
+
 from npulab.datasets import load_digits
-from npulab.snn import RESETS, Leaky, Synaptic, rate
-from npulab.snn import modules, surrogate
+from npulab.snn import RESETS, Leaky, Synaptic, modules, rate, surrogate
 
 PAIRS = [
     (surrogate.atan(), snn_surrogate.atan()),

@@ -11,8 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from npulab.systolic.scalesim import ScaleSimConfig, expand_depthwise
-from npulab.systolic.scalesim_folds import FoldShape, RowClock
-from npulab.systolic.scalesim_folds import simulate_layer
+from npulab.systolic.scalesim_folds import FoldShape, RowClock, simulate_layer
 from npulab.systolic.scalesim_model import check_size, simulate_layer_reference
 from npulab.workloads import Conv2d, Gemm
 

@@ -6,9 +6,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from npulab.systolic.scalesim import demand_matrices, operand_matrices
-from npulab.systolic.scalesim_model import (CountsProfile, fold_layout, read_buffer,
-                                            read_buffer_blocks, request_stream, row_cycles,
-                                            write_buffer)
+from npulab.systolic.scalesim_model import (
+    CountsProfile,
+    fold_layout,
+    read_buffer,
+    read_buffer_blocks,
+    request_stream,
+    row_cycles,
+    write_buffer,
+)
 from npulab.workloads import Conv2d, Gemm
 
 

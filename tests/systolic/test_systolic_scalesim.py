@@ -10,8 +10,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from npulab.cli import main
-from npulab.systolic.scalesim import (BANDWIDTH_COLUMNS, COMPUTE_COLUMNS, DETAILED_COLUMNS, KEYS,
-                                      ScaleSimConfig, read_config, read_report, simulate_layer, write_config)
+from npulab.systolic.scalesim import (
+    BANDWIDTH_COLUMNS,
+    COMPUTE_COLUMNS,
+    DETAILED_COLUMNS,
+    KEYS,
+    ScaleSimConfig,
+    read_config,
+    read_report,
+    simulate_layer,
+    write_config,
+)
 from npulab.workloads import Conv2d, Gemm
 from npulab.workloads.topology import save_topology
 

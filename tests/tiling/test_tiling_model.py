@@ -6,8 +6,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from npulab.tiling import (OPERANDS, Architecture, Mapping, MemoryLevel, Problem, evaluate,
-                           evaluate_batch, eyeriss_like, reference_counts, tpu_like)
+from npulab.tiling import (
+    OPERANDS,
+    Architecture,
+    Mapping,
+    MemoryLevel,
+    Problem,
+    evaluate,
+    evaluate_batch,
+    eyeriss_like,
+    reference_counts,
+    tpu_like,
+)
 from npulab.tiling.mapper import candidates, make_space, mapping_from_arrays
 from npulab.tiling.model import fits
 

@@ -1,0 +1,100 @@
+"""Issue 29: the Korean course text uses one term per concept (course/glossary.md).
+
+A reviewer found ~25 terminology slips in the Korean notes and syllabus (서비스 for serving, 동료
+도구 for peer tools, 한계 for bound, 사영, 발자국, 묶인 임베딩, 강의자 beside 교수자, 숨김 beside
+비공개 테스트, ...).  This check fails on the banned variants in every Korean course text a student
+reads: the lecture catalogs (the source of ``course/lectures/ko/``), the generated notes, the
+Korean syllabus and the Korean quizzes.  Each rule is a regular expression scoped so that
+legitimate uses pass (서비스 시간 is queueing's "service time"; 한계 alone may mean "limit").
+
+The labs' catalogs (``solutions/i18n/ko``) and the CLI messages (``npulab.i18n.messages``) are
+not scanned yet: they still use 강의자 and 묶인 임베딩, and their owners apply the same rules.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+COURSE = ROOT / "course"
+
+#: (banned pattern, the term to use, why).  Patterns are matched on Korean text only.
+BANNED = [
+    (r"동료\s*(도구|시뮬레이터)", "유사 도구 / 유사 시뮬레이터", "peer tools are not colleagues"),
+    (r"서비스(?!\s*시간|율)", "서빙", "serving (서비스 시간 = queueing's service time is allowed)"),
+    (r"(메모리|연산|대역폭)\s*한계", "메모리 바운드 / 연산 바운드", "compute-/memory-bound is 바운드"),
+    (r"(출력\s*)?한계\s*관리|출력\s*한계", "바운드 관리 / 출력 바운드", "aihwkit's bound management"),
+    (r"\|\s*한계\s*\|", "| 바운드 |", "the bound column of a roofline table"),
+    (r"좁은\s*(산술|정밀도)", "낮은 정밀도 산술", "narrow arithmetic"),
+    (r"잘림|잘린\s*ReLU", "클리핑", "clipping has one name"),
+    (r"사영", "투영", "projection"),
+    (r"발자국", "점유량", "footprint"),
+    (r"묶인\s*임베딩", "공유(tied) 임베딩", "tied embeddings"),
+    (r"강의자", "교수자", "instructor has one name"),
+    (r"숨김\s*테스트", "비공개 테스트", "hidden tests have one name"),
+    (r"지각\s*사용일", "지각 허용일", "late days"),
+    (r"\d+\s*개\s*부호\b|(발화율|지연|델타)\s*부호(?!화|기)", "코드", "a code is 코드; 부호 is the sign"),
+    (r"16개\s*블록에", "원소 16개짜리 블록", "NVFP4's blocks have 16 elements"),
+]
+
+
+def _korean_texts():
+    """(label, text) for every Korean course text a student reads."""
+    for path in sorted((COURSE / "lectures" / "i18n" / "ko").glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for key, entry in (data.get("blocks") or {}).items():
+            yield f"{path.relative_to(ROOT)}:{key}", entry.get("ko") or ""
+    paths = sorted((COURSE / "lectures" / "ko").glob("*.md"))
+    paths += [COURSE / "syllabus.ko.md"] + sorted((COURSE / "quizzes").glob("*.ko.md"))
+    for path in paths:
+        yield str(path.relative_to(ROOT)), path.read_text(encoding="utf-8")
+
+
+TEXTS = list(_korean_texts())
+
+
+def _hits(text: str) -> list[str]:
+    found = []
+    for pattern, use, why in BANNED:
+        for m in re.finditer(pattern, text):
+            line = text[: m.start()].count("\n") + 1
+            found.append(f"line {line}: {m.group(0)!r} -> use {use} ({why})")
+    return found
+
+
+def test_the_check_scans_the_course():
+    labels = [label for label, _ in TEXTS]
+    assert any("i18n/ko/07_scorecard_llm.yaml" in x for x in labels)
+    assert any(x.endswith("syllabus.ko.md") for x in labels)
+    assert len(TEXTS) > 300
+
+
+@pytest.mark.parametrize("text, n", [
+    ("LLM 서비스의 비용", 1), ("고정 서비스 시간 $S$", 0), ("서비스율 $\\mu$", 0),
+    ("메모리 한계인 층", 1), ("메모리 바운드인 층", 0), ("한계 관리", 1), ("속도의 상한", 0),
+    ("동료 도구와의 차이", 1), ("유사 도구와의 차이", 0), ("256개 부호 전부", 1),
+    ("부호 있는 가중치", 0), ("스파이크 부호화", 0), ("발화율 부호(rate code)", 1),
+    ("강의자용 노트", 1), ("교수자용 노트", 0), ("숨김 테스트", 1), ("비공개 테스트", 0),
+])
+def test_rules_flag_banned_variants_and_spare_legitimate_uses(text, n):
+    assert len(_hits(text)) == n, _hits(text)
+
+
+@pytest.mark.parametrize("label, text", TEXTS, ids=[label for label, _ in TEXTS])
+def test_korean_course_text_uses_the_glossary_terms(label, text):
+    hits = _hits(text)
+    assert not hits, f"{label}: " + "; ".join(hits)
+
+
+def test_glossary_has_the_issue_29_entries():
+    glossary = (COURSE / "glossary.md").read_text(encoding="utf-8")
+    for en, ko in [("Serving (LLM)", "서빙"), ("Continuous batching", "연속 배칭"), ("Goodput", "굿풋"),
+                   ("Critical batch", "임계 배치"), ("Duty cycle", "듀티 사이클"),
+                   ("Leakage (static) power", "누설 전력"), ("Pareto front", "파레토 프런트"),
+                   ("Bound (compute-, memory-)", "바운드"), ("Footprint (memory)", "점유량")]:
+        row = next((r for r in glossary.splitlines() if r.startswith(f"| {en} |")), None)
+        assert row is not None, f"glossary has no row for {en!r}"
+        assert ko in row.split("|")[2], f"glossary row {en!r} should give {ko!r}"
