@@ -374,6 +374,7 @@ class LayoutStepCost(ScorecardStepCost):
         self.algorithm = algorithm
 
     def phase(self, key: tuple):
+        """The :class:`~npulab.workloads.llm.LLMPhase` one device runs for a cache key."""
         return expert_parallel(super().phase(key), self.model, self.layout.ep)
 
     def step_time(self, key: tuple) -> float:

@@ -100,6 +100,7 @@ class PlanResult:
         return sum(1 for p in self.points if p["simulated"])
 
     def to_dict(self) -> dict:
+        """The result as JSON-ready data (what ``npulab plan --json`` prints)."""
         return {
             "workload": self.workload,
             "hardware": self.hardware,
