@@ -83,7 +83,7 @@ def run_scorecard_layout(args, layout) -> int:
                 **({"group_size": args.group_size} if args.group_size else {}),
             )
             reports.extend(r if isinstance(r, list) else [r])
-    card = Scorecard(reports)
+    card = Scorecard(tuple(reports))
     if args.json:
         print(card.to_json())
         return 0

@@ -385,7 +385,7 @@ def plan(
     points = [p for chunk in chunks for p in chunk]
     passing = [p for p in points if p["status"] == "meets" and p["simulated"]]
     best = min(passing, key=lambda p: (p["devices"], p["ttft_p99_s"]), default=None)
-    pareto = []
+    pareto: list = []
     for p in sorted(passing, key=lambda p: (p["devices"], -p["goodput_per_s"])):
         if not pareto or p["goodput_per_s"] > pareto[-1]["goodput_per_s"] * (1 + 1e-9):
             pareto.append(p)

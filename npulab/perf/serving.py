@@ -607,7 +607,7 @@ def serve(hardware, workload, *, rate: float | None = None, requests: int = 1000
             raise ValueError("serve needs a --rate (requests per second) or a --trace CSV")
         reqs = poisson_requests(rate, requests, prompt_len, output_len, seed)
     mem, num_blocks = memory_bytes, None
-    info = {}
+    info: dict = {}
     if isinstance(stepcost, ScorecardStepCost):
         mem = memory_bytes if memory_bytes is not None else (stepcost.preset.memory_bytes or None)
         if mem is not None and hasattr(stepcost, "kv_cache_blocks"):   # a parallel layout
