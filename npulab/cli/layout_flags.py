@@ -61,13 +61,14 @@ def run_scorecard_layout(args, layout) -> int:
     """``npulab scorecard --devices/--tp/--pp/--ep``: each LLM phase on one replica."""
     from npulab.cli.limits import MAX_BATCH, MAX_SEQ_LEN, in_range
     from npulab.perf.parallel import score_layout
+    from npulab.perf.presets import load_preset
     from npulab.perf.scorecard import Scorecard
 
     in_range("--seq-len", args.seq_len, 1, MAX_SEQ_LEN)
     in_range("--batch", args.batch, 1, MAX_BATCH)
     if not args.workload or not args.hw:
         raise ValueError("a multi-device layout needs --workload MODEL and --hw PRESET")
-    reports = []
+    reports, conditions = [], []
     for w in args.workload:
         for h in args.hw:
             r = score_layout(
@@ -82,8 +83,13 @@ def run_scorecard_layout(args, layout) -> int:
                 **({"weight_format": args.weights} if args.weights else {}),
                 **({"group_size": args.group_size} if args.group_size else {}),
             )
-            reports.extend(r if isinstance(r, list) else [r])
-    card = Scorecard(tuple(reports))
+            rs = r if isinstance(r, list) else [r]
+            reports.extend(rs)
+            prec = load_preset(h).precision          # the conditions line of the scorecard
+            conditions.extend({"seq_len": args.seq_len, "batch": args.batch,
+                               "weights": args.weights or prec, "activations": prec,
+                               "kv_cache": prec} for _ in rs)
+    card = Scorecard(tuple(reports), conditions=tuple(conditions))
     if args.json:
         print(card.to_json())
         return 0
@@ -92,4 +98,15 @@ def run_scorecard_layout(args, layout) -> int:
         f"scored)"
     )
     print(card.table())
+    for r in reports:                              # where the time and the memory go
+        lay = r.details.get("layout")
+        if not lay:
+            continue
+        mem = lay["memory_per_device"]
+        print(f"  {r.name}/{r.phase}: stage {lay['stage_s'] * 1e3:.4g} ms + TP all-reduces "
+              f"{lay['tp_all_reduce_s'] * 1e3:.4g} ms + EP all-to-alls "
+              f"{lay['ep_all_to_all_s'] * 1e3:.4g} ms per stage; PP hand-off "
+              f"{lay['pp_handoff_s'] * 1e3:.4g} ms, bubble {100 * lay['bubble']:.0f}% over "
+              f"{lay['link']}; per device {mem['weights'] / 1e9:.3g} GB weights, "
+              f"{mem['kv_per_token'] / 1e3:.3g} kB KV per token")
     return 0
