@@ -30,6 +30,13 @@ def add_layout_arguments(parser) -> None:
         help="expert-parallel degree of an MoE model, dividing --tp (default 1)",
     )
     g.add_argument(
+        "--micro-batches",
+        type=int,
+        default=1,
+        metavar="M",
+        help="scorecard: split --batch into M pipeline micro-batches (GPipe; default 1)",
+    )
+    g.add_argument(
         "--link",
         metavar="NAME",
         help="interconnect (nvlink4, nvlink3, pcie5-x16, pcie4-x16, pcie3-x4; "
@@ -45,16 +52,18 @@ def layout_from_args(args):
         or args.pp != 1
         or args.ep != 1
         or args.link is not None
+        or args.micro_batches != 1
     )
     if not given:
         return None
     from npulab.perf.parallel import layout_for
 
-    for flag, v in (("--tp", args.tp), ("--pp", args.pp), ("--ep", args.ep)):
+    for flag, v in (("--tp", args.tp), ("--pp", args.pp), ("--ep", args.ep),
+                    ("--micro-batches", args.micro_batches)):
         if v < 1:
             raise ValueError(f"{flag} must be an int >= 1; got {v}")
     devices = args.tp * args.pp if args.devices is None else args.devices
-    return layout_for(devices, args.tp, args.pp, args.ep)
+    return layout_for(devices, args.tp, args.pp, args.ep, micro_batches=args.micro_batches)
 
 
 def run_scorecard_layout(args, layout) -> int:

@@ -27,6 +27,8 @@ def _kwargs(args) -> dict:
         raise ValueError(f"--memory-util must be in (0, 1]; got {args.memory_util}")
     from npulab.cli.layout_flags import layout_from_args
 
+    if args.micro_batches != 1:
+        raise ValueError("--micro-batches is for scorecard; serve runs one micro-batch per iteration")
     return dict(layout=layout_from_args(args), link=args.link,
                 hardware=args.hw, workload=args.workload, requests=args.requests,
                 prompt_len=args.prompt_len, output_len=args.output_len, seed=args.seed,

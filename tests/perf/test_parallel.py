@@ -146,3 +146,14 @@ def test_tensor_parallel_agrees_with_genz_on_identical_inputs(reference_dir):
         assert prefill == pytest.approx(g["prefill"][str(tp)]["latency_ms"], rel=0.05)
         comm = communication_time(m, Layout(tp=tp), 1024, link)["tp_all_reduce_s"] * 1e3
         assert comm == pytest.approx(g["prefill"][str(tp)]["collective_ms"], rel=0.12)
+
+
+def test_scorecard_pipeline_with_micro_batches_is_gpipes_schedule():
+    lay = Layout(tp=4, pp=2, micro_batches=4)
+    r = score_layout("llama-3.1-70b", "h100-sxm", lay, phase="prefill", seq_len=256, batch=8,
+                     model="roofline")
+    d = r.details["layout"]
+    stage = d["stage_s"] + d["tp_all_reduce_s"] + d["ep_all_to_all_s"] + d["pp_handoff_s"]
+    assert r.latency_s == pytest.approx((4 + 2 - 1) * stage)
+    assert d["bubble"] == pytest.approx(1 / 5)
+    assert r.inferences == 8 * 256
