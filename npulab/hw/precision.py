@@ -98,11 +98,12 @@ def bytes_per_element(precision) -> float:
                 f"got {precision!r}"
             )
         return PRECISION_BYTES[precision]
-    if isinstance(precision, bool) or not isinstance(precision, numbers.Real) or not (
-        math.isfinite(precision) and precision > 0
-    ):
+    if isinstance(precision, bool) or not isinstance(precision, numbers.Real):
         raise ValueError(f"precision must be a name or a number of bytes > 0; got {precision!r}")
-    return float(precision)
+    value = float(precision)
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"precision must be a name or a number of bytes > 0; got {precision!r}")
+    return value
 
 
 def precision_for_bits(bits: int) -> str:

@@ -384,7 +384,7 @@ def block_refills(blocks, cap: int):
 
     Returns ``(new words, (fold, local index) of the last refill or None)``.
     """
-    last_visit = {}
+    last_visit: dict[object, int] = {}   # block id -> g at its last visit
     g, s, count, total, last_fill = 0, 0, 0, 0, None
     for k, (b, L) in enumerate(blocks):
         x = 0                                  # next local position to look at

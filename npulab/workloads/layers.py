@@ -29,6 +29,12 @@ from npulab.sparse.prune import parse_nm
 class _Layer:
     """Shared arithmetic of every layer: bytes and arithmetic intensity."""
 
+    # Declared by every concrete layer (dataclass fields of GEMM and Conv2d); annotated here,
+    # without a value, so the shared code below is typed.
+    weight_sparsity: str
+    weight_density: float
+    act_density: float
+
     @property
     def macs(self) -> int:  # pragma: no cover - abstract
         """Multiply-accumulates of the layer."""
