@@ -104,7 +104,8 @@ def llm_kernels(phase, elem_bytes: float = 2.0) -> list[Kernel]:
     Parameters
     ----------
     phase : LLMPhase
-        From :meth:`DecoderLM.prefill` or :meth:`DecoderLM.decode`.
+        From :meth:`~npulab.workloads.llm.DecoderLM.prefill` or
+        :meth:`~npulab.workloads.llm.DecoderLM.decode`.
     elem_bytes : float, default 2
         Bytes per activation element (bf16).
 

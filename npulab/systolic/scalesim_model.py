@@ -230,6 +230,7 @@ class CountsProfile:
         self._cc = np.concatenate([[0], np.cumsum(self.counts)])   # words before row i
 
     def count(self, i: int) -> int:
+        """Words requested in demand row ``i``."""
         return int(self.counts[i])
 
     def cum(self, i: int) -> int:

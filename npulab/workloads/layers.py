@@ -231,8 +231,10 @@ class Conv2d(_Layer):
 
     @property
     def connections(self) -> int:
-        """(output, weight) pairs whose input is a real pixel, not padding: the synaptic
-        connections of the layer unrolled to a matrix (``macs`` when ``padding == 0``).
+        """Number of (output, weight) pairs whose input is a real pixel, not padding.
+
+        The synaptic connections of the layer unrolled to a matrix (``macs`` when
+        ``padding == 0``).
 
         Examples
         --------
