@@ -27,6 +27,7 @@ Examples
 >>> bool(torch.equal(prog.run(x), prog.reference(x)))
 True
 """
+
 from __future__ import annotations
 
 from npulab.compiler.program import Program
@@ -44,8 +45,10 @@ def load_hardware(hw):
 
     preset = load_preset(hw)
     if preset.engine != "systolic":
-        raise ValueError(f"compile_model: hw {preset.name!r} is a {preset.engine} preset; the "
-                         f"compiler targets systolic presets")
+        raise ValueError(
+            f"compile_model: hw {preset.name!r} is a {preset.engine} preset; the "
+            f"compiler targets systolic presets"
+        )
     return preset.config, preset.name
 
 
@@ -81,7 +84,9 @@ def compile_model(module, example_inputs, hw="tpuv1-like", batch: int = 1) -> Pr
     mach = machine_for(config, name)
     graph = fuse_activations(capture(module, tuple(example_inputs)))
     if len(graph.outputs) != 1:
-        raise ValueError(f"compile_model: the model must return one tensor; got {len(graph.outputs)}")
+        raise ValueError(
+            f"compile_model: the model must return one tensor; got {len(graph.outputs)}"
+        )
     qgraph = quantize_graph(graph, tuple(example_inputs))
     prog = Program(qgraph, mach, config, batch)
     prog.lowered()  # lower now: unsupported layouts fail at compile time

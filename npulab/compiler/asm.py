@@ -12,6 +12,7 @@ Examples
 >>> disassemble(prog)
 'MATMUL a=0 b=64 c=0 m=8 k=64 n=16 acc=1 df=ws !pop_prev'
 """
+
 from __future__ import annotations
 
 from npulab.compiler.isa import DEP_FLAGS, FIELDS, SYMBOLS, Instr
@@ -20,13 +21,8 @@ __all__ = ["assemble", "disassemble", "format_instr", "parse_instr"]
 
 
 def format_instr(ins: Instr) -> str:
-    """One line of assembly for ``ins``."""
-    parts = [ins.op]
-    for (name, _), v in zip(FIELDS[ins.op], ins.args):
-        sym = SYMBOLS.get(name)
-        parts.append(f"{name}={sym[v] if sym and 0 <= v < len(sym) else v}")
-    parts += [f"!{f}" for b, f in enumerate(DEP_FLAGS) if ins.deps >> b & 1]
-    return " ".join(parts)
+    """One line of assembly for ``ins`` (``str(ins)``)."""
+    return str(ins)
 
 
 def parse_instr(line: str, lineno: int = 1) -> Instr:
@@ -40,7 +36,9 @@ def parse_instr(line: str, lineno: int = 1) -> Instr:
     for t in toks[1:]:
         if t.startswith("!"):
             if t[1:] not in DEP_FLAGS:
-                raise ValueError(f"asm line {lineno}: unknown flag {t!r} (one of {list(DEP_FLAGS)})")
+                raise ValueError(
+                    f"asm line {lineno}: unknown flag {t!r} (one of {list(DEP_FLAGS)})"
+                )
             deps |= 1 << DEP_FLAGS.index(t[1:])
             continue
         key, eq, v = t.partition("=")

@@ -18,6 +18,7 @@ References
 J. Reed et al., "torch.fx: Practical Program Capture and Transformation for Deep
 Learning in Python", MLSys 2022.
 """
+
 from __future__ import annotations
 
 import operator
@@ -29,9 +30,22 @@ from npulab.compiler.ir import Graph, Node
 __all__ = ["capture", "SUPPORTED"]
 
 #: What the front end accepts (for error messages and the docs).
-SUPPORTED = ("Linear", "Conv2d", "BatchNorm2d (after a conv)", "ReLU", "ReLU6", "MaxPool2d",
-             "AvgPool2d", "AdaptiveAvgPool2d(1)", "add", "flatten/view/reshape", "Flatten",
-             "Unflatten", "Identity", "Dropout")
+SUPPORTED = (
+    "Linear",
+    "Conv2d",
+    "BatchNorm2d (after a conv)",
+    "ReLU",
+    "ReLU6",
+    "MaxPool2d",
+    "AvgPool2d",
+    "AdaptiveAvgPool2d(1)",
+    "add",
+    "flatten/view/reshape",
+    "Flatten",
+    "Unflatten",
+    "Identity",
+    "Dropout",
+)
 
 
 def _np(t):
@@ -59,13 +73,19 @@ def _module_node(name, mod, args, shape, graph, nn):
     if isinstance(mod, nn.Conv2d):
         if _pair(mod.dilation) != (1, 1) or mod.padding_mode != "zeros":
             raise ValueError(f"unsupported op Conv2d with dilation/padding_mode at node {name!r}")
-        return "conv2d", {"weight": _np(mod.weight), "bias": _np(mod.bias),
-                          "stride": _one(mod.stride, "stride", name),
-                          "padding": _one(mod.padding, "padding", name), "groups": int(mod.groups)}
+        return "conv2d", {
+            "weight": _np(mod.weight),
+            "bias": _np(mod.bias),
+            "stride": _one(mod.stride, "stride", name),
+            "padding": _one(mod.padding, "padding", name),
+            "groups": int(mod.groups),
+        }
     if isinstance(mod, nn.BatchNorm2d):
         prev = graph.node(args[0]) if args[0] in {n.name for n in graph.nodes} else None
         if prev is None or prev.op != "conv2d" or len(graph.users(prev.name)) != 0:
-            raise ValueError(f"unsupported op BatchNorm2d not directly after a conv at node {name!r}")
+            raise ValueError(
+                f"unsupported op BatchNorm2d not directly after a conv at node {name!r}"
+            )
         g = mod.weight.detach().double().numpy() if mod.affine else np.ones(mod.num_features)
         beta = mod.bias.detach().double().numpy() if mod.affine else np.zeros(mod.num_features)
         mean = mod.running_mean.double().numpy()
@@ -84,28 +104,35 @@ def _module_node(name, mod, args, shape, graph, nn):
     if isinstance(mod, nn.MaxPool2d):
         if mod.ceil_mode or _pair(mod.dilation) != (1, 1):
             raise ValueError(f"unsupported op MaxPool2d with ceil_mode/dilation at node {name!r}")
-        return "maxpool", {"kernel": _pair(mod.kernel_size),
-                           "stride": _one(mod.stride or mod.kernel_size, "stride", name),
-                           "padding": _one(mod.padding, "padding", name)}
+        return "maxpool", {
+            "kernel": _pair(mod.kernel_size),
+            "stride": _one(mod.stride or mod.kernel_size, "stride", name),
+            "padding": _one(mod.padding, "padding", name),
+        }
     if isinstance(mod, nn.AvgPool2d):
         if mod.ceil_mode or not mod.count_include_pad or mod.divisor_override:
-            raise ValueError(f"unsupported op AvgPool2d with ceil_mode/count_include_pad=False "
-                             f"at node {name!r}")
-        return "avgpool", {"kernel": _pair(mod.kernel_size),
-                           "stride": _one(mod.stride or mod.kernel_size, "stride", name),
-                           "padding": _one(mod.padding, "padding", name)}
+            raise ValueError(
+                f"unsupported op AvgPool2d with ceil_mode/count_include_pad=False at node {name!r}"
+            )
+        return "avgpool", {
+            "kernel": _pair(mod.kernel_size),
+            "stride": _one(mod.stride or mod.kernel_size, "stride", name),
+            "padding": _one(mod.padding, "padding", name),
+        }
     if isinstance(mod, nn.AdaptiveAvgPool2d):
         if _pair(mod.output_size) != (1, 1):
-            raise ValueError(f"unsupported op AdaptiveAvgPool2d to {mod.output_size} at node "
-                             f"{name!r} (only 1x1)")
+            raise ValueError(
+                f"unsupported op AdaptiveAvgPool2d to {mod.output_size} at node {name!r} (only 1x1)"
+            )
         h, w = graph.shape(args[0])[2:]
         return "avgpool", {"kernel": (h, w), "stride": 1, "padding": 0}
     if isinstance(mod, (nn.Flatten, nn.Unflatten)):
         return "reshape", {}
     if isinstance(mod, (nn.Identity, nn.Dropout)):
         return None, {}
-    raise ValueError(f"unsupported op {type(mod).__name__} at node {name!r} "
-                     f"(supported: {', '.join(SUPPORTED)})")
+    raise ValueError(
+        f"unsupported op {type(mod).__name__} at node {name!r} (supported: {', '.join(SUPPORTED)})"
+    )
 
 
 def _function_node(name, target, args, kwargs, F, torch):
@@ -150,7 +177,8 @@ def capture(module, example_inputs) -> Graph:
     Examples
     --------
     >>> import torch
-    >>> g = capture(torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU()), (torch.zeros(2, 4),))
+    >>> model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU())
+    >>> g = capture(model, (torch.zeros(2, 4),))
     >>> [n.op for n in g.nodes], g.outputs
     (['linear', 'relu'], ['_1'])
     """
@@ -168,8 +196,9 @@ def capture(module, example_inputs) -> Graph:
     try:
         gm = torch.fx.symbolic_trace(module)
     except Exception as err:  # fx raises many kinds (TraceError, TypeError) on dynamic code
-        raise ValueError(f"capture: torch.fx cannot trace {type(module).__name__}: "
-                         f"{str(err).splitlines()[0]}") from None
+        raise ValueError(
+            f"capture: torch.fx cannot trace {type(module).__name__}: {str(err).splitlines()[0]}"
+        ) from None
     with torch.no_grad():
         ShapeProp(gm).propagate(*example_inputs)
     graph, alias = Graph(), {}
@@ -185,7 +214,9 @@ def capture(module, example_inputs) -> Graph:
             outs = outs if isinstance(outs, (tuple, list)) else (outs,)
             graph.outputs = [alias.get(o.name, o.name) for o in outs]
             continue
-        args = tuple(alias.get(a.name, a.name) if isinstance(a, torch.fx.Node) else a for a in fxn.args)
+        args = tuple(
+            alias.get(a.name, a.name) if isinstance(a, torch.fx.Node) else a for a in fxn.args
+        )
         if fxn.op == "call_method" and fxn.target in ("size", "dim"):
             alias[fxn.name] = None  # a Python number, read only by reshapes
             continue

@@ -22,6 +22,7 @@ graph(x: [1, 4]) {
   return fc
 }
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

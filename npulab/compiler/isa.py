@@ -45,14 +45,36 @@ T. Moreau et al., "A Hardware-Software Blueprint for Flexible Deep Learning
 Specialization" (VTA), IEEE Micro 2019; H. Genc et al., "Gemmini: Enabling Systematic
 Deep-Learning Architecture Evaluation via Full-Stack Integration", DAC 2021.
 """
+
 from __future__ import annotations
 
-__all__ = ["OPCODES", "FIELDS", "REGISTERS", "LOAD_REGS", "Instr", "encode", "decode", "queue_of",
-           "INSTR_BYTES", "QUEUES", "DEP_FLAGS"]
+__all__ = [
+    "OPCODES",
+    "FIELDS",
+    "REGISTERS",
+    "LOAD_REGS",
+    "Instr",
+    "encode",
+    "decode",
+    "queue_of",
+    "INSTR_BYTES",
+    "QUEUES",
+    "DEP_FLAGS",
+]
 
 #: Opcode numbers.
-OPCODES = {"NOP": 0, "SETREG": 1, "LOAD": 2, "LOADI2C": 3, "STORE": 4, "MATMUL": 5, "REQUANT": 6,
-           "ADDQ": 7, "MAX": 8, "CLAMP": 9}
+OPCODES = {
+    "NOP": 0,
+    "SETREG": 1,
+    "LOAD": 2,
+    "LOADI2C": 3,
+    "STORE": 4,
+    "MATMUL": 5,
+    "REQUANT": 6,
+    "ADDQ": 7,
+    "MAX": 8,
+    "CLAMP": 9,
+}
 _NAMES = {v: k for k, v in OPCODES.items()}
 
 #: Fields of each opcode: (name, bits).  Widths bound addresses and sizes (checked on encode).
@@ -62,8 +84,16 @@ FIELDS = {
     "LOAD": (("mem", 1), ("sp", 20), ("dram", 32), ("rows", 20), ("cols", 12), ("stride", 24)),
     "LOADI2C": (("sp", 20), ("dram", 32), ("row0", 20), ("col0", 14), ("rows", 20), ("cols", 12)),
     "STORE": (("sp", 20), ("dram", 32), ("rows", 20), ("cols", 12), ("stride", 24)),
-    "MATMUL": (("a", 20), ("b", 20), ("c", 20), ("m", 20), ("k", 12), ("n", 12), ("acc", 1),
-               ("df", 1)),
+    "MATMUL": (
+        ("a", 20),
+        ("b", 20),
+        ("c", 20),
+        ("m", 20),
+        ("k", 12),
+        ("n", 12),
+        ("acc", 1),
+        ("df", 1),
+    ),
     "REQUANT": (("acc", 20), ("sp", 20), ("rows", 20), ("cols", 12), ("mult", 20), ("shift", 20)),
     "ADDQ": (("a", 20), ("b", 20), ("dst", 20), ("rows", 20), ("cols", 12)),
     "MAX": (("a", 20), ("b", 20), ("dst", 20), ("rows", 20), ("cols", 12)),
@@ -71,9 +101,31 @@ FIELDS = {
 }
 
 #: Configuration registers by number.
-REGISTERS = ("I2C_H", "I2C_W", "I2C_C", "I2C_CG", "I2C_COFF", "I2C_R", "I2C_S", "I2C_STRIDE",
-             "I2C_PAD", "I2C_E", "I2C_F", "PADVAL", "QZP", "QLO", "QHI", "ADD_ZA", "ADD_ZB",
-             "ADD_MA", "ADD_SHA", "ADD_MB", "ADD_SHB", "ADD_MY", "ADD_SHY")
+REGISTERS = (
+    "I2C_H",
+    "I2C_W",
+    "I2C_C",
+    "I2C_CG",
+    "I2C_COFF",
+    "I2C_R",
+    "I2C_S",
+    "I2C_STRIDE",
+    "I2C_PAD",
+    "I2C_E",
+    "I2C_F",
+    "PADVAL",
+    "QZP",
+    "QLO",
+    "QHI",
+    "ADD_ZA",
+    "ADD_ZB",
+    "ADD_MA",
+    "ADD_SHA",
+    "ADD_MB",
+    "ADD_SHB",
+    "ADD_MY",
+    "ADD_SHY",
+)
 #: Registers read by the load unit (SETREG of them runs on the load queue).
 LOAD_REGS = frozenset(range(REGISTERS.index("PADVAL") + 1))
 #: Symbolic values of enumerated fields.
@@ -110,14 +162,16 @@ class Instr:
         if op not in OPCODES:
             raise ValueError(f"Instr.op must be one of {list(OPCODES)}; got {op!r}")
         if len(args) != len(FIELDS[op]):
-            raise ValueError(f"Instr {op} takes {len(FIELDS[op])} fields "
-                             f"{[f for f, _ in FIELDS[op]]}; got {len(args)}")
+            raise ValueError(
+                f"Instr {op} takes {len(FIELDS[op])} fields "
+                f"{[f for f, _ in FIELDS[op]]}; got {len(args)}"
+            )
         if not isinstance(deps, int) or not 0 <= deps < 16:
             raise ValueError(f"Instr.deps must be an int in 0..15; got {deps!r}")
         self.op, self.args, self.deps = op, tuple(int(a) for a in args), deps
 
     def field(self, name: str) -> int:
-        for (f, _), v in zip(FIELDS[self.op], self.args):
+        for (f, _), v in zip(FIELDS[self.op], self.args, strict=True):
             if f == name:
                 return v
         raise ValueError(f"{self.op} has no field {name!r}")
@@ -127,15 +181,26 @@ class Instr:
         return queue_of(self)
 
     def __eq__(self, other):
-        return isinstance(other, Instr) and (self.op, self.args, self.deps) == (other.op, other.args, other.deps)
+        return isinstance(other, Instr) and (self.op, self.args, self.deps) == (
+            other.op,
+            other.args,
+            other.deps,
+        )
 
     def __hash__(self):
         return hash((self.op, self.args, self.deps))
 
-    def __repr__(self):
-        from npulab.compiler.asm import format_instr
+    def __str__(self):
+        """One line of assembly (:mod:`npulab.compiler.asm`'s syntax)."""
+        parts = [self.op]
+        for (name, _), v in zip(FIELDS[self.op], self.args, strict=True):
+            sym = SYMBOLS.get(name)
+            parts.append(f"{name}={sym[v] if sym and 0 <= v < len(sym) else v}")
+        parts += [f"!{f}" for b, f in enumerate(DEP_FLAGS) if self.deps >> b & 1]
+        return " ".join(parts)
 
-        return f"Instr({format_instr(self)!r})"
+    def __repr__(self):
+        return f"Instr({str(self)!r})"
 
 
 def queue_of(instr: Instr) -> str:
@@ -158,14 +223,17 @@ def encode(program) -> bytes:
     out = bytearray()
     for idx, ins in enumerate(program):
         word, pos = OPCODES[ins.op] | (ins.deps << 4), 8
-        for (name, bits), v in zip(FIELDS[ins.op], ins.args):
+        for (name, bits), v in zip(FIELDS[ins.op], ins.args, strict=True):
             if name == "value":
                 if not -(2**31) <= v < 2**31:
-                    raise ValueError(f"encode: instruction {idx} {ins.op}.{name}={v} is not an int32")
+                    raise ValueError(
+                        f"encode: instruction {idx} {ins.op}.{name}={v} is not an int32"
+                    )
                 v &= 0xFFFFFFFF
             elif not 0 <= v < (1 << bits):
-                raise ValueError(f"encode: instruction {idx} {ins.op}.{name}={v} does not fit "
-                                 f"{bits} bits")
+                raise ValueError(
+                    f"encode: instruction {idx} {ins.op}.{name}={v} does not fit {bits} bits"
+                )
             word |= v << pos
             pos += bits
         out += word.to_bytes(INSTR_BYTES, "little")
@@ -178,7 +246,7 @@ def decode(data: bytes) -> list:
         raise ValueError(f"decode: {len(data)} bytes is not a multiple of {INSTR_BYTES}")
     prog = []
     for off in range(0, len(data), INSTR_BYTES):
-        word = int.from_bytes(data[off:off + INSTR_BYTES], "little")
+        word = int.from_bytes(data[off : off + INSTR_BYTES], "little")
         code = word & 0xF
         if code not in _NAMES:
             raise ValueError(f"decode: unknown opcode {code} at byte {off}")

@@ -28,6 +28,7 @@ at the end of a program.
 Activations live in DRAM in NHWC order (row = pixel, column = channel); flattening an NHWC
 tensor permutes the next linear layer's weight columns instead of the data.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -197,11 +198,19 @@ def gemm_tiles(M: int, N: int, K: int, mach: Machine) -> dict:
     b_rows = 2 * nk * TK if resident else 2 * TK
     TM = min(M, cap_m, (mach.spad_rows - b_rows) // 4)
     if TM < 1:
-        raise ValueError(f"gemm_tiles: the scratchpad of {mach.name} ({mach.spad_rows} rows) cannot "
-                         f"hold a tile of K={K}")
+        raise ValueError(
+            f"gemm_tiles: the scratchpad of {mach.name} ({mach.spad_rows} rows) cannot "
+            f"hold a tile of K={K}"
+        )
     TM = _ceil(M, _ceil(M, TM))  # balanced m-tiles
-    return {"TM": TM, "TN": TN, "TK": TK, "resident": resident, "b_rows": b_rows,
-            "spad_rows_used": 4 * TM + b_rows}
+    return {
+        "TM": TM,
+        "TN": TN,
+        "TK": TK,
+        "resident": resident,
+        "b_rows": b_rows,
+        "spad_rows_used": 4 * TM + b_rows,
+    }
 
 
 def _regs(em, values: dict):
@@ -214,7 +223,10 @@ def _wrap32(x):
 
 
 def _gemm_layer(em, mach, node, x: Buffer, y: Buffer, groups_b, first):
-    """Emit one conv/linear layer: ``groups_b`` is a list of (B[K, Ng] int8, bias' int32, m0, shift)."""
+    """Emit one conv/linear layer.
+
+    ``groups_b``: per group (B[K, Ng] int8, bias' int32, m0, shift).
+    """
     at = node.attrs
     G = len(groups_b)
     K, Ng = groups_b[0][0].shape
@@ -234,13 +246,37 @@ def _gemm_layer(em, mach, node, x: Buffer, y: Buffer, groups_b, first):
     out_base = b_base + tiles["b_rows"]
     layer = at["layers"][0]
     em.begin_layer(first)
-    _regs(em, {"QZP": layer.y_zero_point, "QLO": layer.y_range[0] if not layer.relu
-               else max(layer.y_range[0], layer.y_zero_point), "QHI": layer.y_range[1]})
+    _regs(
+        em,
+        {
+            "QZP": layer.y_zero_point,
+            "QLO": layer.y_range[0]
+            if not layer.relu
+            else max(layer.y_range[0], layer.y_zero_point),
+            "QHI": layer.y_range[1],
+        },
+    )
     if conv and not plain:
-        _regs(em, {"I2C_H": H, "I2C_W": W_, "I2C_C": C, "I2C_CG": C // G, "I2C_COFF": 0,
-                   "I2C_R": R, "I2C_S": S, "I2C_STRIDE": st, "I2C_PAD": pad, "I2C_E": E, "I2C_F": F,
-                   "PADVAL": layer.x_zero_point})
-    consts = [(em.const(b), em.const(bias), em.const(m0), em.const(sh)) for b, bias, m0, sh in groups_b]
+        _regs(
+            em,
+            {
+                "I2C_H": H,
+                "I2C_W": W_,
+                "I2C_C": C,
+                "I2C_CG": C // G,
+                "I2C_COFF": 0,
+                "I2C_R": R,
+                "I2C_S": S,
+                "I2C_STRIDE": st,
+                "I2C_PAD": pad,
+                "I2C_E": E,
+                "I2C_F": F,
+                "PADVAL": layer.x_zero_point,
+            },
+        )
+    consts = [
+        (em.const(b), em.const(bias), em.const(m0), em.const(sh)) for b, bias, m0, sh in groups_b
+    ]
     nt, macs = 0, 0
     for g in range(G):
         b_addr, bias_addr, m_addr, s_addr = consts[g]
@@ -259,14 +295,20 @@ def _gemm_layer(em, mach, node, x: Buffer, y: Buffer, groups_b, first):
                     slot = em.t % 2
                     em.begin_step()
                     if plain:
-                        em.load("LOAD", (0, slot * TM, x.addr + m0 * x.cols + g * K + k0, tm, tk, x.cols))
+                        em.load(
+                            "LOAD",
+                            (0, slot * TM, x.addr + m0 * x.cols + g * K + k0, tm, tk, x.cols),
+                        )
                     else:
                         em.load("LOADI2C", (slot * TM, x.addr, m0, k0, tm, tk))
                     b_row = breg + ki * TK if resident else b_base + slot * TK
                     if not resident or mi == 0:
                         em.load("LOAD", (0, b_row, b_addr + k0 * Ng + n0, tk, tn, Ng))
-                    em.compute("MATMUL", (slot * TM, b_row, 0, tm, tk, tn, 1, _DF[mach.dataflow]),
-                               step=True)
+                    em.compute(
+                        "MATMUL",
+                        (slot * TM, b_row, 0, tm, tk, tn, 1, _DF[mach.dataflow]),
+                        step=True,
+                    )
                     macs += tm * tk * tn
                     em.end_step()
                 o = out_base + (em.j % 2) * TM
@@ -287,9 +329,22 @@ def _add_layer(em, mach, node, a: Buffer, b: Buffer, y: Buffer, first):
     p = node.attrs["add"]
     TM, TC = _eltwise_tiles(y.rows, y.cols, mach, 6)
     em.begin_layer(first)
-    _regs(em, {"ADD_ZA": p["za"], "ADD_ZB": p["zb"], "ADD_MA": p["ma"], "ADD_SHA": p["sha"],
-               "ADD_MB": p["mb"], "ADD_SHB": p["shb"], "ADD_MY": p["my"], "ADD_SHY": p["shy"],
-               "QZP": p["zy"], "QLO": p["lo"], "QHI": p["hi"]})
+    _regs(
+        em,
+        {
+            "ADD_ZA": p["za"],
+            "ADD_ZB": p["zb"],
+            "ADD_MA": p["ma"],
+            "ADD_SHA": p["sha"],
+            "ADD_MB": p["mb"],
+            "ADD_SHB": p["shb"],
+            "ADD_MY": p["my"],
+            "ADD_SHY": p["shy"],
+            "QZP": p["zy"],
+            "QLO": p["lo"],
+            "QHI": p["hi"],
+        },
+    )
     for m0 in range(0, y.rows, TM):
         tm = min(TM, y.rows - m0)
         for c0 in range(0, y.cols, TC):
@@ -332,9 +387,23 @@ def _maxpool_layer(em, mach, node, x: Buffer, y: Buffer, first):
     (R, S), st, pad = at["kernel"], at["stride"], at["padding"]
     TM, TC = _eltwise_tiles(y.rows, C, mach, 4)
     em.begin_layer(first)
-    _regs(em, {"I2C_H": H, "I2C_W": W_, "I2C_C": C, "I2C_CG": C, "I2C_COFF": 0, "I2C_R": R,
-               "I2C_S": S, "I2C_STRIDE": st, "I2C_PAD": pad, "I2C_E": E, "I2C_F": F,
-               "PADVAL": -128})
+    _regs(
+        em,
+        {
+            "I2C_H": H,
+            "I2C_W": W_,
+            "I2C_C": C,
+            "I2C_CG": C,
+            "I2C_COFF": 0,
+            "I2C_R": R,
+            "I2C_S": S,
+            "I2C_STRIDE": st,
+            "I2C_PAD": pad,
+            "I2C_E": E,
+            "I2C_F": F,
+            "PADVAL": -128,
+        },
+    )
     for m0 in range(0, y.rows, TM):
         tm = min(TM, y.rows - m0)
         for c0 in range(0, C, TC):
@@ -344,8 +413,13 @@ def _maxpool_layer(em, mach, node, x: Buffer, y: Buffer, first):
                 s = (em.t % 2) * TM
                 em.begin_step()
                 em.load("LOADI2C", (s, x.addr, m0, w * C + c0, tm, tc))
-                em.compute("MAX", (s if w == 0 else o, s, o, tm, tc), step=True,
-                           out_first=w == 0, out_last=w == R * S - 1)
+                em.compute(
+                    "MAX",
+                    (s if w == 0 else o, s, o, tm, tc),
+                    step=True,
+                    out_first=w == 0,
+                    out_last=w == R * S - 1,
+                )
                 em.end_step()
             em.store((o, y.addr + m0 * y.cols + c0, tm, tc, y.cols))
     em.end_layer()
@@ -418,7 +492,9 @@ def lower(qgraph, mach: Machine, batch: int = 1) -> Lowered:
         elif n.op == "qadd":
             b = bufs[n.inputs[1]]
             if (x.rows, x.cols) != (b.rows, b.cols) or x.chw != b.chw:
-                raise ValueError(f"unsupported op add of differently laid out values at node {n.name!r}")
+                raise ValueError(
+                    f"unsupported op add of differently laid out values at node {n.name!r}"
+                )
             info = _add_layer(em, mach, n, x, b, y, first)
         elif n.op == "qmaxpool":
             info = _maxpool_layer(em, mach, n, x, y, first)
@@ -432,5 +508,5 @@ def lower(qgraph, mach: Machine, batch: int = 1) -> Lowered:
     em.emit("NOP", (), POP_NEXT)  # consume the last barrier token: every token queue ends empty
     dram = np.zeros(em.dram_top, np.int32)
     for addr, arr in em.consts:
-        dram[addr:addr + len(arr)] = arr
+        dram[addr : addr + len(arr)] = arr
     return Lowered(em.prog, np.asarray(em.layer_of), layers, dram, bufs, mach, batch, g.outputs[0])

@@ -8,6 +8,7 @@ row of ``W`` elements per cycle.
 
 Units: elements, rows, bytes, cycles.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -47,10 +48,14 @@ class Machine:
 
     def __post_init__(self):
         if self.dataflow not in ("ws", "os"):
-            raise ValueError(f"Machine.dataflow must be 'ws' or 'os' for the compiler; got {self.dataflow!r}")
+            raise ValueError(
+                f"Machine.dataflow must be 'ws' or 'os' for the compiler; got {self.dataflow!r}"
+            )
         if self.acc_rows < 8 or self.spad_rows < 16:
-            raise ValueError(f"Machine {self.name}: scratchpad ({self.spad_rows} rows) or accumulator "
-                             f"({self.acc_rows} rows) too small")
+            raise ValueError(
+                f"Machine {self.name}: scratchpad ({self.spad_rows} rows) or accumulator "
+                f"({self.acc_rows} rows) too small"
+            )
 
 
 def machine_for(hw, name: str = "npu") -> Machine:
@@ -66,8 +71,14 @@ def machine_for(hw, name: str = "npu") -> Machine:
     hw = SystolicConfig.of(hw)
     a, mem = hw.array, hw.memory
     w = max(a.rows, a.cols)
-    return Machine(name=name, rows=a.rows, cols=a.cols, dataflow=a.dataflow, width=w,
-                   spad_rows=int((mem.ifmap_sram_kb + mem.filter_sram_kb) * 1024 // w),
-                   acc_rows=int(mem.ofmap_sram_kb * 1024 // (4 * w)),
-                   clock_hz=float(a.clock_hz),
-                   dram_bytes_per_cycle=float(mem.dram_bytes_per_s) / float(a.clock_hz))
+    return Machine(
+        name=name,
+        rows=a.rows,
+        cols=a.cols,
+        dataflow=a.dataflow,
+        width=w,
+        spad_rows=int((mem.ifmap_sram_kb + mem.filter_sram_kb) * 1024 // w),
+        acc_rows=int(mem.ofmap_sram_kb * 1024 // (4 * w)),
+        clock_hz=float(a.clock_hz),
+        dram_bytes_per_cycle=float(mem.dram_bytes_per_s) / float(a.clock_hz),
+    )

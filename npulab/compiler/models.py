@@ -10,6 +10,7 @@ K. He et al., "Deep Residual Learning for Image Recognition", CVPR 2016 (ResNet-
 BasicBlocks [2, 2, 2, 2]).  M. Sandler et al., "MobileNetV2: Inverted Residuals and Linear
 Bottlenecks", CVPR 2018 (Table 2: expansion t, channels c, repeats n, stride s).
 """
+
 from __future__ import annotations
 
 __all__ = ["MODELS", "bundled", "resnet18", "mobilenet_v2"]
@@ -58,7 +59,9 @@ def _basic_block(cin, cout, stride):
             self.bn2 = nn.BatchNorm2d(cout)
             self.down = None
             if stride != 1 or cin != cout:
-                self.down = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+                self.down = nn.Sequential(
+                    nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout)
+                )
 
         def forward(self, x):
             idt = x if self.down is None else self.down(x)
@@ -72,7 +75,12 @@ def _basic_block(cin, cout, stride):
 def resnet18(num_classes: int = 1000, seed: int = 0):
     """ResNet-18 (He et al. 2016) with seeded random weights, eval mode."""
     nn = _nn()
-    layers = [nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(3, 2, 1)]
+    layers = [
+        nn.Conv2d(3, 64, 7, 2, 3, bias=False),
+        nn.BatchNorm2d(64),
+        nn.ReLU(),
+        nn.MaxPool2d(3, 2, 1),
+    ]
     cin = 64
     for cout, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
         layers += [_basic_block(cin, cout, stride), _basic_block(cout, cout, 1)]
@@ -91,8 +99,13 @@ def _inverted_residual(cin, cout, stride, t):
             mods = []
             if t != 1:
                 mods += [nn.Conv2d(cin, hid, 1, bias=False), nn.BatchNorm2d(hid), nn.ReLU6()]
-            mods += [nn.Conv2d(hid, hid, 3, stride, 1, groups=hid, bias=False), nn.BatchNorm2d(hid),
-                     nn.ReLU6(), nn.Conv2d(hid, cout, 1, bias=False), nn.BatchNorm2d(cout)]
+            mods += [
+                nn.Conv2d(hid, hid, 3, stride, 1, groups=hid, bias=False),
+                nn.BatchNorm2d(hid),
+                nn.ReLU6(),
+                nn.Conv2d(hid, cout, 1, bias=False),
+                nn.BatchNorm2d(cout),
+            ]
             self.conv = nn.Sequential(*mods)
             self.residual = stride == 1 and cin == cout
 
@@ -111,14 +124,27 @@ def mobilenet_v2(num_classes: int = 1000, width: float = 1.0, seed: int = 0):
 
     cin = ch(32)
     layers = [nn.Conv2d(3, cin, 3, 2, 1, bias=False), nn.BatchNorm2d(cin), nn.ReLU6()]
-    for t, c, n, s in ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1),
-                       (6, 160, 3, 2), (6, 320, 1, 1)):
+    for t, c, n, s in (
+        (1, 16, 1, 1),
+        (6, 24, 2, 2),
+        (6, 32, 3, 2),
+        (6, 64, 4, 2),
+        (6, 96, 3, 1),
+        (6, 160, 3, 2),
+        (6, 320, 1, 1),
+    ):
         for i in range(n):
             layers.append(_inverted_residual(cin, ch(c), s if i == 0 else 1, t))
             cin = ch(c)
     last = ch(1280) if width > 1.0 else 1280
-    layers += [nn.Conv2d(cin, last, 1, bias=False), nn.BatchNorm2d(last), nn.ReLU6(),
-               nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(last, num_classes)]
+    layers += [
+        nn.Conv2d(cin, last, 1, bias=False),
+        nn.BatchNorm2d(last),
+        nn.ReLU6(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(last, num_classes),
+    ]
     return _randomize(nn.Sequential(*layers), seed)
 
 

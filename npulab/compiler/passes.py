@@ -6,6 +6,7 @@
 * :func:`float_forward`: run the float graph (torch ops) and return every value; used to
   calibrate the quantizer and as the float oracle.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,7 +26,8 @@ def fuse_activations(graph: Graph) -> Graph:
     Examples
     --------
     >>> g = Graph(inputs={"x": (1, 4)})
-    >>> g.add(Node("fc", "linear", ("x",), {"weight": np.ones((2, 4), np.float32), "bias": None}, (1, 2)))
+    >>> w = {"weight": np.ones((2, 4), np.float32), "bias": None}
+    >>> g.add(Node("fc", "linear", ("x",), w, (1, 2)))
     >>> g.add(Node("r", "relu", ("fc",), {}, (1, 2))); g.outputs = ["r"]
     >>> h = fuse_activations(g)
     >>> [(n.name, n.op, n.attrs["act"]) for n in h.nodes], h.outputs
@@ -36,9 +38,14 @@ def fuse_activations(graph: Graph) -> Graph:
     for node in graph.nodes:
         ins = tuple(rename.get(i, i) for i in node.inputs)
         src = produced.get(ins[0]) if ins else None
-        if (node.op in ("relu", "relu6") and src is not None and src.op in _FUSABLE
-                and src.attrs.get("act") is None and len(graph.users(node.inputs[0])) == 1
-                and node.inputs[0] not in graph.outputs):
+        if (
+            node.op in ("relu", "relu6")
+            and src is not None
+            and src.op in _FUSABLE
+            and src.attrs.get("act") is None
+            and len(graph.users(node.inputs[0])) == 1
+            and node.inputs[0] not in graph.outputs
+        ):
             src.attrs["act"] = node.op
             rename[node.name] = src.name
             continue
@@ -73,8 +80,15 @@ def float_forward(graph: Graph, x) -> dict:
             y = F.linear(a[0], torch.from_numpy(at["weight"]), b)
         elif n.op == "conv2d":
             b = None if at["bias"] is None else torch.from_numpy(at["bias"])
-            y = F.conv2d(a[0], torch.from_numpy(at["weight"]), b, at["stride"], at["padding"],
-                         1, at["groups"])
+            y = F.conv2d(
+                a[0],
+                torch.from_numpy(at["weight"]),
+                b,
+                at["stride"],
+                at["padding"],
+                1,
+                at["groups"],
+            )
         elif n.op == "add":
             y = a[0] + a[1]
         elif n.op == "relu":

@@ -5,6 +5,7 @@ batch size it is asked to run (cached), so ``prog.run(x)`` accepts any batch;
 :meth:`~Program.asm`, :meth:`~Program.binary` and :attr:`~Program.stats` describe the
 program for the compiled batch (``batch`` of :func:`~npulab.compiler.compile_model`).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -60,7 +61,7 @@ class Program:
         return disassemble(self.instructions) + "\n"
 
     def binary(self) -> bytes:
-        """Binary image of the program (16 bytes per instruction, :func:`npulab.compiler.isa.encode`)."""
+        """Binary image of the program (16 bytes per instruction, see :func:`~.isa.encode`)."""
         return encode(self.instructions)
 
     # ------------------------------------------------------------------ running
@@ -71,11 +72,11 @@ class Program:
         dram = low.dram_init.copy()
         inp = low.buffers[self.qgraph.input_name]
         data = x_q.transpose(0, 2, 3, 1) if x_q.ndim == 4 else x_q
-        dram[inp.addr:inp.addr + data.size] = data.reshape(-1)
+        dram[inp.addr : inp.addr + data.size] = data.reshape(-1)
         res = simulate(low.program, self.machine, dram)
         self.last_result = res
         out = low.buffers[low.output]
-        y = res.dram[out.addr:out.addr + out.rows * out.cols]
+        y = res.dram[out.addr : out.addr + out.rows * out.cols]
         if out.nhwc is not None:
             return y.reshape(out.nhwc).transpose(0, 3, 1, 2)
         if out.chw is not None:
@@ -84,7 +85,7 @@ class Program:
         return y.reshape(out.rows, out.cols)
 
     def run(self, x):
-        """The simulated NPU's output for float input ``x``, dequantized (a float32 torch tensor)."""
+        """The simulated NPU's output for float input ``x``, dequantized (float32 tensor)."""
         import torch
 
         y_q = self.run_int(self.qgraph.quantize_input(_to_numpy(x)))
@@ -115,7 +116,7 @@ class Program:
         return self._stats
 
     def trace(self, path=None, max_instructions: int = 20000):
-        """Plot the load/compute/store timeline of the compiled batch; save it when ``path`` is given."""
+        """Plot the load/compute/store timeline of the compiled batch; save it to ``path``."""
         low = self.lowered()
         res = simulate(low.program, self.machine, low.dram_init, functional=False)
         ax = plot_trace(res, low.program, max_instructions=max_instructions)
@@ -128,8 +129,10 @@ class Program:
 
     def __repr__(self):
         low = self.lowered()
-        return (f"Program({self.machine.name}, {len(low.layers)} layers, {len(low.program)} "
-                f"instructions for batch {self.batch})")
+        return (
+            f"Program({self.machine.name}, {len(low.layers)} layers, {len(low.program)} "
+            f"instructions for batch {self.batch})"
+        )
 
 
 def _stats(prog: Program, low) -> dict:
@@ -155,12 +158,23 @@ def _stats(prog: Program, low) -> dict:
         sel = low.layer_of == li
         idx = np.flatnonzero(sel)
         mm = idx[is_mm[idx]]
-        entry = {"name": info["name"], "op": info["op"], "instructions": int(len(idx)),
-                 "macs": int(res.macs[idx].sum()), "dram_bytes": int(res.dram_bytes[idx].sum()),
-                 "compute_cycles": int(lat[mm].sum()),
-                 "systolic_tile_cycles": int(sum(tile_cycles(low.program[i].args[3], low.program[i].args[5],
-                                                             low.program[i].args[4]) for i in mm)),
-                 "span_cycles": int(res.end[idx].max() - res.start[idx].min())}
+        entry = {
+            "name": info["name"],
+            "op": info["op"],
+            "instructions": int(len(idx)),
+            "macs": int(res.macs[idx].sum()),
+            "dram_bytes": int(res.dram_bytes[idx].sum()),
+            "compute_cycles": int(lat[mm].sum()),
+            "systolic_tile_cycles": int(
+                sum(
+                    tile_cycles(
+                        low.program[i].args[3], low.program[i].args[5], low.program[i].args[4]
+                    )
+                    for i in mm
+                )
+            ),
+            "span_cycles": int(res.end[idx].max() - res.start[idx].min()),
+        }
         if "K" in info:
             est = estimate(Gemm(info["M"], info["N"], info["K"]), prog.hw)
             entry["systolic_layer_cycles"] = int(est.cycles) * info["groups"]
@@ -169,8 +183,17 @@ def _stats(prog: Program, low) -> dict:
         layers.append(entry)
     busy = {q: int(lat[res.queue == i].sum()) for i, q in enumerate(("load", "compute", "store"))}
     macs = int(res.macs.sum())
-    return {"hw": mach.name, "batch": low.batch, "instructions": len(low.program), "cycles": res.cycles,
-            "seconds": res.cycles / mach.clock_hz, "macs": macs, "dram_bytes": int(res.dram_bytes.sum()),
-            "utilization": macs / (mach.rows * mach.cols * max(res.cycles, 1)),
-            "compute_cycles": int(lat[is_mm].sum()), "queue_busy_cycles": busy,
-            "opcodes": {o: ops.count(o) for o in sorted(set(ops))}, "layers": layers}
+    return {
+        "hw": mach.name,
+        "batch": low.batch,
+        "instructions": len(low.program),
+        "cycles": res.cycles,
+        "seconds": res.cycles / mach.clock_hz,
+        "macs": macs,
+        "dram_bytes": int(res.dram_bytes.sum()),
+        "utilization": macs / (mach.rows * mach.cols * max(res.cycles, 1)),
+        "compute_cycles": int(lat[is_mm].sum()),
+        "queue_busy_cycles": busy,
+        "opcodes": {o: ops.count(o) for o in sorted(set(ops))},
+        "layers": layers,
+    }

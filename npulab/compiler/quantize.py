@@ -23,6 +23,7 @@ References
 Jacob et al., "Quantization and Training of Neural Networks for Efficient Integer-Arithmetic-
 Only Inference", CVPR 2018; TFLite ``reference_ops::Add`` (``left_shift = 20`` for int8).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -32,8 +33,14 @@ import numpy as np
 
 from npulab.compiler.ir import Graph, Node
 from npulab.compiler.passes import float_forward
-from npulab.quant import (IntegerLayer, QuantSpec, minmax_scale, multiply_by_quantized_multiplier,
-                          quantize, quantize_multiplier)
+from npulab.quant import (
+    IntegerLayer,
+    QuantSpec,
+    minmax_scale,
+    multiply_by_quantized_multiplier,
+    quantize,
+    quantize_multiplier,
+)
 
 __all__ = ["ACT_SPEC", "WEIGHT_SPEC", "QuantizedGraph", "quantize_graph", "add_params", "int_add"]
 
@@ -51,7 +58,7 @@ def _act_params(lo: float, hi: float) -> tuple[float, int]:
 
 
 def add_params(sa: float, za: int, sb: float, zb: int, sy: float, zy: int, act=None) -> dict:
-    """Integer parameters of ``y = a + b`` for scales/zero points ``(sa, za), (sb, zb) -> (sy, zy)``.
+    """Integer parameters of ``y = a + b`` for ``(sa, za) + (sb, zb) -> (sy, zy)``.
 
     ``M_a = s_a / (2 max(s_a, s_b))``, ``M_b`` likewise, ``M_y = 2 max(s_a, s_b) / (2^20 s_y)``.
     """
@@ -60,24 +67,39 @@ def add_params(sa: float, za: int, sb: float, zb: int, sy: float, zy: int, act=N
     my, shy = quantize_multiplier(twice / ((1 << ADD_LEFT_SHIFT) * sy))
     hi = 127 if act != "relu6" else min(127, zy + int(round(6.0 / sy)))
     lo = max(-128, zy) if act in ("relu", "relu6") else -128
-    return {"za": int(za), "zb": int(zb), "ma": int(ma), "sha": int(sha), "mb": int(mb),
-            "shb": int(shb), "my": int(my), "shy": int(shy), "zy": int(zy), "lo": lo, "hi": hi}
+    return {
+        "za": int(za),
+        "zb": int(zb),
+        "ma": int(ma),
+        "sha": int(sha),
+        "mb": int(mb),
+        "shb": int(shb),
+        "my": int(my),
+        "shy": int(shy),
+        "zy": int(zy),
+        "lo": lo,
+        "hi": hi,
+    }
 
 
 def int_add(a, b, p: dict) -> np.ndarray:
     """TFLite's int8 add with the parameters of :func:`add_params` (int32 in, int32 out)."""
     a = (np.asarray(a, np.int64) - p["za"]) << ADD_LEFT_SHIFT
     b = (np.asarray(b, np.int64) - p["zb"]) << ADD_LEFT_SHIFT
-    s = (multiply_by_quantized_multiplier(a, p["ma"], p["sha"]).astype(np.int64)
-         + multiply_by_quantized_multiplier(b, p["mb"], p["shb"]))
+    s = multiply_by_quantized_multiplier(a, p["ma"], p["sha"]).astype(
+        np.int64
+    ) + multiply_by_quantized_multiplier(b, p["mb"], p["shb"])
     y = multiply_by_quantized_multiplier(s, p["my"], p["shy"]).astype(np.int64) + p["zy"]
     return np.clip(y, p["lo"], p["hi"]).astype(np.int32)
 
 
 def _maxpool(x, kernel, stride, padding) -> np.ndarray:
     """Max over ``kernel`` windows of int ``x[N, C, H, W]`` (padding never wins: -2^31)."""
-    x = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)),
-               constant_values=np.iinfo(np.int32).min)
+    x = np.pad(
+        x,
+        ((0, 0), (0, 0), (padding, padding), (padding, padding)),
+        constant_values=np.iinfo(np.int32).min,
+    )
     win = np.lib.stride_tricks.sliding_window_view(x, kernel, axis=(2, 3))[:, :, ::stride, ::stride]
     return win.max(axis=(-2, -1)).astype(np.int32)
 
@@ -120,8 +142,10 @@ class QuantizedGraph:
                 y = at["layers"][0](a[0])
             elif n.op == "qconv2d":
                 cg = a[0].shape[1] // len(at["layers"])
-                y = np.concatenate([layer(a[0][:, g * cg:(g + 1) * cg])
-                                    for g, layer in enumerate(at["layers"])], axis=1)
+                y = np.concatenate(
+                    [layer(a[0][:, g * cg : (g + 1) * cg]) for g, layer in enumerate(at["layers"])],
+                    axis=1,
+                )
             elif n.op == "qadd":
                 y = int_add(a[0], a[1], at["add"])
             elif n.op == "qmaxpool":
@@ -147,8 +171,20 @@ def _layer(kind, w, bias, x_qp, y_qp, act, stride=1, padding=0) -> IntegerLayer:
 
 
 def _make_layer(kind, w_int, w_scale, bias, x_qp, y_qp, act, stride, padding) -> IntegerLayer:
-    layer = IntegerLayer.from_float(kind, w_int, w_scale, bias, x_qp[0], x_qp[1], y_qp[0], y_qp[1],
-                                    ACT_SPEC, act in ("relu", "relu6"), stride=stride, padding=padding)
+    layer = IntegerLayer.from_float(
+        kind,
+        w_int,
+        w_scale,
+        bias,
+        x_qp[0],
+        x_qp[1],
+        y_qp[0],
+        y_qp[1],
+        ACT_SPEC,
+        act in ("relu", "relu6"),
+        stride=stride,
+        padding=padding,
+    )
     if act == "relu6":
         hi = min(127, y_qp[1] + int(round(6.0 / y_qp[0])))
         layer = dataclasses.replace(layer, y_range=(layer.y_range[0], hi))
@@ -185,33 +221,92 @@ def quantize_graph(graph: Graph, example_inputs) -> QuantizedGraph:
             qp[n.name] = _act_params(*rng[n.name])
         xq, yq = qp[n.inputs[0]], qp[n.name]
         if n.op == "linear":
-            new = Node(n.name, "qlinear", n.inputs,
-                       {"layers": [_layer("linear", at["weight"], at["bias"], xq, yq, act)], "act": act},
-                       n.shape)
+            new = Node(
+                n.name,
+                "qlinear",
+                n.inputs,
+                {"layers": [_layer("linear", at["weight"], at["bias"], xq, yq, act)], "act": act},
+                n.shape,
+            )
         elif n.op == "conv2d":
             wq = quantize(at["weight"], WEIGHT_SPEC)
             w_int, w_s = wq.int_repr, wq.scale.reshape(-1)
             G, kg = at["groups"], at["weight"].shape[0] // at["groups"]
-            b = at["bias"] if at["bias"] is not None else np.zeros(at["weight"].shape[0], np.float32)
-            layers = [_make_layer("conv", w_int[g * kg:(g + 1) * kg], w_s[g * kg:(g + 1) * kg],
-                                  b[g * kg:(g + 1) * kg], xq, yq, act, at["stride"], at["padding"])
-                      for g in range(G)]
-            new = Node(n.name, "qconv2d", n.inputs,
-                       {"layers": layers, "stride": at["stride"], "padding": at["padding"],
-                        "groups": G, "kernel": tuple(at["weight"].shape[2:]), "act": act}, n.shape)
+            b = (
+                at["bias"]
+                if at["bias"] is not None
+                else np.zeros(at["weight"].shape[0], np.float32)
+            )
+            layers = [
+                _make_layer(
+                    "conv",
+                    w_int[g * kg : (g + 1) * kg],
+                    w_s[g * kg : (g + 1) * kg],
+                    b[g * kg : (g + 1) * kg],
+                    xq,
+                    yq,
+                    act,
+                    at["stride"],
+                    at["padding"],
+                )
+                for g in range(G)
+            ]
+            new = Node(
+                n.name,
+                "qconv2d",
+                n.inputs,
+                {
+                    "layers": layers,
+                    "stride": at["stride"],
+                    "padding": at["padding"],
+                    "groups": G,
+                    "kernel": tuple(at["weight"].shape[2:]),
+                    "act": act,
+                },
+                n.shape,
+            )
         elif n.op == "avgpool":
             C = n.shape[1]
             kh, kw = at["kernel"]
             ones = np.ones((1, 1, kh, kw), np.int8)
-            layers = [_make_layer("conv", ones, np.float32(1.0) / np.float32(kh * kw), None, xq, yq,
-                                  None, at["stride"], at["padding"]) for _ in range(C)]
-            new = Node(n.name, "qconv2d", n.inputs,
-                       {"layers": layers, "stride": at["stride"], "padding": at["padding"],
-                        "groups": C, "kernel": (kh, kw), "act": None, "pool": "avg"}, n.shape)
+            layers = [
+                _make_layer(
+                    "conv",
+                    ones,
+                    np.float32(1.0) / np.float32(kh * kw),
+                    None,
+                    xq,
+                    yq,
+                    None,
+                    at["stride"],
+                    at["padding"],
+                )
+                for _ in range(C)
+            ]
+            new = Node(
+                n.name,
+                "qconv2d",
+                n.inputs,
+                {
+                    "layers": layers,
+                    "stride": at["stride"],
+                    "padding": at["padding"],
+                    "groups": C,
+                    "kernel": (kh, kw),
+                    "act": None,
+                    "pool": "avg",
+                },
+                n.shape,
+            )
         elif n.op == "add":
             (sa, za), (sb, zb) = qp[n.inputs[0]], qp[n.inputs[1]]
-            new = Node(n.name, "qadd", n.inputs, {"add": add_params(sa, za, sb, zb, *yq, act), "act": act},
-                       n.shape)
+            new = Node(
+                n.name,
+                "qadd",
+                n.inputs,
+                {"add": add_params(sa, za, sb, zb, *yq, act), "act": act},
+                n.shape,
+            )
         elif n.op == "maxpool":
             new = Node(n.name, "qmaxpool", n.inputs, dict(at), n.shape)
         elif n.op in ("relu", "relu6"):

@@ -26,6 +26,7 @@
 
 Units: cycles, bytes, elements.
 """
+
 from __future__ import annotations
 
 import math
@@ -34,14 +35,20 @@ from dataclasses import dataclass
 import numpy as np
 
 from npulab.compiler.asm import format_instr
-from npulab.compiler.isa import LOAD_REGS, REGISTERS, queue_of
+from npulab.compiler.isa import REGISTERS, queue_of
 from npulab.compiler.machine import Machine
 from npulab.compiler.quantize import int_add
 from npulab.quant import multiply_by_quantized_multiplier
 from npulab.systolic.folds import compute_cycles
 
-__all__ = ["simulate", "SimResult", "DeadlockError", "matmul_tile", "instruction_cycles",
-           "plot_trace"]
+__all__ = [
+    "simulate",
+    "SimResult",
+    "DeadlockError",
+    "matmul_tile",
+    "instruction_cycles",
+    "plot_trace",
+]
 
 _Q = {"load": 0, "compute": 1, "store": 2}
 _TOKEN_NAMES = ("l2c", "c2l", "c2s", "s2c")
@@ -69,15 +76,17 @@ def _token_moves(queue: int, deps: int):
 
     Token queues: 0 l2c (load -> compute), 1 c2l, 2 c2s, 3 s2c.
     """
-    prev_in = {1: 0, 2: 2}.get(queue)   # token from the previous queue to me
-    next_in = {0: 1, 1: 3}.get(queue)   # token from the next queue to me
+    prev_in = {1: 0, 2: 2}.get(queue)  # token from the previous queue to me
+    next_in = {0: 1, 1: 3}.get(queue)  # token from the next queue to me
     prev_out = {1: 1, 2: 3}.get(queue)  # token from me to the previous queue
     next_out = {0: 0, 1: 2}.get(queue)  # token from me to the next queue
     pops = [t for bit, t in ((1, prev_in), (2, next_in)) if deps & bit]
     pushes = [t for bit, t in ((4, prev_out), (8, next_out)) if deps & bit]
     if None in pops or None in pushes:
-        raise ValueError(f"the {('load', 'compute', 'store')[queue]} queue has no such neighbour "
-                         f"(dependency flags {deps:04b})")
+        raise ValueError(
+            f"the {('load', 'compute', 'store')[queue]} queue has no such neighbour "
+            f"(dependency flags {deps:04b})"
+        )
     return pops, pushes
 
 
@@ -124,8 +133,10 @@ class SimResult:
     macs: np.ndarray
 
     def __repr__(self):
-        return (f"SimResult(instructions={len(self.start)}, cycles={self.cycles}, "
-                f"macs={int(self.macs.sum())}, dram_bytes={int(self.dram_bytes.sum())})")
+        return (
+            f"SimResult(instructions={len(self.start)}, cycles={self.cycles}, "
+            f"macs={int(self.macs.sum())}, dram_bytes={int(self.dram_bytes.sum())})"
+        )
 
 
 class _State:
@@ -151,54 +162,83 @@ class _State:
             idx = base + np.arange(rows)[:, None] * stride + np.arange(cols)[None, :]
             dst = self.acc if mem else self.spad
             self._rows(dst, sp, rows, "LOAD")
-            dst[sp:sp + rows, :cols] = self.dram[idx]
+            dst[sp : sp + rows, :cols] = self.dram[idx]
         elif op == "LOADI2C":
-            self.spad[a[0]:a[0] + a[4], :a[5]] = self._im2col(*a[1:])
+            self.spad[a[0] : a[0] + a[4], : a[5]] = self._im2col(*a[1:])
         elif op == "STORE":
             sp, base, rows, cols, stride = a
             idx = base + np.arange(rows)[:, None] * stride + np.arange(cols)[None, :]
-            self.dram[idx] = self.spad[sp:sp + rows, :cols]
+            self.dram[idx] = self.spad[sp : sp + rows, :cols]
         elif op == "MATMUL":
             ar, br, cr, m, k, n, accum, _ = a
-            prod = matmul_tile(self.spad[ar:ar + m, :k], self.spad[br:br + k, :n]).astype(np.int32)
+            prod = matmul_tile(self.spad[ar : ar + m, :k], self.spad[br : br + k, :n]).astype(
+                np.int32
+            )
             if accum:
-                self.acc[cr:cr + m, :n] += prod  # int32: wraps like the hardware register
+                self.acc[cr : cr + m, :n] += prod  # int32: wraps like the hardware register
             else:
-                self.acc[cr:cr + m, :n] = prod
+                self.acc[cr : cr + m, :n] = prod
         elif op == "REQUANT":
             acc, sp, rows, cols, mult, shift = a
             r = self.reg
-            y = multiply_by_quantized_multiplier(self.acc[acc:acc + rows, :cols],
-                                                 self.acc[mult, :cols], self.acc[shift, :cols])
-            self.spad[sp:sp + rows, :cols] = np.clip(y.astype(np.int64) + r[_R["QZP"]],
-                                                     r[_R["QLO"]], r[_R["QHI"]])
+            y = multiply_by_quantized_multiplier(
+                self.acc[acc : acc + rows, :cols], self.acc[mult, :cols], self.acc[shift, :cols]
+            )
+            self.spad[sp : sp + rows, :cols] = np.clip(
+                y.astype(np.int64) + r[_R["QZP"]], r[_R["QLO"]], r[_R["QHI"]]
+            )
         elif op == "ADDQ":
             ar, br, dst, rows, cols = a
             r = self.reg
-            p = {"za": r[_R["ADD_ZA"]], "zb": r[_R["ADD_ZB"]], "ma": r[_R["ADD_MA"]],
-                 "sha": r[_R["ADD_SHA"]], "mb": r[_R["ADD_MB"]], "shb": r[_R["ADD_SHB"]],
-                 "my": r[_R["ADD_MY"]], "shy": r[_R["ADD_SHY"]], "zy": r[_R["QZP"]],
-                 "lo": r[_R["QLO"]], "hi": r[_R["QHI"]]}
-            self.spad[dst:dst + rows, :cols] = int_add(self.spad[ar:ar + rows, :cols],
-                                                       self.spad[br:br + rows, :cols], p)
+            p = {
+                "za": r[_R["ADD_ZA"]],
+                "zb": r[_R["ADD_ZB"]],
+                "ma": r[_R["ADD_MA"]],
+                "sha": r[_R["ADD_SHA"]],
+                "mb": r[_R["ADD_MB"]],
+                "shb": r[_R["ADD_SHB"]],
+                "my": r[_R["ADD_MY"]],
+                "shy": r[_R["ADD_SHY"]],
+                "zy": r[_R["QZP"]],
+                "lo": r[_R["QLO"]],
+                "hi": r[_R["QHI"]],
+            }
+            self.spad[dst : dst + rows, :cols] = int_add(
+                self.spad[ar : ar + rows, :cols], self.spad[br : br + rows, :cols], p
+            )
         elif op == "MAX":
             ar, br, dst, rows, cols = a
-            self.spad[dst:dst + rows, :cols] = np.maximum(self.spad[ar:ar + rows, :cols],
-                                                          self.spad[br:br + rows, :cols])
+            self.spad[dst : dst + rows, :cols] = np.maximum(
+                self.spad[ar : ar + rows, :cols], self.spad[br : br + rows, :cols]
+            )
         elif op == "CLAMP":
             src, dst, rows, cols = a
-            self.spad[dst:dst + rows, :cols] = np.clip(self.spad[src:src + rows, :cols],
-                                                       self.reg[_R["QLO"]], self.reg[_R["QHI"]])
+            self.spad[dst : dst + rows, :cols] = np.clip(
+                self.spad[src : src + rows, :cols], self.reg[_R["QLO"]], self.reg[_R["QHI"]]
+            )
         else:  # pragma: no cover - Instr validates opcodes
             raise ValueError(f"simulate: unknown opcode {op}")
 
     def _im2col(self, base, row0, col0, rows, cols):
         """Rows/cols of the virtual im2col matrix (columns (r, s, c)) of the NHWC image at base."""
-        g = {k: int(self.reg[_R[k]]) for k in ("I2C_H", "I2C_W", "I2C_C", "I2C_CG", "I2C_COFF",
-                                                "I2C_S", "I2C_STRIDE", "I2C_PAD", "I2C_E", "I2C_F")}
+        g = {
+            k: int(self.reg[_R[k]])
+            for k in (
+                "I2C_H",
+                "I2C_W",
+                "I2C_C",
+                "I2C_CG",
+                "I2C_COFF",
+                "I2C_S",
+                "I2C_STRIDE",
+                "I2C_PAD",
+                "I2C_E",
+                "I2C_F",
+            )
+        }
         H, W, C, CG = g["I2C_H"], g["I2C_W"], g["I2C_C"], g["I2C_CG"]
-        p = row0 + np.arange(rows)[:, None]                      # output pixel (n, e, f)
-        q = col0 + np.arange(cols)[None, :]                      # column (r, s, c)
+        p = row0 + np.arange(rows)[:, None]  # output pixel (n, e, f)
+        q = col0 + np.arange(cols)[None, :]  # column (r, s, c)
         n, e, f = p // (g["I2C_E"] * g["I2C_F"]), (p // g["I2C_F"]) % g["I2C_E"], p % g["I2C_F"]
         win, c = q // CG, g["I2C_COFF"] + q % CG
         h = e * g["I2C_STRIDE"] - g["I2C_PAD"] + win // g["I2C_S"]
@@ -253,7 +293,7 @@ def simulate(program, mach: Machine, dram, functional: bool = True) -> SimResult
     heads = [0, 0, 0]
     free = [0, 0, 0]
     dma_free = 0
-    tokens = [[], [], [], []]      # push times, FIFO (read position in tok_pos)
+    tokens = [[], [], [], []]  # push times, FIFO (read position in tok_pos)
     tok_pos = [0, 0, 0, 0]
     start = np.zeros(n, np.int64)
     end = np.zeros(n, np.int64)
@@ -297,11 +337,19 @@ def simulate(program, mach: Machine, dram, functional: bool = True) -> SimResult
             try:
                 state.execute(program[i])
             except (IndexError, ValueError) as err:
-                raise ValueError(f"instruction {i} ({format_instr(program[i])}): "
-                                 f"{str(err).splitlines()[0]}") from None
+                raise ValueError(
+                    f"instruction {i} ({format_instr(program[i])}): {str(err).splitlines()[0]}"
+                ) from None
         remaining -= 1
-    return SimResult(state.dram if functional else np.array(dram, np.int32), start, end, qid,
-                     int(end.max(initial=0)), nbytes, macs)
+    return SimResult(
+        state.dram if functional else np.array(dram, np.int32),
+        start,
+        end,
+        qid,
+        int(end.max(initial=0)),
+        nbytes,
+        macs,
+    )
 
 
 def _deadlock_message(program, queues, heads, moves, tokens, tok_pos) -> str:
@@ -310,10 +358,15 @@ def _deadlock_message(program, queues, heads, moves, tokens, tok_pos) -> str:
         if heads[q] < len(queues[q]):
             i = queues[q][heads[q]]
             waits = [t for t in moves[i][0] if tok_pos[t] >= len(tokens[t])]
-            others = ", ".join(f"{names[o]} queue {'done' if heads[o] >= len(queues[o]) else 'blocked'}"
-                               for o in range(3) if o != q)
-            return (f"deadlock: {names[q]} queue waits at instruction {i} ({format_instr(program[i])}) "
-                    f"for a {_TOKEN_NAMES[waits[0]] if waits else '?'} token ({others})")
+            others = ", ".join(
+                f"{names[o]} queue {'done' if heads[o] >= len(queues[o]) else 'blocked'}"
+                for o in range(3)
+                if o != q
+            )
+            return (
+                f"deadlock: {names[q]} queue waits at instruction {i} ({format_instr(program[i])}) "
+                f"for a {_TOKEN_NAMES[waits[0]] if waits else '?'} token ({others})"
+            )
     return "deadlock"  # pragma: no cover
 
 
@@ -338,17 +391,32 @@ def plot_trace(result: SimResult, program=None, ax=None, max_instructions: int =
     if ax is None:
         _, ax = plt.subplots(figsize=(10, 2.6))
     n = min(len(result.start), max_instructions)
-    colours = {"LOAD": "tab:blue", "LOADI2C": "tab:cyan", "MATMUL": "tab:orange", "REQUANT": "tab:red",
-               "ADDQ": "tab:purple", "MAX": "tab:brown", "CLAMP": "tab:pink", "STORE": "tab:green",
-               "SETREG": "tab:gray", "NOP": "black"}
-    for q, lane in enumerate(("load", "compute", "store")):
+    colours = {
+        "LOAD": "tab:blue",
+        "LOADI2C": "tab:cyan",
+        "MATMUL": "tab:orange",
+        "REQUANT": "tab:red",
+        "ADDQ": "tab:purple",
+        "MAX": "tab:brown",
+        "CLAMP": "tab:pink",
+        "STORE": "tab:green",
+        "SETREG": "tab:gray",
+        "NOP": "black",
+    }
+    for q, _lane in enumerate(("load", "compute", "store")):
         idx = np.flatnonzero(result.queue[:n] == q)
         if program is None:
             cols = ["tab:blue", "tab:orange", "tab:green"][q]
         else:
             cols = [colours[program[i].op] for i in idx]
-        ax.barh(np.full(len(idx), 2 - q), result.end[idx] - result.start[idx], left=result.start[idx],
-                height=0.6, color=cols, edgecolor="none")
+        ax.barh(
+            np.full(len(idx), 2 - q),
+            result.end[idx] - result.start[idx],
+            left=result.start[idx],
+            height=0.6,
+            color=cols,
+            edgecolor="none",
+        )
     ax.set_yticks([2, 1, 0], ["load", "compute", "store"])
     ax.set_xlabel("cycle")
     ax.set_title(f"NPU trace: {n} instructions, {int(result.end[:n].max(initial=0)):,} cycles")

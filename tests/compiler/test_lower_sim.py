@@ -1,0 +1,171 @@
+"""Lowering of random GEMMs and convs, the simulator's MATMUL and timing, deadlock detection."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from npulab.compiler import compile_model
+from npulab.compiler.isa import Instr
+from npulab.compiler.lower import gemm_tiles
+from npulab.compiler.machine import machine_for
+from npulab.compiler.sim import (
+    DeadlockError,
+    _token_moves,
+    instruction_cycles,
+    matmul_tile,
+    simulate,
+)
+from npulab.hw import ArrayConfig, MemoryConfig, SystolicConfig
+from npulab.systolic import compute_cycles, emulate
+
+
+def tiny(rows=4, cols=4, dataflow="ws", kb=1):
+    """A small NPU (1 KiB buffers) so that every layer needs many tiles."""
+    return SystolicConfig(ArrayConfig(rows, cols, dataflow), MemoryConfig(kb, kb, kb, 4e9))
+
+
+def _x(shape, seed):
+    return torch.randn(shape, generator=torch.Generator().manual_seed(seed))
+
+
+def _tokens_balance(prog):
+    counts = np.zeros(4, int)
+    for ins in prog:
+        q = {"load": 0, "compute": 1, "store": 2}[ins.queue]
+        pops, pushes = _token_moves(q, ins.deps)
+        for t in pops:
+            counts[t] -= 1
+        for t in pushes:
+            counts[t] += 1
+    return counts
+
+
+@settings(max_examples=12)
+@given(
+    M=st.integers(1, 40),
+    K=st.integers(1, 70),
+    N=st.integers(1, 20),
+    df=st.sampled_from(["ws", "os"]),
+    relu=st.booleans(),
+    seed=st.integers(0, 99),
+)
+def test_random_linear_layers_run_bit_exact_on_a_tiny_npu(M, K, N, df, relu, seed):
+    layers = [torch.nn.Linear(K, N)] + ([torch.nn.ReLU()] if relu else [])
+    torch.manual_seed(seed)
+    model = torch.nn.Sequential(*layers)
+    x = _x((M, K), seed)
+    prog = compile_model(model, (x,), hw=tiny(dataflow=df), batch=M)
+    assert torch.equal(prog.run(x), prog.reference(x))
+    assert (_tokens_balance(prog.instructions) == 0).all()  # every token pushed is popped
+    st_ = prog.stats
+    assert st_["macs"] == M * N * K
+    layer = st_["layers"][0]
+    assert layer["compute_cycles"] == layer["systolic_tile_cycles"]
+
+
+@settings(max_examples=25)
+@given(
+    M=st.integers(1, 5000),
+    N=st.integers(1, 600),
+    K=st.integers(1, 5000),
+    rows=st.integers(2, 64),
+    cols=st.integers(2, 64),
+    df=st.sampled_from(["ws", "os"]),
+    kb=st.integers(1, 64),
+)
+def test_tiles_fit_the_array_scratchpad_and_accumulator(M, N, K, rows, cols, df, kb):
+    try:
+        mach = machine_for(tiny(rows, cols, df, kb))
+        t = gemm_tiles(M, N, K, mach)
+    except ValueError as err:
+        assert "too small" in str(err) or "cannot hold a tile" in str(err)
+        return
+    assert 1 <= t["TN"] <= min(N, cols) and 1 <= t["TM"] <= M and 1 <= t["TK"] <= K
+    assert t["TK"] <= (rows if df == "ws" else mach.width)
+    if df == "os":
+        assert t["TM"] <= rows
+    assert t["TM"] + 2 <= mach.acc_rows
+    assert t["spad_rows_used"] <= mach.spad_rows
+
+
+@settings(max_examples=20)
+@given(
+    m=st.integers(1, 9),
+    k=st.integers(1, 9),
+    n=st.integers(1, 9),
+    df=st.sampled_from(["ws", "os"]),
+    seed=st.integers(0, 2**16),
+)
+def test_matmul_tile_equals_the_value_moving_emulator(m, k, n, df, seed):
+    rng = np.random.default_rng(seed)
+    a = rng.integers(-128, 128, (m, k))
+    b = rng.integers(-128, 128, (k, n))
+    em = emulate(a, b, rows=4, cols=4, dataflow=df)
+    assert np.array_equal(matmul_tile(a, b), em.output)
+    mach = machine_for(tiny(4, 4, df))
+    assert instruction_cycles(Instr("MATMUL", (0, 0, 0, m, k, n, 1, df == "os")), mach) == em.cycles
+
+
+def test_a_missing_token_is_reported_as_a_deadlock_naming_queue_and_instruction():
+    model = torch.nn.Sequential(torch.nn.Linear(8, 4))
+    x = _x((6, 8), 0)
+    prog = compile_model(model, (x,), hw=tiny(), batch=6)
+    low = prog.lowered()
+    broken = [
+        Instr(i.op, i.args, i.deps & ~8) if i.op == "LOAD" and i.args[0] == 0 else i
+        for i in low.program
+    ]  # loads never tell compute that data arrived
+    with pytest.raises(
+        DeadlockError,
+        match=r"deadlock: compute queue waits at instruction \d+ "
+        r"\(MATMUL .*\) for a l2c token \(load queue done",
+    ):
+        simulate(broken, prog.machine, low.dram_init)
+
+
+def test_double_buffering_overlaps_loads_with_compute():
+    model = torch.nn.Sequential(torch.nn.Linear(64, 64))
+    x = _x((64, 64), 1)
+    prog = compile_model(model, (x,), hw=tiny(dataflow="os"), batch=64)
+    low = prog.lowered()
+    res = simulate(low.program, prog.machine, low.dram_init, functional=False)
+    loads = res.queue == 0
+    comp = np.array([i.op == "MATMUL" for i in low.program])
+    # some load runs while a MATMUL runs: the intervals intersect
+    overlap = any(
+        (res.start[loads] < e).any()
+        and (res.end[loads] > s).any()
+        and ((res.start[loads] < e) & (res.end[loads] > s)).any()
+        for s, e in zip(res.start[comp], res.end[comp], strict=False)
+    )
+    assert overlap
+    serial = int((res.end - res.start).sum())
+    assert res.cycles < serial
+
+
+def test_compute_cycles_agree_with_the_systolic_estimate_for_the_same_tiles():
+    from npulab.compiler.models import bundled
+
+    model, (x,) = bundled("digits-cnn")
+    prog = compile_model(model, (x[:8],), hw="edge-npu-int8")
+    for layer in prog.stats["layers"]:
+        assert layer["compute_cycles"] == layer["systolic_tile_cycles"] > 0
+        assert layer["span_cycles"] >= layer["compute_cycles"]
+        assert layer["overhead_cycles"] == layer["span_cycles"] - layer["compute_cycles"]
+    m, n, k = 16, 16, 9
+    assert compute_cycles(m, n, k, 16, 32, "os") == instruction_cycles(
+        Instr("MATMUL", (0, 0, 0, m, k, n, 1, 1)), prog.machine
+    )
+
+
+def test_trace_plot_is_written(tmp_path):
+    model = torch.nn.Sequential(torch.nn.Linear(8, 4), torch.nn.ReLU())
+    prog = compile_model(model, (_x((4, 8), 2),), hw=tiny())
+    out = tmp_path / "out" / "trace.png"
+    ax = prog.trace(out)
+    assert out.stat().st_size > 1000
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["load", "compute", "store"]
