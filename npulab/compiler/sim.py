@@ -8,9 +8,10 @@
   ``k < 2^39``) that the tests prove equal to the value-moving emulator
   :func:`npulab.systolic.emulate` on small tiles; requantization is gemmlowp's fixed point
   (:func:`npulab.quant.multiply_by_quantized_multiplier`).
-* **Timed.**  Three in-order queues (load, compute, store) and one DMA engine shared by every
-  DRAM transfer.  An instruction starts when its queue is free, the tokens it pops have been
-  pushed, and (for DRAM transfers) the DMA is idle; it lasts
+* **Timed.**  Three in-order queues (load, compute, store), each with its own DMA port to
+  DRAM at the preset's bandwidth (as VTA's load, compute and store modules each have their
+  own memory port; concurrent transfers of different queues are not slowed down).  An
+  instruction starts when its queue is free and the tokens it pops have been pushed; it lasts
 
   - LOAD/LOADI2C/STORE: ``ceil(bytes / dram_bytes_per_cycle)`` (int8 = 1 byte, the
     accumulator's int32 = 4 bytes);
@@ -18,11 +19,11 @@
     count, so a layer's compute cycles equal ``npulab.systolic``'s for the same tiles);
   - ALU ops: one scratchpad row per cycle (``rows * ceil(cols / width)``); SETREG/NOP 1.
 
-  The scheduler always issues the ready instruction that can start first, and executes its
-  functional effect then: a program whose tokens do not protect a buffer computes wrong
+  The scheduler advances each queue as far as its tokens allow and executes functional
+  effects in that order: a program whose tokens do not protect a buffer computes wrong
   values here, as it would on hardware.  If no queue can issue while instructions remain,
-  :class:`DeadlockError` names the queue, the instruction and the token it waits for;
-  the simulation never hangs (every step issues one instruction or stops).
+  :class:`DeadlockError` names the queue, the instruction and the token it waits for; the
+  simulation never hangs (each round issues at least one instruction or stops).
 
 Units: cycles, bytes, elements.
 """
@@ -31,11 +32,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 
-from npulab.compiler.asm import format_instr
-from npulab.compiler.isa import REGISTERS, queue_of
+from npulab.compiler.isa import FIELDS, LOAD_REGS, OPCODES, QUEUES, REGISTERS
 from npulab.compiler.machine import Machine
 from npulab.compiler.quantize import int_add
 from npulab.quant import multiply_by_quantized_multiplier
@@ -50,7 +51,7 @@ __all__ = [
     "plot_trace",
 ]
 
-_Q = {"load": 0, "compute": 1, "store": 2}
+_OPNAMES = {v: k for k, v in OPCODES.items()}
 _TOKEN_NAMES = ("l2c", "c2l", "c2s", "s2c")
 _R = {name: i for i, name in enumerate(REGISTERS)}
 
@@ -248,8 +249,77 @@ class _State:
         return np.where(ok, self.dram[idx], self.reg[_R["PADVAL"]])
 
 
+def _prepare(program, mach: Machine):
+    """Per-instruction arrays: queue, latency, DRAM bytes, MACs, and token pops/pushes.
+
+    Vectorised over the program (numpy), so that the scheduler's loop does nothing else.
+    """
+    n = len(program)
+    head = np.fromiter(chain.from_iterable((OPCODES[i.op], i.deps) for i in program), np.int64,
+                       2 * n).reshape(n, 2)
+    codes, deps = head[:, 0], head[:, 1]
+    args = np.zeros((n, 8), np.int64)
+    for code in np.unique(codes):
+        sel = np.flatnonzero(codes == code)
+        width = len(FIELDS[_OPNAMES[code]])
+        if width:
+            flat = chain.from_iterable(program[i].args for i in sel.tolist())
+            args[sel, :width] = np.fromiter(flat, np.int64, len(sel) * width).reshape(-1, width)
+    op = {name: codes == c for name, c in OPCODES.items()}
+    qid = np.ones(n, np.int64)                                          # compute by default
+    qid[op["LOADI2C"] | (op["LOAD"] & (args[:, 0] == 0))] = 0
+    qid[op["SETREG"] & (args[:, 0] <= max(LOAD_REGS))] = 0
+    qid[op["STORE"]] = 2
+    nbytes = np.zeros(n, np.int64)
+    nbytes[op["LOAD"]] = (args[:, 3] * args[:, 4] * np.where(args[:, 0] == 1, 4, 1))[op["LOAD"]]
+    nbytes[op["LOADI2C"]] = (args[:, 4] * args[:, 5])[op["LOADI2C"]]
+    nbytes[op["STORE"]] = (args[:, 2] * args[:, 3])[op["STORE"]]
+    lat = np.ones(n, np.int64)
+    dma = nbytes > 0
+    lat[dma] = np.maximum(1, np.ceil(nbytes[dma] / mach.dram_bytes_per_cycle)).astype(np.int64)
+    mm = op["MATMUL"]
+    macs = np.where(mm, args[:, 3] * args[:, 4] * args[:, 5], 0)
+    if mm.any():
+        m, k, nn_ = args[mm, 3], args[mm, 4], args[mm, 5]
+        lat[mm] = _matmul_cycles(m, nn_, k, mach)
+    w = mach.width
+    for name, (r, c) in (("REQUANT", (2, 3)), ("CLAMP", (2, 3)), ("ADDQ", (3, 4)), ("MAX", (3, 4))):
+        sel = op[name]
+        lat[sel] = (args[:, r] * -(-args[:, c] // w))[sel]
+    table = [[_token_moves(q, d) if _moves_ok(q, d) else None for d in range(16)] for q in range(3)]
+    moves = [table[q][d] for q, d in zip(qid.tolist(), deps.tolist(), strict=True)]
+    bad = next((i for i, mv in enumerate(moves) if mv is None), None)
+    if bad is not None:
+        raise ValueError(f"instruction {bad} ({program[bad]}): the {QUEUES[qid[bad]]} queue has no "
+                         f"such neighbour (dependency flags {deps[bad]:04b})")
+    return qid, lat, nbytes, macs, moves
+
+
+def _matmul_cycles(m, n, k, mach):
+    """:func:`npulab.systolic.compute_cycles` for arrays of tiles (one call per distinct shape)."""
+    shapes = np.stack([m, n, k], axis=1)
+    uniq, inv = np.unique(shapes, axis=0, return_inverse=True)
+    cyc = np.array([compute_cycles(int(a), int(b), int(c), mach.rows, mach.cols, mach.dataflow)
+                    for a, b, c in uniq], np.int64)
+    return cyc[np.asarray(inv).reshape(-1)]
+
+
+def _moves_ok(q, d):
+    try:
+        _token_moves(q, d)
+        return True
+    except ValueError:
+        return False
+
+
 def simulate(program, mach: Machine, dram, functional: bool = True) -> SimResult:
     """Run ``program`` on ``mach`` starting from the DRAM image ``dram`` (copied).
+
+    The scheduler advances one queue as far as its tokens allow, then the next, until every
+    queue is done; each instruction starts at ``max(its queue's previous end, the push times
+    of the tokens it pops)``.  Functional effects are executed in that (token-respecting)
+    order, so a buffer that no token protects is overwritten early and the values come out
+    wrong.
 
     Parameters
     ----------
@@ -269,87 +339,59 @@ def simulate(program, mach: Machine, dram, functional: bool = True) -> SimResult
         When no queue can issue its next instruction and instructions remain.
     """
     n = len(program)
-    qid = np.empty(n, np.int8)
-    lat = np.empty(n, np.int64)
-    nbytes = np.zeros(n, np.int64)
-    macs = np.zeros(n, np.int64)
-    moves = []
-    for i, ins in enumerate(program):
-        q = _Q[queue_of(ins)]
-        qid[i] = q
-        lat[i] = instruction_cycles(ins, mach)
-        moves.append(_token_moves(q, ins.deps))
-        a = ins.args
-        if ins.op == "LOAD":
-            nbytes[i] = a[3] * a[4] * (4 if a[0] else 1)
-        elif ins.op == "LOADI2C":
-            nbytes[i] = a[4] * a[5]
-        elif ins.op == "STORE":
-            nbytes[i] = a[2] * a[3]
-        elif ins.op == "MATMUL":
-            macs[i] = a[3] * a[4] * a[5]
-    is_dma = nbytes > 0
+    qid, lat, nbytes, macs, moves = _prepare(program, mach)
     queues = [np.flatnonzero(qid == q).tolist() for q in range(3)]
+    latl = lat.tolist()
     heads = [0, 0, 0]
     free = [0, 0, 0]
-    dma_free = 0
-    tokens = [[], [], [], []]  # push times, FIFO (read position in tok_pos)
-    tok_pos = [0, 0, 0, 0]
-    start = np.zeros(n, np.int64)
-    end = np.zeros(n, np.int64)
+    tokens = [[], [], [], []]      # push times per token queue (FIFO)
+    popped = [0, 0, 0, 0]
+    start = [0] * n
+    end = [0] * n
     state = _State(mach, np.array(dram, np.int32, copy=True)) if functional else None
-    remaining = n
-    while remaining:
-        best, best_t = -1, None
+    done = 0
+    while done < n:
+        progress = False
         for q in range(3):
-            if heads[q] >= len(queues[q]):
-                continue
-            i = queues[q][heads[q]]
-            pops = moves[i][0]
-            t = free[q]
-            ok = True
-            for tq in pops:
-                if tok_pos[tq] + pops.count(tq) > len(tokens[tq]):
-                    ok = False
-                    break
-                t = max(t, tokens[tq][tok_pos[tq]])
-            if not ok:
-                continue
-            if is_dma[i]:
-                t = max(t, dma_free)
-            if best_t is None or t < best_t:
-                best, best_t = q, t
-        if best < 0:
-            raise DeadlockError(_deadlock_message(program, queues, heads, moves, tokens, tok_pos))
-        i = queues[best][heads[best]]
-        heads[best] += 1
-        pops, pushes = moves[i]
-        for tq in pops:
-            tok_pos[tq] += 1
-        e = best_t + lat[i]
-        start[i], end[i] = best_t, e
-        free[best] = e
-        if is_dma[i]:
-            dma_free = e
-        for tq in pushes:
-            tokens[tq].append(e)
-        if functional:
-            try:
-                state.execute(program[i])
-            except (IndexError, ValueError) as err:
-                raise ValueError(
-                    f"instruction {i} ({format_instr(program[i])}): {str(err).splitlines()[0]}"
-                ) from None
-        remaining -= 1
-    return SimResult(
-        state.dram if functional else np.array(dram, np.int32),
-        start,
-        end,
-        qid,
-        int(end.max(initial=0)),
-        nbytes,
-        macs,
-    )
+            qi, h, t_free = queues[q], heads[q], free[q]
+            while h < len(qi):
+                i = qi[h]
+                pops, pushes = moves[i]
+                t = t_free
+                if pops:
+                    ready = True
+                    for tq in pops:  # pops name distinct token queues
+                        if popped[tq] >= len(tokens[tq]):
+                            ready = False
+                    if not ready:
+                        break
+                    for tq in pops:
+                        v = tokens[tq][popped[tq]]
+                        popped[tq] += 1
+                        if v > t:
+                            t = v
+                e = t + latl[i]
+                start[i], end[i] = t, e
+                t_free = e
+                for tq in pushes:
+                    tokens[tq].append(e)
+                if functional:
+                    try:
+                        state.execute(program[i])
+                    except (IndexError, ValueError) as err:
+                        raise ValueError(f"instruction {i} ({program[i]}): "
+                                         f"{str(err).splitlines()[0]}") from None
+                h += 1
+            if h != heads[q]:
+                progress = True
+                done += h - heads[q]
+                heads[q], free[q] = h, t_free
+        if not progress:
+            raise DeadlockError(_deadlock_message(program, queues, heads, moves, tokens, popped))
+    end_a = np.asarray(end, np.int64)
+    return SimResult(state.dram if functional else np.array(dram, np.int32),
+                     np.asarray(start, np.int64), end_a, qid.astype(np.int8),
+                     int(end_a.max(initial=0)), nbytes, macs)
 
 
 def _deadlock_message(program, queues, heads, moves, tokens, tok_pos) -> str:
@@ -364,7 +406,7 @@ def _deadlock_message(program, queues, heads, moves, tokens, tok_pos) -> str:
                 if o != q
             )
             return (
-                f"deadlock: {names[q]} queue waits at instruction {i} ({format_instr(program[i])}) "
+                f"deadlock: {names[q]} queue waits at instruction {i} ({program[i]}) "
                 f"for a {_TOKEN_NAMES[waits[0]] if waits else '?'} token ({others})"
             )
     return "deadlock"  # pragma: no cover
