@@ -70,7 +70,7 @@ def main():
               f"{layer['systolic_tile_cycles']:>21,}{layer.get('systolic_layer_cycles', 0):>16,}"
               f"{layer['span_cycles']:>11,}{layer['overhead_cycles']:>11,}")
     same = all(layer["compute_cycles"] == layer["systolic_tile_cycles"] for layer in s["layers"])
-    print(f"simulated compute cycles equal the systolic estimate of the same tiles in every layer: {same}")
+    print(f"simulated compute cycles = systolic estimate of the same tiles, every layer: {same}")
 
 
 if __name__ == "__main__":
