@@ -52,12 +52,32 @@ def load_hardware(hw):
     return preset.config, preset.name
 
 
+def _qat_graph(module, example_inputs):
+    """The QAT path: an IntegerModel, or a calibrated ``prepare_qat`` model (None otherwise)."""
+    from npulab.compiler.quantize import from_integer_model
+    from npulab.quant import IntegerModel, to_integer
+
+    if not isinstance(module, IntegerModel):
+        from torch import nn
+
+        from npulab.quant.qat import FakeQuantize
+
+        qat = isinstance(module, nn.Sequential) and len(module) > 0
+        if not (qat and isinstance(module[0], FakeQuantize)):
+            return None
+        module = to_integer(module)
+    return from_integer_model(module, example_inputs[0])
+
+
 def compile_model(module, example_inputs, hw="tpuv1-like", batch: int = 1) -> Program:
     """Capture, quantize, lower and schedule ``module`` for the NPU ``hw``.
 
     Parameters
     ----------
-    module : torch.nn.Module
+    module : torch.nn.Module or IntegerModel
+        A float model (post-training quantized here), or the QAT path: a calibrated/trained
+        :func:`npulab.quant.prepare_qat` model or its :func:`npulab.quant.to_integer`, whose
+        integer layers are compiled as they are.
     example_inputs : tuple of one torch.Tensor
         Calibration inputs (batch first); their ranges set every activation's int8 scale.
     hw : str, HardwarePreset, SystolicConfig or ArrayConfig, default "tpuv1-like"
@@ -82,12 +102,14 @@ def compile_model(module, example_inputs, hw="tpuv1-like", batch: int = 1) -> Pr
 
     config, name = load_hardware(hw)
     mach = machine_for(config, name)
-    graph = fuse_activations(capture(module, tuple(example_inputs)))
-    if len(graph.outputs) != 1:
-        raise ValueError(
-            f"compile_model: the model must return one tensor; got {len(graph.outputs)}"
-        )
-    qgraph = quantize_graph(graph, tuple(example_inputs))
+    qgraph = _qat_graph(module, example_inputs)
+    if qgraph is None:
+        graph = fuse_activations(capture(module, tuple(example_inputs)))
+        if len(graph.outputs) != 1:
+            raise ValueError(
+                f"compile_model: the model must return one tensor; got {len(graph.outputs)}"
+            )
+        qgraph = quantize_graph(graph, tuple(example_inputs))
     prog = Program(qgraph, mach, config, batch)
     prog.lowered()  # lower now: unsupported layouts fail at compile time
     return prog

@@ -320,3 +320,69 @@ def quantize_graph(graph: Graph, example_inputs) -> QuantizedGraph:
         out.add(new)
     out.outputs = list(graph.outputs)
     return QuantizedGraph(out, qp)
+
+
+def _shift_unsigned(layer: IntegerLayer, x_unsigned: bool, y_unsigned: bool) -> IntegerLayer:
+    """The same layer on int8 storage: an unsigned value ``u`` is stored as ``u - 128``.
+
+    ``W (x - z) = W ((x - 128) - (z - 128))`` and the requantized output, its zero point and
+    its clamp all move by -128 together, so every real value is unchanged.
+    """
+    zx = layer.x_zero_point - (128 if x_unsigned else 0)
+    if not y_unsigned:
+        return dataclasses.replace(layer, x_zero_point=zx)
+    lo, hi = layer.y_range
+    return dataclasses.replace(layer, x_zero_point=zx, y_zero_point=layer.y_zero_point - 128,
+                               y_range=(lo - 128, hi - 128))
+
+
+def from_integer_model(model, example_input) -> QuantizedGraph:
+    """The QAT path: an :class:`npulab.quant.IntegerModel` (``to_integer`` of a calibrated or
+    trained ``prepare_qat`` model) as a :class:`QuantizedGraph`.
+
+    Its layers run unchanged except that unsigned 8-bit activations are stored as int8
+    (``u - 128``, zero points moved with them), so the NPU's int8 scratchpad holds them; the
+    dequantized outputs equal the integer model's bit for bit.
+
+    Parameters
+    ----------
+    model : IntegerModel
+    example_input : array_like
+        One batch of float inputs (gives every value's shape).
+    """
+    from npulab.quant import Reshape
+
+    for spec in (model.input_spec,):
+        if spec.bits > 8:
+            raise ValueError(f"from_integer_model: the NPU computes in 8 bits; the input is "
+                             f"{spec.bits}-bit")
+    x = example_input.detach().cpu().numpy() if hasattr(example_input, "detach") else example_input
+    x = np.asarray(x, np.float32)
+    _, outs = model.forward_int(model.quantize_input(x), trace=True)
+    unsigned = not model.input_spec.signed
+    graph = Graph(inputs={"x": tuple(x.shape)})
+    z_in = model.input_zero_point - (128 if unsigned else 0)
+    qp = {"x": (float(model.input_scale), int(z_in))}
+    prev = "x"
+    for i, (step, y) in enumerate(zip(model.steps, outs, strict=True)):
+        name = f"step{i}"
+        if isinstance(step, Reshape):
+            graph.add(Node(name, "reshape", (prev,), {}, tuple(y.shape)))
+        else:
+            if step.weight.dtype != np.int8 or max(abs(v) for v in step.y_range) > 255:
+                raise ValueError(f"from_integer_model: layer {i} is not 8-bit")
+            y_unsigned = step.y_range[0] >= 0 and step.y_range[1] > 127
+            layer = _shift_unsigned(step, unsigned, y_unsigned)
+            unsigned = y_unsigned
+            attrs = {"layers": [layer], "act": "relu" if layer.relu else None}
+            if step.kind == "conv":
+                attrs.update(stride=step.stride, padding=step.padding, groups=1,
+                             kernel=tuple(step.weight.shape[2:]))
+            graph.add(Node(name, "qconv2d" if step.kind == "conv" else "qlinear", (prev,), attrs,
+                           tuple(y.shape)))
+        prev = name
+    if unsigned:
+        raise ValueError("from_integer_model: the model must end in signed logits")
+    graph.outputs = [prev]
+    qp[prev] = (float(model.output_scale), int(model.output_zero_point))
+    return QuantizedGraph(graph, qp)

@@ -101,3 +101,23 @@ def test_capture_prints_a_readable_graph():
 def test_a_non_systolic_preset_is_refused():
     with pytest.raises(ValueError, match="is a pim preset"):
         compile_model(nn.Linear(2, 2), (_x((1, 2)),), hw="pim-isaac")
+
+
+@pytest.mark.parametrize("kind", ["mlp", "cnn"])
+def test_the_qat_path_runs_npulab_quant_integer_model_bit_exactly(kind):
+    import numpy as np
+
+    from npulab import quant
+    from npulab.datasets import digits_model
+
+    x_train, _, x_test, _ = load_digits()
+    qat = quant.calibrate(quant.prepare_qat(digits_model(kind), w_bits=8, a_bits=8), x_train[:300])
+    im = quant.to_integer(qat)
+    x = torch.from_numpy(x_test[:64])
+    for module in (qat, im):
+        prog = compile_model(module, (x,), hw="edge-npu-int8")
+        y = prog.run(x)
+        logits = im(x_test[:64]).astype(np.float32)
+        want = (logits - im.output_zero_point) * np.float32(im.output_scale)
+        assert torch.equal(y, torch.from_numpy(want.astype(np.float32)))
+        assert torch.equal(y, prog.reference(x))
