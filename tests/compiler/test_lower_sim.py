@@ -169,3 +169,61 @@ def test_trace_plot_is_written(tmp_path):
     ax = prog.trace(out)
     assert out.stat().st_size > 1000
     assert [t.get_text() for t in ax.get_yticklabels()] == ["load", "compute", "store"]
+
+
+@settings(max_examples=10)
+@given(
+    C=st.integers(1, 6),
+    mult=st.integers(1, 3),
+    H=st.integers(3, 9),
+    W=st.integers(3, 9),
+    R=st.integers(1, 3),
+    S=st.integers(1, 3),
+    stride=st.integers(1, 3),
+    pad=st.integers(0, 2),
+    depthwise=st.booleans(),
+    residual=st.booleans(),
+    df=st.sampled_from(["ws", "os"]),
+    seed=st.integers(0, 99),
+)
+def test_random_conv_blocks_run_bit_exact_on_a_tiny_npu(
+    C, mult, H, W, R, S, stride, pad, depthwise, residual, df, seed
+):
+    G = C if depthwise else 1
+    K = C * mult if depthwise else mult + 1
+    pad = min(pad, R // 2, S // 2) if (R, S) != (1, 1) else 0
+
+    class Block(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(C, K, (R, S), stride=stride, padding=pad, groups=G)
+            self.proj = torch.nn.Conv2d(K, K, 1)
+
+        def forward(self, x):
+            y = torch.relu(self.conv(x))
+            return y + self.proj(y) if residual else self.proj(y)
+
+    torch.manual_seed(seed)
+    x = _x((2, C, H + R, W + S), seed)
+    prog = compile_model(Block().eval(), (x,), hw=tiny(dataflow=df), batch=2)
+    assert torch.equal(prog.run(x), prog.reference(x))
+
+
+def test_without_buffer_free_tokens_loads_overwrite_live_tiles():
+    """Drop the c2l pops: the load queue races ahead and the values come out wrong."""
+    model = torch.nn.Sequential(torch.nn.Linear(64, 16))
+    x = _x((40, 64), 4)
+    prog = compile_model(model, (x,), hw=tiny(), batch=40)
+    low = prog.lowered()
+    dram = low.dram_init.copy()
+    inp = low.buffers[prog.qgraph.input_name]
+    dram[inp.addr : inp.addr + x.numel()] = prog.qgraph.quantize_input(x.numpy()).reshape(-1)
+    good = simulate(low.program, prog.machine, dram)
+    racy = [Instr(i.op, i.args, i.deps & ~2) if i.queue == "load" else i for i in low.program]
+    bad = simulate(racy, prog.machine, dram)
+    out = low.buffers[low.output]
+    sl = slice(out.addr, out.addr + out.rows * out.cols)
+    assert np.array_equal(
+        good.dram[sl], prog.run_int(prog.qgraph.quantize_input(x.numpy())).ravel()
+    )
+    assert not np.array_equal(good.dram[sl], bad.dram[sl])
