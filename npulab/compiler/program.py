@@ -13,7 +13,7 @@ import numpy as np
 from npulab.compiler.asm import disassemble
 from npulab.compiler.isa import encode
 from npulab.compiler.lower import lower
-from npulab.compiler.sim import plot_trace, simulate
+from npulab.compiler.sim import plot_trace, prepare, simulate
 
 __all__ = ["Program"]
 
@@ -38,6 +38,7 @@ class Program:
     def __init__(self, qgraph, machine, hw, batch: int = 1):
         self.qgraph, self.machine, self.hw, self.batch = qgraph, machine, hw, int(batch)
         self._lowered = {}
+        self._prepared = {}
         self._stats = None
         self.last_result = None
 
@@ -73,7 +74,9 @@ class Program:
         inp = low.buffers[self.qgraph.input_name]
         data = x_q.transpose(0, 2, 3, 1) if x_q.ndim == 4 else x_q
         dram[inp.addr : inp.addr + data.size] = data.reshape(-1)
-        res = simulate(low.program, self.machine, dram)
+        if x_q.shape[0] not in self._prepared:
+            self._prepared[x_q.shape[0]] = prepare(low.program, self.machine)
+        res = simulate(low.program, self.machine, dram, prepared=self._prepared[x_q.shape[0]])
         self.last_result = res
         out = low.buffers[low.output]
         y = res.dram[out.addr : out.addr + out.rows * out.cols]

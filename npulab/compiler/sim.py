@@ -44,6 +44,7 @@ from npulab.systolic.folds import compute_cycles
 
 __all__ = [
     "simulate",
+    "prepare",
     "SimResult",
     "DeadlockError",
     "matmul_tile",
@@ -312,7 +313,17 @@ def _moves_ok(q, d):
         return False
 
 
-def simulate(program, mach: Machine, dram, functional: bool = True) -> SimResult:
+def prepare(program, mach: Machine):
+    """Decode ``program`` once for :func:`simulate` (queues, latencies, token moves).
+
+    The result depends only on the program and the machine, so a program run many times (a
+    :class:`~npulab.compiler.program.Program` does) is decoded once, as hardware loads a binary
+    once.
+    """
+    return _prepare(program, mach)
+
+
+def simulate(program, mach: Machine, dram, functional: bool = True, prepared=None) -> SimResult:
     """Run ``program`` on ``mach`` starting from the DRAM image ``dram`` (copied).
 
     The scheduler advances one queue as far as its tokens allow, then the next, until every
@@ -328,6 +339,8 @@ def simulate(program, mach: Machine, dram, functional: bool = True) -> SimResult
     dram : ndarray of int32
     functional : bool, default True
         Compute values too (False: timing only).
+    prepared : tuple, optional
+        :func:`prepare` of the same program and machine (decoded once, reused).
 
     Returns
     -------
@@ -339,7 +352,7 @@ def simulate(program, mach: Machine, dram, functional: bool = True) -> SimResult
         When no queue can issue its next instruction and instructions remain.
     """
     n = len(program)
-    qid, lat, nbytes, macs, moves = _prepare(program, mach)
+    qid, lat, nbytes, macs, moves = prepared if prepared is not None else _prepare(program, mach)
     queues = [np.flatnonzero(qid == q).tolist() for q in range(3)]
     latl = lat.tolist()
     heads = [0, 0, 0]
