@@ -69,11 +69,11 @@ def main():
     print(f"\nResNet-18 on tpuv1-like: {s['cycles']:,} cycles, {s['macs']:,} MACs, "
           f"{s['dram_bytes']:,} DRAM bytes, utilization {s['utilization']:.1%}")
     print(f"{'layer':<12}{'op':<9}{'sim MATMUL cyc':>15}{'systolic, same tiles':>21}"
-          f"{'systolic, layer':>16}{'sim span':>11}{'DMA+stall':>11}")
+          f"{'systolic, layer':>16}{'sim ALU':>9}{'sim span':>11}{'DMA+stall':>11}")
     for layer in s["layers"][: args.layers]:
         print(f"{layer['name'][:11]:<12}{layer['op']:<9}{layer['compute_cycles']:>15,}"
               f"{layer['systolic_tile_cycles']:>21,}{layer.get('systolic_layer_cycles', 0):>16,}"
-              f"{layer['span_cycles']:>11,}{layer['overhead_cycles']:>11,}")
+              f"{layer['alu_cycles']:>9,}{layer['span_cycles']:>11,}{layer['overhead_cycles']:>11,}")
     same = all(layer["compute_cycles"] == layer["systolic_tile_cycles"] for layer in s["layers"])
     print(f"simulated compute cycles = systolic estimate of the same tiles, every layer: {same}")
 

@@ -97,11 +97,12 @@ def run(args) -> int:
               f"({summary['binary_bytes']:,} bytes), {summary['cycles']:,} cycles "
               f"({summary['seconds'] * 1e6:.1f} us), {summary['macs']:,} MACs, "
               f"{summary['dram_bytes']:,} DRAM bytes, utilization {summary['utilization']:.1%}")
-        print(f"{'layer':<14}{'op':<9}{'instr':>8}{'MACs':>14}{'compute cyc':>13}"
-              f"{'systolic cyc':>14}{'span cyc':>12}{'DMA+stall':>11}")
+        print(f"{'layer':<14}{'op':<9}{'instr':>8}{'MACs':>14}{'array cyc':>11}"
+              f"{'systolic cyc':>14}{'ALU cyc':>10}{'span cyc':>12}{'DMA+stall':>11}")
         for lay in summary["layers"]:
             print(f"{lay['name'][:13]:<14}{lay['op']:<9}{lay['instructions']:>8,}{lay['macs']:>14,}"
-                  f"{lay['compute_cycles']:>13,}{lay['systolic_tile_cycles']:>14,}"
+                  f"{lay['compute_cycles']:>11,}{lay['systolic_tile_cycles']:>14,}"
+                  f"{lay['alu_cycles']:>10,}"
                   f"{lay['span_cycles']:>12,}{lay['overhead_cycles']:>11,}")
         if run_info:
             line = (f"run: {run_info['inputs']} inputs, bit-exact vs integer reference: "

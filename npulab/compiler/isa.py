@@ -33,6 +33,8 @@ REQUANT    compute   ``SPAD[sp+i, j] = clamp(QZP + round(ACC[acc+i, j] * M_j), Q
 ADDQ       compute   TFLite int8 add of two SPAD tiles (ADD_* registers), clamp QLO..QHI
 MAX        compute   elementwise max of two SPAD tiles
 CLAMP      compute   ``SPAD[dst] = clamp(SPAD[src], QLO, QHI)`` (a lone ReLU/ReLU6)
+VMAC       compute   ``ACC[c+i, j] (+)= SPAD[a+i, j] * SPAD[b, j]`` on the vector ALU: one
+                     weight per channel (depthwise convs, average pools)
 =========  ========  ==========================================================================
 
 Binary encoding: every instruction is 128 bits, little-endian: opcode (4 bits), the four
@@ -74,6 +76,7 @@ OPCODES = {
     "ADDQ": 7,
     "MAX": 8,
     "CLAMP": 9,
+    "VMAC": 10,
 }
 _NAMES = {v: k for k, v in OPCODES.items()}
 
@@ -98,6 +101,7 @@ FIELDS = {
     "ADDQ": (("a", 20), ("b", 20), ("dst", 20), ("rows", 20), ("cols", 12)),
     "MAX": (("a", 20), ("b", 20), ("dst", 20), ("rows", 20), ("cols", 12)),
     "CLAMP": (("src", 20), ("dst", 20), ("rows", 20), ("cols", 12)),
+    "VMAC": (("a", 20), ("b", 20), ("c", 20), ("rows", 20), ("cols", 12), ("acc", 1)),
 }
 
 #: Configuration registers by number.

@@ -13,6 +13,8 @@ Each integer op becomes one **layer** of instructions:
   **Fusion**: bias, the input zero point (folded into the bias:
   ``b' = b_q - z_x sum_k W_q``), ReLU/ReLU6 and requantization happen in one pass over the
   accumulator: the bias is the accumulator's initial value, one ``REQUANT`` per output tile.
+* depthwise ``qconv2d`` (groups = in = out channels; average pools are such convs with
+  weights 1): on the vector ALU, one ``VMAC`` per window position and tile.
 * ``qadd`` -> ``ADDQ``, ``qmaxpool`` -> ``R*S`` im2col column blocks reduced by ``MAX``,
   ``qclamp`` -> ``CLAMP``, ``reshape`` -> nothing (a view of the same DRAM buffer).
 
@@ -319,6 +321,56 @@ def _gemm_layer(em, mach, node, x: Buffer, y: Buffer, groups_b, first):
     return {"M": M, "N": Ng, "K": K, "groups": G, **tiles, "macs": macs}
 
 
+def _depthwise_layer(em, mach, node, x: Buffer, y: Buffer, first):
+    """A depthwise conv (or average pool) on the vector ALU: one weight per channel.
+
+    For each output tile and window position ``(r, s)`` a step loads the im2col column block
+    of ``(r, s)`` and that position's weight row, and ``VMAC`` accumulates
+    ``x * w`` per channel into the accumulator, whose initial value is the bias (with the
+    input zero point folded in); one ``REQUANT`` per tile, as for a GEMM.
+    """
+    at = node.attrs
+    N_, H, W_, C = x.nhwc
+    _, E, F, _ = y.nhwc
+    (R, S), st, pad = at["kernel"], at["stride"], at["padding"]
+    layers = at["layers"]
+    w = np.stack([lay.weight.astype(np.int64).reshape(R * S) for lay in layers], axis=1)  # [RS, C]
+    zx = layers[0].x_zero_point
+    bias = _wrap32(np.array([int(lay.bias[0]) for lay in layers], np.int64) - zx * w.sum(axis=0))
+    m0 = np.array([int(lay.multiplier[0]) for lay in layers], np.int64)
+    sh = np.array([int(lay.shift[0]) for lay in layers], np.int64)
+    w_addr, b_addr, m_addr, s_addr = em.const(w), em.const(bias), em.const(m0), em.const(sh)
+    TM, TC = _eltwise_tiles(y.rows, C, mach, 4)
+    TM = min(TM, mach.acc_rows - 2, (mach.spad_rows - 4) // 4)
+    TM = _ceil(y.rows, _ceil(y.rows, TM))
+    lay = layers[0]
+    em.begin_layer(first)
+    _regs(em, {"QZP": lay.y_zero_point, "QLO": lay.y_range[0] if not lay.relu
+               else max(lay.y_range[0], lay.y_zero_point), "QHI": lay.y_range[1]})
+    _regs(em, {"I2C_H": H, "I2C_W": W_, "I2C_C": C, "I2C_CG": C, "I2C_COFF": 0, "I2C_R": R,
+               "I2C_S": S, "I2C_STRIDE": st, "I2C_PAD": pad, "I2C_E": E, "I2C_F": F,
+               "PADVAL": zx})
+    for m0_ in range(0, y.rows, TM):
+        tm = min(TM, y.rows - m0_)
+        for c0 in range(0, C, TC):
+            tc = min(TC, C - c0)
+            em.emit("LOAD", (1, TM, m_addr + c0, 1, tc, 0))
+            em.emit("LOAD", (1, TM + 1, s_addr + c0, 1, tc, 0))
+            em.emit("LOAD", (1, 0, b_addr + c0, tm, tc, 0))
+            for rs in range(R * S):
+                slot = (em.t % 2) * (TM + 1)
+                em.begin_step()
+                em.load("LOADI2C", (slot, x.addr, m0_, rs * C + c0, tm, tc))
+                em.load("LOAD", (0, slot + TM, w_addr + rs * C + c0, 1, tc, C))
+                em.compute("VMAC", (slot, slot + TM, 0, tm, tc, 1), step=True)
+                em.end_step()
+            o = 2 * (TM + 1) + (em.j % 2) * TM
+            em.compute("REQUANT", (0, o, tm, tc, TM, TM + 1), out_first=True, out_last=True)
+            em.store((o, y.addr + m0_ * y.cols + c0, tm, tc, y.cols))
+    em.end_layer()
+    return {"TM": TM, "TC": TC, "macs": y.rows * C * R * S}
+
+
 def _eltwise_tiles(rows, cols, mach, per_row):
     TM = max(1, min(rows, mach.spad_rows // per_row))
     TM = _ceil(rows, _ceil(rows, TM))
@@ -487,7 +539,11 @@ def lower(qgraph, mach: Machine, batch: int = 1) -> Lowered:
             bufs[n.name] = _reshape(x, shape, n.name)
             continue
         y = bufs[n.name] = _buffer_for(em, shape)
-        if n.op in ("qlinear", "qconv2d"):
+        depthwise = (n.op == "qconv2d" and n.attrs["groups"] == x.cols == y.cols
+                     and n.attrs["groups"] > 1)
+        if depthwise:
+            info = _depthwise_layer(em, mach, n, x, y, first)
+        elif n.op in ("qlinear", "qconv2d"):
             info = _gemm_layer(em, mach, n, x, y, _weights(n, x), first)
         elif n.op == "qadd":
             b = bufs[n.inputs[1]]

@@ -111,8 +111,10 @@ class Program:
         ``instructions``, ``macs``, ``dram_bytes``, ``compute_cycles`` (simulated MATMULs),
         ``systolic_tile_cycles`` (``npulab.systolic.estimate`` of the same tiles: equal),
         ``systolic_layer_cycles`` (its estimate of the whole layer as one GEMM per group,
-        DRAM included), ``span_cycles`` (first start to last end in the simulation) and
-        ``overhead_cycles`` (span minus compute: DMA not hidden and dependency stalls).
+        DRAM included), ``tiling_sram_accesses`` (the array's SRAM words for the layer from
+        :func:`npulab.tiling.systolic_accesses`), ``alu_cycles`` (vector ALU ops),
+        ``span_cycles`` (first start to last end in the simulation) and ``overhead_cycles``
+        (span minus array and ALU cycles: DMA not hidden and dependency stalls).
         """
         if self._stats is None:
             self._stats = _stats(self, self.lowered())
@@ -141,6 +143,7 @@ class Program:
 def _stats(prog: Program, low) -> dict:
     from npulab.hw import SystolicConfig
     from npulab.systolic import estimate
+    from npulab.tiling import systolic_accesses
     from npulab.workloads import Gemm
 
     mach = prog.machine
@@ -148,6 +151,7 @@ def _stats(prog: Program, low) -> dict:
     lat = res.end - res.start
     ops = [i.op for i in low.program]
     is_mm = np.array([o == "MATMUL" for o in ops])
+    is_alu = np.array([o in ("REQUANT", "ADDQ", "MAX", "CLAMP", "VMAC") for o in ops])
     tile_hw = SystolicConfig(prog.hw.array, prog.hw.memory, fold_overlap=False)
     cache = {}
 
@@ -182,7 +186,13 @@ def _stats(prog: Program, low) -> dict:
             est = estimate(Gemm(info["M"], info["N"], info["K"]), prog.hw)
             entry["systolic_layer_cycles"] = int(est.cycles) * info["groups"]
             entry["tiles"] = {k: info[k] for k in ("TM", "TN", "TK", "resident")}
-        entry["overhead_cycles"] = entry["span_cycles"] - entry["compute_cycles"]
+            sram = systolic_accesses(info["M"], info["N"], info["K"], mach.rows, mach.cols,
+                                     mach.dataflow)
+            entry["tiling_sram_accesses"] = {k: v * info["groups"] for k, v in sram.items()}
+        alu = idx[is_alu[idx]]
+        entry["alu_cycles"] = int(lat[alu].sum())
+        entry["overhead_cycles"] = (entry["span_cycles"] - entry["compute_cycles"]
+                                    - entry["alu_cycles"])
         layers.append(entry)
     busy = {q: int(lat[res.queue == i].sum()) for i, q in enumerate(("load", "compute", "store"))}
     macs = int(res.macs.sum())

@@ -17,7 +17,8 @@
     accumulator's int32 = 4 bytes);
   - MATMUL: :func:`npulab.systolic.compute_cycles` of the tile (the cycle-level emulator's
     count, so a layer's compute cycles equal ``npulab.systolic``'s for the same tiles);
-  - ALU ops: one scratchpad row per cycle (``rows * ceil(cols / width)``); SETREG/NOP 1.
+  - ALU ops (REQUANT, ADDQ, MAX, CLAMP, VMAC): one row per cycle (``rows * ceil(cols /
+    width)``); SETREG/NOP 1.
 
   The scheduler advances each queue as far as its tokens allow and executes functional
   effects in that order: a program whose tokens do not protect a buffer computes wrong
@@ -105,7 +106,7 @@ def instruction_cycles(ins, mach: Machine) -> int:
         return max(1, math.ceil(nbytes / mach.dram_bytes_per_cycle))
     if op == "MATMUL":
         return compute_cycles(a[3], a[5], a[4], mach.rows, mach.cols, mach.dataflow)
-    if op in ("REQUANT", "ADDQ", "MAX", "CLAMP"):
+    if op in ("REQUANT", "ADDQ", "MAX", "CLAMP", "VMAC"):
         rows, cols = (a[2], a[3]) if op in ("REQUANT", "CLAMP") else (a[3], a[4])
         return rows * math.ceil(cols / mach.width)
     return 1
@@ -213,6 +214,13 @@ class _State:
             self.spad[dst : dst + rows, :cols] = np.maximum(
                 self.spad[ar : ar + rows, :cols], self.spad[br : br + rows, :cols]
             )
+        elif op == "VMAC":
+            ar, br, cr, rows, cols, accum = a
+            prod = self.spad[ar:ar + rows, :cols] * self.spad[br, :cols]  # int8 x int8 fits int32
+            if accum:
+                self.acc[cr:cr + rows, :cols] += prod
+            else:
+                self.acc[cr:cr + rows, :cols] = prod
         elif op == "CLAMP":
             src, dst, rows, cols = a
             self.spad[dst : dst + rows, :cols] = np.clip(
@@ -280,11 +288,13 @@ def _prepare(program, mach: Machine):
     lat[dma] = np.maximum(1, np.ceil(nbytes[dma] / mach.dram_bytes_per_cycle)).astype(np.int64)
     mm = op["MATMUL"]
     macs = np.where(mm, args[:, 3] * args[:, 4] * args[:, 5], 0)
+    macs = np.where(op["VMAC"], args[:, 3] * args[:, 4], macs)
     if mm.any():
         m, k, nn_ = args[mm, 3], args[mm, 4], args[mm, 5]
         lat[mm] = _matmul_cycles(m, nn_, k, mach)
     w = mach.width
-    for name, (r, c) in (("REQUANT", (2, 3)), ("CLAMP", (2, 3)), ("ADDQ", (3, 4)), ("MAX", (3, 4))):
+    for name, (r, c) in (("REQUANT", (2, 3)), ("CLAMP", (2, 3)), ("ADDQ", (3, 4)), ("MAX", (3, 4)),
+                         ("VMAC", (3, 4))):
         sel = op[name]
         lat[sel] = (args[:, r] * -(-args[:, c] // w))[sel]
     table = [[_token_moves(q, d) if _moves_ok(q, d) else None for d in range(16)] for q in range(3)]
@@ -453,7 +463,7 @@ def plot_trace(result: SimResult, program=None, ax=None, max_instructions: int =
         "REQUANT": "tab:red",
         "ADDQ": "tab:purple",
         "MAX": "tab:brown",
-        "CLAMP": "tab:pink",
+        "CLAMP": "tab:pink", "VMAC": "tab:olive",
         "STORE": "tab:green",
         "SETREG": "tab:gray",
         "NOP": "black",
@@ -472,6 +482,12 @@ def plot_trace(result: SimResult, program=None, ax=None, max_instructions: int =
             color=cols,
             edgecolor="none",
         )
+    if program is not None:
+        from matplotlib.patches import Patch
+
+        used = sorted({program[i].op for i in range(n)} - {"SETREG", "NOP"})
+        ax.legend(handles=[Patch(color=colours[o], label=o) for o in used], loc="upper left",
+                  bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
     ax.set_yticks([2, 1, 0], ["load", "compute", "store"])
     ax.set_xlabel("cycle")
     ax.set_title(f"NPU trace: {n} instructions, {int(result.end[:n].max(initial=0)):,} cycles")

@@ -35,6 +35,8 @@ def test_imagenet_models_run_bit_exact(name, hw):
     assert torch.equal(prog.run(x), prog.reference(x))
     ops = {layer["op"] for layer in prog.stats["layers"]}
     assert {"qconv2d", "qlinear", "qadd"} <= ops
+    # depthwise convs and the global average pool run on the vector ALU
+    assert prog.stats["opcodes"].get("VMAC", 0) > 0
 
 
 class Odd(nn.Module):
