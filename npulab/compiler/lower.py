@@ -539,6 +539,8 @@ def lower(qgraph, mach: Machine, batch: int = 1) -> Lowered:
             bufs[n.name] = _reshape(x, shape, n.name)
             continue
         y = bufs[n.name] = _buffer_for(em, shape)
+        if n.op in ("qadd", "qclamp", "qmaxpool") and y.nhwc is None:
+            y.chw = x.chw  # elementwise: the columns keep their (h, w, c) order
         depthwise = (n.op == "qconv2d" and n.attrs["groups"] == x.cols == y.cols
                      and n.attrs["groups"] > 1)
         if depthwise:

@@ -123,3 +123,21 @@ def test_the_qat_path_runs_npulab_quant_integer_model_bit_exactly(kind):
         want = (logits - im.output_zero_point) * np.float32(im.output_scale)
         assert torch.equal(y, torch.from_numpy(want.astype(np.float32)))
         assert torch.equal(y, prog.reference(x))
+
+
+def test_flattened_images_keep_their_column_order_through_add_and_relu():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = nn.Conv2d(2, 3, 3), nn.Conv2d(2, 3, 3)
+            self.fc = nn.Linear(3 * 4 * 5, 4)
+
+        def forward(self, x):
+            a = torch.flatten(self.a(x), 1)
+            b = self.b(x).view(x.size(0), -1)
+            return self.fc(torch.relu(a + b))
+
+    torch.manual_seed(0)
+    x = _x((3, 2, 6, 7), 5)
+    prog = compile_model(Net().eval(), (x,), hw="edge-npu-int8")
+    assert torch.equal(prog.run(x), prog.reference(x))
