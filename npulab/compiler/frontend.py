@@ -69,6 +69,9 @@ def _pair(v):
 def _module_node(name, mod, args, shape, graph, nn):
     """IR op and attributes for a ``call_module`` node (None means: pass the input through)."""
     if isinstance(mod, nn.Linear):
+        if len(graph.shape(args[0])) != 2:
+            raise ValueError(f"unsupported op Linear on a {len(graph.shape(args[0]))}-D input at "
+                             f"node {name!r} (the NPU's linear layers take [N, features])")
         return "linear", {"weight": _np(mod.weight), "bias": _np(mod.bias)}
     if isinstance(mod, nn.Conv2d):
         if _pair(mod.dilation) != (1, 1) or mod.padding_mode != "zeros":
@@ -207,6 +210,9 @@ def capture(module, example_inputs) -> Graph:
         meta = fxn.meta.get("tensor_meta")
         shape = tuple(meta.shape) if meta is not None and hasattr(meta, "shape") else None
         if fxn.op == "placeholder":
+            if shape is None or len(shape) not in (2, 4):
+                raise ValueError(f"unsupported input shape {shape} at node {fxn.name!r} (the NPU "
+                                 f"takes [N, F] or [N, C, H, W])")
             graph.inputs[fxn.name] = shape
             continue
         if fxn.op == "output":
@@ -237,5 +243,8 @@ def capture(module, example_inputs) -> Graph:
             tensors = tensors[:1]
         if shape is None:
             raise ValueError(f"unsupported op {fxn.target} at node {fxn.name!r} (no tensor output)")
+        if len(shape) not in (2, 4):
+            raise ValueError(f"unsupported {len(shape)}-D value from op {op} at node {fxn.name!r} "
+                             f"(the NPU holds [N, F] and [N, C, H, W] values)")
         graph.add(Node(fxn.name, op, tensors, attrs, shape))
     return graph

@@ -141,3 +141,17 @@ def test_flattened_images_keep_their_column_order_through_add_and_relu():
     x = _x((3, 2, 6, 7), 5)
     prog = compile_model(Net().eval(), (x,), hw="edge-npu-int8")
     assert torch.equal(prog.run(x), prog.reference(x))
+
+
+def test_values_the_npu_cannot_hold_are_one_line_errors():
+    with pytest.raises(ValueError, match=r"^unsupported op Linear on a 4-D input at node '_0'"):
+        compile_model(nn.Sequential(nn.Linear(7, 5)), (_x((2, 3, 4, 7)),))
+    with pytest.raises(ValueError, match=r"^unsupported input shape \(2, 5, 7\) at node"):
+        compile_model(nn.Sequential(nn.ReLU()), (_x((2, 5, 7)),))
+    with pytest.raises(ValueError, match=r"^unsupported op cat at node 'cat'"):
+        compile_model(Cat(), (_x((2, 3)),))
+
+
+class Cat(nn.Module):
+    def forward(self, x):
+        return torch.cat([x, x], 1)
