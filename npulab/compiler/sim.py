@@ -365,40 +365,49 @@ def simulate(program, mach: Machine, dram, functional: bool = True, prepared=Non
     qid, lat, nbytes, macs, moves = prepared if prepared is not None else _prepare(program, mach)
     queues = [np.flatnonzero(qid == q).tolist() for q in range(3)]
     latl = lat.tolist()
+    # per queue, in order: latencies, popped and pushed token queues, end times
+    q_lat = [[latl[i] for i in qi] for qi in queues]
+    q_pop = [[moves[i][0] for i in qi] for qi in queues]
+    q_push = [[moves[i][1] for i in qi] for qi in queues]
+    q_end = [[0] * len(qi) for qi in queues]
     heads = [0, 0, 0]
     free = [0, 0, 0]
     tokens = [[], [], [], []]      # push times per token queue (FIFO)
     popped = [0, 0, 0, 0]
-    start = [0] * n
-    end = [0] * n
     state = _State(mach, np.array(dram, np.int32, copy=True)) if functional else None
     done = 0
     while done < n:
         progress = False
         for q in range(3):
             qi, h, t_free = queues[q], heads[q], free[q]
-            while h < len(qi):
-                i = qi[h]
-                pops, pushes = moves[i]
+            lat_q, pop_q, push_q, end_q, size = q_lat[q], q_pop[q], q_push[q], q_end[q], len(qi)
+            while h < size:
+                pops = pop_q[h]
                 t = t_free
                 if pops:
-                    ready = True
-                    for tq in pops:  # pops name distinct token queues
-                        if popped[tq] >= len(tokens[tq]):
-                            ready = False
-                    if not ready:
-                        break
-                    for tq in pops:
-                        v = tokens[tq][popped[tq]]
-                        popped[tq] += 1
+                    if len(pops) == 1:
+                        tq = pops[0]
+                        k = popped[tq]
+                        if k >= len(tokens[tq]):
+                            break
+                        v = tokens[tq][k]
+                        popped[tq] = k + 1
                         if v > t:
                             t = v
-                e = t + latl[i]
-                start[i], end[i] = t, e
-                t_free = e
-                for tq in pushes:
-                    tokens[tq].append(e)
+                    else:  # two pops: distinct token queues, both must be there
+                        if any(popped[tq] >= len(tokens[tq]) for tq in pops):
+                            break
+                        for tq in pops:
+                            v = tokens[tq][popped[tq]]
+                            popped[tq] += 1
+                            if v > t:
+                                t = v
+                t_free = t + lat_q[h]
+                end_q[h] = t_free
+                for tq in push_q[h]:
+                    tokens[tq].append(t_free)
                 if functional:
+                    i = qi[h]
                     try:
                         state.execute(program[i])
                     except (IndexError, ValueError) as err:
@@ -411,10 +420,11 @@ def simulate(program, mach: Machine, dram, functional: bool = True, prepared=Non
                 heads[q], free[q] = h, t_free
         if not progress:
             raise DeadlockError(_deadlock_message(program, queues, heads, moves, tokens, popped))
-    end_a = np.asarray(end, np.int64)
-    return SimResult(state.dram if functional else np.array(dram, np.int32),
-                     np.asarray(start, np.int64), end_a, qid.astype(np.int8),
-                     int(end_a.max(initial=0)), nbytes, macs)
+    end_a = np.zeros(n, np.int64)
+    for q in range(3):
+        end_a[queues[q]] = q_end[q]
+    return SimResult(state.dram if functional else np.asarray(dram), end_a - lat, end_a,
+                     qid.astype(np.int8), int(end_a.max(initial=0)), nbytes, macs)
 
 
 def _deadlock_message(program, queues, heads, moves, tokens, tok_pos) -> str:
