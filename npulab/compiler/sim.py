@@ -105,7 +105,7 @@ def instruction_cycles(ins, mach: Machine) -> int:
             nbytes = a[2] * a[3]
         return max(1, math.ceil(nbytes / mach.dram_bytes_per_cycle))
     if op == "MATMUL":
-        return compute_cycles(a[3], a[5], a[4], mach.rows, mach.cols, mach.dataflow)
+        return compute_cycles(a[3], a[5], a[4], mach.rows, mach.cols, ("ws", "os")[a[7]])
     if op in ("REQUANT", "ADDQ", "MAX", "CLAMP", "VMAC"):
         rows, cols = (a[2], a[3]) if op in ("REQUANT", "CLAMP") else (a[3], a[4])
         return rows * math.ceil(cols / mach.width)
@@ -291,7 +291,15 @@ def _prepare(program, mach: Machine):
     macs = np.where(op["VMAC"], args[:, 3] * args[:, 4], macs)
     if mm.any():
         m, k, nn_ = args[mm, 3], args[mm, 4], args[mm, 5]
-        lat[mm] = _matmul_cycles(m, nn_, k, mach)
+        df = args[mm, 7]
+        rows_dim = np.where(df == 0, k, m)  # ws: k on the array rows; os: m
+        bad = np.flatnonzero((rows_dim > mach.rows) | (nn_ > mach.cols) | (k > mach.width))
+        if len(bad):
+            i = int(np.flatnonzero(mm)[bad[0]])
+            raise ValueError(f"instruction {i} ({program[i]}) does not fit the {mach.rows}x"
+                             f"{mach.cols} array (ws: k <= rows, os: m <= rows; n <= cols; "
+                             f"k <= {mach.width})")
+        lat[mm] = _matmul_cycles(m, nn_, k, df, mach)
     w = mach.width
     for name, (r, c) in (("REQUANT", (2, 3)), ("CLAMP", (2, 3)), ("ADDQ", (3, 4)), ("MAX", (3, 4)),
                          ("VMAC", (3, 4))):
@@ -306,12 +314,12 @@ def _prepare(program, mach: Machine):
     return qid, lat, nbytes, macs, moves
 
 
-def _matmul_cycles(m, n, k, mach):
+def _matmul_cycles(m, n, k, df, mach):
     """:func:`npulab.systolic.compute_cycles` for arrays of tiles (one call per distinct shape)."""
-    shapes = np.stack([m, n, k], axis=1)
+    shapes = np.stack([m, n, k, df], axis=1)
     uniq, inv = np.unique(shapes, axis=0, return_inverse=True)
-    cyc = np.array([compute_cycles(int(a), int(b), int(c), mach.rows, mach.cols, mach.dataflow)
-                    for a, b, c in uniq], np.int64)
+    cyc = np.array([compute_cycles(int(a), int(b), int(c), mach.rows, mach.cols, ("ws", "os")[d])
+                    for a, b, c, d in uniq], np.int64)
     return cyc[np.asarray(inv).reshape(-1)]
 
 

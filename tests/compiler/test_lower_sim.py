@@ -229,3 +229,12 @@ def test_without_buffer_free_tokens_loads_overwrite_live_tiles():
         good.dram[sl], prog.run_int(prog.qgraph.quantize_input(x.numpy())).ravel()
     )
     assert not np.array_equal(good.dram[sl], bad.dram[sl])
+
+
+def test_a_matmul_larger_than_the_array_is_refused():
+    mach = machine_for(tiny(4, 4, "ws"))
+    prog = [Instr("MATMUL", (0, 0, 0, 2, 5, 4, 1, 0))]  # ws: k = 5 > 4 array rows
+    with pytest.raises(ValueError, match=r"instruction 0 \(MATMUL .*\) does not fit the 4x4 array"):
+        simulate(prog, mach, np.zeros(1, np.int32))
+    ok = [Instr("MATMUL", (0, 0, 0, 4, 4, 4, 1, 1))]  # os: m = 4 <= 4 rows
+    assert simulate(ok, mach, np.zeros(1, np.int32)).cycles == compute_cycles(4, 4, 4, 4, 4, "os")
