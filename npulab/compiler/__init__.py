@@ -100,6 +100,8 @@ def compile_model(module, example_inputs, hw="tpuv1-like", batch: int = 1) -> Pr
     from npulab.compiler.passes import fuse_activations
     from npulab.compiler.quantize import quantize_graph
 
+    if not isinstance(example_inputs, (tuple, list)) or len(example_inputs) != 1:
+        raise ValueError("compile_model: example_inputs must be a tuple of one tensor, e.g. (x,)")
     config, name = load_hardware(hw)
     mach = machine_for(config, name)
     qgraph = _qat_graph(module, example_inputs)

@@ -100,6 +100,11 @@ def test_capture_prints_a_readable_graph():
     assert "reshape(_0)" in text and text.strip().endswith("}")
 
 
+def test_example_inputs_must_be_a_tuple_of_one_tensor():
+    with pytest.raises(ValueError, match=r"example_inputs must be a tuple of one tensor"):
+        compile_model(nn.Linear(2, 2), _x((1, 2)))
+
+
 def test_a_non_systolic_preset_is_refused():
     with pytest.raises(ValueError, match="is a pim preset"):
         compile_model(nn.Linear(2, 2), (_x((1, 2)),), hw="pim-isaac")
