@@ -8,8 +8,9 @@ Each integer op becomes one **layer** of instructions:
   ``(r, s, c) x k`` order.  Tiles: ``TK`` <= array rows (WS) or the row width (OS),
   ``TN`` <= array cols, ``TM`` the most output rows whose double-buffered tiles fit the
   scratchpad and whose int32 tile fits the accumulator (OS also ``TM`` <= array rows).
-  Loop order ``group, n, m, k``: an n-tile's weight columns stay resident in the scratchpad
-  across all its m-tiles when they fit (read from DRAM once), else stream with each k-step.
+  Loop order (:func:`gemm_tiles`): ``group, n, m, k`` with an n-tile's weights resident in
+  the scratchpad across its m-tiles, or ``group, m, n, k`` with an m-tile's inputs resident
+  across its n-tiles, or weights streamed every step, whichever loads fewer DRAM bytes.
   **Fusion**: bias, the input zero point (folded into the bias:
   ``b' = b_q - z_x sum_k W_q``), ReLU/ReLU6 and requantization happen in one pass over the
   accumulator: the bias is the accumulator's initial value, one ``REQUANT`` per output tile.
@@ -173,46 +174,62 @@ def _ceil(a, b):
 
 
 def gemm_tiles(M: int, N: int, K: int, mach: Machine) -> dict:
-    """Tile sizes and scratchpad plan of one GEMM on ``mach`` (see the module docstring).
+    """Tile sizes, loop order and scratchpad plan of one GEMM on ``mach``.
+
+    ``TK`` <= array rows (WS) or the row width (OS), ``TN`` <= array cols; ``TM`` is the most
+    rows (OS: also <= array rows; always <= accumulator rows - 2) that the plan's buffers
+    leave room for, balanced over the m-tiles.  Three plans, each double-buffered:
+
+    * ``"nm"``: n-tiles outside m-tiles; an n-tile's weights (``nk`` chunks of ``TK`` rows)
+      stay in the scratchpad across its m-tiles: DRAM reads ``M K n_tiles + K N``;
+    * ``"mn"``: m-tiles outside n-tiles; an m-tile's inputs (``nk`` chunks of ``TM`` rows)
+      stay across its n-tiles: DRAM reads ``M K + K N m_tiles``;
+    * ``"stream"``: ``"nm"`` with weights reloaded every step (when they do not fit):
+      ``M K n_tiles + K N m_tiles``.
+
+    The plan with the fewest DRAM bytes wins (ties: the order above).
 
     Returns
     -------
     dict
-        ``TM, TN, TK``, ``resident`` (weights stay in the scratchpad across m-tiles) and the
-        scratchpad rows used.
+        ``TM, TN, TK, order``, ``resident`` (``order == "nm"``), ``dram_bytes`` (the plan's
+        input + weight bytes loaded), ``spad_rows_used``.
+
+    Units: rows, elements, bytes.
 
     Examples
     --------
     >>> from npulab.compiler.machine import Machine
     >>> m = Machine("t", 8, 8, "ws", 8, 1024, 64, 1e9, 8.0)
     >>> t = gemm_tiles(100, 20, 30, m)
-    >>> t["TM"], t["TN"], t["TK"], t["resident"]
-    (50, 8, 8, True)
+    >>> t["TM"], t["TN"], t["TK"], t["order"], t["dram_bytes"]
+    (50, 8, 8, 'mn', 4200)
     """
     W = mach.width
     TK = min(K, mach.rows if mach.dataflow == "ws" else W)
     TN = min(N, mach.cols)
-    nk = _ceil(K, TK)
+    nk, n_tiles = _ceil(K, TK), _ceil(N, TN)
     cap_m = mach.acc_rows - 2
     if mach.dataflow == "os":
         cap_m = min(cap_m, mach.rows)
-    resident = (mach.spad_rows - 2 * nk * TK) // 4 >= 1
-    b_rows = 2 * nk * TK if resident else 2 * TK
-    TM = min(M, cap_m, (mach.spad_rows - b_rows) // 4)
-    if TM < 1:
-        raise ValueError(
-            f"gemm_tiles: the scratchpad of {mach.name} ({mach.spad_rows} rows) cannot "
-            f"hold a tile of K={K}"
-        )
-    TM = _ceil(M, _ceil(M, TM))  # balanced m-tiles
-    return {
-        "TM": TM,
-        "TN": TN,
-        "TK": TK,
-        "resident": resident,
-        "b_rows": b_rows,
-        "spad_rows_used": 4 * TM + b_rows,
-    }
+    S = mach.spad_rows
+    plans = []
+    for order, fixed, per_tm in (("nm", 2 * nk * TK, 4), ("mn", 2 * TK, 2 * nk + 2),
+                                 ("stream", 2 * TK, 4)):
+        tm = min(M, cap_m, (S - fixed) // per_tm)
+        if tm < 1:
+            continue
+        tm = _ceil(M, _ceil(M, tm))  # balanced m-tiles
+        m_tiles = _ceil(M, tm)
+        nbytes = {"nm": M * K * n_tiles + K * N, "mn": M * K + K * N * m_tiles,
+                  "stream": M * K * n_tiles + K * N * m_tiles}[order]
+        plans.append((nbytes, len(plans), {"TM": tm, "TN": TN, "TK": TK, "order": order,
+                                           "resident": order == "nm", "dram_bytes": nbytes,
+                                           "spad_rows_used": fixed + per_tm * tm}))
+    if not plans:
+        raise ValueError(f"gemm_tiles: the scratchpad of {mach.name} ({S} rows) cannot hold a "
+                         f"tile of K={K}")
+    return min(plans)[2]
 
 
 def _regs(em, values: dict):
@@ -242,81 +259,77 @@ def _gemm_layer(em, mach, node, x: Buffer, y: Buffer, groups_b, first):
         plain = True
     M = y.rows
     tiles = gemm_tiles(M, Ng, K, mach)
-    TM, TN, TK, resident = tiles["TM"], tiles["TN"], tiles["TK"], tiles["resident"]
+    TM, TN, TK, order = tiles["TM"], tiles["TN"], tiles["TK"], tiles["order"]
     nk = _ceil(K, TK)
-    b_base = 2 * TM
-    out_base = b_base + tiles["b_rows"]
     layer = at["layers"][0]
     em.begin_layer(first)
-    _regs(
-        em,
-        {
-            "QZP": layer.y_zero_point,
-            "QLO": layer.y_range[0]
-            if not layer.relu
-            else max(layer.y_range[0], layer.y_zero_point),
-            "QHI": layer.y_range[1],
-        },
-    )
+    _regs(em, {"QZP": layer.y_zero_point, "QLO": layer.y_range[0] if not layer.relu
+               else max(layer.y_range[0], layer.y_zero_point), "QHI": layer.y_range[1]})
     if conv and not plain:
-        _regs(
-            em,
-            {
-                "I2C_H": H,
-                "I2C_W": W_,
-                "I2C_C": C,
-                "I2C_CG": C // G,
-                "I2C_COFF": 0,
-                "I2C_R": R,
-                "I2C_S": S,
-                "I2C_STRIDE": st,
-                "I2C_PAD": pad,
-                "I2C_E": E,
-                "I2C_F": F,
-                "PADVAL": layer.x_zero_point,
-            },
-        )
-    consts = [
-        (em.const(b), em.const(bias), em.const(m0), em.const(sh)) for b, bias, m0, sh in groups_b
-    ]
-    nt, macs = 0, 0
-    for g in range(G):
+        _regs(em, {"I2C_H": H, "I2C_W": W_, "I2C_C": C, "I2C_CG": C // G, "I2C_COFF": 0,
+                   "I2C_R": R, "I2C_S": S, "I2C_STRIDE": st, "I2C_PAD": pad, "I2C_E": E, "I2C_F": F,
+                   "PADVAL": layer.x_zero_point})
+    consts = [(em.const(b), em.const(bias), em.const(m0), em.const(sh))
+              for b, bias, m0, sh in groups_b]
+    if order == "mn":  # A regions (2 x nk chunks of TM rows), B slots, output slots
+        b_base, out_base = 2 * nk * TM, 2 * nk * TM + 2 * TK
+    else:              # A slots, B regions (resident) or slots (stream), output slots
+        b_base = 2 * TM
+        out_base = b_base + (2 * nk * TK if order == "nm" else 2 * TK)
+
+    def load_a(dst, g, m0, tm, k0, tk):
+        if plain:
+            em.load("LOAD", (0, dst, x.addr + m0 * x.cols + g * K + k0, tm, tk, x.cols))
+        else:
+            em.load("LOADI2C", (dst, x.addr, m0, k0, tm, tk))
+
+    def tile(g, m0, tm, n0, tn, a_row, b_row, load_a_now, load_b_now):
+        """One output tile: bias, the k-steps, requantize, store."""
         b_addr, bias_addr, m_addr, s_addr = consts[g]
+        em.emit("LOAD", (1, TM, m_addr + n0, 1, tn, 0))
+        em.emit("LOAD", (1, TM + 1, s_addr + n0, 1, tn, 0))
+        em.emit("LOAD", (1, 0, bias_addr + n0, tm, tn, 0))  # bias broadcast = initial acc
+        for ki, k0 in enumerate(range(0, K, TK)):
+            tk = min(TK, K - k0)
+            em.begin_step()
+            ar, br = a_row(ki), b_row(ki)
+            if load_a_now(ki):
+                load_a(ar, g, m0, tm, k0, tk)
+            if load_b_now(ki):
+                em.load("LOAD", (0, br, b_addr + k0 * Ng + n0, tk, tn, Ng))
+            em.compute("MATMUL", (ar, br, 0, tm, tk, tn, 1, _DF[mach.dataflow]), step=True)
+            em.end_step()
+        o = out_base + (em.j % 2) * TM
+        em.compute("REQUANT", (0, o, tm, tn, TM, TM + 1), out_first=True, out_last=True)
+        em.store((o, y.addr + m0 * y.cols + g * Ng + n0, tm, tn, y.cols))
+
+    tiles_done = 0
+    for g in range(G):
         if conv and not plain and G > 1:
             _regs(em, {"I2C_COFF": g * (C // G)})
-        for n0 in range(0, Ng, TN):
-            tn = min(TN, Ng - n0)
-            breg = b_base + (nt % 2) * nk * TK if resident else None
-            em.emit("LOAD", (1, TM, m_addr + n0, 1, tn, 0))
-            em.emit("LOAD", (1, TM + 1, s_addr + n0, 1, tn, 0))
-            for mi, m0 in enumerate(range(0, M, TM)):
+        if order == "mn":
+            for m0 in range(0, M, TM):
                 tm = min(TM, M - m0)
-                em.emit("LOAD", (1, 0, bias_addr + n0, tm, tn, 0))  # bias broadcast = initial acc
-                for ki, k0 in enumerate(range(0, K, TK)):
-                    tk = min(TK, K - k0)
-                    slot = em.t % 2
-                    em.begin_step()
-                    if plain:
-                        em.load(
-                            "LOAD",
-                            (0, slot * TM, x.addr + m0 * x.cols + g * K + k0, tm, tk, x.cols),
-                        )
-                    else:
-                        em.load("LOADI2C", (slot * TM, x.addr, m0, k0, tm, tk))
-                    b_row = breg + ki * TK if resident else b_base + slot * TK
-                    if not resident or mi == 0:
-                        em.load("LOAD", (0, b_row, b_addr + k0 * Ng + n0, tk, tn, Ng))
-                    em.compute(
-                        "MATMUL",
-                        (slot * TM, b_row, 0, tm, tk, tn, 1, _DF[mach.dataflow]),
-                        step=True,
-                    )
-                    macs += tm * tk * tn
-                    em.end_step()
-                o = out_base + (em.j % 2) * TM
-                em.compute("REQUANT", (0, o, tm, tn, TM, TM + 1), out_first=True, out_last=True)
-                em.store((o, y.addr + m0 * y.cols + g * Ng + n0, tm, tn, y.cols))
-            nt += 1
+                region = (tiles_done % 2) * nk * TM
+                for ni, n0 in enumerate(range(0, Ng, TN)):
+                    tile(g, m0, tm, n0, min(TN, Ng - n0),
+                         lambda ki, r=region: r + ki * TM,
+                         lambda ki: b_base + (em.t % 2) * TK,
+                         lambda ki, first_n=ni == 0: first_n, lambda ki: True)
+                tiles_done += 1
+        else:
+            for n0 in range(0, Ng, TN):
+                tn = min(TN, Ng - n0)
+                region = b_base + (tiles_done % 2) * nk * TK
+                for mi, m0 in enumerate(range(0, M, TM)):
+                    resident = order == "nm"
+                    tile(g, m0, min(TM, M - m0), n0, tn, lambda ki: (em.t % 2) * TM,
+                         lambda ki, r=region, res=resident: (r + ki * TK if res
+                                                             else b_base + (em.t % 2) * TK),
+                         lambda ki: True,
+                         lambda ki, first_m=mi == 0, res=resident: first_m or not res)
+                tiles_done += 1
+    macs = M * Ng * K * G
     em.end_layer()
     return {"M": M, "N": Ng, "K": K, "groups": G, **tiles, "macs": macs}
 

@@ -238,3 +238,25 @@ def test_a_matmul_larger_than_the_array_is_refused():
         simulate(prog, mach, np.zeros(1, np.int32))
     ok = [Instr("MATMUL", (0, 0, 0, 4, 4, 4, 1, 1))]  # os: m = 4 <= 4 rows
     assert simulate(ok, mach, np.zeros(1, np.int32)).cycles == compute_cycles(4, 4, 4, 4, 4, "os")
+
+
+@pytest.mark.parametrize("M, K, N, order", [(8, 40, 64, "mn"), (300, 8, 4, "nm"),
+                                            (200, 300, 8, "stream")])
+def test_the_loop_order_with_fewest_dram_bytes_is_chosen_and_measured(M, K, N, order):
+    model = torch.nn.Sequential(torch.nn.Linear(K, N))
+    x = _x((M, K), 7)
+    prog = compile_model(model, (x,), hw=tiny(), batch=M)
+    assert torch.equal(prog.run(x), prog.reference(x))
+    low = prog.lowered()
+    info = low.layers[0]
+    assert info["order"] == order
+    # the closed forms of the three plans (gemm_tiles' docstring), for the tiles chosen
+    tm = info["TM"]
+    n_tiles, m_tiles = -(-N // info["TN"]), -(-M // tm)
+    closed = {"nm": M * K * n_tiles + K * N, "mn": M * K + K * N * m_tiles,
+              "stream": M * K * n_tiles + K * N * m_tiles}
+    assert info["dram_bytes"] == closed[order]
+    # what the simulator's loads into the scratchpad moved equals the plan's DRAM bytes
+    spad_loads = sum(i.field("rows") * i.field("cols") for i in low.program
+                     if i.op == "LOAD" and i.field("mem") == 0)
+    assert spad_loads == info["dram_bytes"]
