@@ -2,7 +2,7 @@
 
 Each integer op becomes one **layer** of instructions:
 
-* ``qlinear`` / ``qconv2d`` (and average pools, which are depthwise convs): a GEMM
+* ``qlinear`` / ``qconv2d`` (all but depthwise): a GEMM
   ``A[M, K] @ B[K, N]`` per group, where ``A`` is the input (a plain 2-D load for linear
   layers and 1x1 convs, else the im2col gather ``LOADI2C``) and ``B`` the weights in
   ``(r, s, c) x k`` order.  Tiles: ``TK`` <= array rows (WS) or the row width (OS),
