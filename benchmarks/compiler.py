@@ -53,7 +53,7 @@ def main():
     pm = compile_model(mb, (xm,), hw="edge-npu-int8")
     low = pm.lowered()
     t0 = time.perf_counter()
-    prepared = prepare(low.program, pm.machine)
+    prepared = prepare(low.program, pm.machine, low.table)
     t_decode = time.perf_counter() - t0
     t0 = time.perf_counter()
     res = simulate(low.program, pm.machine, low.dram_init, functional=False, prepared=prepared)

@@ -34,11 +34,11 @@ tensor permutes the next linear layer's weight columns instead of the data.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from npulab.compiler.isa import REGISTERS, Instr
+from npulab.compiler.isa import OPCODES, REGISTERS, Instr
 from npulab.compiler.machine import Machine
 
 __all__ = ["lower", "Lowered", "Buffer", "gemm_tiles"]
@@ -77,6 +77,9 @@ class Lowered:
         The DRAM image before the run: constants (weights, bias, multipliers), zeros elsewhere.
     buffers : dict
         Value name -> :class:`Buffer`.
+    table : tuple
+        ``(opcodes, deps, args)`` arrays of ``program``, kept so that the simulator need not
+        decode the instruction objects (:func:`npulab.compiler.sim.prepare`).
     """
 
     program: list
@@ -87,7 +90,7 @@ class Lowered:
     machine: Machine
     batch: int
     output: str = ""
-    notes: dict = field(default_factory=dict)
+    table: tuple | None = None
 
 
 class _Emitter:
@@ -95,12 +98,21 @@ class _Emitter:
 
     def __init__(self):
         self.prog, self.layer_of, self.layer = [], [], -1
+        self.codes, self.args = [], []
         self.consts, self.dram_top = [], 0
 
     def emit(self, op, args, deps=0) -> int:
         self.prog.append(Instr(op, args, deps))
         self.layer_of.append(self.layer)
+        self.codes.append(OPCODES[op])
+        self.args.append(tuple(args) + (0,) * (8 - len(args)))
         return len(self.prog) - 1
+
+    def table(self):
+        """``(opcodes, deps, args)`` arrays of the program (as ``sim.decode_table`` gives)."""
+        deps = np.fromiter((i.deps for i in self.prog), np.int64, len(self.prog))
+        args = np.array(self.args, np.int64).reshape(len(self.prog), 8)
+        return np.array(self.codes, np.int64), deps, args
 
     def const(self, arr) -> int:
         arr = np.asarray(arr).reshape(-1).astype(np.int64)
@@ -580,4 +592,5 @@ def lower(qgraph, mach: Machine, batch: int = 1) -> Lowered:
     dram = np.zeros(em.dram_top, np.int32)
     for addr, arr in em.consts:
         dram[addr : addr + len(arr)] = arr
-    return Lowered(em.prog, np.asarray(em.layer_of), layers, dram, bufs, mach, batch, g.outputs[0])
+    return Lowered(em.prog, np.asarray(em.layer_of), layers, dram, bufs, mach, batch, g.outputs[0],
+                   table=em.table())

@@ -75,7 +75,7 @@ class Program:
         data = x_q.transpose(0, 2, 3, 1) if x_q.ndim == 4 else x_q
         dram[inp.addr : inp.addr + data.size] = data.reshape(-1)
         if x_q.shape[0] not in self._prepared:
-            self._prepared[x_q.shape[0]] = prepare(low.program, self.machine)
+            self._prepared[x_q.shape[0]] = prepare(low.program, self.machine, low.table)
         res = simulate(low.program, self.machine, dram, prepared=self._prepared[x_q.shape[0]])
         self.last_result = res
         out = low.buffers[low.output]

@@ -46,6 +46,7 @@ from npulab.systolic.folds import compute_cycles
 __all__ = [
     "simulate",
     "prepare",
+    "decode_table",
     "SimResult",
     "DeadlockError",
     "matmul_tile",
@@ -258,11 +259,8 @@ class _State:
         return np.where(ok, self.dram[idx], self.reg[_R["PADVAL"]])
 
 
-def _prepare(program, mach: Machine):
-    """Per-instruction arrays: queue, latency, DRAM bytes, MACs, and token pops/pushes.
-
-    Vectorised over the program (numpy), so that the scheduler's loop does nothing else.
-    """
+def decode_table(program):
+    """``(opcodes, deps, args[n, 8])`` int64 arrays of a list of instructions."""
     n = len(program)
     head = np.fromiter(chain.from_iterable((OPCODES[i.op], i.deps) for i in program), np.int64,
                        2 * n).reshape(n, 2)
@@ -274,6 +272,17 @@ def _prepare(program, mach: Machine):
         if width:
             flat = chain.from_iterable(program[i].args for i in sel.tolist())
             args[sel, :width] = np.fromiter(flat, np.int64, len(sel) * width).reshape(-1, width)
+    return codes, deps, args
+
+
+def _prepare(program, mach: Machine, table=None):
+    """Per-instruction arrays: queue, latency, DRAM bytes, MACs, and token pops/pushes.
+
+    Vectorised over the program (numpy), so that the scheduler's loop does nothing else.
+    ``table`` is :func:`decode_table` of the program when the caller already has it.
+    """
+    n = len(program)
+    codes, deps, args = decode_table(program) if table is None else table
     op = {name: codes == c for name, c in OPCODES.items()}
     qid = np.ones(n, np.int64)                                          # compute by default
     qid[op["LOADI2C"] | (op["LOAD"] & (args[:, 0] == 0))] = 0
@@ -331,14 +340,14 @@ def _moves_ok(q, d):
         return False
 
 
-def prepare(program, mach: Machine):
+def prepare(program, mach: Machine, table=None):
     """Decode ``program`` once for :func:`simulate` (queues, latencies, token moves).
 
     The result depends only on the program and the machine, so a program run many times (a
     :class:`~npulab.compiler.program.Program` does) is decoded once, as hardware loads a binary
-    once.
+    once.  ``table``: :func:`decode_table` of the program, when the lowering kept it.
     """
-    return _prepare(program, mach)
+    return _prepare(program, mach, table)
 
 
 def simulate(program, mach: Machine, dram, functional: bool = True, prepared=None) -> SimResult:

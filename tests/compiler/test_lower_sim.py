@@ -260,3 +260,13 @@ def test_the_loop_order_with_fewest_dram_bytes_is_chosen_and_measured(M, K, N, o
     spad_loads = sum(i.field("rows") * i.field("cols") for i in low.program
                      if i.op == "LOAD" and i.field("mem") == 0)
     assert spad_loads == info["dram_bytes"]
+
+
+def test_the_lowering_table_equals_decoding_the_instructions():
+    from npulab.compiler.models import bundled
+    from npulab.compiler.sim import decode_table
+
+    model, (x,) = bundled("digits-cnn")
+    low = compile_model(model, (x[:4],), hw="edge-npu-int8").lowered()
+    for got, want in zip(low.table, decode_table(low.program), strict=True):
+        assert np.array_equal(got, want)
