@@ -79,3 +79,18 @@ def test_decode_rejects_bad_images():
         decode(b"\x00" * 17)
     with pytest.raises(ValueError, match="unknown opcode 15"):
         decode(b"\x0f" + b"\x00" * 15)
+
+
+def test_the_isa_page_example_is_what_the_compiler_emits():
+    import re
+    from pathlib import Path
+
+    from npulab.compiler import compile_model
+    from npulab.compiler.models import bundled
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "isa.md").read_text(encoding="utf-8")
+    block = re.search(r"The first layer of .*?```text\n(.*?)```", page, re.S).group(1)
+    example = assemble(block)
+    model, example_inputs = bundled("digits-mlp")
+    prog = compile_model(model, example_inputs)
+    assert prog.instructions[: len(example)] == example
