@@ -62,6 +62,19 @@ def _one(v, what, node):
     return int(v[0])
 
 
+def _conv_padding(mod, name):
+    """A conv's padding as one int; ``"valid"`` is 0, ``"same"`` (stride 1) half the odd kernel."""
+    if mod.padding == "valid":
+        return 0
+    if mod.padding == "same":
+        kh, kw = _pair(mod.kernel_size)
+        if kh != kw or kh % 2 == 0:
+            raise ValueError(f"unsupported padding='same' with kernel {mod.kernel_size} at node "
+                             f"{name!r} (needs a square odd kernel)")
+        return kh // 2
+    return _one(mod.padding, "padding", name)
+
+
 def _pair(v):
     return tuple(int(a) for a in v) if isinstance(v, (tuple, list)) else (int(v), int(v))
 
@@ -80,7 +93,7 @@ def _module_node(name, mod, args, shape, graph, nn):
             "weight": _np(mod.weight),
             "bias": _np(mod.bias),
             "stride": _one(mod.stride, "stride", name),
-            "padding": _one(mod.padding, "padding", name),
+            "padding": _conv_padding(mod, name),
             "groups": int(mod.groups),
         }
     if isinstance(mod, nn.BatchNorm2d):

@@ -160,3 +160,15 @@ def test_values_the_npu_cannot_hold_are_one_line_errors():
 class Cat(nn.Module):
     def forward(self, x):
         return torch.cat([x, x], 1)
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+def test_same_and_valid_padding_strings():
+    model = nn.Sequential(
+        nn.Conv2d(2, 3, 3, padding="same"), nn.ReLU(), nn.Conv2d(3, 2, 3, padding="valid")
+    )
+    x = _x((2, 2, 7, 6), 3)
+    prog = compile_model(model, (x,), hw="edge-npu-int8")
+    assert prog.run(x).shape == (2, 2, 5, 4) and torch.equal(prog.run(x), prog.reference(x))
+    with pytest.raises(ValueError, match="padding='same' with kernel"):
+        compile_model(nn.Sequential(nn.Conv2d(2, 3, 2, padding="same")), (x,))
