@@ -185,7 +185,7 @@ def _stats(prog: Program, low) -> dict:
         if "K" in info:
             est = estimate(Gemm(info["M"], info["N"], info["K"]), prog.hw)
             entry["systolic_layer_cycles"] = int(est.cycles) * info["groups"]
-            entry["tiles"] = {k: info[k] for k in ("TM", "TN", "TK", "resident")}
+            entry["tiles"] = {k: info[k] for k in ("TM", "TN", "TK", "order")}
             sram = systolic_accesses(info["M"], info["N"], info["K"], mach.rows, mach.cols,
                                      mach.dataflow)
             entry["tiling_sram_accesses"] = {k: v * info["groups"] for k, v in sram.items()}
