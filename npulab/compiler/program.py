@@ -107,8 +107,11 @@ class Program:
 
         Keys: ``hw``, ``batch``, ``instructions``, ``cycles``, ``seconds``, ``macs``,
         ``dram_bytes``, ``utilization`` (MACs / (PEs x cycles)), ``compute_cycles`` (array
-        busy), ``queue_busy_cycles``, ``opcodes``, and ``layers``: per layer ``name``, ``op``,
-        ``instructions``, ``macs``, ``dram_bytes``, ``compute_cycles`` (simulated MATMULs),
+        busy), ``dram_cycles`` (all DRAM bytes at the preset's bandwidth: a lower bound on
+        ``cycles`` that the per-queue DMA ports of the simulator could beat only by moving
+        data on two queues at once), ``queue_busy_cycles``, ``opcodes``, and ``layers``: per
+        layer ``name``, ``op``, ``instructions``, ``macs``, ``dram_bytes``, ``compute_cycles``
+        (simulated MATMULs),
         ``systolic_tile_cycles`` (``npulab.systolic.estimate`` of the same tiles: equal),
         ``systolic_layer_cycles`` (its estimate of the whole layer as one GEMM per group,
         DRAM included), ``tiling_sram_accesses`` (the array's SRAM words for the layer from
@@ -206,6 +209,7 @@ def _stats(prog: Program, low) -> dict:
         "dram_bytes": int(res.dram_bytes.sum()),
         "utilization": macs / (mach.rows * mach.cols * max(res.cycles, 1)),
         "compute_cycles": int(lat[is_mm].sum()),
+        "dram_cycles": int(-(-int(res.dram_bytes.sum()) // mach.dram_bytes_per_cycle)),
         "queue_busy_cycles": busy,
         "opcodes": {o: ops.count(o) for o in sorted(set(ops))},
         "layers": layers,

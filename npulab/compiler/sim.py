@@ -14,7 +14,8 @@
   instruction starts when its queue is free and the tokens it pops have been pushed; it lasts
 
   - LOAD/LOADI2C/STORE: ``ceil(bytes / dram_bytes_per_cycle)`` (int8 = 1 byte, the
-    accumulator's int32 = 4 bytes);
+    accumulator's int32 = 4 bytes; a ``stride=0`` LOAD reads one row from DRAM and repeats
+    it on chip);
   - MATMUL: :func:`npulab.systolic.compute_cycles` of the tile (the cycle-level emulator's
     count, so a layer's compute cycles equal ``npulab.systolic``'s for the same tiles);
   - ALU ops (REQUANT, ADDQ, MAX, CLAMP, VMAC): one row per cycle (``rows * ceil(cols /
@@ -99,7 +100,8 @@ def instruction_cycles(ins, mach: Machine) -> int:
     op, a = ins.op, ins.args
     if op in ("LOAD", "LOADI2C", "STORE"):
         if op == "LOAD":
-            nbytes = a[3] * a[4] * (4 if a[0] == 1 else 1)
+            rows = a[3] if a[5] else 1  # stride 0: one row read, repeated on chip
+            nbytes = rows * a[4] * (4 if a[0] == 1 else 1)
         elif op == "LOADI2C":
             nbytes = a[4] * a[5]
         else:
@@ -289,7 +291,8 @@ def _prepare(program, mach: Machine, table=None):
     qid[op["SETREG"] & (args[:, 0] <= max(LOAD_REGS))] = 0
     qid[op["STORE"]] = 2
     nbytes = np.zeros(n, np.int64)
-    nbytes[op["LOAD"]] = (args[:, 3] * args[:, 4] * np.where(args[:, 0] == 1, 4, 1))[op["LOAD"]]
+    rows = np.where(args[:, 5] == 0, 1, args[:, 3])  # stride 0: one row read, repeated on chip
+    nbytes[op["LOAD"]] = (rows * args[:, 4] * np.where(args[:, 0] == 1, 4, 1))[op["LOAD"]]
     nbytes[op["LOADI2C"]] = (args[:, 4] * args[:, 5])[op["LOADI2C"]]
     nbytes[op["STORE"]] = (args[:, 2] * args[:, 3])[op["STORE"]]
     lat = np.ones(n, np.int64)
