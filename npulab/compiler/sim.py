@@ -383,8 +383,14 @@ def simulate(program, mach: Machine, dram, functional: bool = True, prepared=Non
     """
     n = len(program)
     qid, lat, nbytes, macs, moves = prepared if prepared is not None else _prepare(program, mach)
-    queues = [np.flatnonzero(qid == q).tolist() for q in range(3)]
     latl = lat.tolist()
+    if not functional:  # timing only: one pass in program order when that order is valid
+        end_l = _schedule_in_order(qid.tolist(), latl, moves)
+        if end_l is not None:
+            end_a = np.asarray(end_l, np.int64)
+            return SimResult(np.asarray(dram), end_a - lat, end_a, qid.astype(np.int8),
+                             int(end_a.max(initial=0)), nbytes, macs)
+    queues = [np.flatnonzero(qid == q).tolist() for q in range(3)]
     # per queue, in order: latencies, popped and pushed token queues, end times
     q_lat = [[latl[i] for i in qi] for qi in queues]
     q_pop = [[moves[i][0] for i in qi] for qi in queues]
@@ -445,6 +451,36 @@ def simulate(program, mach: Machine, dram, functional: bool = True, prepared=Non
         end_a[queues[q]] = q_end[q]
     return SimResult(state.dram if functional else np.asarray(dram), end_a - lat, end_a,
                      qid.astype(np.int8), int(end_a.max(initial=0)), nbytes, macs)
+
+
+def _schedule_in_order(qid, lat, moves):
+    """End times computed in program order, or None if an instruction pops a token that no
+    earlier instruction pushed (then the queue-by-queue scheduler decides, and finds deadlocks).
+
+    The same recurrence as :func:`simulate`'s scheduler: each token queue has one producer
+    queue, so its k-th push is the same instruction in any order that respects the queues.
+    """
+    free = [0, 0, 0]
+    tokens = [[], [], [], []]
+    popped = [0, 0, 0, 0]
+    end = [0] * len(qid)
+    for i, q in enumerate(qid):
+        pops, pushes = moves[i]
+        t = free[q]
+        for tq in pops:
+            k = popped[tq]
+            if k >= len(tokens[tq]):
+                return None
+            v = tokens[tq][k]
+            popped[tq] = k + 1
+            if v > t:
+                t = v
+        e = t + lat[i]
+        free[q] = e
+        end[i] = e
+        for tq in pushes:
+            tokens[tq].append(e)
+    return end
 
 
 def _deadlock_message(program, queues, heads, moves, tokens, tok_pos) -> str:
