@@ -25,6 +25,8 @@ def _load_model(spec: str, image_size: int):
     import importlib.util
 
     mod_spec = importlib.util.spec_from_file_location(f"npulab_user_model_{path.stem}", path)
+    if mod_spec is None or mod_spec.loader is None:
+        raise ValueError(f"{path}: cannot be loaded as a Python module")
     module = importlib.util.module_from_spec(mod_spec)
     try:
         mod_spec.loader.exec_module(module)

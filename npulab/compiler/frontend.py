@@ -217,7 +217,8 @@ def capture(module, example_inputs) -> Graph:
         ) from None
     with torch.no_grad():
         ShapeProp(gm).propagate(*example_inputs)
-    graph, alias = Graph(), {}
+    graph = Graph()
+    alias: dict[str, str | None] = {}
     mods = dict(gm.named_modules())
     for fxn in gm.graph.nodes:
         meta = fxn.meta.get("tensor_meta")

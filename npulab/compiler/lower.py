@@ -96,10 +96,18 @@ class Lowered:
 class _Emitter:
     """Instruction list, DRAM allocator and the token bookkeeping of one layer at a time."""
 
-    def __init__(self):
-        self.prog, self.layer_of, self.layer = [], [], -1
-        self.codes, self.args = [], []
-        self.consts, self.dram_top = [], 0
+    def __init__(self) -> None:
+        self.prog: list[Instr] = []
+        self.layer_of: list[int] = []
+        self.layer = -1
+        self.codes: list[int] = []
+        self.args: list[tuple] = []
+        self.step_last: list[int] = []
+        self.stores: list[int] = []
+        self.step_first_load: int | None = None
+        self.step_last_load: int | None = None
+        self.consts: list[tuple[int, np.ndarray]] = []
+        self.dram_top = 0
 
     def emit(self, op, args, deps=0) -> int:
         self.prog.append(Instr(op, args, deps))
@@ -130,13 +138,13 @@ class _Emitter:
     def begin_layer(self, first: bool):
         self.layer += 1
         self.first, self.t, self.j = first, 0, 0
-        self.step_last, self.stores, self.in_step = [], [], False
+        self.step_last, self.stores = [], []
         self.step_first_load = self.step_last_load = None
         if not first:  # barrier: previous layer's last store -> this layer's first load
             self.emit("NOP", (), POP_NEXT | PUSH_PREV)
 
     def begin_step(self):
-        self.in_step, self.step_first_load, self.step_last_load = True, None, None
+        self.step_first_load, self.step_last_load = None, None
         self.step_consumed = False
 
     def load(self, op, args):
@@ -152,6 +160,8 @@ class _Emitter:
     def compute(self, op, args, step=False, out_first=False, out_last=False) -> int:
         d = 0
         if step and not self.step_consumed:  # first compute reading this step's slot
+            if self.step_last_load is None:
+                raise ValueError("lower: a k-step must load something before it computes")
             self.prog[self.step_last_load].deps |= PUSH_NEXT
             d |= POP_PREV
             self.step_consumed = True
@@ -179,6 +189,13 @@ class _Emitter:
         for j, i in enumerate(self.stores):
             if j + 2 < J or j == J - 1:  # output slot free; the last one is the barrier
                 self.prog[i].deps |= PUSH_PREV
+
+
+def _image(buf: Buffer) -> tuple:
+    """``(N, H, W, C)`` of an image buffer."""
+    if buf.nhwc is None:
+        raise ValueError("lower: expected an image (NHWC) value")
+    return buf.nhwc
 
 
 def _ceil(a, b):
@@ -225,7 +242,7 @@ def gemm_tiles(M: int, N: int, K: int, mach: Machine) -> dict:
     if mach.dataflow == "os":
         cap_m = min(cap_m, mach.rows)
     S = mach.spad_rows
-    plans = []
+    plans: list[tuple] = []
     for order, fixed, per_tm in (("nm", 2 * nk * TK, 4), ("mn", 2 * TK, 2 * nk + 2),
                                  ("stream", 2 * TK, 4)):
         tm = min(M, cap_m, (S - fixed) // per_tm)
@@ -263,8 +280,8 @@ def _gemm_layer(em, mach, node, x: Buffer, y: Buffer, groups_b, first):
     K, Ng = groups_b[0][0].shape
     conv = node.op == "qconv2d"
     if conv:
-        N_, H, W_, C = x.nhwc
-        _, E, F, _ = y.nhwc
+        N_, H, W_, C = _image(x)
+        _, E, F, _ = _image(y)
         (R, S), st, pad = at["kernel"], at["stride"], at["padding"]
         plain = R == S == 1 and st == 1 and pad == 0 and G == 1
     else:
@@ -355,8 +372,8 @@ def _depthwise_layer(em, mach, node, x: Buffer, y: Buffer, first):
     input zero point folded in); one ``REQUANT`` per tile, as for a GEMM.
     """
     at = node.attrs
-    N_, H, W_, C = x.nhwc
-    _, E, F, _ = y.nhwc
+    N_, H, W_, C = _image(x)
+    _, E, F, _ = _image(y)
     (R, S), st, pad = at["kernel"], at["stride"], at["padding"]
     layers = at["layers"]
     w = np.stack([lay.weight.astype(np.int64).reshape(R * S) for lay in layers], axis=1)  # [RS, C]
@@ -459,8 +476,8 @@ def _clamp_layer(em, mach, node, x: Buffer, y: Buffer, first):
 
 def _maxpool_layer(em, mach, node, x: Buffer, y: Buffer, first):
     at = node.attrs
-    N_, H, W_, C = x.nhwc
-    _, E, F, _ = y.nhwc
+    N_, H, W_, C = _image(x)
+    _, E, F, _ = _image(y)
     (R, S), st, pad = at["kernel"], at["stride"], at["padding"]
     TM, TC = _eltwise_tiles(y.rows, C, mach, 4)
     em.begin_layer(first)

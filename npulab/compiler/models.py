@@ -39,10 +39,12 @@ def _randomize(model, seed: int):
                     m.bias.copy_(torch.randn(m.bias.shape, generator=gen) * 0.01)
             elif isinstance(m, torch.nn.BatchNorm2d):
                 c = m.num_features
-                m.weight.copy_(1.0 + 0.1 * torch.randn(c, generator=gen))
-                m.bias.copy_(0.1 * torch.randn(c, generator=gen))
-                m.running_mean.copy_(0.1 * torch.randn(c, generator=gen))
-                m.running_var.copy_(1.0 + 0.1 * torch.rand(c, generator=gen))
+                if m.weight is not None and m.bias is not None:
+                    m.weight.copy_(1.0 + 0.1 * torch.randn(c, generator=gen))
+                    m.bias.copy_(0.1 * torch.randn(c, generator=gen))
+                if m.running_mean is not None and m.running_var is not None:
+                    m.running_mean.copy_(0.1 * torch.randn(c, generator=gen))
+                    m.running_var.copy_(1.0 + 0.1 * torch.rand(c, generator=gen))
     return model.eval()
 
 

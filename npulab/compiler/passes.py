@@ -33,8 +33,9 @@ def fuse_activations(graph: Graph) -> Graph:
     >>> [(n.name, n.op, n.attrs["act"]) for n in h.nodes], h.outputs
     ([('fc', 'linear', 'relu')], ['fc'])
     """
-    out, rename = Graph(inputs=dict(graph.inputs)), {}
-    produced = {}
+    out = Graph(inputs=dict(graph.inputs))
+    rename: dict[str, str] = {}
+    produced: dict[str, Node] = {}
     for node in graph.nodes:
         ins = tuple(rename.get(i, i) for i in node.inputs)
         src = produced.get(ins[0]) if ins else None

@@ -12,8 +12,8 @@ import numpy as np
 
 from npulab.compiler.asm import disassemble
 from npulab.compiler.isa import encode
-from npulab.compiler.lower import lower
-from npulab.compiler.sim import plot_trace, prepare, simulate
+from npulab.compiler.lower import Lowered, lower
+from npulab.compiler.sim import SimResult, plot_trace, prepare, simulate
 
 __all__ = ["Program"]
 
@@ -37,10 +37,10 @@ class Program:
 
     def __init__(self, qgraph, machine, hw, batch: int = 1):
         self.qgraph, self.machine, self.hw, self.batch = qgraph, machine, hw, int(batch)
-        self._lowered = {}
-        self._prepared = {}
-        self._stats = None
-        self.last_result = None
+        self._lowered: dict[int, Lowered] = {}
+        self._prepared: dict[int, tuple] = {}
+        self._stats: dict | None = None
+        self.last_result: SimResult | None = None
 
     # ------------------------------------------------------------------ lowering
     def lowered(self, batch: int | None = None):
@@ -187,7 +187,7 @@ def _stats(prog: Program, low) -> dict:
         }
         if "K" in info:
             est = estimate(Gemm(info["M"], info["N"], info["K"]), prog.hw)
-            entry["systolic_layer_cycles"] = int(est.cycles) * info["groups"]
+            entry["systolic_layer_cycles"] = int(est.cycles or 0) * info["groups"]
             entry["tiles"] = {k: info[k] for k in ("TM", "TN", "TK", "order")}
             sram = systolic_accesses(info["M"], info["N"], info["K"], mach.rows, mach.cols,
                                      mach.dataflow)

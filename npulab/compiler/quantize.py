@@ -100,7 +100,8 @@ def _maxpool(x, kernel, stride, padding) -> np.ndarray:
         ((0, 0), (0, 0), (padding, padding), (padding, padding)),
         constant_values=np.iinfo(np.int32).min,
     )
-    win = np.lib.stride_tricks.sliding_window_view(x, kernel, axis=(2, 3))[:, :, ::stride, ::stride]
+    win = np.lib.stride_tricks.sliding_window_view(x, tuple(kernel), axis=(2, 3))  # type: ignore[call-overload]
+    win = win[:, :, ::stride, ::stride]
     return win.max(axis=(-2, -1)).astype(np.int32)
 
 
@@ -374,7 +375,7 @@ def from_integer_model(model, example_input) -> QuantizedGraph:
             y_unsigned = step.y_range[0] >= 0 and step.y_range[1] > 127
             layer = _shift_unsigned(step, unsigned, y_unsigned)
             unsigned = y_unsigned
-            attrs = {"layers": [layer], "act": "relu" if layer.relu else None}
+            attrs: dict[str, object] = {"layers": [layer], "act": "relu" if layer.relu else None}
             if step.kind == "conv":
                 attrs.update(stride=step.stride, padding=step.padding, groups=1,
                              kernel=tuple(step.weight.shape[2:]))

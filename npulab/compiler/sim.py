@@ -319,10 +319,11 @@ def _prepare(program, mach: Machine, table=None):
         lat[sel] = (args[:, r] * -(-args[:, c] // w))[sel]
     table = [[_token_moves(q, d) if _moves_ok(q, d) else None for d in range(16)] for q in range(3)]
     moves = [table[q][d] for q, d in zip(qid.tolist(), deps.tolist(), strict=True)]
-    bad = next((i for i, mv in enumerate(moves) if mv is None), None)
-    if bad is not None:
-        raise ValueError(f"instruction {bad} ({program[bad]}): the {QUEUES[qid[bad]]} queue has no "
-                         f"such neighbour (dependency flags {deps[bad]:04b})")
+    bad_dep = next((i for i, mv in enumerate(moves) if mv is None), None)
+    if bad_dep is not None:
+        raise ValueError(f"instruction {bad_dep} ({program[bad_dep]}): the "
+                         f"{QUEUES[qid[bad_dep]]} queue has no such neighbour (dependency flags "
+                         f"{deps[bad_dep]:04b})")
     return qid, lat, nbytes, macs, moves
 
 
@@ -398,7 +399,7 @@ def simulate(program, mach: Machine, dram, functional: bool = True, prepared=Non
     q_end = [[0] * len(qi) for qi in queues]
     heads = [0, 0, 0]
     free = [0, 0, 0]
-    tokens = [[], [], [], []]      # push times per token queue (FIFO)
+    tokens: list[list[int]] = [[], [], [], []]      # push times per token queue (FIFO)
     popped = [0, 0, 0, 0]
     state = _State(mach, np.array(dram, np.int32, copy=True)) if functional else None
     done = 0
@@ -432,7 +433,7 @@ def simulate(program, mach: Machine, dram, functional: bool = True, prepared=Non
                 end_q[h] = t_free
                 for tq in push_q[h]:
                     tokens[tq].append(t_free)
-                if functional:
+                if state is not None:
                     i = qi[h]
                     try:
                         state.execute(program[i])
@@ -449,11 +450,11 @@ def simulate(program, mach: Machine, dram, functional: bool = True, prepared=Non
     end_a = np.zeros(n, np.int64)
     for q in range(3):
         end_a[queues[q]] = q_end[q]
-    return SimResult(state.dram if functional else np.asarray(dram), end_a - lat, end_a,
+    return SimResult(state.dram if state is not None else np.asarray(dram), end_a - lat, end_a,
                      qid.astype(np.int8), int(end_a.max(initial=0)), nbytes, macs)
 
 
-def _schedule_in_order(qid, lat, moves):
+def _schedule_in_order(qid: list, lat: list, moves: list) -> list | None:
     """End times computed in program order, or None if an instruction pops a token that no
     earlier instruction pushed (then the queue-by-queue scheduler decides, and finds deadlocks).
 
@@ -461,7 +462,7 @@ def _schedule_in_order(qid, lat, moves):
     queue, so its k-th push is the same instruction in any order that respects the queues.
     """
     free = [0, 0, 0]
-    tokens = [[], [], [], []]
+    tokens: list[list[int]] = [[], [], [], []]
     popped = [0, 0, 0, 0]
     end = [0] * len(qid)
     for i, q in enumerate(qid):
@@ -537,7 +538,7 @@ def plot_trace(result: SimResult, program=None, ax=None, max_instructions: int =
     for q, _lane in enumerate(("load", "compute", "store")):
         idx = np.flatnonzero(result.queue[:n] == q)
         if program is None:
-            cols = ["tab:blue", "tab:orange", "tab:green"][q]
+            cols: list[str] = [["tab:blue", "tab:orange", "tab:green"][q]] * len(idx)
         else:
             cols = [colours[program[i].op] for i in idx]
         ax.barh(
