@@ -175,6 +175,7 @@ class Instr:
         self.op, self.args, self.deps = op, tuple(int(a) for a in args), deps
 
     def field(self, name: str) -> int:
+        """The value of field ``name`` (one of :data:`FIELDS` of this opcode)."""
         for (f, _), v in zip(FIELDS[self.op], self.args, strict=True):
             if f == name:
                 return v
@@ -182,6 +183,7 @@ class Instr:
 
     @property
     def queue(self) -> str:
+        """The queue that runs this instruction (:func:`queue_of`)."""
         return queue_of(self)
 
     def __eq__(self, other):

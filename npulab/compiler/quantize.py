@@ -122,6 +122,7 @@ class QuantizedGraph:
 
     @property
     def input_name(self) -> str:
+        """Name of the graph's one input value."""
         return next(iter(self.graph.inputs))
 
     def quantize_input(self, x) -> np.ndarray:
@@ -130,6 +131,7 @@ class QuantizedGraph:
         return quantize(np.asarray(x, np.float32), ACT_SPEC, s, z).int_repr.astype(np.int32)
 
     def dequantize_output(self, y_q, name=None) -> np.ndarray:
+        """``(y_q - z) * s`` in float32 for the output value (or value ``name``)."""
         s, z = self.qparams[name or self.graph.outputs[0]]
         return ((np.asarray(y_q, np.float32) - z) * np.float32(s)).astype(np.float32)
 

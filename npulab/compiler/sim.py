@@ -65,7 +65,7 @@ class DeadlockError(ValueError):
 
 
 def matmul_tile(a, b) -> np.ndarray:
-    """``a[m, k] @ b[k, n]`` of int8 operands as exact int64 (float64 BLAS; |sums| < 2^53).
+    """``a[m, k] @ b[k, n]`` of int8 operands, exact in int64 (float64 BLAS: sums below 2^53).
 
     Examples
     --------
