@@ -77,6 +77,10 @@ class Lowered:
         The DRAM image before the run: constants (weights, bias, multipliers), zeros elsewhere.
     buffers : dict
         Value name -> :class:`Buffer`.
+    machine : Machine
+    batch : int
+    output_value : str
+        Name of the graph's output value (its buffer holds the result).
     table : tuple
         ``(opcodes, deps, args)`` arrays of ``program``, kept so that the simulator need not
         decode the instruction objects (:func:`npulab.compiler.sim.prepare`).
@@ -89,7 +93,7 @@ class Lowered:
     buffers: dict
     machine: Machine
     batch: int
-    output: str = ""
+    output_value: str = ""
     table: tuple | None = None
 
 

@@ -78,7 +78,7 @@ class Program:
             self._prepared[x_q.shape[0]] = prepare(low.program, self.machine, low.table)
         res = simulate(low.program, self.machine, dram, prepared=self._prepared[x_q.shape[0]])
         self.last_result = res
-        out = low.buffers[low.output]
+        out = low.buffers[low.output_value]
         y = res.dram[out.addr : out.addr + out.rows * out.cols]
         if out.nhwc is not None:
             return y.reshape(out.nhwc).transpose(0, 3, 1, 2)

@@ -223,7 +223,7 @@ def test_without_buffer_free_tokens_loads_overwrite_live_tiles():
     good = simulate(low.program, prog.machine, dram)
     racy = [Instr(i.op, i.args, i.deps & ~2) if i.queue == "load" else i for i in low.program]
     bad = simulate(racy, prog.machine, dram)
-    out = low.buffers[low.output]
+    out = low.buffers[low.output_value]
     sl = slice(out.addr, out.addr + out.rows * out.cols)
     assert np.array_equal(
         good.dram[sl], prog.run_int(prog.qgraph.quantize_input(x.numpy())).ravel()
