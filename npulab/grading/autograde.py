@@ -199,6 +199,7 @@ def grade_submission(source, submission, *, student: str | None = None, cell_tim
     SubmissionResult
     """
     from npulab.grading.engine import run_notebook_cells, start_driver
+    from npulab.grading.backends import get_sandbox
     from npulab.grading.sandbox import make_sandbox
 
     source, submission = Path(source), Path(submission)
@@ -238,14 +239,14 @@ def grade_submission(source, submission, *, student: str | None = None, cell_tim
         box = make_sandbox(source, text, source.name, extra_dir=Path(extra_dir) if extra_dir else None,
                            exclude=exclude, tmp_root=tmp_root)
         test_env = {"NPULAB_COURSE_SEED": str(int(seed))} if seed is not None else {"NPULAB_COURSE_SEED": "0"}
-        with start_driver(box, sandbox=sandbox, memory_mb=memory_mb, cpu_s=notebook_timeout + 30,
+        with start_driver(box, sandbox=get_sandbox(sandbox), memory_mb=memory_mb, cpu_s=notebook_timeout + 30,
                           nproc=NPROC) as session:
             run = run_notebook_cells(merged, session, tests=set(test_index.values()), cell_timeout=cell_timeout,
                                      notebook_timeout=notebook_timeout, max_output_bytes=max_output_bytes,
                                      test_env=test_env, allow_from=without_tests(src_nb),
                                      test_cwd=source.resolve().parent)
     except Exception as err:  # the driver failed to start, etc.
-        return zero("grader_error", f"the autograder failed: {err.__class__.__name__}: {err}"[:500])
+        return zero("grader_error", f"the autograder failed: {err.__class__.__name__}: {err}"[:2000])
     finally:
         if box is not None:
             shutil.rmtree(box, ignore_errors=True)

@@ -209,12 +209,7 @@ def mutation_report(path, *, isolated: bool = False, timeout: float = CELL_TIMEO
     ``progress(message)`` is called before each execution (for a CLI's status line).
     """
     path = Path(path)
-    if not path.is_file() or path.suffix != ".ipynb":
-        raise ValueError(f"not a notebook file: {path}")
-    try:
-        nb = nbformat.read(path, as_version=4)
-    except Exception as err:  # nbformat raises several types for bad JSON
-        raise ValueError(f"{path}: not a readable notebook ({err.__class__.__name__}: {err})") from None
+    nb = _read_solution(path)
     numbers = exercise_numbers(nb)
     tests = exercise_of_tests(nb)
     mutants = find_mutants(nb, path.name)
@@ -229,15 +224,7 @@ def mutation_report(path, *, isolated: bool = False, timeout: float = CELL_TIMEO
     broken = [nbgrader_meta(nb.cells[i]).get("grade_id", i) for i, p in base.items() if p["visible"] or p["all"]]
     if broken:
         raise ValueError(f"{path.name}: the unmutated solution fails its own tests: {', '.join(map(str, broken))}")
-
-    if isolated:
-        rounds = [[m] for m in mutants]
-    else:
-        by_cell: dict[int, list[Mutant]] = {}
-        for m in mutants:
-            by_cell.setdefault(m.cell_index, []).append(m)
-        depth = max((len(v) for v in by_cell.values()), default=0)
-        rounds = [[v[r] for v in by_cell.values() if len(v) > r] for r in range(depth)]
+    rounds = _rounds(mutants, isolated)
     for r, group in enumerate(rounds, 1):
         if progress:
             progress(f"{path.name}: round {r}/{len(rounds)} ({len(group)} mutants)")
@@ -251,6 +238,28 @@ def mutation_report(path, *, isolated: bool = False, timeout: float = CELL_TIMEO
     order = {m: k for k, m in enumerate(mutants)}
     report.outcomes.sort(key=lambda o: order[o.mutant])
     return report
+
+
+def _read_solution(path: Path):
+    """The solution notebook at ``path`` (one-line ``ValueError`` when it is not one)."""
+    if not path.is_file() or path.suffix != ".ipynb":
+        raise ValueError(f"not a notebook file: {path}")
+    try:
+        return nbformat.read(path, as_version=4)
+    except Exception as err:  # nbformat raises several types for bad JSON
+        raise ValueError(f"{path}: not a readable notebook ({err.__class__.__name__}: {err})") from None
+
+
+def _rounds(mutants, isolated: bool) -> list:
+    """Groups of mutants run together: one each when ``isolated``, else one per exercise cell
+    per round (mutants of different cells cannot mask each other)."""
+    if isolated:
+        return [[m] for m in mutants]
+    by_cell: dict[int, list[Mutant]] = {}
+    for m in mutants:
+        by_cell.setdefault(m.cell_index, []).append(m)
+    depth = max((len(v) for v in by_cell.values()), default=0)
+    return [[v[r] for v in by_cell.values() if len(v) > r] for r in range(depth)]
 
 
 def format_report(report: MutationReport) -> str:

@@ -46,7 +46,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from npulab.grading.isolation import Launch
 
 #: Folders never copied into a sandbox.
 SKIP_DIRS = {".ipynb_checkpoints", "__pycache__", ".git", ".venv", "node_modules"}
@@ -213,3 +218,53 @@ def isolation_problem() -> str | None:
 def sandbox_uid() -> int | None:
     """The uid a sandbox started by this process runs as (root only; else None)."""
     return UID_BASE + os.getpid() if os.getuid() == 0 else None
+
+
+def _chown_tree(folder: Path, uid: int) -> None:
+    for root, dirs, files in os.walk(folder):
+        os.chown(root, uid, uid)
+        for name in files:
+            os.chown(os.path.join(root, name), uid, uid, follow_symlinks=False)
+
+
+class Bubblewrap:
+    """The bubblewrap backend of :class:`npulab.grading.isolation.Sandbox` (module docstring)."""
+
+    name = "bubblewrap"
+
+    def problem(self) -> str | None:
+        """None when bwrap can build a sandbox here; else :data:`FIX`."""
+        return isolation_problem()
+
+    def launch(self, workdir: Path, argv: list, env: dict, limits) -> Launch:
+        """The bwrap command around ``workdir``; as root, a uid of its own and a control group."""
+        from npulab.grading.isolation import Launch
+
+        argv = list(argv)
+        uid = sandbox_uid()
+        if uid is not None:
+            argv += ["--uid", str(uid)]
+            _chown_tree(workdir, uid)
+        box_env = {"PATH": os.path.dirname(sys.executable) + ":/usr/local/bin:/usr/bin:/bin",
+                   "HOME": "/tmp", "USER": "student", "LOGNAME": "student", "LANG": "C.UTF-8",
+                   "IPYTHONDIR": "/tmp/.ipython", "MPLCONFIGDIR": "/tmp/.matplotlib", "PWD": WORKDIR}
+        if os.environ.get("NPULAB_DATASETS"):
+            box_env["NPULAB_DATASETS"] = os.environ["NPULAB_DATASETS"]
+        launch = Launch(argv=bwrap_command(workdir, argv, env={**box_env, **env}),
+                        env={"PATH": os.environ.get("PATH", "")}, cwd=None, new_session=False, isolated=True)
+        if os.getuid() == 0:
+            from npulab.grading.cgroups import SandboxGroup
+
+            memory = int(limits.memory_mb * 2**20) + 2 * TMPFS_BYTES if limits.memory_mb > 0 else 2**62
+            group = SandboxGroup(f"npulab-{os.getpid()}-{time.monotonic_ns()}", memory, max(limits.nproc, 1) + 8)
+            if group.active:
+                launch.preexec = group.enter
+            launch.on_release.append(group.remove)
+        return launch
+
+    def cleanup(self, owner_pid: int) -> None:
+        """Remove control groups of a worker killed before it removed them (root only)."""
+        if os.getuid() == 0:
+            from npulab.grading.cgroups import cleanup
+
+            cleanup(owner_pid)

@@ -111,24 +111,13 @@ def check(notebook=None, *, timeout: float = 300.0, lang: str | None = None):
     """
     if os.environ.get(_ENV) or os.environ.get("NBGRADER_EXECUTION"):
         return _Skipped()  # inside a self-check, npulab grade or nbgrader autograde run
-    try:
-        timeout = float(timeout)
-    except (TypeError, ValueError):
-        raise ValueError(f"check timeout must be a number of seconds > 0; got {timeout!r}") from None
-    if not timeout > 0 or timeout != timeout or timeout == float("inf"):
-        raise ValueError(f"check timeout must be a number of seconds > 0; got {timeout:g}")
-    if notebook is None:
-        notebook = os.environ.get("JPY_SESSION_NAME")
-        if not notebook:
-            raise ValueError("check() needs the notebook's file name, e.g. npulab.check('00_orientation.ipynb')")
-    path = Path(notebook)
-    if not path.is_file():
-        raise ValueError(f"notebook not found: {path} (save it first, and give its file name)")
+    timeout = _check_timeout(timeout)
+    path = _notebook_path(notebook)
     import nbformat
 
-    from npulab.grading.engine import cell_name, run_notebook_cells, start_driver
-    from npulab.grading.outcome import TestOutcome, is_test_cell
-    from npulab.grading.release import nbgrader_meta
+    from npulab.grading.engine import run_notebook_cells, start_driver
+    from npulab.grading.isolation import NoSandbox
+    from npulab.grading.outcome import is_test_cell
 
     try:
         nb = nbformat.read(path, as_version=4)
@@ -138,6 +127,50 @@ def check(notebook=None, *, timeout: float = 300.0, lang: str | None = None):
     tests = [i for i, c in enumerate(nb.cells) if is_test_cell(c)]
     if not tests:
         return CheckResult(notebook=path.name, outcomes=(), notes=(t("check_no_tests_note", lang),), lang=lang)
+    notes, modified, broken = _released_tests(nb, tests, lang)
+    n_code = sum(c.cell_type == "code" for c in nb.cells)
+    runnable = set(tests) - set(broken)
+    for i in broken:  # a modified test cell is neither run here nor in the student's process
+        nb.cells[i].cell_type = "raw"
+    with start_driver(path.resolve().parent, sandbox=NoSandbox()) as session:
+        run = run_notebook_cells(nb, session, tests=runnable, cell_timeout=timeout,
+                                 notebook_timeout=timeout * max(n_code, 1), max_output_bytes=64 * 2**20,
+                                 test_cwd=path.resolve().parent)
+    notes = list(run.notes) + notes + _crash_note(nb, run.errors, lang)
+    outcomes = tuple(broken.get(i) or run.outcomes[i] for i in tests)
+    return CheckResult(notebook=path.name, outcomes=outcomes, notes=tuple(notes), modified=tuple(modified),
+                       lang=lang)
+
+
+def _check_timeout(timeout) -> float:
+    """``timeout`` as a finite float > 0 (one-line ``ValueError`` otherwise)."""
+    try:
+        timeout = float(timeout)
+    except (TypeError, ValueError):
+        raise ValueError(f"check timeout must be a number of seconds > 0; got {timeout!r}") from None
+    if not timeout > 0 or timeout != timeout or timeout == float("inf"):
+        raise ValueError(f"check timeout must be a number of seconds > 0; got {timeout:g}")
+    return timeout
+
+
+def _notebook_path(notebook) -> Path:
+    """The notebook file to check (default: the running Jupyter session's)."""
+    if notebook is None:
+        notebook = os.environ.get("JPY_SESSION_NAME")
+        if not notebook:
+            raise ValueError("check() needs the notebook's file name, e.g. npulab.check('00_orientation.ipynb')")
+    path = Path(notebook)
+    if not path.is_file():
+        raise ValueError(f"notebook not found: {path} (save it first, and give its file name)")
+    return path
+
+
+def _released_tests(nb, tests, lang):
+    """Put the released text back into edited test cells where it is known; otherwise mark
+    them modified.  Returns ``(notes, modified grade_ids, {index: failed TestOutcome})``."""
+    from npulab.grading.outcome import TestOutcome
+    from npulab.grading.release import nbgrader_meta
+
     notes, modified, broken = [], [], {}
     for i in tests:
         cell = nb.cells[i]
@@ -154,22 +187,17 @@ def check(notebook=None, *, timeout: float = 300.0, lang: str | None = None):
             notes.append(t("check_test_modified", lang, gid=gid))
             broken[i] = TestOutcome(gid, float(nbgrader_meta(cell).get("points", 0) or 0), False,
                                     t("check_not_run_modified", lang))
-    n_code = sum(c.cell_type == "code" for c in nb.cells)
-    runnable = set(tests) - set(broken)
-    for i in broken:  # a modified test cell is neither run here nor in the student's process
-        nb.cells[i].cell_type = "raw"
-    with start_driver(path.resolve().parent, sandbox=False) as session:
-        run = run_notebook_cells(nb, session, tests=runnable, cell_timeout=timeout,
-                                 notebook_timeout=timeout * max(n_code, 1), max_output_bytes=64 * 2**20,
-                                 test_cwd=path.resolve().parent)
-    notes = list(run.notes) + notes
-    outcomes = tuple(broken.get(i) or run.outcomes[i] for i in tests)
-    for i, error in sorted(run.errors.items()):  # the first crash outside the tests explains later failures
+    return notes, modified, broken
+
+
+def _crash_note(nb, errors: dict, lang) -> list:
+    """The first crash outside the tests (it explains later failures), as a note."""
+    from npulab.grading.engine import cell_name
+
+    for i, error in sorted(errors.items()):
         if not error.startswith("NotImplementedError"):
-            notes.append(t("check_crash_note", lang, cell=cell_name(nb.cells[i], i), error=error[:200]))
-            break
-    return CheckResult(notebook=path.name, outcomes=outcomes, notes=tuple(notes), modified=tuple(modified),
-                       lang=lang)
+            return [t("check_crash_note", lang, cell=cell_name(nb.cells[i], i), error=error[:200])]
+    return []
 
 
 def _sha(text: str) -> str:

@@ -99,10 +99,9 @@ def _spawn(job: dict, hard_timeout: float, active: set | None = None):
             os.waitpid(pid, 0)
             os.close(read_fd)
             active.discard(pid)
-            if os.getuid() == 0:
-                from npulab.grading.cgroups import cleanup
+            from npulab.grading.backends import get_sandbox
 
-                cleanup(pid)  # groups of a worker killed before it removed them
+            get_sandbox(job.get("sandbox", True)).cleanup(pid)  # what a killed worker left behind
         if raw is None:
             return None, f"worker killed after {hard_timeout:g} s"
         try:
