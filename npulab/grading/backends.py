@@ -3,6 +3,7 @@
 A new backend is one entry of :data:`BACKENDS`; ``npulab grade`` picks :data:`DEFAULT`
 unless told ``--no-sandbox`` (the ``none`` backend).
 """
+
 from __future__ import annotations
 
 from typing import Callable

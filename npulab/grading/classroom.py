@@ -36,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import signal
 import threading
 import time
@@ -46,7 +47,7 @@ from pathlib import Path
 import nbformat
 
 from npulab.grading.autograde import SubmissionResult, not_graded, sha256_of
-from npulab.grading.feedback import dumps, feedback_html, gradebook_csv, summary_dict, write_atomic
+from npulab.grading.feedback import dumps, feedback_html, gradebook_csv, shown, summary_dict, write_atomic
 from npulab.grading.outcome import is_test_cell
 from npulab.grading.release import nbgrader_meta
 from npulab.grading.worker import kill_group, run_worker
@@ -96,6 +97,17 @@ def _is_notebook(path: Path) -> bool:
     return path.suffix.lower() == ".ipynb"
 
 
+def student_id(name: str) -> str:
+    """A student id from a file or folder name: bytes that are not UTF-8 (Python's
+    ``surrogateescape`` characters) become the text ``\\xNN``, so the id can be written
+    anywhere (JSON, CSV, HTML); everything else is kept as it is.
+
+    >>> student_id("ada"), student_id(b"b\\xff".decode("utf-8", "surrogateescape"))
+    ('ada', 'b\\\\xff')
+    """
+    return "".join(f"\\x{ord(ch) - 0xDC00:02x}" if 0xDC80 <= ord(ch) <= 0xDCFF else ch for ch in name)
+
+
 def _walk(folder: Path):
     """Every entry under ``folder`` (symlinks are not followed), sorted."""
     for root, dirs, files in os.walk(folder):
@@ -137,7 +149,7 @@ def inventory(submissions_dir, lab_name: str, *, exclude=()):
             note(entry, "skipped", "not a regular file")
             continue
         elif _is_notebook(entry):
-            sub = Submission(entry.stem, entry)
+            sub = Submission(student_id(entry.stem), entry)
             if sub.student in found:
                 note(entry, "skipped", f"duplicate: student {sub.student!r} already has a submission")
                 continue
@@ -152,7 +164,7 @@ def inventory(submissions_dir, lab_name: str, *, exclude=()):
 
 def _pick(folder: Path, lab_name: str, found: dict, note):
     """The submission in a student's folder (see the module docstring), noting its files."""
-    student = folder.name
+    student = student_id(folder.name)
     if student in found:
         note(folder, "skipped", f"duplicate: student {student!r} already has a submission")
         return None
@@ -310,6 +322,9 @@ def grade_class(source, submissions_dir, out, *, cell_timeout: float = 60.0,
     lab = _read_lab(source)
     seed = check_seed(lab.nb, seed)
     preimport(lab.nb)
+    from npulab.grading.reference import Reference
+
+    Reference.of(source, cell_timeout=cell_timeout)  # the instructor's results, once, before forking
     subs, files = inventory(subs_dir, source.name, exclude=[out])
     key = _check_isolation(sandbox, key_file, source, subs_dir, out)
     wanted = _check_students(students, subs, subs_dir)
@@ -425,7 +440,8 @@ def _check_students(students, subs, subs_dir) -> set | None:
     wanted = set(students)
     unknown = wanted - {s.student for s in subs}
     if unknown:
-        raise ValueError(f"no submission for student(s) {', '.join(sorted(unknown))} in {subs_dir}")
+        names = ", ".join(shown(u) for u in sorted(unknown))
+        raise ValueError(f"no submission for student(s) {names} in {shown(subs_dir, 200)}")
     return wanted
 
 
@@ -452,7 +468,7 @@ def _plan(subs, store: Path, key: bytes, source_sha: str, settings: dict, *, san
     """Split ``subs`` into reused stored results and submissions to grade now."""
     plan = _Plan({}, [], [])
     for sub in subs:
-        stored, forged = _load(store / f"{_safe(sub.student)}.json", key)
+        stored, forged = _load(store / f"{result_key(sub.student)}.json", key)
         if forged:
             plan.bad_signatures.append(sub.student)
         fresh = _is_fresh(stored, sub, source_sha, settings, sandbox, seed)
@@ -468,8 +484,8 @@ def _store(out: Path, key: bytes, result: SubmissionResult, lab: str, lang) -> N
     """Write one student's signed result and feedback page (atomically)."""
     from npulab.grading import signing
 
-    write_atomic(out / "results" / f"{_safe(result.student)}.json", dumps(signing.sign(result.to_dict(), key)))
-    write_atomic(out / "feedback" / f"{_safe(result.student)}.html", feedback_html(result, lab, lang))
+    write_atomic(out / "results" / f"{result_key(result.student)}.json", dumps(signing.sign(result.to_dict(), key)))
+    write_atomic(out / "feedback" / f"{result_key(result.student)}.html", feedback_html(result, lab, lang))
 
 
 def _run_all(todo, job, finish, *, workers: int, active: set, progress: bool, desc: str) -> list[str]:
@@ -490,7 +506,7 @@ def _run_all(todo, job, finish, *, workers: int, active: set, progress: bool, de
                 finish(result)
                 graded.append(result.student)
                 if bar is not None:
-                    bar.set_postfix_str(f"{result.student}: {result.status}", refresh=False)
+                    bar.set_postfix_str(f"{shown(result.student, 40)}: {result.status}", refresh=False)
                     bar.update(1)
     except BaseException:  # Ctrl-C, SIGTERM or a bug: stop every running worker, keep what is finished
         pool.shutdown(wait=False, cancel_futures=True)
@@ -510,12 +526,27 @@ def _with_run_settings(result: SubmissionResult, sandbox: bool, seed) -> Submiss
     return dataclasses.replace(result, settings={**result.settings, "sandbox": sandbox, "seed": seed})
 
 
-def _safe(student: str) -> str:
-    """A student id as a file name (ids come from file names, but never trust them)."""
-    name = "".join(ch if ch.isalnum() or ch in "-_.@+= " else "_" for ch in student).strip()
-    if name != student or name in ("", ".", ".."):  # changed: make it unique again
-        name = f"{name}-{hashlib.sha256(student.encode()).hexdigest()[:10]}"
-    return name
+#: Longest result-file key.  Units: characters (ASCII, so also bytes).
+MAX_KEY = 96
+_PLAIN_KEY = re.compile(r"[a-z0-9_][a-z0-9_.@+=-]{0,63}")
+
+
+def result_key(student: str) -> str:
+    """The file name stem of a student's stored result and feedback page.
+
+    Bounded (at most :data:`MAX_KEY` ASCII characters, whatever the id's length or bytes)
+    and collision-free: a plain lowercase id (``[a-z0-9_][a-z0-9_.@+=-]{0,63}``) is its own
+    key; any other id becomes its plain characters (cut to 40) + ``~`` + 24 hex digits of its
+    SHA-256.  ``~`` never occurs in a plain id, and two different ids differ in the hash.
+
+    >>> result_key("ada"), result_key("Ada")
+    ('ada', 'ada~99a563ab2f6e21e96998f9fd')
+    """
+    if _PLAIN_KEY.fullmatch(student):
+        return student
+    raw = student.encode("utf-8", "surrogateescape")
+    stem = "".join(ch for ch in student.lower() if ch.isascii() and (ch.isalnum() or ch in "-_.@+="))[:40]
+    return f"{stem.lstrip('.-')}~{hashlib.sha256(raw).hexdigest()[:24]}"
 
 
 def _load(path: Path, key: bytes):

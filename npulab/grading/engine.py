@@ -158,13 +158,13 @@ def start_driver(cwd: Path, *, sandbox, memory_mb: float = 0.0, cpu_s: float = 0
 
     backend = get_sandbox(sandbox)
     limits = Limits(float(memory_mb), float(cpu_s), int(nproc))
-    launch = backend.launch(Path(cwd), driver_argv(limits), {**DRIVER_ENV, **(env or {})}, limits)
+    launch = backend.launch(Path(cwd), driver_argv(), {**DRIVER_ENV, **(env or {})}, limits)
     errors = tempfile.TemporaryFile()
     to_child_r, to_child_w = os.pipe()
     from_child_r, from_child_w = os.pipe()
     try:
         proc = subprocess.Popen(launch.argv, stdin=to_child_r, stdout=from_child_w, stderr=errors,
-                                cwd=launch.cwd, env=launch.env, close_fds=True,
+                                cwd=launch.cwd, env=launch.env, close_fds=True, pass_fds=launch.pass_fds,
                                 start_new_session=launch.new_session, preexec_fn=launch.preexec)
     except OSError as err:
         for fd in (to_child_w, from_child_r):
@@ -173,8 +173,8 @@ def start_driver(cwd: Path, *, sandbox, memory_mb: float = 0.0, cpu_s: float = 0
         errors.close()
         raise RuntimeError(f"the notebook's process did not start ({err.__class__.__name__}: {err})") from None
     finally:
-        os.close(to_child_r)
-        os.close(from_child_w)
+        for fd in (to_child_r, from_child_w, *launch.pass_fds):
+            os.close(fd)
     os.set_blocking(to_child_w, False)  # a driver that stops reading cannot block the grader
     session = Session(proc, to_child_w, from_child_r, sandboxed=launch.isolated, launch=launch)
     with errors:
@@ -233,8 +233,9 @@ def _raise_student_error(reply: dict, name: str):
 class Proxy:
     """Stands for a function of the notebook: calls cross the boundary as plain data."""
 
-    def __init__(self, session: Session, name: str, deadline_of):
+    def __init__(self, session: Session, name: str, deadline_of, reference=None):
         self._session, self._name, self._deadline_of = session, name, deadline_of
+        self._reference = reference  # npulab.grading.reference.Reference, or None
 
     def __call__(self, *args, **kwargs):
         try:
@@ -251,9 +252,12 @@ class Proxy:
         status = reply.get("status")
         if status == "ok":
             try:
-                return wire.decode(reply.get("value"))
+                value = wire.decode(reply.get("value"))
             except (wire.WireError, TypeError, ValueError, RecursionError) as err:
                 raise NotPlainError(f"{self._name}() returned data that could not be read ({err})") from None
+            if self._reference is not None:  # shape, size and kind before any comparison
+                self._reference.check(self._name, value, args, kwargs)
+            return value
         if status == "error":
             _raise_student_error(reply, self._name)
         if status == "timeout":
@@ -424,7 +428,7 @@ class _Discard:
 
 
 @contextlib.contextmanager
-def _quiet():
+def quiet():
     """Tests' prints (and warnings) go nowhere: never into ``npulab check --json`` output."""
     import warnings
 
@@ -435,7 +439,7 @@ def _quiet():
 
 
 @contextlib.contextmanager
-def _time_limit(seconds: float):
+def time_limit(seconds: float):
     """Raise :class:`TestTimeout` in this (main) thread after ``seconds``; elsewhere no-op."""
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
         yield
@@ -472,7 +476,7 @@ def _bound_at_top(source: str) -> set[str]:
 
 
 def _run_test(cell, session: Session, *, timeout: float, env: dict | None = None, allow=(), imports=None,
-              shared: dict | None = None):
+              shared: dict | None = None, reference=None):
     """``(TestOutcome, kind)``: run one test cell; ``kind`` is ``"timeout"``, ``"died"`` or None."""
     meta = nbgrader_meta(cell)
     gid, points = str(meta.get("grade_id", "")), float(meta.get("points", 0) or 0)
@@ -496,7 +500,7 @@ def _run_test(cell, session: Session, *, timeout: float, env: dict | None = None
         except DriverDied:
             return fail("not run: the notebook's process died before this test",
                         "timeout" if session.hung else "died")
-        _bind_notebook(ns, names, reply, session, deadline)
+        _bind_notebook(ns, names, reply, session, deadline, reference)
     try:
         with _test_env(env):
             _exec_test(code, ns, source, shared, deadline)
@@ -526,7 +530,8 @@ def _bind_trusted(ns: dict, names: list, shared: dict, imports: dict) -> list:
     return left
 
 
-def _bind_notebook(ns: dict, names: list, reply: dict, session: Session, deadline: float) -> None:
+def _bind_notebook(ns: dict, names: list, reply: dict, session: Session, deadline: float,
+                   reference=None) -> None:
     """Bind the notebook's answer to a lookup: a :class:`Proxy` for a function, decoded plain
     data for a value, a :class:`NotPlainValue` for anything else (missing names stay unbound)."""
     found = reply.get("names") if isinstance(reply.get("names"), dict) else {}
@@ -534,7 +539,7 @@ def _bind_notebook(ns: dict, names: list, reply: dict, session: Session, deadlin
         info = found.get(name)
         kind = info.get("kind") if isinstance(info, dict) else None
         if kind == "callable":
-            ns[name] = Proxy(session, name, lambda: deadline)
+            ns[name] = Proxy(session, name, lambda: deadline, reference)
         elif kind == "value":
             try:
                 ns[name] = wire.decode(info.get("value"))
@@ -562,7 +567,7 @@ def _test_env(env: dict | None):
 def _exec_test(code, ns: dict, source: str, shared: dict, deadline: float) -> None:
     """Run a compiled test in ``ns`` by ``deadline``; keep what it defined in ``shared``."""
     try:
-        with _time_limit(max(0.01, deadline - time.monotonic()) + 2 * GRACE), _quiet():
+        with time_limit(max(0.01, deadline - time.monotonic()) + 2 * GRACE), quiet():
             exec(code, ns)  # noqa: S102 - the instructor's test, in the trusted process
     finally:  # what this test defined stays for later tests (helpers), never student data
         for name in _bound_at_top(source):
@@ -598,6 +603,8 @@ def _failure_message(cell, err: BaseException) -> str:
             why = " (it ran past its time limit)"
         elif isinstance(err, NotPlainError):
             why = " (your code gave something other than plain data)"
+        elif type(err).__name__ == "ResultShapeError":
+            why = " (your result does not have the expected shape or type)"
         elif isinstance(err, DriverDied):
             why = " (your notebook's process stopped)"
         else:
@@ -635,7 +642,8 @@ def _not_run(cell, why: str) -> TestOutcome:
 
 def run_notebook_cells(nb, session: Session, *, tests=None, cell_timeout: float = 60.0,
                        notebook_timeout: float = 600.0, max_output_bytes: int = 2 * 2**20,
-                       test_env: dict | None = None, allow_from=None, test_cwd=None) -> NotebookRun:
+                       test_env: dict | None = None, allow_from=None, test_cwd=None,
+                       reference=None) -> NotebookRun:
     """Run ``nb``'s code cells in order: test cells here, the others in ``session``.
 
     ``tests`` is the set of cell indices that are graded tests (default: every
@@ -643,13 +651,15 @@ def run_notebook_cells(nb, session: Session, *, tests=None, cell_timeout: float 
     in the notebook only if ``allow_from`` (the instructor's notebook; default ``nb``) binds
     it outside its tests.  Tests run with ``test_cwd`` as the current folder (the
     instructor's lab folder when grading: a test reads the lab's data files from there, never
-    the student's copies).  Returns a :class:`NotebookRun`.
+    the student's copies).  ``reference`` (a :class:`npulab.grading.reference.Reference`)
+    gives the instructor's function for a name: a student's result is checked against its
+    result's structure before the test sees it.  Returns a :class:`NotebookRun`.
     """
     tests = {i for i, c in enumerate(nb.cells) if is_test_cell(c)} if tests is None else set(tests)
     run = NotebookRun()
     instructor, their_tests = (nb, tests) if allow_from is None else (allow_from, set())
     context = {"allow": defined_names(instructor, their_tests), "imports": notebook_imports(instructor, their_tests),
-               "shared": {}, "env": test_env}  # shared: names test cells define, for later tests
+               "shared": {}, "env": test_env, "reference": reference}  # shared: what test cells define
     deadline = time.monotonic() + notebook_timeout
     for index, cell in enumerate(nb.cells):
         is_test = index in tests

@@ -7,8 +7,9 @@
   this machine, else the one-line fix to print (``npulab grade`` stops with it);
 * **command** -- :meth:`Sandbox.launch`: how to run the driver's command line around a work
   folder, with the :class:`Limits` (memory, CPU time, processes) it must enforce;
-* **limits** -- what :meth:`Sandbox.launch` returns (a :class:`Launch`) carries what the
-  backend set up for those limits (a control group), released by :meth:`Launch.release`;
+* **limits** -- the :class:`Limits` hold for the whole sandbox, not one process: the backend
+  picks the per-process limits the driver sets (:func:`limit_args`) and what it sets up
+  around them (a control group), released by :meth:`Launch.release`;
 * **cleanup** -- :meth:`Sandbox.cleanup`: remove what a worker killed mid-run left behind.
 
 Two implementations ship: :class:`NoSandbox` (an ordinary child process: the learner's
@@ -19,6 +20,7 @@ runtime for instructors on macOS, say) implements this protocol and registers in
 ``tests/grading/test_grading_isolation.py`` checks every registered backend against the
 protocol.
 """
+
 from __future__ import annotations
 
 import os
@@ -68,6 +70,8 @@ class Launch:
         Start the child in a session of its own (so its process group can be killed).
     isolated : bool
         True when the student side cannot see or reach the host beyond its work folder.
+    pass_fds : tuple of int
+        Descriptors the child inherits (e.g. a seccomp program); closed here once it started.
     on_release : list of callables
         Called once by :meth:`release` after the driver ended.
     """
@@ -78,6 +82,7 @@ class Launch:
     preexec: Callable[[], None] | None = None
     new_session: bool = True
     isolated: bool = False
+    pass_fds: tuple = ()
     on_release: list = field(default_factory=list)
 
     def release(self) -> None:
@@ -98,7 +103,10 @@ class Sandbox(Protocol):
         ...
 
     def launch(self, workdir: Path, argv: list, env: dict, limits: Limits) -> Launch:
-        """How to run ``argv`` with ``env`` around the work folder ``workdir`` under ``limits``."""
+        """How to run the driver ``argv`` (:func:`driver_argv`) with ``env`` around the work
+        folder ``workdir`` so that the WHOLE sandbox stays within ``limits``: the backend
+        appends :func:`limit_args` of the per-process limits that achieve it (with a control
+        group, ``limits`` itself; without one, a share of the memory per allowed process)."""
         ...
 
     def cleanup(self, owner_pid: int) -> None:
@@ -112,14 +120,29 @@ def package_root() -> Path:
     return Path(__file__).resolve().parent.parent.parent
 
 
-def driver_argv(limits: Limits, *extra: str) -> list[str]:
-    """The driver's command line: this interpreter, importing npulab from :func:`package_root`
-    first (an editable install elsewhere, a student's ``npulab/`` folder or ``PYTHONPATH``
-    cannot swap it), then the work folder (a student's helper modules)."""
-    boot = (f"import sys; sys.path[0:1] = [{str(package_root())!r}, '']; "
-            "from npulab.grading.driver import main; main()")
-    return [sys.executable, "-c", boot, "--memory-mb", f"{limits.memory_mb:g}", "--cpu-s",
-            f"{limits.cpu_s:g}", "--nproc", str(int(limits.nproc)), *extra]
+def driver_argv() -> list[str]:
+    """The driver's command line without its limit flags (:func:`limit_args`): this
+    interpreter, importing npulab from :func:`package_root` first (an editable install
+    elsewhere, a student's ``npulab/`` folder or ``PYTHONPATH`` cannot swap it), then the
+    work folder (a student's helper modules)."""
+    boot = (
+        f"import sys; sys.path[0:1] = [{str(package_root())!r}, '']; "
+        "from npulab.grading.driver import main; main()"
+    )
+    return [sys.executable, "-c", boot]
+
+
+def limit_args(per_process: Limits) -> list[str]:
+    """The driver's flags that make it set ``per_process`` on itself (inherited by every
+    process it starts) before it reads the first request."""
+    return [
+        "--memory-mb",
+        f"{per_process.memory_mb:g}",
+        "--cpu-s",
+        f"{per_process.cpu_s:g}",
+        "--nproc",
+        str(int(per_process.nproc)),
+    ]
 
 
 class NoSandbox:
@@ -140,7 +163,12 @@ class NoSandbox:
         """Run ``argv`` in ``workdir`` with this process's environment (minus secrets) + ``env``."""
         base = {k: v for k, v in os.environ.items() if k not in SECRET_ENV}
         base.pop("PYTHONPATH", None)  # the driver puts npulab first itself
-        return Launch(argv=list(argv), env={**base, **env}, cwd=str(workdir), new_session=True)
+        return Launch(
+            argv=[*argv, *limit_args(limits)],
+            env={**base, **env},
+            cwd=str(workdir),
+            new_session=True,
+        )
 
     def cleanup(self, owner_pid: int) -> None:
         """Nothing outlives the driver's process group."""

@@ -1,5 +1,6 @@
 """The sandbox seam: every backend keeps the Sandbox protocol; a driver that cannot start
 says why; the sandboxed driver imports the grader's own npulab wherever it is installed."""
+
 from __future__ import annotations
 
 import os
@@ -29,14 +30,19 @@ def test_every_backend_keeps_the_protocol(name, tmp_path):
         if name == backends.DEFAULT:
             require_sandbox()  # CI (NPULAB_REQUIRE_SANDBOX=1) fails here instead of skipping
         pytest.skip(problem)
-    launch = backend.launch(tmp_path, [sys.executable, "-c", "pass"], {"X": "1"}, Limits(512, 10, 8))
+    launch = backend.launch(
+        tmp_path, [sys.executable, "-c", "pass"], {"X": "1"}, Limits(512, 10, 8)
+    )
     assert isinstance(launch, Launch) and launch.argv and isinstance(launch.env, dict)
     launch.release()
     launch.release()  # idempotent
     with start_driver(tmp_path, sandbox=backend, memory_mb=1024, cpu_s=60, nproc=16) as session:
         assert session.sandboxed == launch.isolated
         assert session.request({"op": "run", "code": "y = 6 * 7"}, 30)["status"] == "ok"
-        assert session.request({"op": "lookup", "names": ["y"]}, 10)["names"]["y"] == {"kind": "value", "value": 42}
+        assert session.request({"op": "lookup", "names": ["y"]}, 10)["names"]["y"] == {
+            "kind": "value",
+            "value": 42,
+        }
         pid = session.proc.pid
     backend.cleanup(os.getpid())
     backend.cleanup(pid)
@@ -78,7 +84,9 @@ def test_driver_stderr_reaches_the_grader_error_note(tmp_path, monkeypatch):
     monkeypatch.setitem(BACKENDS, "broken", _Broken)
     sub = tmp_path / "s.ipynb"
     nbformat.write(student_notebook(ADD, MUL), sub)
-    result = autograde.grade_submission(SOURCE, sub, sandbox="broken", cell_timeout=10, notebook_timeout=20)
+    result = autograde.grade_submission(
+        SOURCE, sub, sandbox="broken", cell_timeout=10, notebook_timeout=20
+    )
     assert result.status == "grader_error"
     assert "Permission denied" in result.notes[0], result.notes
 
@@ -100,8 +108,14 @@ def test_driver_imports_the_graders_npulab_when_installed_elsewhere(tmp_path):
             print(s.request({{"op": "lookup", "names": ["f"]}}, 10)["names"]["f"]["value"])
     """)
     env = {**os.environ, "PYTHONPATH": str(elsewhere)}
-    proc = subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path, capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == str(elsewhere / "npulab" / "__init__.py")
 
@@ -112,6 +126,77 @@ def test_a_students_npulab_folder_does_not_replace_the_driver(tmp_path):
     fake.mkdir()
     (fake / "__init__.py").write_text("raise SystemExit('the student npulab was imported')\n")
     with start_driver(tmp_path, sandbox=NoSandbox()) as session:
-        assert session.request({"op": "run", "code": "import npulab; f = npulab.__file__"}, 30)["status"] == "ok"
+        assert (
+            session.request({"op": "run", "code": "import npulab; f = npulab.__file__"}, 30)[
+                "status"
+            ]
+            == "ok"
+        )
         value = session.request({"op": "lookup", "names": ["f"]}, 10)["names"]["f"]["value"]
     assert value == str(Path(isolation.__file__).resolve().parent.parent / "__init__.py")
+
+
+KEYRING_WRITE = """
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+ids = []
+for ring in (-4, -3, -5):  # KEY_SPEC_USER_KEYRING, _SESSION_KEYRING, _USER_SESSION_KEYRING
+    ids.append(libc.syscall(NR['add_key'], b'user', b'npulab-leak', b'answers', 7, ctypes.c_int(ring)))
+errno = ctypes.get_errno()
+"""
+KEYRING_READ = """
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+found = [libc.syscall(NR['keyctl'], 10, ctypes.c_int(ring), b'user', b'npulab-leak', 0) for ring in (-4, -3, -5)]
+"""
+
+
+def test_kernel_keyrings_do_not_carry_data_from_one_sandbox_to_the_next(tmp_path):
+    """Issue 23 #4: one submission writes a key, the next looks for it (as root without a
+    user namespace both would share root's user keyring); the seccomp filter stops both."""
+    import platform
+
+    require_sandbox()
+    numbers = {
+        "x86_64": {"add_key": 248, "keyctl": 250},
+        "aarch64": {"add_key": 217, "keyctl": 219},
+    }
+    if platform.machine() not in numbers:
+        pytest.skip(f"no keyring syscall numbers for {platform.machine()}")
+    nr = f"NR = {numbers[platform.machine()]!r}\n"
+    values = []
+    for code, names in ((KEYRING_WRITE, ["ids", "errno"]), (KEYRING_READ, ["found"])):
+        box = tmp_path / str(len(values))
+        box.mkdir()
+        with start_driver(box, sandbox=True, memory_mb=1024, nproc=16) as session:
+            assert session.request({"op": "run", "code": nr + code}, 30)["status"] == "ok"
+            values.append(session.request({"op": "lookup", "names": names}, 10)["names"])
+    written = [v for v in values[0]["ids"]["value"]]
+    assert written == [-1, -1, -1] and values[0]["errno"]["value"] == 1, values  # EPERM
+    assert values[1]["found"]["value"] == [-1, -1, -1], values
+
+
+def test_the_seccomp_program_is_well_formed():
+    from npulab.grading.sandbox import seccomp_filter
+
+    program = seccomp_filter()
+    if program is None:
+        pytest.skip("unknown architecture")
+    assert len(program) % 8 == 0 and 8 < len(program) <= 4096 * 8
+
+
+def test_the_trusted_worker_cannot_be_driven_out_of_memory():
+    """Issue 23 #5: a result the tests broadcast into a huge temporary fails that test with
+    MemoryError inside the worker's cap, instead of taking the grader's memory."""
+    code = textwrap.dedent("""
+        import numpy as np
+        from npulab.grading.worker import limit_trusted_memory
+        cap = limit_trusted_memory(256)
+        small = np.zeros((20000, 1))
+        try:
+            small == np.zeros(20000)  # 400 MB of booleans
+        except MemoryError:
+            print("capped", cap)
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.stdout.startswith("capped"), proc.stdout + proc.stderr[-1000:]
