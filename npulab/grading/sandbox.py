@@ -297,12 +297,14 @@ def sandbox_uid() -> int | None:
 MIN_PROCESS_MB = 1024.0
 
 
-def budget(limits):
+def budget(limits, overhead: int = 0):
     """Per-process limits whose sum over the whole sandbox stays within ``limits`` when no
     control group bounds it (unprivileged grading, or cgroups not writable): ``k`` processes
     (threads count) of ``memory_mb / k`` MiB each, ``k = min(nproc, memory_mb // MIN_PROCESS_MB)``
     (at least 1).  ``RLIMIT_NPROC`` counts per user namespace (Linux >= 5.14), i.e. this
     sandbox's processes; counted more widely, fewer processes fit and the sum only shrinks.
+    ``overhead`` processes of the sandbox itself (bwrap's init in a user namespace) count
+    too: the process cap is ``k + overhead``.
 
     >>> from npulab.grading.isolation import Limits
     >>> budget(Limits(memory_mb=2048, cpu_s=60, nproc=64))
@@ -314,7 +316,7 @@ def budget(limits):
         return limits
     procs = max(1, int(limits.memory_mb // MIN_PROCESS_MB))
     procs = min(procs, limits.nproc) if limits.nproc > 0 else procs
-    return Limits(memory_mb=limits.memory_mb / procs, cpu_s=limits.cpu_s, nproc=procs)
+    return Limits(memory_mb=limits.memory_mb / procs, cpu_s=limits.cpu_s, nproc=procs + overhead)
 
 
 def _chown_tree(folder: Path, uid: int) -> None:
@@ -338,7 +340,9 @@ class Bubblewrap:
         from npulab.grading.isolation import Launch, limit_args
 
         group = self._group(limits)
-        argv = [*argv, *limit_args(limits if group is not None and group.active else budget(limits))]
+        # unprivileged: bwrap's init shares the sandbox's uid in its user namespace, so it counts
+        overhead = 1 if os.getuid() != 0 else 0
+        argv = [*argv, *limit_args(limits if group is not None and group.active else budget(limits, overhead))]
         uid = sandbox_uid()
         if uid is not None:
             argv += ["--uid", str(uid)]

@@ -7,6 +7,7 @@ says.  ``CASES`` gives the points and status each must get.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -201,7 +202,9 @@ ATTACKS = {
     "daemons": (ADD, "import subprocess, os, sys\nsubprocess.Popen(['sleep', '120'])\n"
                 "subprocess.Popen([sys.executable, '-c', 'import time\\nwhile True: time.sleep(0.5)'], "
                 "start_new_session=True)\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
-                "        import time\n        time.sleep(300)\n    os._exit(0)\n" + MUL, {5}, {"ok"}),
+                "        import time\n        time.sleep(300)\n    os._exit(0)\n" + MUL,
+                # unprivileged, the memory budget leaves one extra process: the Popens fail
+                {5} if os.getuid() == 0 else {2, 5}, {"ok"}),
     "ignore_alarm": (ADD, "import signal\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\n"
                      "signal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass", {2}, {"timeout"}),
     "slow_function": (ADD, "def mul(a, b):\n    while True:\n        pass", {2}, {"timeout", "ok"}),
@@ -297,8 +300,6 @@ def write_attacks(folder: Path, port: int) -> dict[str, tuple[set, set]]:
     # Student ids of any length and bytes (issue 23 #6, #7): graded, stored under a bounded key.
     for name in ODD_IDS:
         nbformat.write(correct, folder / f"{name}.ipynb")
-    import os
-
     bad_utf8 = os.path.join(os.fsencode(folder), b"bad\xff\xfeid.ipynb")
     with open(bad_utf8, "w", encoding="utf-8") as fh:
         fh.write(nbformat.writes(correct))
