@@ -86,3 +86,18 @@ def test_build_runs_the_instructors_cells_and_skips_broken_ones(tmp_path):
     nbformat.write(nb, tmp_path / "lab.ipynb")
     functions = build(nb, tmp_path)
     assert set(functions) == {"f"} and functions["f"](3).tolist() == [2.0, 2.0, 2.0]
+
+
+def test_shape_mutants_of_the_tiny_lab_are_all_caught():
+    """`npulab mutants --shapes`: each exercise's functions return an empty array, an extra
+    axis, ... of their true result; the grader's reference check catches every one, visible
+    tests included.  Kinds that cannot change a scalar (transposed, scalar) are not counted."""
+    from grading_fixtures import SOURCE
+
+    from npulab.grading.mutants import mutation_report
+
+    report = mutation_report(SOURCE, shapes=True, authored=False)
+    names = sorted((o.mutant.grade_id, o.mutant.name) for o in report.outcomes)
+    assert names == [("add", "shape: empty (a zero-length leading axis)"), ("add", "shape: extra axis"),
+                     ("mul", "shape: empty (a zero-length leading axis)"), ("mul", "shape: extra axis")]
+    assert report.caught_visible == report.caught_all == report.total == 4
