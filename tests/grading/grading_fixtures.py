@@ -158,6 +158,9 @@ ESCAPES = {
     # unbounded RAM folders (issue 23 #5): / and /dev are read-only, /dev/shm holds 64 MiB
     "write_root_ramfs": "open('/npulab-junk', 'w').write('x')",
     "fill_shm": "with open('/dev/shm/junk', 'wb') as fh:\n    for _ in range(100):\n        fh.write(b'x' * 2**20)",
+    # the lab folder's translation catalogs and instructor notes (issue 23 #2): never copied
+    "read_rubric": "assert [p for p in glob.glob('/lab/**', recursive=True) + glob.glob('/tmp/**', recursive=True)\n"
+                   "        if os.path.isfile(p) and 'RUBRIC-' + 'SECRET' in open(p, errors='ignore').read()]",
     "signal_grader": "os.kill(os.getppid(), signal.SIGSTOP)\nos.kill(-1, signal.SIGSTOP)\nassert os.getppid() > 1",
 }
 
