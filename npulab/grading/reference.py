@@ -107,48 +107,70 @@ def mismatch(got, expected, depth: int = 0) -> str | None:
 
     if depth > 16:
         return None
-    mine, theirs = _as_array_shape(got), _as_array_shape(expected)
-    if theirs is not None or isinstance(expected, np.ndarray):
-        if mine is None or mine[0] != theirs[0]:
-            return f"{describe(got)} where the reference gives {describe(expected)}"
-        if mine[1] != theirs[1] and not (
-            mine[1] == "number" and theirs[1] in ("number", "complex")
-        ):
-            return f"an array of {mine[1]} values where the reference gives {theirs[1]} values"
-        return None
-    if isinstance(expected, (bool, int, float)) and not isinstance(expected, complex):
-        ok = isinstance(got, (bool, int, float)) or (
-            isinstance(got, np.ndarray) and got.shape == () and got.dtype.kind in "biuf"
-        )
-        return None if ok else f"{describe(got)} where the reference gives a number"
-    if isinstance(expected, (complex, str)) or expected is None:
-        ok = type(got) is type(expected) or (
-            isinstance(expected, complex) and isinstance(got, (int, float))
-        )
-        return None if ok else f"{describe(got)} where the reference gives {describe(expected)}"
+    if _as_array_shape(expected) is not None or isinstance(expected, np.ndarray):
+        return _array_mismatch(got, expected)
+    if isinstance(expected, (bool, int, float, complex, str)) or expected is None:
+        return _scalar_mismatch(got, expected)
     if isinstance(expected, (list, tuple)):
-        if isinstance(got, np.ndarray) and not expected:
-            return (
-                None
-                if got.shape == (0,)
-                else f"{describe(got)} where the reference gives an empty sequence"
-            )
-        if not isinstance(got, (list, tuple)) or len(got) != len(expected):
-            return f"{describe(got)} where the reference gives {describe(expected)}"
-        for a, b in list(zip(got, expected, strict=True))[:MAX_ITEMS]:
-            why = mismatch(a, b, depth + 1)
-            if why:
-                return why
-        return None
+        return _sequence_mismatch(got, expected, depth)
     if isinstance(expected, dict):
         if not isinstance(got, dict) or set(got) != set(expected):
-            return f"{describe(got)} where the reference gives {describe(expected)}"
-        for key in list(expected)[:MAX_ITEMS]:
-            why = mismatch(got[key], expected[key], depth + 1)
-            if why:
-                return why
-        return None
+            return _differs(got, expected)
+        return _first([(got[k], expected[k]) for k in list(expected)[:MAX_ITEMS]], depth)
     return None  # a reference that is not plain data: nothing to compare
+
+
+def _differs(got, expected) -> str:
+    return f"{describe(got)} where the reference gives {describe(expected)}"
+
+
+def _first(pairs, depth: int) -> str | None:
+    """The first mismatch among ``(got, expected)`` pairs, or None."""
+    for a, b in pairs:
+        why = mismatch(a, b, depth + 1)
+        if why:
+            return why
+    return None
+
+
+def _array_mismatch(got, expected) -> str | None:
+    """An array (or rectangular list of numbers) is expected: same shape, same family."""
+    mine, theirs = _as_array_shape(got), _as_array_shape(expected)
+    if mine is None or mine[0] != theirs[0]:
+        return _differs(got, expected)
+    if mine[1] != theirs[1] and not (mine[1] == "number" and theirs[1] in ("number", "complex")):
+        return f"an array of {mine[1]} values where the reference gives {theirs[1]} values"
+    return None
+
+
+def _scalar_mismatch(got, expected) -> str | None:
+    """A number (bool, int, float: one family; a 0-d numeric array counts), a complex
+    number (a real one counts), a str or None is expected."""
+    import numpy as np
+
+    if isinstance(expected, (bool, int, float)):
+        zero_d = isinstance(got, np.ndarray) and got.shape == () and got.dtype.kind in "biuf"
+        ok = isinstance(got, (bool, int, float)) or zero_d
+        return None if ok else f"{describe(got)} where the reference gives a number"
+    ok = type(got) is type(expected) or (
+        isinstance(expected, complex) and isinstance(got, (int, float))
+    )
+    return None if ok else _differs(got, expected)
+
+
+def _sequence_mismatch(got, expected, depth: int) -> str | None:
+    """A list or tuple of other things is expected: same length, item by item."""
+    import numpy as np
+
+    if isinstance(got, np.ndarray) and not expected:
+        return (
+            None
+            if got.shape == (0,)
+            else f"{describe(got)} where the reference gives an empty sequence"
+        )
+    if not isinstance(got, (list, tuple)) or len(got) != len(expected):
+        return _differs(got, expected)
+    return _first(list(zip(got, expected, strict=True))[:MAX_ITEMS], depth)
 
 
 def check(name: str, got, reference, args, kwargs) -> None:
