@@ -71,7 +71,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "check_note": {"en": "Note: {note}", "ko": "참고: {note}"},
     "check_all_passed": {
         "en": "All visible tests pass. Hidden tests are run by your instructor's autograder.",
-        "ko": "공개 테스트를 모두 통과했습니다. 비공개 테스트는 강의자의 자동 채점기가 실행합니다.",
+        "ko": "공개 테스트를 모두 통과했습니다. 비공개 테스트는 교수자의 자동 채점기가 실행합니다.",
     },
     "check_fix_first": {
         "en": "Fix the first failing test, save (Ctrl-S), and run the check again.",
@@ -98,7 +98,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "check_advisory": {
         "en": "This self-check is advisory: your grade comes from the instructor's autograder, which "
               "runs its own copy of the tests, hidden tests included.",
-        "ko": "이 자가 점검은 참고용입니다. 성적은 강의자의 자동 채점기가 정하며, 채점기는 비공개 테스트를 "
+        "ko": "이 자가 점검은 참고용입니다. 성적은 교수자의 자동 채점기가 정하며, 채점기는 비공개 테스트를 "
               "포함한 자신의 테스트 사본을 실행합니다.",
     },
     "check_no_manifest": {
@@ -198,7 +198,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "cli_grade_source": {
         "en": "the instructor's notebook, e.g. solutions/00_orientation.ipynb",
-        "ko": "강의자용 노트북, 예: solutions/00_orientation.ipynb",
+        "ko": "교수자용 노트북, 예: solutions/00_orientation.ipynb",
     },
     "cli_grade_submissions": {
         "en": "folder with one notebook or folder per student",
