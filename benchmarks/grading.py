@@ -133,6 +133,34 @@ def sandbox_start_overhead(pairs: int = 10) -> tuple[float, float]:
     return statistics.median(times[True]), statistics.median(times[False])
 
 
+def checks_cost(source, subs, out, *, n, workers, timeout, rounds) -> tuple[float, float, float]:
+    """Issue 23's per-submission checks, on and off, alternating: best seconds per submission
+    with them (the visible pass + the full pass in a fresh sandbox, every result checked
+    against the reference result) and without (one pass, no reference check); and the
+    seconds to build the reference once per class (not per submission)."""
+    from npulab.grading import autograde, reference
+
+    real = (autograde.has_hidden_tests, autograde.visible_only, reference.Reference.of)
+    start = time.perf_counter()
+    reference.Reference.of(source, cell_timeout=timeout)
+    build = time.perf_counter() - start
+    times = {True: [], False: []}
+    try:
+        for r in range(rounds):
+            for checks in ((True, False) if r % 2 == 0 else (False, True)):
+                if checks:
+                    autograde.has_hidden_tests, autograde.visible_only, reference.Reference.of = real
+                else:  # one pass over the full notebook, no reference: the grading of before
+                    autograde.has_hidden_tests = lambda tests: False
+                    autograde.visible_only = lambda nb: nb
+                    reference.Reference.of = classmethod(lambda cls, *a, **k: cls({}))
+                s, _ = run_npulab(source, subs, out, workers=workers, timeout=timeout, sandbox=True)
+                times[checks].append(s / n)
+    finally:
+        autograde.has_hidden_tests, autograde.visible_only, reference.Reference.of = real
+    return min(times[True]), min(times[False]), build
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20, help="submissions (default 20)")
@@ -141,6 +169,8 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per cell (default 10)")
     parser.add_argument("--source", default=str(SOURCE), help="the lab's source notebook (default Lab 00)")
     parser.add_argument("--no-nbgrader", action="store_true", help="skip the nbgrader comparison")
+    parser.add_argument("--checks-only", action="store_true",
+                        help="only the per-submission cost of the two-pass hidden-input check (issue 23)")
     args = parser.parse_args()
     source = Path(args.source)
     with tempfile.TemporaryDirectory(prefix="npulab-bench-grading-") as tmp:
@@ -150,6 +180,13 @@ def main() -> None:
         counts = {k: list(kinds.values()).count(k) for k in ("correct", "wrong", "hanging")}
         print(f"{args.n} submissions of {source.name}: {counts}; cell timeout {args.timeout:g} s; "
               f"{args.workers} workers each tool; {args.rounds} alternating rounds")
+        if args.checks_only:
+            on, off, build = checks_cost(source, tmp / "submissions", tmp / "out", n=args.n,
+                                         workers=args.workers, timeout=args.timeout, rounds=args.rounds)
+            print(f"per submission (best of {args.rounds}, {args.workers} workers): with the checks {on:.2f} s, "
+                  f"without {off:.2f} s; cost {on - off:+.2f} s ({on / off:.2f}x); the reference, built once "
+                  f"per class: {build:.1f} s")
+            return
         boxed, plain = sandbox_start_overhead()
         print(f"student side start+stop (median of 10 pairs): sandboxed {boxed:.3f} s, plain {plain:.3f} s; "
               f"sandbox overhead {boxed - plain:+.3f} s per submission")

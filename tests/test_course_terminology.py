@@ -7,8 +7,8 @@ reads: the lecture catalogs (the source of ``course/lectures/ko/``), the generat
 Korean syllabus and the Korean quizzes.  Each rule is a regular expression scoped so that
 legitimate uses pass (서비스 시간 is queueing's "service time"; 한계 alone may mean "limit").
 
-The labs' catalogs (``solutions/i18n/ko``) and the CLI messages (``npulab.i18n.messages``) are
-not scanned yet: they still use 강의자 and 묶인 임베딩, and their owners apply the same rules.
+The labs' catalogs (``solutions/i18n/ko``, the source of ``labs/ko/``) and the Korean CLI
+messages (``npulab/i18n/messages.py``) are scanned by the same rules.
 """
 from __future__ import annotations
 
@@ -47,6 +47,11 @@ def _korean_texts():
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         for key, entry in (data.get("blocks") or {}).items():
             yield f"{path.relative_to(ROOT)}:{key}", entry.get("ko") or ""
+    for path in sorted((ROOT / "solutions" / "i18n" / "ko").glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for key, entry in (data.get("cells") or {}).items():
+            yield f"{path.relative_to(ROOT)}:{key}", entry.get("ko") or ""
+    yield "npulab/i18n/messages.py", (ROOT / "npulab" / "i18n" / "messages.py").read_text(encoding="utf-8")
     paths = sorted((COURSE / "lectures" / "ko").glob("*.md"))
     paths += [COURSE / "syllabus.ko.md"] + sorted((COURSE / "quizzes").glob("*.ko.md"))
     for path in paths:
@@ -69,6 +74,7 @@ def test_the_check_scans_the_course():
     labels = [label for label, _ in TEXTS]
     assert any("i18n/ko/07_scorecard_llm.yaml" in x for x in labels)
     assert any(x.endswith("syllabus.ko.md") for x in labels)
+    assert any("solutions/i18n/ko/06_snn.yaml" in x for x in labels) and "npulab/i18n/messages.py" in labels
     assert len(TEXTS) > 300
 
 

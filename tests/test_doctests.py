@@ -27,6 +27,16 @@ MODULES = [
     "npulab.systolic.reference",
     "npulab.systolic.estimate",
     "npulab.systolic.scalesim_config",
+    "npulab.compiler",
+    "npulab.compiler.ir",
+    "npulab.compiler.frontend",
+    "npulab.compiler.passes",
+    "npulab.compiler.isa",
+    "npulab.compiler.asm",
+    "npulab.compiler.machine",
+    "npulab.compiler.lower",
+    "npulab.compiler.sim",
+    "npulab.compiler.models",
 ]
 
 

@@ -31,14 +31,17 @@ def run(args) -> int:
         print_json({**summary, "graded": list(run_.graded), "reused": list(run_.reused),
                     "out": str(run_.out), "results": [r.to_dict() for r in run_.results]})
         return 0
-    width = max([7] + [len(r.student) for r in run_.results])
+    from npulab.grading.feedback import shown  # student ids never reach the terminal raw
+
+    names = {r.student: shown(r.student, 60) for r in run_.results}
+    width = max([7] + [len(n) for n in names.values()])
     print(f"{'student':<{width}}  {'points':>11}  status")
     for r in run_.results:
-        print(f"{r.student:<{width}}  {r.total:>5g} / {r.max_score:<3g}  {r.status}")
+        print(f"{names[r.student]:<{width}}  {r.total:>5g} / {r.max_score:<3g}  {r.status}")
     not_ok = sum(r.status != "ok" for r in run_.results)
     if run_.bad_signatures:
         print(f"\nregraded {len(run_.bad_signatures)} stored result(s) whose signature did not verify: "
-              + ", ".join(run_.bad_signatures))
+              + ", ".join(shown(b, 60) for b in run_.bad_signatures))
     if args.no_sandbox:
         print("\nWARNING: graded without the OS sandbox (--no-sandbox)")
     print(f"\n{len(run_.results)} students ({len(run_.graded)} graded now, {len(run_.reused)} kept from "

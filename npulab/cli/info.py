@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib.util
 import platform
 from importlib import metadata
+from typing import Any
 
 from npulab import __version__
 
@@ -21,7 +22,7 @@ def engine_kinds() -> dict:
     from npulab.perf.engines import ENGINES, HARDWARE, JOB_ENGINES
     from npulab.perf.presets import available_presets, load_preset
 
-    kinds = {k: {"config": HARDWARE[k].__name__ if k in HARDWARE else None,
+    kinds: dict[str, dict[str, Any]] = {k: {"config": HARDWARE[k].__name__ if k in HARDWARE else None,
                  "whole_job": k in JOB_ENGINES, "presets": []} for k in ENGINES}
     for name in available_presets():
         try:

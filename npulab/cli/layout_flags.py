@@ -77,7 +77,8 @@ def run_scorecard_layout(args, layout) -> int:
     in_range("--batch", args.batch, 1, MAX_BATCH)
     if not args.workload or not args.hw:
         raise ValueError("a multi-device layout needs --workload MODEL and --hw PRESET")
-    reports, conditions = [], []
+    reports: list = []
+    conditions: list = []
     for w in args.workload:
         for h in args.hw:
             r = score_layout(

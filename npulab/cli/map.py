@@ -7,6 +7,11 @@ loop nest, its per-level accesses and energy, and the energy/latency Pareto fron
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+
 
 def _layer(args):
     from npulab import datasets
@@ -45,7 +50,7 @@ def run(args) -> int:
         raise ValueError(f"--samples must be in [1, {MAX_SAMPLES:.0e}]; got {args.samples}")
     if not 0 <= args.workers <= 256:
         raise ValueError(f"--workers must be in [0, 256]; got {args.workers}")
-    executor = "inline" if args.workers == 0 else None
+    executor: str | ProcessPoolExecutor | None = "inline" if args.workers == 0 else None
     pool = None
     if args.workers and args.workers > 1:
         from concurrent.futures import ProcessPoolExecutor

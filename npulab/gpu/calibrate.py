@@ -39,6 +39,11 @@ _DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
 
 def _grid(device: str, quick: bool):
     """(M values, (K, N) shapes, attention cases, elementwise sizes) for the sweep."""
+    ms: tuple[int, ...]
+    kn: tuple[tuple[int, int], ...]
+    elem: tuple[int, ...]
+    extra: tuple[tuple[int, int, int], ...]
+    convs: tuple[tuple[int, int, int, int, int, int], ...]
     if device == "cuda":
         ms = (1, 8, 32, 128, 512, 2048) if quick else (1, 8, 32, 128, 512, 2048, 8192)
         kn = ((2048, 2048), (4096, 4096), (4096, 14336)) if quick else (
@@ -360,7 +365,7 @@ def write_preset(data: dict, out: str | Path, *, name: str | None = None,
     out.parent.mkdir(parents=True, exist_ok=True)
     data_path = out.with_name(out.stem + "_measured.json")
     data_path.write_text(json.dumps(data, indent=1), encoding="utf-8")
-    dtype = {"torch.bfloat16": "bf16", "torch.float16": "fp16"}.get(data.get("dtype"), "fp32")
+    dtype = {"torch.bfloat16": "bf16", "torch.float16": "fp16"}.get(str(data.get("dtype")), "fp32")
     preset = preset_dict(data, name=name or out.stem, data_file=str(data_path.resolve()), dtype=dtype,
                          peak_ops_per_s=peak_ops_per_s, bandwidth_bytes_per_s=bandwidth_bytes_per_s)
     out.write_text(yaml.safe_dump(preset, sort_keys=False), encoding="utf-8")

@@ -33,6 +33,10 @@ Units: elements, bytes, counts.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from npulab.workloads.layers import Gemm
 
 #: Weight GEMMs fused into one kernel (name of the fused kernel, members).
 FUSED = (("qkv", ("q_proj", "k_proj", "v_proj")), ("gate_up", ("gate_proj", "up_proj")))
@@ -100,7 +104,8 @@ def llm_kernels(phase, elem_bytes: float = 2.0) -> list[Kernel]:
     Parameters
     ----------
     phase : LLMPhase
-        From :meth:`DecoderLM.prefill` or :meth:`DecoderLM.decode`.
+        From :meth:`~npulab.workloads.llm.DecoderLM.prefill` or
+        :meth:`~npulab.workloads.llm.DecoderLM.decode`.
     elem_bytes : float, default 2
         Bytes per activation element (bf16).
 
@@ -116,7 +121,7 @@ def llm_kernels(phase, elem_bytes: float = 2.0) -> list[Kernel]:
     >>> sum(k.count for k in ks)
     243
     """
-    weights = {}
+    weights: dict[str, tuple[Gemm, int]] = {}
     attention = None
     for g, n, kind in phase.gemms:
         if kind == "attention":

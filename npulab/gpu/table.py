@@ -56,7 +56,7 @@ GEMM_AXES = (1.0, 0.5, 0.5)
 
 def parse_key(key: str) -> dict:
     """``"q_proj|M=1|K=4096|N=4096"`` -> ``{"name": "q_proj", "M": 1, "K": 4096, "N": 4096}``."""
-    out = {}
+    out: dict[str, int | float | str] = {}
     for part in str(key).split("|"):
         if "=" in part:
             k, v = part.split("=", 1)

@@ -11,7 +11,12 @@
    process limits.
 4. Run the notebook (:func:`npulab.grading.engine.run_notebook_cells`): student and locked
    cells in the sandbox; test cells in THIS process, which sees the student's functions
-   only through plain-data proxies.  Test source never enters the sandbox.
+   only through plain-data proxies.  Test source never enters the sandbox.  Twice, each
+   time in a fresh sandbox: first with the visible tests only (every message and note the
+   student reads comes from this pass), then with every test (the points; its failures
+   are reported in fixed words, so no hidden input can reach the feedback through an
+   exception text or a class name: :func:`combine_passes`).  A lab without hidden tests
+   runs once.
 5. Limits, each with its own status: a cell past ``cell_timeout`` is interrupted and the
    run goes on; past ``notebook_timeout`` no more cells run (``timeout``); a cell that will
    not stop is ended from outside (``timeout``); an allocation past ``memory_mb`` raises
@@ -198,6 +203,8 @@ def grade_submission(source, submission, *, student: str | None = None, cell_tim
     -------
     SubmissionResult
     """
+    from npulab.grading.backends import get_sandbox
+    from npulab.grading.reference import Reference
     from npulab.grading.engine import run_notebook_cells, start_driver
     from npulab.grading.sandbox import make_sandbox
 
@@ -233,25 +240,88 @@ def grade_submission(source, submission, *, student: str | None = None, cell_tim
     for i, cell in enumerate(merged.cells):
         if is_test_cell(cell) and nbgrader_meta(cell).get("grade_id") in test_ids:
             test_index.setdefault(nbgrader_meta(cell)["grade_id"], i)
-    box = None
+    test_env = {"NPULAB_COURSE_SEED": str(int(seed))} if seed is not None else {"NPULAB_COURSE_SEED": "0"}
+    backend = get_sandbox(sandbox)
+    reference = Reference.of(source, cell_timeout=cell_timeout)  # built once, before the workers fork
+
+    def run_once(nb):
+        box = None
+        try:
+            box = make_sandbox(source, text, source.name, extra_dir=Path(extra_dir) if extra_dir else None,
+                               exclude=exclude, tmp_root=tmp_root)
+            with start_driver(box, sandbox=backend, memory_mb=memory_mb, cpu_s=notebook_timeout + 30,
+                              nproc=NPROC) as session:
+                return run_notebook_cells(nb, session, tests=set(test_index.values()), cell_timeout=cell_timeout,
+                                          notebook_timeout=notebook_timeout, max_output_bytes=max_output_bytes,
+                                          test_env=test_env, allow_from=without_tests(src_nb),
+                                          test_cwd=source.resolve().parent, reference=reference)
+        finally:
+            if box is not None:
+                shutil.rmtree(box, ignore_errors=True)
+
     try:
-        box = make_sandbox(source, text, source.name, extra_dir=Path(extra_dir) if extra_dir else None,
-                           exclude=exclude, tmp_root=tmp_root)
-        test_env = {"NPULAB_COURSE_SEED": str(int(seed))} if seed is not None else {"NPULAB_COURSE_SEED": "0"}
-        with start_driver(box, sandbox=sandbox, memory_mb=memory_mb, cpu_s=notebook_timeout + 30,
-                          nproc=NPROC) as session:
-            run = run_notebook_cells(merged, session, tests=set(test_index.values()), cell_timeout=cell_timeout,
-                                     notebook_timeout=notebook_timeout, max_output_bytes=max_output_bytes,
-                                     test_env=test_env, allow_from=without_tests(src_nb),
-                                     test_cwd=source.resolve().parent)
+        # Pass 1 sees the visible tests only: every message and note the student can read comes
+        # from here.  Pass 2, in a fresh driver, runs every test (hidden ones too) and decides
+        # the points; what it says quotes nothing the student's code controls.
+        visible = run_once(visible_only(merged))
+        full = run_once(merged) if has_hidden_tests(tests) else None
     except Exception as err:  # the driver failed to start, etc.
-        return zero("grader_error", f"the autograder failed: {err.__class__.__name__}: {err}"[:500])
-    finally:
-        if box is not None:
-            shutil.rmtree(box, ignore_errors=True)
-    outcomes = [run.outcomes[test_index[nbgrader_meta(cell).get("grade_id")]] for cell in tests]
-    notes = list(run.notes)
+        return zero("grader_error", f"the autograder failed: {err.__class__.__name__}: {err}"[:2000])
+    outcomes, notes, problems = combine_passes(visible, full, [test_index[nbgrader_meta(c).get("grade_id")]
+                                                               for c in tests])
     if not sandbox:
         notes.append("graded WITHOUT the OS sandbox (npulab grade --no-sandbox)")
-    return SubmissionResult(status=worst(run.problems), outcomes=tuple(outcomes), notes=tuple(notes),
+    return SubmissionResult(status=worst(problems), outcomes=tuple(outcomes), notes=tuple(notes),
                             seconds=time.monotonic() - start, **common)
+
+
+def has_hidden_tests(tests) -> bool:
+    """True when a test cell of the source has a hidden-test region."""
+    from npulab.grading.markers import BEGIN_HIDDEN, has_marker
+
+    return any(has_marker(c.source, BEGIN_HIDDEN) for c in tests)
+
+
+def visible_only(nb):
+    """A copy of ``nb`` whose test cells lost their hidden-test regions."""
+    import copy
+
+    from npulab.grading.markers import BEGIN_HIDDEN, has_marker, strip_hidden_tests
+
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if is_test_cell(cell) and has_marker(cell.source, BEGIN_HIDDEN):
+            cell.source = strip_hidden_tests(cell.source)
+    return nb
+
+
+#: What a failed test says when only the run with the hidden tests failed it, and the
+#: failure is not a hidden test's own fixed message.
+HIDDEN_RUN_FAILED = "failed when run with the hidden tests"
+_FIXED_PREFIXES = ("hidden test ", "not run: ", "CellTimeoutError: ", HIDDEN_RUN_FAILED)
+
+
+def combine_passes(visible, full, order: list) -> tuple[list, list, list]:
+    """``(outcomes, notes, problems)`` from the visible-only run and the full run (None when
+    the lab has no hidden tests).  Points: the full run.  Messages and notes: the visible
+    run, or fixed texts (never student text from the full run: hidden inputs may be in it).
+    """
+    if full is None:
+        return [visible.outcomes[i] for i in order], list(visible.notes), list(visible.problems)
+    outcomes = []
+    for i in order:
+        mine, whole = visible.outcomes[i], full.outcomes[i]
+        if whole.passed:
+            message = ""
+        elif not mine.passed:
+            message = mine.message
+        else:
+            message = whole.message if whole.message.startswith(_FIXED_PREFIXES) else HIDDEN_RUN_FAILED
+        outcomes.append(TestOutcome(whole.grade_id, whole.points, whole.passed, message))
+    from npulab.i18n.messages import t
+
+    notes = list(visible.notes)
+    for problem in dict.fromkeys(full.problems):
+        if problem not in visible.problems:
+            notes.append(f"with the hidden tests: {t(f'status_{problem}', 'en')}")
+    return outcomes, notes, [*visible.problems, *full.problems]

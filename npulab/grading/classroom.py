@@ -36,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import signal
 import threading
 import time
@@ -46,7 +47,7 @@ from pathlib import Path
 import nbformat
 
 from npulab.grading.autograde import SubmissionResult, not_graded, sha256_of
-from npulab.grading.feedback import dumps, feedback_html, gradebook_csv, summary_dict, write_atomic
+from npulab.grading.feedback import dumps, feedback_html, gradebook_csv, shown, summary_dict, write_atomic
 from npulab.grading.outcome import is_test_cell
 from npulab.grading.release import nbgrader_meta
 from npulab.grading.worker import kill_group, run_worker
@@ -96,6 +97,17 @@ def _is_notebook(path: Path) -> bool:
     return path.suffix.lower() == ".ipynb"
 
 
+def student_id(name: str) -> str:
+    """A student id from a file or folder name: bytes that are not UTF-8 (Python's
+    ``surrogateescape`` characters) become the text ``\\xNN``, so the id can be written
+    anywhere (JSON, CSV, HTML); everything else is kept as it is.
+
+    >>> student_id("ada"), student_id(b"b\\xff".decode("utf-8", "surrogateescape"))
+    ('ada', 'b\\\\xff')
+    """
+    return "".join(f"\\x{ord(ch) - 0xDC00:02x}" if 0xDC80 <= ord(ch) <= 0xDCFF else ch for ch in name)
+
+
 def _walk(folder: Path):
     """Every entry under ``folder`` (symlinks are not followed), sorted."""
     for root, dirs, files in os.walk(folder):
@@ -137,7 +149,7 @@ def inventory(submissions_dir, lab_name: str, *, exclude=()):
             note(entry, "skipped", "not a regular file")
             continue
         elif _is_notebook(entry):
-            sub = Submission(entry.stem, entry)
+            sub = Submission(student_id(entry.stem), entry)
             if sub.student in found:
                 note(entry, "skipped", f"duplicate: student {sub.student!r} already has a submission")
                 continue
@@ -152,7 +164,7 @@ def inventory(submissions_dir, lab_name: str, *, exclude=()):
 
 def _pick(folder: Path, lab_name: str, found: dict, note):
     """The submission in a student's folder (see the module docstring), noting its files."""
-    student = folder.name
+    student = student_id(folder.name)
     if student in found:
         note(folder, "skipped", f"duplicate: student {student!r} already has a submission")
         return None
@@ -304,14 +316,57 @@ def grade_class(source, submissions_dir, out, *, cell_timeout: float = 60.0,
     -------
     ClassRun
     """
-    from npulab._validate import positive_int, positive_number
-    from npulab.grading import signing
-    from npulab.grading.autograde import MIN_MEMORY_MB, is_manual_cell
-
     start = time.monotonic()
     source, subs_dir, out = Path(source), Path(submissions_dir), Path(out)
-    if not source.is_file():
-        raise ValueError(f"source notebook not found: {source}")
+    cell_timeout, notebook_timeout, memory_mb = _check_limits(workers, cell_timeout, notebook_timeout, memory_mb)
+    lab = _read_lab(source)
+    seed = check_seed(lab.nb, seed)
+    preimport(lab.nb)
+    from npulab.grading.reference import Reference
+
+    Reference.of(source, cell_timeout=cell_timeout)  # the instructor's results, once, before forking
+    subs, files = inventory(subs_dir, source.name, exclude=[out])
+    key = _check_isolation(sandbox, key_file, source, subs_dir, out)
+    wanted = _check_students(students, subs, subs_dir)
+    settings = {"cell_timeout": cell_timeout, "notebook_timeout": notebook_timeout, "memory_mb": memory_mb}
+    plan = _plan(subs, out / "results", key, lab.sha256, settings, sandbox=sandbox, seed=seed, force=force,
+                 wanted=wanted)
+    results = plan.results
+    reused = tuple(sorted(results))
+
+    def finish(result: SubmissionResult) -> None:
+        result = _with_run_settings(result, sandbox, seed)
+        results[result.student] = result
+        _store(out, key, result, lab.name, lang)
+
+    def job(sub: Submission) -> SubmissionResult:
+        if sub.path is None:
+            return _missing(sub, source, lab.tests)
+        return run_worker({"source": str(source.resolve()), "submission": str(sub.path.absolute()),
+                           "student": sub.student, "cell_timeout": cell_timeout,
+                           "notebook_timeout": notebook_timeout, "memory_mb": memory_mb,
+                           "extra_dir": str(sub.folder.absolute()) if sub.folder else None,
+                           "exclude": [str(subs_dir.resolve()), str(out.resolve())],
+                           "sandbox": sandbox, "seed": seed}, active=active)
+
+    active: set = set()
+    try:
+        graded = _run_all(plan.todo, job, finish, workers=workers, active=active,
+                          progress=progress, desc=f"grading {lab.name}")
+    finally:
+        _write_tables(out, lab.name, source, list(results.values()), lab.grade_ids, lab.points, settings,
+                      sandbox=sandbox, seed=seed, files=files, bad_signatures=plan.bad_signatures,
+                      has_manual=lab.has_manual)
+    ordered = tuple(results[s] for s in sorted(results))
+    return ClassRun(results=ordered, graded=tuple(sorted(graded)), reused=reused, out=out,
+                    seconds=time.monotonic() - start, bad_signatures=tuple(sorted(plan.bad_signatures)))
+
+
+def _check_limits(workers, cell_timeout, notebook_timeout, memory_mb) -> tuple[float, float, float]:
+    """Validated ``(cell_timeout, notebook_timeout, memory_mb)``; one-line ``ValueError``s."""
+    from npulab._validate import positive_int, positive_number
+    from npulab.grading.autograde import MIN_MEMORY_MB
+
     positive_int("grade_class", "workers", workers)
     cell_timeout = positive_number("grade_class", "cell_timeout", cell_timeout)
     notebook_timeout = positive_number("grade_class", "notebook_timeout", notebook_timeout or 10 * cell_timeout)
@@ -319,23 +374,50 @@ def grade_class(source, submissions_dir, out, *, cell_timeout: float = 60.0,
     if memory_mb < MIN_MEMORY_MB:
         raise ValueError(f"--memory-mb {memory_mb:g} is too small to run a notebook's Python "
                          f"(IPython and numpy need >= {MIN_MEMORY_MB:g} MiB)")
+    return cell_timeout, notebook_timeout, memory_mb
+
+
+@dataclass(frozen=True)
+class _Lab:
+    """What grading needs to know about the source notebook."""
+
+    name: str
+    nb: object
+    tests: list
+    grade_ids: list
+    points: dict
+    has_manual: bool
+    sha256: str
+
+
+def _read_lab(source: Path) -> _Lab:
+    """Read and check the instructor's notebook (one-line ``ValueError`` when unusable)."""
+    from npulab.grading.autograde import is_manual_cell
+
+    if not source.is_file():
+        raise ValueError(f"source notebook not found: {source}")
     try:
         src_nb = nbformat.read(source, as_version=4)
     except Exception as err:
         raise ValueError(f"{source}: not a readable notebook ({err.__class__.__name__})") from None
-    seed = check_seed(src_nb, seed)
     tests = [c for c in src_nb.cells if is_test_cell(c)]
     if not tests:
         raise ValueError(f"{source} has no graded test cells (nbgrader grade=true, solution=false)")
     grade_ids = [str(nbgrader_meta(c).get("grade_id")) for c in tests]
     points = {g: float(nbgrader_meta(c).get("points", 0)) for g, c in zip(grade_ids, tests)}
-    has_manual = any(is_manual_cell(c) for c in src_nb.cells)
-    preimport(src_nb)
-    subs, files = inventory(subs_dir, source.name, exclude=[out])
-    if sandbox:
-        from npulab.grading.sandbox import isolation_problem
+    return _Lab(source.stem, src_nb, tests, grade_ids, points, any(is_manual_cell(c) for c in src_nb.cells),
+                sha256_of(source))
 
-        problem = isolation_problem()
+
+def _check_isolation(sandbox, key_file, source: Path, subs_dir: Path, out: Path) -> bytes:
+    """Stop (``ValueError``) when no sandbox can be made or a grader file is visible in one;
+    return the HMAC key."""
+    from npulab.grading import signing
+
+    if sandbox:
+        from npulab.grading.backends import get_sandbox
+
+        problem = get_sandbox(sandbox).problem()
         if problem:
             raise ValueError(problem)
     key = signing.load_key(key_file, out=out)
@@ -348,58 +430,73 @@ def grade_class(source, submissions_dir, out, *, cell_timeout: float = 60.0,
             inside = exposed(path)
             if inside:
                 raise ValueError(f"the {what} {path} is inside {inside}, which every sandbox can read; move it")
-    if students is not None:
-        wanted = set(students)
-        unknown = wanted - {s.student for s in subs}
-        if unknown:
-            raise ValueError(f"no submission for student(s) {', '.join(sorted(unknown))} in {subs_dir}")
-    source_sha = sha256_of(source)
-    settings = {"cell_timeout": cell_timeout, "notebook_timeout": notebook_timeout, "memory_mb": memory_mb}
-    store = out / "results"
-    results: dict[str, SubmissionResult] = {}
-    bad_signatures: list[str] = []
-    todo: list[Submission] = []
+    return key
+
+
+def _check_students(students, subs, subs_dir) -> set | None:
+    """The ``students`` asked for, as a set (None: everyone); unknown ids are a ``ValueError``."""
+    if students is None:
+        return None
+    wanted = set(students)
+    unknown = wanted - {s.student for s in subs}
+    if unknown:
+        names = ", ".join(shown(u) for u in sorted(unknown))
+        raise ValueError(f"no submission for student(s) {names} in {shown(subs_dir, 200)}")
+    return wanted
+
+
+@dataclass
+class _Plan:
+    """Which stored results are reused and which submissions are graded now."""
+
+    results: dict
+    todo: list
+    bad_signatures: list
+
+
+def _is_fresh(stored, sub: Submission, source_sha: str, settings: dict, sandbox, seed) -> bool:
+    """A stored result still valid for ``sub`` under this run's source and settings."""
+    return (stored is not None and stored.source_sha256 == source_sha and stored.student == sub.student
+            and stored.status != "grader_error"
+            and stored.submission_sha256 == (sha256_of(sub.path) if sub.path else "")
+            and (sub.path is None or {k: stored.settings.get(k) for k in settings} == settings)
+            and stored.settings.get("sandbox", True) == sandbox and stored.settings.get("seed") == seed)
+
+
+def _plan(subs, store: Path, key: bytes, source_sha: str, settings: dict, *, sandbox, seed, force: bool,
+          wanted: set | None) -> _Plan:
+    """Split ``subs`` into reused stored results and submissions to grade now."""
+    plan = _Plan({}, [], [])
     for sub in subs:
-        stored, forged = _load(store / f"{_safe(sub.student)}.json", key)
+        stored, forged = _load(store / f"{result_key(sub.student)}.json", key)
         if forged:
-            bad_signatures.append(sub.student)
-        fresh = (stored is not None and stored.source_sha256 == source_sha and stored.student == sub.student
-                 and stored.status != "grader_error"
-                 and stored.submission_sha256 == (sha256_of(sub.path) if sub.path else "")
-                 and (sub.path is None or {k: stored.settings.get(k) for k in settings} == settings)
-                 and stored.settings.get("sandbox", True) == sandbox and stored.settings.get("seed") == seed)
-        rerun = force or (students is not None and sub.student in wanted)
-        if stored is not None and fresh and students is not None and sub.student not in wanted:
-            results[sub.student] = stored
-        elif fresh and not rerun:
-            results[sub.student] = stored
-        elif students is None or sub.student in wanted:
-            todo.append(sub)
-    reused = tuple(sorted(results))
-    lab = source.stem
+            plan.bad_signatures.append(sub.student)
+        fresh = _is_fresh(stored, sub, source_sha, settings, sandbox, seed)
+        chosen = wanted is None or sub.student in wanted
+        if fresh and (not chosen or (not force and wanted is None)):
+            plan.results[sub.student] = stored
+        elif chosen:
+            plan.todo.append(sub)
+    return plan
 
-    def finish(result: SubmissionResult) -> None:
-        result = _with_run_settings(result, sandbox, seed)
-        results[result.student] = result
-        write_atomic(store / f"{_safe(result.student)}.json", dumps(signing.sign(result.to_dict(), key)))
-        write_atomic(out / "feedback" / f"{_safe(result.student)}.html", feedback_html(result, lab, lang))
 
-    def job(sub: Submission) -> SubmissionResult:
-        if sub.path is None:
-            return _missing(sub, source, tests)
-        return run_worker({"source": str(source.resolve()), "submission": str(sub.path.absolute()),
-                           "student": sub.student, "cell_timeout": cell_timeout,
-                           "notebook_timeout": notebook_timeout, "memory_mb": memory_mb,
-                           "extra_dir": str(sub.folder.absolute()) if sub.folder else None,
-                           "exclude": [str(subs_dir.resolve()), str(out.resolve())],
-                           "sandbox": sandbox, "seed": seed}, active=active)
+def _store(out: Path, key: bytes, result: SubmissionResult, lab: str, lang) -> None:
+    """Write one student's signed result and feedback page (atomically)."""
+    from npulab.grading import signing
 
+    write_atomic(out / "results" / f"{result_key(result.student)}.json", dumps(signing.sign(result.to_dict(), key)))
+    write_atomic(out / "feedback" / f"{result_key(result.student)}.html", feedback_html(result, lab, lang))
+
+
+def _run_all(todo, job, finish, *, workers: int, active: set, progress: bool, desc: str) -> list[str]:
+    """Run ``job`` on every submission of ``todo`` (``workers`` at a time), ``finish`` each
+    result as it comes; on Ctrl-C/SIGTERM kill the running workers (pids in ``active``)."""
     bar = None
     if progress and todo:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(todo), desc=f"grading {lab}", unit="nb", dynamic_ncols=True)
-    graded, active = [], set()
+        bar = tqdm(total=len(todo), desc=desc, unit="nb", dynamic_ncols=True)
+    graded = []
     pool = ThreadPoolExecutor(max_workers=workers)
     try:
         with _stop_on_sigterm():
@@ -409,7 +506,7 @@ def grade_class(source, submissions_dir, out, *, cell_timeout: float = 60.0,
                 finish(result)
                 graded.append(result.student)
                 if bar is not None:
-                    bar.set_postfix_str(f"{result.student}: {result.status}", refresh=False)
+                    bar.set_postfix_str(f"{shown(result.student, 40)}: {result.status}", refresh=False)
                     bar.update(1)
     except BaseException:  # Ctrl-C, SIGTERM or a bug: stop every running worker, keep what is finished
         pool.shutdown(wait=False, cancel_futures=True)
@@ -420,12 +517,7 @@ def grade_class(source, submissions_dir, out, *, cell_timeout: float = 60.0,
         pool.shutdown(wait=True)
         if bar is not None:
             bar.close()
-        _write_tables(out, lab, source, list(results.values()), grade_ids, points, settings,
-                      sandbox=sandbox, seed=seed, files=files, bad_signatures=bad_signatures,
-                      has_manual=has_manual)
-    ordered = tuple(results[s] for s in sorted(results))
-    return ClassRun(results=ordered, graded=tuple(sorted(graded)), reused=reused, out=out,
-                    seconds=time.monotonic() - start, bad_signatures=tuple(sorted(bad_signatures)))
+    return graded
 
 
 def _with_run_settings(result: SubmissionResult, sandbox: bool, seed) -> SubmissionResult:
@@ -434,12 +526,27 @@ def _with_run_settings(result: SubmissionResult, sandbox: bool, seed) -> Submiss
     return dataclasses.replace(result, settings={**result.settings, "sandbox": sandbox, "seed": seed})
 
 
-def _safe(student: str) -> str:
-    """A student id as a file name (ids come from file names, but never trust them)."""
-    name = "".join(ch if ch.isalnum() or ch in "-_.@+= " else "_" for ch in student).strip()
-    if name != student or name in ("", ".", ".."):  # changed: make it unique again
-        name = f"{name}-{hashlib.sha256(student.encode()).hexdigest()[:10]}"
-    return name
+#: Longest result-file key.  Units: characters (ASCII, so also bytes).
+MAX_KEY = 96
+_PLAIN_KEY = re.compile(r"[a-z0-9_][a-z0-9_.@+=-]{0,63}")
+
+
+def result_key(student: str) -> str:
+    """The file name stem of a student's stored result and feedback page.
+
+    Bounded (at most :data:`MAX_KEY` ASCII characters, whatever the id's length or bytes)
+    and collision-free: a plain lowercase id (``[a-z0-9_][a-z0-9_.@+=-]{0,63}``) is its own
+    key; any other id becomes its plain characters (cut to 40) + ``~`` + 24 hex digits of its
+    SHA-256.  ``~`` never occurs in a plain id, and two different ids differ in the hash.
+
+    >>> result_key("ada"), result_key("Ada")
+    ('ada', 'ada~99a563ab2f6e21e96998f9fd')
+    """
+    if _PLAIN_KEY.fullmatch(student):
+        return student
+    raw = student.encode("utf-8", "surrogateescape")
+    stem = "".join(ch for ch in student.lower() if ch.isascii() and (ch.isalnum() or ch in "-_.@+="))[:40]
+    return f"{stem.lstrip('.-')}~{hashlib.sha256(raw).hexdigest()[:24]}"
 
 
 def _load(path: Path, key: bytes):

@@ -197,7 +197,10 @@ class Driver:
 
     def serve(self) -> None:
         handlers = {"run": self.run, "lookup": self.lookup, "call": self.call}
-        self.reply({"status": "ready", "pid": os.getpid()})
+        import npulab
+
+        here = os.path.dirname(os.path.realpath(npulab.__file__))
+        self.reply({"status": "ready", "pid": os.getpid(), "npulab": here})
         while True:
             try:
                 req = wire.recv(self.fd_in, max_frame=wire.MAX_FRAME)

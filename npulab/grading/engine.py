@@ -29,7 +29,7 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -80,7 +80,7 @@ class Session:
     hung: bool = False
     sandboxed: bool = True
     group_killed: bool = False
-    cgroup: object = None
+    launch: object = None  # npulab.grading.isolation.Launch (released on close)
     output_bytes: int = 0
     log: list = field(default_factory=list)
 
@@ -127,8 +127,8 @@ class Session:
         for fd in (self.fd_in, self.fd_out):
             with contextlib.suppress(OSError):
                 os.close(fd)
-        if self.cgroup is not None:
-            self.cgroup.remove()
+        if self.launch is not None:
+            self.launch.release()
 
     def __enter__(self):
         return self
@@ -137,69 +137,76 @@ class Session:
         self.close()
 
 
-def start_driver(cwd: Path, *, sandbox: bool, memory_mb: float = 0.0, cpu_s: float = 0.0,
+#: Most bytes of the driver's start-up error output quoted when it does not start.
+MAX_STDERR = 1500
+
+
+def start_driver(cwd: Path, *, sandbox, memory_mb: float = 0.0, cpu_s: float = 0.0,
                  nproc: int = 0, env: dict | None = None, start_timeout: float = 60.0) -> Session:
     """Start a driver in ``cwd`` (the work folder) and wait for it to be ready.
 
-    With ``sandbox`` the driver runs inside bubblewrap (:func:`npulab.grading.sandbox.bwrap_command`)
-    and ``cwd`` is its only writable folder; without it, it runs as an ordinary child process
-    (the learner's self-check, or ``npulab grade --no-sandbox``).
+    ``sandbox`` is a :class:`npulab.grading.isolation.Sandbox` (or what
+    :func:`~npulab.grading.backends.get_sandbox` accepts: True for the default backend,
+    False for none).  In a sandbox ``cwd`` is the student side's only writable folder;
+    without one the driver is an ordinary child process (the learner's self-check, or
+    ``npulab grade --no-sandbox``).  The driver imports the very ``npulab`` this process
+    imported (checked: its ready message says which).  When it does not start, the
+    ``RuntimeError`` quotes the end of its error output (bounded).
     """
-    from npulab.grading.sandbox import WORKDIR, bwrap_command, sandbox_uid
+    from npulab.grading.backends import get_sandbox
+    from npulab.grading.isolation import Limits, driver_argv, package_root
 
-    argv = [sys.executable, "-m", "npulab.grading.driver", "--memory-mb", f"{memory_mb:g}",
-            "--cpu-s", f"{cpu_s:g}", "--nproc", str(int(nproc))]
-    extra = {**DRIVER_ENV, **(env or {})}
-    if sandbox:
-        uid = sandbox_uid()
-        if uid is not None:
-            argv += ["--uid", str(uid)]
-            _chown_tree(cwd, uid)
-        box_env = {"PATH": os.path.dirname(sys.executable) + ":/usr/local/bin:/usr/bin:/bin",
-                   "HOME": "/tmp", "USER": "student", "LOGNAME": "student", "LANG": "C.UTF-8",
-                   "IPYTHONDIR": "/tmp/.ipython", "MPLCONFIGDIR": "/tmp/.matplotlib",
-                   "NPULAB_DATASETS": os.environ.get("NPULAB_DATASETS", ""), "PWD": WORKDIR, **extra}
-        if not box_env["NPULAB_DATASETS"]:
-            del box_env["NPULAB_DATASETS"]
-        command, run_env, run_cwd = bwrap_command(cwd, argv, env=box_env), {"PATH": os.environ.get("PATH", "")}, None
-    else:
-        run_env = {k: v for k, v in os.environ.items() if k not in ("NPULAB_COURSE_SEED", "NPULAB_GRADER_KEY")}
-        command, run_env, run_cwd = argv, {**run_env, **extra}, str(cwd)
-    group = None
-    if sandbox and os.getuid() == 0:
-        from npulab.grading.cgroups import SandboxGroup
-        from npulab.grading.sandbox import TMPFS_BYTES
-
-        group = SandboxGroup(f"npulab-{os.getpid()}-{time.monotonic_ns()}",
-                             int(memory_mb * 2**20) + 2 * TMPFS_BYTES if memory_mb > 0 else 2**62, max(nproc, 1) + 8)
+    backend = get_sandbox(sandbox)
+    limits = Limits(float(memory_mb), float(cpu_s), int(nproc))
+    launch = backend.launch(Path(cwd), driver_argv(), {**DRIVER_ENV, **(env or {})}, limits)
+    errors = tempfile.TemporaryFile()
     to_child_r, to_child_w = os.pipe()
     from_child_r, from_child_w = os.pipe()
     try:
-        proc = subprocess.Popen(command, stdin=to_child_r, stdout=from_child_w, stderr=subprocess.DEVNULL,
-                                cwd=run_cwd, env=run_env, close_fds=True, start_new_session=not sandbox,
-                                preexec_fn=group.enter if group is not None and group.active else None)
+        proc = subprocess.Popen(launch.argv, stdin=to_child_r, stdout=from_child_w, stderr=errors,
+                                cwd=launch.cwd, env=launch.env, close_fds=True, pass_fds=launch.pass_fds,
+                                start_new_session=launch.new_session, preexec_fn=launch.preexec)
+    except OSError as err:
+        for fd in (to_child_w, from_child_r):
+            os.close(fd)
+        launch.release()
+        errors.close()
+        raise RuntimeError(f"the notebook's process did not start ({err.__class__.__name__}: {err})") from None
     finally:
-        os.close(to_child_r)
-        os.close(from_child_w)
+        for fd in (to_child_r, from_child_w, *launch.pass_fds):
+            os.close(fd)
     os.set_blocking(to_child_w, False)  # a driver that stops reading cannot block the grader
-    session = Session(proc, to_child_w, from_child_r, sandboxed=sandbox, cgroup=group)
-    try:
-        hello = wire.recv(from_child_r, deadline=time.monotonic() + start_timeout)
-    except wire.WireError as err:
-        session.dead = True
+    session = Session(proc, to_child_w, from_child_r, sandboxed=launch.isolated, launch=launch)
+    with errors:
+        try:
+            hello = wire.recv(from_child_r, deadline=time.monotonic() + start_timeout)
+        except wire.WireError as err:
+            session.dead = True
+            session.close()
+            raise RuntimeError(f"the notebook's process did not start ({err}){_tail(errors)}") from None
+        if hello.get("status") != "ready":
+            session.close()
+            raise RuntimeError(f"the notebook's process did not start{_tail(errors)}")
+    expected = str(package_root() / "npulab")
+    if hello.get("npulab") != expected:
         session.close()
-        raise RuntimeError(f"the notebook's process did not start ({err})") from None
-    if hello.get("status") != "ready":
-        session.close()
-        raise RuntimeError("the notebook's process did not start")
+        raise RuntimeError(f"the notebook's process imported npulab from {str(hello.get('npulab'))[:300]!r}, "
+                           f"not from {expected!r} as the grader does")
     return session
 
 
-def _chown_tree(folder: Path, uid: int) -> None:
-    for root, dirs, files in os.walk(folder):
-        os.chown(root, uid, uid)
-        for name in files:
-            os.chown(os.path.join(root, name), uid, uid, follow_symlinks=False)
+def _tail(errors) -> str:
+    """': <the last MAX_STDERR bytes of ``errors``, one line, printable>' or ''."""
+    try:
+        size = errors.seek(0, os.SEEK_END)
+        errors.seek(max(0, size - MAX_STDERR))
+        text = errors.read(MAX_STDERR).decode("utf-8", "replace")
+    except (OSError, ValueError):
+        return ""
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    text = " | ".join(line for line in lines if line)
+    text = "".join(ch if ch.isprintable() else "?" for ch in text)
+    return f": {text}" if text else ""
 
 
 # --------------------------------------------------------------------------- trusted side
@@ -226,8 +233,9 @@ def _raise_student_error(reply: dict, name: str):
 class Proxy:
     """Stands for a function of the notebook: calls cross the boundary as plain data."""
 
-    def __init__(self, session: Session, name: str, deadline_of):
+    def __init__(self, session: Session, name: str, deadline_of, reference=None):
         self._session, self._name, self._deadline_of = session, name, deadline_of
+        self._reference = reference  # npulab.grading.reference.Reference, or None
 
     def __call__(self, *args, **kwargs):
         try:
@@ -244,9 +252,12 @@ class Proxy:
         status = reply.get("status")
         if status == "ok":
             try:
-                return wire.decode(reply.get("value"))
+                value = wire.decode(reply.get("value"))
             except (wire.WireError, TypeError, ValueError, RecursionError) as err:
                 raise NotPlainError(f"{self._name}() returned data that could not be read ({err})") from None
+            if self._reference is not None:  # shape, size and kind before any comparison
+                self._reference.check(self._name, value, args, kwargs)
+            return value
         if status == "error":
             _raise_student_error(reply, self._name)
         if status == "timeout":
@@ -417,7 +428,7 @@ class _Discard:
 
 
 @contextlib.contextmanager
-def _quiet():
+def quiet():
     """Tests' prints (and warnings) go nowhere: never into ``npulab check --json`` output."""
     import warnings
 
@@ -428,7 +439,7 @@ def _quiet():
 
 
 @contextlib.contextmanager
-def _time_limit(seconds: float):
+def time_limit(seconds: float):
     """Raise :class:`TestTimeout` in this (main) thread after ``seconds``; elsewhere no-op."""
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
         yield
@@ -465,73 +476,103 @@ def _bound_at_top(source: str) -> set[str]:
 
 
 def _run_test(cell, session: Session, *, timeout: float, env: dict | None = None, allow=(), imports=None,
-              shared: dict | None = None):
+              shared: dict | None = None, reference=None):
+    """``(TestOutcome, kind)``: run one test cell; ``kind`` is ``"timeout"``, ``"died"`` or None."""
     meta = nbgrader_meta(cell)
     gid, points = str(meta.get("grade_id", "")), float(meta.get("points", 0) or 0)
     source = cell.source
-    filename = f"<npulab test {gid}>"
     deadline = time.monotonic() + timeout
 
     def fail(message: str, kind=None):
         return TestOutcome(gid, points, False, message[:MAX_MESSAGE]), kind
 
     try:
-        code = compile(source, filename, "exec")
+        code = compile(source, f"<npulab test {gid}>", "exec")
         names = free_names(source, allow)
     except SyntaxError as err:
         return fail(f"SyntaxError in the test cell (line {err.lineno})")
     shared = {} if shared is None else shared
     ns = {"__name__": "__main__", "__builtins__": builtins}
-    for name in [n for n in names if n in shared]:  # defined by an earlier test cell (trusted)
-        ns[name] = shared[name]
-        names.remove(name)
-    for name in [n for n in names if n in (imports or {})]:
-        try:
-            ns[name] = _resolve_import(*imports[name])
-        except Exception:  # not importable here: leave it to the notebook lookup
-            continue
-        names.remove(name)
+    names = _bind_trusted(ns, names, shared, imports or {})
     if names:
         try:
             reply = session.request({"op": "lookup", "names": names}, timeout + GRACE)
         except DriverDied:
             return fail("not run: the notebook's process died before this test",
                         "timeout" if session.hung else "died")
-        found = reply.get("names") if isinstance(reply.get("names"), dict) else {}
-        for name in names:
-            info = found.get(name)
-            kind = info.get("kind") if isinstance(info, dict) else None
-            if kind == "callable":
-                ns[name] = Proxy(session, name, lambda: deadline)
-            elif kind == "value":
-                try:
-                    ns[name] = wire.decode(info.get("value"))
-                except (wire.WireError, TypeError, ValueError, RecursionError):
-                    ns[name] = NotPlainValue(name, "data that could not be read")
-            elif kind == "other":
-                ns[name] = NotPlainValue(name, str(info.get("type", "an object")))
-    saved = {k: os.environ.get(k) for k in (env or {})}
-    os.environ.update(env or {})
+        _bind_notebook(ns, names, reply, session, deadline, reference)
     try:
-        try:
-            with _time_limit(max(0.01, deadline - time.monotonic()) + 2 * GRACE), _quiet():
-                exec(code, ns)  # noqa: S102 - the instructor's test, in the trusted process
-        finally:  # what this test defined stays for later tests (helpers), never student data
-            for name in _bound_at_top(source):
-                if name in ns and not isinstance(ns[name], (Proxy, NotPlainValue)):
-                    shared[name] = ns[name]
+        with _test_env(env):
+            _exec_test(code, ns, source, shared, deadline)
         return TestOutcome(gid, points, True, ""), None
     except BaseException as err:  # noqa: BLE001 - every failure is a failed test
         if isinstance(err, KeyboardInterrupt):
             raise
         kind = "timeout" if isinstance(err, TestTimeout) or session.hung else "died" if session.dead else None
         return fail(_failure_message(cell, err), kind)
+
+
+def _bind_trusted(ns: dict, names: list, shared: dict, imports: dict) -> list:
+    """Put in ``ns`` what an earlier test cell defined (``shared``) and what the instructor's
+    notebook imports (``imports``); return the names left for the notebook to supply."""
+    left = []
+    for name in names:
+        if name in shared:  # defined by an earlier test cell (trusted)
+            ns[name] = shared[name]
+            continue
+        if name in imports:
+            try:
+                ns[name] = _resolve_import(*imports[name])
+                continue
+            except Exception:  # not importable here: leave it to the notebook lookup
+                pass
+        left.append(name)
+    return left
+
+
+def _bind_notebook(ns: dict, names: list, reply: dict, session: Session, deadline: float,
+                   reference=None) -> None:
+    """Bind the notebook's answer to a lookup: a :class:`Proxy` for a function, decoded plain
+    data for a value, a :class:`NotPlainValue` for anything else (missing names stay unbound)."""
+    found = reply.get("names") if isinstance(reply.get("names"), dict) else {}
+    for name in names:
+        info = found.get(name)
+        kind = info.get("kind") if isinstance(info, dict) else None
+        if kind == "callable":
+            ns[name] = Proxy(session, name, lambda: deadline, reference)
+        elif kind == "value":
+            try:
+                ns[name] = wire.decode(info.get("value"))
+            except (wire.WireError, TypeError, ValueError, RecursionError):
+                ns[name] = NotPlainValue(name, "data that could not be read")
+        elif kind == "other":
+            ns[name] = NotPlainValue(name, str(info.get("type", "an object")))
+
+
+@contextlib.contextmanager
+def _test_env(env: dict | None):
+    """``os.environ`` plus ``env`` while a test runs (restored after)."""
+    saved = {k: os.environ.get(k) for k in (env or {})}
+    os.environ.update(env or {})
+    try:
+        yield
     finally:
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def _exec_test(code, ns: dict, source: str, shared: dict, deadline: float) -> None:
+    """Run a compiled test in ``ns`` by ``deadline``; keep what it defined in ``shared``."""
+    try:
+        with time_limit(max(0.01, deadline - time.monotonic()) + 2 * GRACE), quiet():
+            exec(code, ns)  # noqa: S102 - the instructor's test, in the trusted process
+    finally:  # what this test defined stays for later tests (helpers), never student data
+        for name in _bound_at_top(source):
+            if name in ns and not isinstance(ns[name], (Proxy, NotPlainValue)):
+                shared[name] = ns[name]
 
 
 def _failure_message(cell, err: BaseException) -> str:
@@ -562,6 +603,8 @@ def _failure_message(cell, err: BaseException) -> str:
             why = " (it ran past its time limit)"
         elif isinstance(err, NotPlainError):
             why = " (your code gave something other than plain data)"
+        elif type(err).__name__ == "ResultShapeError":
+            why = " (your result does not have the expected shape or type)"
         elif isinstance(err, DriverDied):
             why = " (your notebook's process stopped)"
         else:
@@ -599,7 +642,8 @@ def _not_run(cell, why: str) -> TestOutcome:
 
 def run_notebook_cells(nb, session: Session, *, tests=None, cell_timeout: float = 60.0,
                        notebook_timeout: float = 600.0, max_output_bytes: int = 2 * 2**20,
-                       test_env: dict | None = None, allow_from=None, test_cwd=None) -> NotebookRun:
+                       test_env: dict | None = None, allow_from=None, test_cwd=None,
+                       reference=None) -> NotebookRun:
     """Run ``nb``'s code cells in order: test cells here, the others in ``session``.
 
     ``tests`` is the set of cell indices that are graded tests (default: every
@@ -607,20 +651,19 @@ def run_notebook_cells(nb, session: Session, *, tests=None, cell_timeout: float 
     in the notebook only if ``allow_from`` (the instructor's notebook; default ``nb``) binds
     it outside its tests.  Tests run with ``test_cwd`` as the current folder (the
     instructor's lab folder when grading: a test reads the lab's data files from there, never
-    the student's copies).  Returns a :class:`NotebookRun`.
+    the student's copies).  ``reference`` (a :class:`npulab.grading.reference.Reference`)
+    gives the instructor's function for a name: a student's result is checked against its
+    result's structure before the test sees it.  Returns a :class:`NotebookRun`.
     """
     tests = {i for i, c in enumerate(nb.cells) if is_test_cell(c)} if tests is None else set(tests)
     run = NotebookRun()
-    shared = {}  # names the test cells define, visible to later test cells (trusted side only)
     instructor, their_tests = (nb, tests) if allow_from is None else (allow_from, set())
-    allow = defined_names(instructor, their_tests)
-    imports = notebook_imports(instructor, their_tests)
+    context = {"allow": defined_names(instructor, their_tests), "imports": notebook_imports(instructor, their_tests),
+               "shared": {}, "env": test_env, "reference": reference}  # shared: what test cells define
     deadline = time.monotonic() + notebook_timeout
     for index, cell in enumerate(nb.cells):
-        if cell.cell_type != "code":
-            continue
         is_test = index in tests
-        if not cell.source.strip() and not is_test:
+        if cell.cell_type != "code" or (not cell.source.strip() and not is_test):
             continue
         if session.dead:
             if is_test:
@@ -628,63 +671,12 @@ def run_notebook_cells(nb, session: Session, *, tests=None, cell_timeout: float 
             continue
         left = deadline - time.monotonic()
         if left <= 0:
-            if "skipped" not in run.fate.values():
-                run.notes.append(f"the notebook ran past its {notebook_timeout:g} s limit before "
-                                 f"{cell_name(cell, index)}; later cells did not run")
-                run.problems.append("timeout")
-            run.fate[index] = "skipped"
-            if is_test:
-                run.outcomes[index] = _not_run(cell, "the notebook ran past its time limit before this test")
-            continue
-        limit = min(cell_timeout, left)
-        if is_test:
+            _past_deadline(run, index, cell, is_test, notebook_timeout)
+        elif is_test:
             with contextlib.chdir(test_cwd) if test_cwd else contextlib.nullcontext():
-                outcome, kind = _run_test(cell, session, timeout=limit, env=test_env, allow=allow, imports=imports,
-                                          shared=shared)
-            run.outcomes[index] = outcome
-            run.fate[index] = "ok" if outcome.passed else "error"
-            if kind == "timeout":
-                run.fate[index] = "timeout"
-                run.problems.append("timeout")
-                run.notes.append(f"{cell_name(cell, index)} ran past its time limit ({limit:g} s) and was stopped")
-            elif kind == "died":
-                run.fate[index] = "died"
-                run.problems.append("kernel_died")
-                run.notes.append(f"the notebook's process died while {cell_name(cell, index)} ran")
-            continue
-        try:
-            reply = session.request({"op": "run", "code": cell.source, "timeout": limit}, limit + GRACE)
-        except DriverDied:
-            if session.hung:  # it did not answer in time
-                run.fate[index] = "timeout"
-                run.problems.append("timeout")
-                run.notes.append(f"{cell_name(cell, index)} ran past its time limit ({limit:g} s) and did not "
-                                 "stop when interrupted; the notebook was ended there")
-            else:
-                run.fate[index] = "died"
-                run.problems.append("kernel_died")
-                run.notes.append(f"the notebook's process died while running {cell_name(cell, index)}; "
-                                 "later cells did not run")
-            continue
-        session.output_bytes += max(0, int(reply.get("output_bytes", 0) or 0))
-        status = reply.get("status")
-        if status == "ok":
-            run.fate[index] = "ok"
-        elif status == "timeout":
-            run.fate[index] = "timeout"
-            run.problems.append("timeout")
-            run.notes.append(f"{cell_name(cell, index)} ran past its time limit ({limit:g} s a cell, or what "
-                             "was left of the notebook's) and was interrupted")
+                _test_cell(run, index, cell, session, min(cell_timeout, left), context)
         else:
-            run.fate[index] = "error"
-            ename = str(reply.get("ename", "Error"))[:100]
-            evalue = str(reply.get("evalue", ""))[:300]
-            run.errors[index] = f"{ename}: {evalue}" if evalue else ename
-            if ename.endswith("MemoryError"):
-                run.problems.append("memory")
-                run.notes.append(f"{cell_name(cell, index)} ran out of memory ({ename})")
-            elif ename == "SystemExit":
-                run.notes.append(f"{cell_name(cell, index)} called sys.exit(); the notebook went on")
+            _student_cell(run, index, cell, session, min(cell_timeout, left))
     if session.output_bytes > max_output_bytes:
         run.problems.append("output_limit")
         run.notes.append(f"the notebook printed {session.output_bytes // 1024} KiB; output beyond "
@@ -693,3 +685,66 @@ def run_notebook_cells(nb, session: Session, *, tests=None, cell_timeout: float 
         if index in tests and index not in run.outcomes:
             run.outcomes[index] = _not_run(cell, "the notebook's process died before this test")
     return run
+
+
+def _past_deadline(run: NotebookRun, index: int, cell, is_test: bool, notebook_timeout: float) -> None:
+    """Record a cell skipped because the notebook ran out of time (one note for all)."""
+    if "skipped" not in run.fate.values():
+        run.notes.append(f"the notebook ran past its {notebook_timeout:g} s limit before "
+                         f"{cell_name(cell, index)}; later cells did not run")
+        run.problems.append("timeout")
+    run.fate[index] = "skipped"
+    if is_test:
+        run.outcomes[index] = _not_run(cell, "the notebook ran past its time limit before this test")
+
+
+def _test_cell(run: NotebookRun, index: int, cell, session: Session, limit: float, context: dict) -> None:
+    """Run one graded test cell here and record its outcome and fate."""
+    outcome, kind = _run_test(cell, session, timeout=limit, **context)
+    run.outcomes[index] = outcome
+    run.fate[index] = "ok" if outcome.passed else "error"
+    if kind == "timeout":
+        run.fate[index] = "timeout"
+        run.problems.append("timeout")
+        run.notes.append(f"{cell_name(cell, index)} ran past its time limit ({limit:g} s) and was stopped")
+    elif kind == "died":
+        run.fate[index] = "died"
+        run.problems.append("kernel_died")
+        run.notes.append(f"the notebook's process died while {cell_name(cell, index)} ran")
+
+
+def _student_cell(run: NotebookRun, index: int, cell, session: Session, limit: float) -> None:
+    """Run one non-test cell in the driver and record its fate (and error, if any)."""
+    try:
+        reply = session.request({"op": "run", "code": cell.source, "timeout": limit}, limit + GRACE)
+    except DriverDied:
+        if session.hung:  # it did not answer in time
+            run.fate[index] = "timeout"
+            run.problems.append("timeout")
+            run.notes.append(f"{cell_name(cell, index)} ran past its time limit ({limit:g} s) and did not "
+                             "stop when interrupted; the notebook was ended there")
+        else:
+            run.fate[index] = "died"
+            run.problems.append("kernel_died")
+            run.notes.append(f"the notebook's process died while running {cell_name(cell, index)}; "
+                             "later cells did not run")
+        return
+    session.output_bytes += max(0, int(reply.get("output_bytes", 0) or 0))
+    status = reply.get("status")
+    if status == "ok":
+        run.fate[index] = "ok"
+    elif status == "timeout":
+        run.fate[index] = "timeout"
+        run.problems.append("timeout")
+        run.notes.append(f"{cell_name(cell, index)} ran past its time limit ({limit:g} s a cell, or what "
+                         "was left of the notebook's) and was interrupted")
+    else:
+        run.fate[index] = "error"
+        ename = str(reply.get("ename", "Error"))[:100]
+        evalue = str(reply.get("evalue", ""))[:300]
+        run.errors[index] = f"{ename}: {evalue}" if evalue else ename
+        if ename.endswith("MemoryError"):
+            run.problems.append("memory")
+            run.notes.append(f"{cell_name(cell, index)} ran out of memory ({ename})")
+        elif ename == "SystemExit":
+            run.notes.append(f"{cell_name(cell, index)} called sys.exit(); the notebook went on")

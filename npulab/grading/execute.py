@@ -94,13 +94,14 @@ def grade_against_source(source_path, student_path, *, timeout: float = 300.0) -
     ``npulab grade`` (sandboxed, class-wide).
     """
     from npulab.grading.engine import run_notebook_cells, start_driver
+    from npulab.grading.isolation import NoSandbox
     from npulab.grading.merge import without_tests
 
     source = nbformat.read(Path(source_path), as_version=4)
     student = nbformat.read(Path(student_path), as_version=4)
     merged = restore_instructor_cells(source, student)
     n_code = sum(c.cell_type == "code" for c in merged.cells)
-    with start_driver(Path(student_path).resolve().parent, sandbox=False) as session:
+    with start_driver(Path(student_path).resolve().parent, sandbox=NoSandbox()) as session:
         run = run_notebook_cells(merged, session, cell_timeout=timeout, notebook_timeout=timeout * max(n_code, 1),
                                  max_output_bytes=64 * 2**20, allow_from=without_tests(source),
                                  test_cwd=Path(source_path).resolve().parent)

@@ -43,6 +43,25 @@ def write_atomic(path, text: str) -> Path:
     return path
 
 
+def shown(text, limit: int = 80) -> str:
+    r"""``text`` safe to print on a terminal: control characters (escape sequences, carriage
+    returns, bidi overrides) and undecodable bytes as ``\xNN``/``\uNNNN``, cut to ``limit``
+    characters with ``...``.  Student ids and file names go through this before any print.
+
+    >>> print(shown("ada\x1b[2K\rbob"))
+    ada\x1b[2K\rbob
+    """
+    out = []
+    for ch in str(text):
+        if ch.isprintable() and not 0xD800 <= ord(ch) <= 0xDFFF:
+            out.append(ch)
+        else:
+            out.append(ch.encode("unicode_escape", "backslashreplace").decode("ascii")
+                       if ord(ch) < 0xD800 or ord(ch) > 0xDFFF else f"\\x{ord(ch) - 0xDC00:02x}")
+    text = "".join(out)
+    return text if len(text) <= limit else text[: max(0, limit - 3)] + "..."
+
+
 def _fmt(points: float) -> str:
     return f"{points:g}"
 

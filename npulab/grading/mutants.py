@@ -203,18 +203,29 @@ def _failed_tests(executed) -> dict[int, dict[str, bool]]:
 
 
 def mutation_report(path, *, isolated: bool = False, timeout: float = CELL_TIMEOUT,
-                    progress=None) -> MutationReport:
+                    progress=None, shapes: bool = False, authored: bool = True) -> MutationReport:
     """Run every mutant of the solution notebook at ``path``; see the module docstring.
 
     ``progress(message)`` is called before each execution (for a CLI's status line).
+    ``shapes`` adds the automatic shape mutants (:data:`SHAPE_MUTANTS`, run through the
+    grader's engine, :func:`shape_outcomes`); ``authored=False`` skips the mutants written in
+    the notebook (a quick shape-only run).
     """
     path = Path(path)
-    if not path.is_file() or path.suffix != ".ipynb":
-        raise ValueError(f"not a notebook file: {path}")
-    try:
-        nb = nbformat.read(path, as_version=4)
-    except Exception as err:  # nbformat raises several types for bad JSON
-        raise ValueError(f"{path}: not a readable notebook ({err.__class__.__name__}: {err})") from None
+    if not authored:
+        nb = _read_solution(path)
+        report = MutationReport(lab=path.stem, grade_ids=[
+            nbgrader_meta(nb.cells[i]).get("grade_id", f"cell-{i}") for i in exercise_numbers(nb)])
+    else:
+        report = _authored_report(path, isolated=isolated, timeout=timeout, progress=progress)
+    if shapes:
+        report.outcomes.extend(shape_outcomes(path, timeout=timeout, progress=progress))
+    return report
+
+
+def _authored_report(path: Path, *, isolated: bool, timeout: float, progress) -> MutationReport:
+    """The report of the mutants written in ``metadata.npulab.mutants``."""
+    nb = _read_solution(path)
     numbers = exercise_numbers(nb)
     tests = exercise_of_tests(nb)
     mutants = find_mutants(nb, path.name)
@@ -229,15 +240,7 @@ def mutation_report(path, *, isolated: bool = False, timeout: float = CELL_TIMEO
     broken = [nbgrader_meta(nb.cells[i]).get("grade_id", i) for i, p in base.items() if p["visible"] or p["all"]]
     if broken:
         raise ValueError(f"{path.name}: the unmutated solution fails its own tests: {', '.join(map(str, broken))}")
-
-    if isolated:
-        rounds = [[m] for m in mutants]
-    else:
-        by_cell: dict[int, list[Mutant]] = {}
-        for m in mutants:
-            by_cell.setdefault(m.cell_index, []).append(m)
-        depth = max((len(v) for v in by_cell.values()), default=0)
-        rounds = [[v[r] for v in by_cell.values() if len(v) > r] for r in range(depth)]
+    rounds = _rounds(mutants, isolated)
     for r, group in enumerate(rounds, 1):
         if progress:
             progress(f"{path.name}: round {r}/{len(rounds)} ({len(group)} mutants)")
@@ -251,6 +254,133 @@ def mutation_report(path, *, isolated: bool = False, timeout: float = CELL_TIMEO
     order = {m: k for k, m in enumerate(mutants)}
     report.outcomes.sort(key=lambda o: order[o.mutant])
     return report
+
+
+#: The automatic shape mutants: name -> an expression of the true result ``r`` that has
+#: another structure (``np`` is numpy).  A kind that leaves a result's structure unchanged
+#: (the transpose of a vector, a scalar of a scalar) is not applied to it, and a mutant that
+#: changed no result is not counted.
+SHAPE_MUTANTS = {
+    "shape: empty (a zero-length leading axis)": "np.zeros((0,) + np.shape(r))",
+    "shape: extra axis": "np.asarray(r)[None]",
+    "shape: transposed": "np.asarray(r).T",
+    "shape: scalar": "np.asarray(r).ravel()[0].item()",
+}
+
+_SHAPE_WRAPPER = """
+def _npulab_shape_mutant(fn, name):
+    import functools
+    import numpy as np
+    from npulab.grading.reference import mismatch
+
+    @functools.wraps(fn)
+    def mutated(*args, **kwargs):
+        r = fn(*args, **kwargs)
+        try:
+            m = {expr}
+            if mismatch(m, r) is None:  # the same structure to the grader: not this kind's mutant
+                return r
+        except Exception:
+            return r
+        _NPULAB_SHAPE_MUTATED[name] = True
+        return m
+    return mutated
+"""
+
+
+def _functions_of(source: str) -> list[str]:
+    """Top-level functions a solution cell defines."""
+    import ast
+
+    try:
+        return [n.name for n in ast.parse(source).body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    except SyntaxError:
+        return []
+
+
+def shape_mutants(nb, kind: str) -> list[Mutant]:
+    """One ``kind`` shape mutant per exercise cell that defines functions: its functions
+    return the :data:`SHAPE_MUTANTS` ``kind`` of their true result."""
+    found = []
+    wrapper = _SHAPE_WRAPPER.replace("{expr}", SHAPE_MUTANTS[kind])
+    for index in exercise_numbers(nb):
+        cell = nb.cells[index]
+        names = _functions_of(cell.source)
+        if not names:
+            continue
+        tail = "".join(f"{n} = _npulab_shape_mutant({n}, {n!r})\n" for n in names)
+        source = f"{cell.source}\n_NPULAB_SHAPE_MUTATED = globals().get('_NPULAB_SHAPE_MUTATED', {{}})\n{wrapper}\n{tail}"
+        found.append(Mutant(index, nbgrader_meta(cell).get("grade_id", f"cell-{index}"), kind, source))
+    return found
+
+
+def shape_outcomes(path, *, timeout: float = CELL_TIMEOUT, progress=None) -> list[MutantOutcome]:
+    """Run every :data:`SHAPE_MUTANTS` kind (all exercises at once, one run per kind) through
+    the grader's engine (tests on the trusted side, results checked against the reference
+    results, :mod:`npulab.grading.reference`) and return the outcome of each mutant that
+    changed at least one result (the others are not mutants of that function)."""
+    from npulab.grading import wire
+    from npulab.grading.engine import run_notebook_cells, start_driver
+    from npulab.grading.isolation import NoSandbox
+    from npulab.grading.merge import without_tests
+    from npulab.grading.reference import Reference
+
+    path = Path(path)
+    nb = _read_solution(path)
+    numbers, tests = exercise_numbers(nb), exercise_of_tests(nb)
+    reference = Reference.of(path, cell_timeout=timeout)
+    outcomes = []
+    for r, kind in enumerate(SHAPE_MUTANTS, 1):
+        group = shape_mutants(nb, kind)
+        if progress:
+            progress(f"{path.name}: shape round {r}/{len(SHAPE_MUTANTS)} ({kind}, {len(group)} mutants)")
+        run_nb = _run_notebook(nb, {m.cell_index: m.source for m in group})
+        tagged = {i: tuple(c.metadata[_TAG]) for i, c in enumerate(run_nb.cells) if _TAG in c.metadata}
+        with start_driver(path.resolve().parent, sandbox=NoSandbox()) as session:
+            run = run_notebook_cells(run_nb, session, tests=set(tagged), cell_timeout=timeout,
+                                     notebook_timeout=timeout * max(len(run_nb.cells), 1),
+                                     max_output_bytes=64 * 2**20, allow_from=without_tests(nb),
+                                     test_cwd=path.resolve().parent, reference=reference)
+            try:
+                reply = session.request({"op": "lookup", "names": ["_NPULAB_SHAPE_MUTATED"]}, 30)
+                info = reply["names"]["_NPULAB_SHAPE_MUTATED"]
+                changed = set(wire.decode(info["value"])) if info.get("kind") == "value" else set()
+            except Exception:  # noqa: BLE001 - the driver died: count every mutant
+                changed = None
+        failed: dict[int, dict[str, bool]] = {}
+        for i, (index, part) in tagged.items():
+            failed.setdefault(index, {})[part] = not run.outcomes[i].passed
+        for parts in failed.values():
+            parts.setdefault("all", parts["visible"])
+        for m in group:
+            if changed is not None and not set(_functions_of(nb.cells[m.cell_index].source)) & changed:
+                continue
+            mine = [failed[t] for t, n in tests.items() if n == numbers[m.cell_index] and t in failed]
+            outcomes.append(MutantOutcome(m, caught_visible=any(p["visible"] for p in mine),
+                                          caught_all=any(p["visible"] or p["all"] for p in mine)))
+    return outcomes
+
+
+def _read_solution(path: Path):
+    """The solution notebook at ``path`` (one-line ``ValueError`` when it is not one)."""
+    if not path.is_file() or path.suffix != ".ipynb":
+        raise ValueError(f"not a notebook file: {path}")
+    try:
+        return nbformat.read(path, as_version=4)
+    except Exception as err:  # nbformat raises several types for bad JSON
+        raise ValueError(f"{path}: not a readable notebook ({err.__class__.__name__}: {err})") from None
+
+
+def _rounds(mutants, isolated: bool) -> list:
+    """Groups of mutants run together: one each when ``isolated``, else one per exercise cell
+    per round (mutants of different cells cannot mask each other)."""
+    if isolated:
+        return [[m] for m in mutants]
+    by_cell: dict[int, list[Mutant]] = {}
+    for m in mutants:
+        by_cell.setdefault(m.cell_index, []).append(m)
+    depth = max((len(v) for v in by_cell.values()), default=0)
+    return [[v[r] for v in by_cell.values() if len(v) > r] for r in range(depth)]
 
 
 def format_report(report: MutationReport) -> str:

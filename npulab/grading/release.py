@@ -10,7 +10,8 @@ For every ``*.ipynb`` in ``SRC`` (or one file):
 * hidden tests are removed, outputs and execution counts are cleared, and the nbgrader
   metadata is kept so nbgrader can still grade the released notebooks;
 * each graded test cell records ``metadata.npulab.test_sha256``, the SHA-256 of its released
-  source, so the self-check can tell an edited test from the released one;
+  source, and the same hashes go to :data:`MANIFEST` beside the released notebooks (a file
+  of its own, which the self-check trusts over the notebook's copy);
 * the instructor-only ``npulab.mutants`` metadata (plausible wrong answers) is dropped;
 * ``seed=S`` stamps ``metadata.npulab.course_seed_check`` (:func:`seed_check`), never the seed.
 
@@ -69,6 +70,56 @@ def seed_check(seed: int) -> str:
 def source_sha256(source: str) -> str:
     """SHA-256 (hex) of a cell's source text, as stored in ``npulab.test_sha256``."""
     return hashlib.sha256(source.encode("utf-8")).hexdigest()
+
+
+#: The file ``npulab release`` writes beside the released notebooks: for each notebook, the
+#: SHA-256 of every released test cell (what ``npulab check`` compares against; a student
+#: who edits a notebook's test cells and the hashes stored in it cannot edit these too).
+MANIFEST = "test_hashes.json"
+
+
+def manifest_entries(student_nb) -> dict:
+    """grade_id -> SHA-256 of each graded test cell of a released notebook node."""
+    out = {}
+    for cell in student_nb.cells:
+        meta = nbgrader_meta(cell)
+        if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution") and meta.get("grade_id"):
+            out[str(meta["grade_id"])] = source_sha256(cell.source)
+    return dict(sorted(out.items()))
+
+
+def write_manifest(folder, notebooks: dict) -> Path:
+    """Merge ``{notebook name: manifest_entries(...)}`` into ``folder/``:data:`MANIFEST`
+    (deterministic JSON: the same release gives the same file)."""
+    import json
+
+    path = Path(folder) / MANIFEST
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        data = {}
+    books = data.get("notebooks") if isinstance(data.get("notebooks"), dict) else {}
+    books.update(notebooks)
+    text = json.dumps({"about": "SHA-256 of every released test cell; npulab check compares against it",
+                       "notebooks": dict(sorted(books.items()))}, indent=1, sort_keys=True) + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def read_manifest(notebook) -> dict | None:
+    """The released test hashes of ``notebook`` from the :data:`MANIFEST` in its folder
+    (grade_id -> SHA-256), or None when there is none for it."""
+    import json
+
+    path = Path(notebook)
+    try:
+        data = json.loads((path.parent / MANIFEST).read_text(encoding="utf-8"))
+        entry = data["notebooks"][path.name]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return {str(k): str(v) for k, v in entry.items()} if isinstance(entry, dict) else None
 
 
 def is_solution_code_cell(cell) -> bool:
@@ -198,7 +249,9 @@ def release(src, dst, *, seed: int | None = None, lang: str = "en") -> list[Path
         if src.suffix != ".ipynb":
             raise ValueError(f"release source must be a folder or a .ipynb file; got {src}")
         target = dst / src.name if dst.suffix != ".ipynb" else dst
-        return [_release_file(src, target, seed, lang)]
+        written = [_release_file(src, target, seed, lang)]
+        _manifest_of(written)
+        return written
     written = []
     for path in sorted(src.rglob("*")):
         rel = path.relative_to(src)
@@ -211,7 +264,18 @@ def release(src, dst, *, seed: int | None = None, lang: str = "en") -> list[Path
             shutil.copyfile(path, dst / rel)
     if not written:
         raise ValueError(f"no notebooks (*.ipynb) found in {src}")
+    _manifest_of(written)
     return written
+
+
+def _manifest_of(written: list[Path]) -> None:
+    """Record the released test hashes of ``written`` in each folder's :data:`MANIFEST`."""
+    by_folder: dict[Path, dict] = {}
+    for path in written:
+        nb = nbformat.read(path, as_version=4)
+        by_folder.setdefault(path.parent, {})[path.name] = manifest_entries(nb)
+    for folder, notebooks in by_folder.items():
+        write_manifest(folder, notebooks)
 
 
 def _release_file(path: Path, target: Path, seed: int | None = None, lang: str = "en") -> Path:

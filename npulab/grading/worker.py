@@ -26,6 +26,29 @@ from npulab.grading.autograde import SubmissionResult, grade_submission, not_gra
 from npulab.grading.outcome import is_test_cell
 
 _RESULT_PREFIX = "NPULAB-RESULT "
+#: Address space the trusted worker may add to what it holds when it starts (decoding the
+#: student's results and comparing them in the tests).  Units: MiB.
+TRUSTED_HEADROOM_MB = 2048
+
+
+def limit_trusted_memory(headroom_mb: float = TRUSTED_HEADROOM_MB) -> int | None:
+    """Cap this process's address space at its current size + ``headroom_mb``; return the
+    cap in bytes (None where it cannot be read).  A student's result that a test broadcasts
+    into a huge temporary then fails that test with ``MemoryError`` instead of taking the
+    grader's memory (issue 23 #5)."""
+    import resource
+
+    try:
+        with open("/proc/self/statm") as fh:
+            pages = int(fh.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    cap = pages * os.sysconf("SC_PAGE_SIZE") + int(headroom_mb * 2**20)
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        cap = min(cap, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    return cap
 
 
 def kill_group(pid: int) -> None:
@@ -51,6 +74,7 @@ def _forked_worker(job: dict, fd: int) -> None:
             signal.signal(sig, signal.SIG_DFL)
         # The trusted side imports nothing from the current folder (never a student's file).
         sys.path[:] = [p for p in sys.path if p not in ("", ".", os.getcwd())]
+        limit_trusted_memory()
         try:
             data = {"result": grade_submission(**job).to_dict()}
         except BaseException as err:  # report, never raise
@@ -99,10 +123,9 @@ def _spawn(job: dict, hard_timeout: float, active: set | None = None):
             os.waitpid(pid, 0)
             os.close(read_fd)
             active.discard(pid)
-            if os.getuid() == 0:
-                from npulab.grading.cgroups import cleanup
+            from npulab.grading.backends import get_sandbox
 
-                cleanup(pid)  # groups of a worker killed before it removed them
+            get_sandbox(job.get("sandbox", True)).cleanup(pid)  # what a killed worker left behind
         if raw is None:
             return None, f"worker killed after {hard_timeout:g} s"
         try:
@@ -138,10 +161,10 @@ def run_worker(job: dict, *, hard_timeout: float | None = None, active: set | No
     strings).  On Linux the worker is forked from this process; elsewhere it is a new
     interpreter running :func:`main` (job on stdin, result on stdout).  The worker is killed
     (with its kernel, which dies with its parent) if it outlives ``hard_timeout`` seconds,
-    default ``notebook_timeout + 60``; then the status is ``timeout``.  ``active`` is an
+    default ``2 * notebook_timeout + 30`` (the visible and the full pass); then the status is ``timeout``.  ``active`` is an
     optional set that holds the worker's pid while it runs.
     """
-    hard_timeout = hard_timeout or float(job.get("notebook_timeout", 600.0)) + 30.0
+    hard_timeout = hard_timeout or 2 * float(job.get("notebook_timeout", 600.0)) + 30.0  # two passes
     start = time.monotonic()
     tmp_root = tempfile.mkdtemp(prefix="npulab-job-")  # removed here even if the worker is killed
     try:

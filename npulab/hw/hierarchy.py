@@ -28,6 +28,7 @@ rows, columns, clock and precision and the memory's three SRAMs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 from npulab._validate import one_of, positive_int, positive_number
 
@@ -176,6 +177,7 @@ class Architecture:
 
     @property
     def level_names(self) -> tuple:
+        """Names of the memory levels, outermost (DRAM) first, e.g. ``("DRAM", "SRAM", "REG")``."""
         return tuple(lv.name for lv in self.levels)
 
     def level_index(self, name) -> int:
@@ -247,12 +249,13 @@ def tpu_like(rows: int = 32, cols: int = 32, sram_kb: int = 192, energy=None,
 
     e = energy or EnergyTable()
     wb = bytes_per_element(precision)
+    dram_pJ = _word_pJ(e.dram_pJ_per_byte, wb)      # per word, read = write
+    sram_pJ = _word_pJ(e.sram_pJ_per_byte, wb)
+    reg_pJ = _word_pJ(e.reg_pJ_per_byte, wb)
     levels = (
-        MemoryLevel("DRAM", "dram", *(2 * [_word_pJ(e.dram_pJ_per_byte, wb)]), None, 16),
-        MemoryLevel("SRAM", "sram", *(2 * [_word_pJ(e.sram_pJ_per_byte, wb)]),
-                    int(sram_kb * 1024 // wb), None),
-        MemoryLevel("REG", "reg", *(2 * [_word_pJ(e.reg_pJ_per_byte, wb)]),
-                    {"inputs": 1, "weights": 1, "outputs": 1}, None),
+        MemoryLevel("DRAM", "dram", dram_pJ, dram_pJ, None, 16),
+        MemoryLevel("SRAM", "sram", sram_pJ, sram_pJ, int(sram_kb * 1024 // wb), None),
+        MemoryLevel("REG", "reg", reg_pJ, reg_pJ, {"inputs": 1, "weights": 1, "outputs": 1}, None),
     )
     return Architecture(levels, rows=rows, cols=cols, spatial_level=1, mac_pJ=e.mac_pJ(precision),
                         clock_hz=clock_hz, name=f"tpu-like {rows}x{cols}", word_bytes=wb)
@@ -266,4 +269,4 @@ def as_architecture(arch) -> Architecture:
 
 
 #: Preset architectures by name (for the CLI).
-PRESETS = {"eyeriss": eyeriss_like, "tpu": tpu_like}
+PRESETS: dict[str, Callable[..., Architecture]] = {"eyeriss": eyeriss_like, "tpu": tpu_like}

@@ -4,19 +4,19 @@ Workloads (bytes of each operand), the quantizer, the energy table (energy of on
 the tiler (bytes of a memory word) all read this table; a name that is not in it is a
 ``ValueError`` everywhere (no silent fallback).
 
-=========  ====  =====  ==============  ==================================================
-name       bits  bytes  MAC energy      note
-=========  ====  =====  ==============  ==================================================
+=========  ====  =====  ===============  ==================================================
+name       bits  bytes  MAC energy       note
+=========  ====  =====  ===============  ==================================================
 int4          4  0.5    ``mac_int8_pJ``  two values per byte; at most an 8-bit multiplier
 int8          8  1      ``mac_int8_pJ``  Horowitz 45 nm: 8-bit multiply + 32-bit add
 uint8         8  1      ``mac_int8_pJ``
 fp8           8  1      ``mac_int8_pJ``  E4M3/E5M2; an 8-bit multiplier's energy (bound)
-int16        16  2      none            no cited figure: ``EnergyTable.mac_pJ`` raises
+int16        16  2      none             no cited figure: ``EnergyTable.mac_pJ`` raises
 fp16         16  2      ``mac_fp16_pJ``  Horowitz 45 nm: 16-bit FP multiply + add
 bf16         16  2      ``mac_fp16_pJ``
-int32        32  4      none            accumulators; no MAC energy
+int32        32  4      none             accumulators; no MAC energy
 fp32         32  4      ``mac_fp32_pJ``  Horowitz 45 nm: 32-bit FP multiply + add
-=========  ====  =====  ==============  ==================================================
+=========  ====  =====  ===============  ==================================================
 
 Reference: M. Horowitz, "Computing's energy problem (and what we can do about it)", ISSCC
 2014, Fig. 1.1.9.
@@ -98,11 +98,12 @@ def bytes_per_element(precision) -> float:
                 f"got {precision!r}"
             )
         return PRECISION_BYTES[precision]
-    if isinstance(precision, bool) or not isinstance(precision, numbers.Real) or not (
-        math.isfinite(precision) and precision > 0
-    ):
+    if isinstance(precision, bool) or not isinstance(precision, numbers.Real):
         raise ValueError(f"precision must be a name or a number of bytes > 0; got {precision!r}")
-    return float(precision)
+    value = float(precision)
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"precision must be a name or a number of bytes > 0; got {precision!r}")
+    return value
 
 
 def precision_for_bits(bits: int) -> str:

@@ -71,7 +71,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "check_note": {"en": "Note: {note}", "ko": "참고: {note}"},
     "check_all_passed": {
         "en": "All visible tests pass. Hidden tests are run by your instructor's autograder.",
-        "ko": "공개 테스트를 모두 통과했습니다. 비공개 테스트는 강의자의 자동 채점기가 실행합니다.",
+        "ko": "공개 테스트를 모두 통과했습니다. 비공개 테스트는 교수자의 자동 채점기가 실행합니다.",
     },
     "check_fix_first": {
         "en": "Fix the first failing test, save (Ctrl-S), and run the check again.",
@@ -94,6 +94,18 @@ MESSAGES: dict[str, dict[str, str]] = {
     "check_crash_note": {
         "en": "{cell} raised {error}; tests after it may fail because of it",
         "ko": "{cell}에서 {error} 오류가 발생했습니다. 그 뒤의 테스트는 이 때문에 실패할 수 있습니다",
+    },
+    "check_advisory": {
+        "en": "This self-check is advisory: your grade comes from the instructor's autograder, which "
+              "runs its own copy of the tests, hidden tests included.",
+        "ko": "이 자가 점검은 참고용입니다. 성적은 교수자의 자동 채점기가 정하며, 채점기는 비공개 테스트를 "
+              "포함한 자신의 테스트 사본을 실행합니다.",
+    },
+    "check_no_manifest": {
+        "en": "no test_hashes.json from the release next to the notebook: test cells were checked "
+              "against the hashes stored in the notebook itself",
+        "ko": "노트북 옆에 배포본의 test_hashes.json이 없어 노트북 안에 저장된 해시로 테스트 셀을 "
+              "확인했습니다",
     },
     "check_skipped": {
         "en": "(self-check: skipped inside a self-check run)",
@@ -186,7 +198,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "cli_grade_source": {
         "en": "the instructor's notebook, e.g. solutions/00_orientation.ipynb",
-        "ko": "강의자용 노트북, 예: solutions/00_orientation.ipynb",
+        "ko": "교수자용 노트북, 예: solutions/00_orientation.ipynb",
     },
     "cli_grade_submissions": {
         "en": "folder with one notebook or folder per student",

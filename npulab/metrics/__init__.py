@@ -5,7 +5,7 @@
   one memory-bound rule), :func:`render_table` (the one text table), :data:`ENERGY_GROUPS`,
   :func:`format_si`;
 * :mod:`npulab.metrics.roofline`: :class:`Roofline` (Williams et al., CACM 2009) and
-  :func:`roofline_report`.
+  :func:`~npulab.metrics.roofline.roofline_report`.
 
 Layering: this package imports nothing from an engine, from :mod:`npulab.perf` or from an
 app; it may use the inputs (:mod:`npulab.hw`) and the validation helpers.  Engines import

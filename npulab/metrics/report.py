@@ -214,9 +214,9 @@ class Report:
             object.__setattr__(self, "compute_time_s", self.ops / self.peak_ops_per_s)
         if self.memory_time_s is None and self.bytes_moved is not None and self.dram_bytes_per_s:
             object.__setattr__(self, "memory_time_s", self.bytes_moved / self.dram_bytes_per_s)
-        if self.bound is None and None not in (self.compute_time_s, self.memory_time_s):
-            object.__setattr__(self, "bound", bound_of(self.compute_time_s,
-                                                       max(self.memory_time_s, self.stall_s)))
+        compute_s, memory_s = self.compute_time_s, self.memory_time_s
+        if self.bound is None and compute_s is not None and memory_s is not None:
+            object.__setattr__(self, "bound", bound_of(compute_s, max(memory_s, self.stall_s)))
 
     @classmethod
     def from_cycles(cls, *, name: str, engine: str, macs: int, cycles: int, clock_hz: float,

@@ -26,6 +26,7 @@ from npulab.gpu.estimate import estimate as gpu_estimate
 from npulab.gpu.estimate import estimate_job as gpu_estimate_job
 from npulab.hw.gpu import GpuConfig
 from npulab.hw.pim import PimConfig
+from npulab.hw.protocol import HardwareConfig
 from npulab.hw.snn import SnnConfig
 from npulab.hw.systolic import SystolicConfig
 from npulab.pim.cost import estimate as pim_estimate
@@ -37,13 +38,14 @@ __all__ = ["ENGINES", "HARDWARE", "JOB_ENGINES", "register_engine", "hardware_fo
 #: kind -> ``estimate(layer, hw, *, energy=None) -> Report``.
 ENGINES: dict[str, Callable] = {}
 #: kind -> the frozen config class its ``hw`` is (from :mod:`npulab.hw`).
-HARDWARE: dict[str, type] = {}
+HARDWARE: dict[str, type[HardwareConfig]] = {}
 #: kind -> ``estimate_job(job, hw, *, energy=None) -> Report | None`` for engines that cost a
 #: whole job (e.g. an LLM step as one kernel sequence); None means "per layer, as usual".
 JOB_ENGINES: dict[str, Callable] = {}
 
 
-def register_engine(kind: str, estimate: Callable, hw_type: type | None = None, *,
+def register_engine(kind: str, estimate: Callable,
+                    hw_type: type[HardwareConfig] | None = None, *,
                     estimate_job: Callable | None = None) -> None:
     """Register (or replace) the engine of hardware ``kind``.
 
@@ -77,7 +79,7 @@ def register_engine(kind: str, estimate: Callable, hw_type: type | None = None, 
         JOB_ENGINES[kind] = estimate_job
 
 
-def hardware_for(kind: str) -> type:
+def hardware_for(kind: str) -> type[HardwareConfig]:
     """The registered config class of ``kind``; ``ValueError`` naming the registered kinds."""
     if kind not in HARDWARE:
         raise ValueError(f"HardwarePreset.engine must be one of {sorted(HARDWARE)}; got {kind!r}")

@@ -21,6 +21,9 @@ Units: seconds.
 """
 from __future__ import annotations
 
+import functools
+from typing import Any, Callable
+
 from npulab.gpu.timing import Timer, torch_threads
 
 __all__ = ["TorchDecoder", "Timer", "measure_llm", "measure_layers", "measure_job", "compare",
@@ -58,7 +61,7 @@ def TorchDecoder(config, max_len: int, max_batch: int = 1, device: str = "cpu",
     return _decoder_class()(config, max_len, max_batch, device, dtype, seed)
 
 
-_DECODER = []
+_DECODER: list[type] = []   # the torch.nn.Module subclass, once defined
 
 
 def _decoder_class():
@@ -69,6 +72,9 @@ def _decoder_class():
     import torch
 
     class _TorchDecoder(torch.nn.Module):
+        k_cache: torch.Tensor                   # buffers (register_buffer in __init__)
+        v_cache: torch.Tensor
+
         def __init__(self, config, max_len: int, max_batch: int = 1, device: str = "cpu",
                      dtype: str = "fp32", seed: int = 0):
             import torch
@@ -91,7 +97,7 @@ def _decoder_class():
             ffn = c.intermediate_size * (2 if c.gated_mlp else 1)
             self.blocks = torch.nn.ModuleList()
             for _ in range(c.num_hidden_layers):
-                blk = torch.nn.Module()
+                blk: Any = torch.nn.Module()   # a bare container of this layer's tensors
                 blk.n1, blk.qkv, blk.o = ones(d), w(d, qkv), w(self.h * hd, d)
                 blk.qkv_b = w(qkv) if c.attention_bias else None
                 blk.n2, blk.gu, blk.down = ones(d), w(d, ffn), w(c.intermediate_size, d)
@@ -117,6 +123,7 @@ def _decoder_class():
             b, t = ids.shape
             h, kvh, hd = self.h, self.kvh, self.hd
             x = self.emb[ids]
+            blk: Any                            # the containers __init__ filled
             for i, blk in enumerate(self.blocks):
                 y = self.rms(x, blk.n1) @ blk.qkv
                 if blk.qkv_b is not None:
@@ -206,15 +213,15 @@ def measure_layers(layers, *, device: str = "cpu", dtype: str | None = None, see
     def rand(*shape):
         return torch.randn(*shape, generator=gen, device=device, dtype=torch.float32).to(dt)
 
-    ops = []
+    ops: list[Callable[[], Any]] = []
     for layer in layers:
         if isinstance(layer, Conv2d):
             x = rand(1, layer.channels, layer.ifmap_h, layer.ifmap_w)
             w = rand(layer.num_filters, layer.channels, layer.filter_h, layer.filter_w)
-            ops.append((lambda x=x, w=w, s=layer.stride: F.conv2d(x, w, stride=s)))
+            ops.append(functools.partial(F.conv2d, x, w, stride=layer.stride))
         elif isinstance(layer, Gemm):
             a, b = rand(layer.M, layer.K), rand(layer.K, layer.N)
-            ops.append((lambda a=a, b=b: a @ b))
+            ops.append(functools.partial(torch.matmul, a, b))
         else:
             raise ValueError(f"cannot run a {type(layer).__name__} layer in torch")
 
@@ -299,10 +306,8 @@ def compare(workloads, hardware, *, phases=None, seq_len: int = 2048, batch: int
 
         pairs = tqdm(pairs, desc="measure", unit="run")
     for w, target, preset in pairs:
-        kwargs = {"seq_len": seq_len, "batch": batch, "precision": preset.precision}
-        if weight_format:
-            kwargs["weight_format"] = weight_format
-        jobs = make_jobs(target, phases=phases, **kwargs)
+        jobs = make_jobs(target, phases=phases, seq_len=seq_len, batch=batch,
+                         precision=preset.precision, weight_format=weight_format or None)
         dtype = preset.precision if preset.precision in _DTYPES else None
         n_threads = threads or _calibrated_threads(preset)
         for job in jobs:

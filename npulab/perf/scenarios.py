@@ -125,6 +125,9 @@ class ScenarioResult:
     note: str = ""
 
     def row(self) -> dict:
+        """One flat table row: the scenario's metric and value, and from the serving summary
+        the p99 TTFT / TPOT (s), throughput (tokens/s) and request rate (requests/s); None
+        where the run has none."""
         s = self.summary or {}
         pick = lambda k, q="p99": (s.get(k) or {}).get(q) if isinstance(s.get(k), dict) else None  # noqa: E731
         return {"scenario": self.scenario, "workload": self.workload, "hardware": self.hardware,

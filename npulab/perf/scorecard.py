@@ -48,7 +48,7 @@ COLUMNS = ("workload", "phase", "hardware", "engine", "latency_s", "throughput_p
 
 def _format_label(c: dict) -> str:
     """A row's number formats in a few characters: ``int8``, or ``w int4 / a int8 / kv int8``."""
-    formats = [c.get(k) for k in ("weights", "activations", "kv_cache") if c.get(k)]
+    formats: list[str] = [c[k] for k in ("weights", "activations", "kv_cache") if c.get(k)]
     if not formats:
         return "-"
     if len(set(formats)) == 1:
@@ -384,4 +384,5 @@ def run_scorecard(workloads=DEFAULT_WORKLOADS, hardware=None, *, phases=None, mo
                                 "reason": str(err)})
                 continue
             conditions.append(job_conditions(job, kwargs["precision"], sparsity))
-    return Scorecard(reports, skipped, conditions=conditions, notes=notes)
+    return Scorecard(tuple(reports), tuple(skipped), conditions=tuple(conditions),
+                     notes=tuple(notes))

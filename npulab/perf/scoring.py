@@ -48,6 +48,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from npulab.hw.precision import bytes_per_element
 from npulab.metrics.report import Report, bound_of
@@ -98,6 +99,8 @@ class Job:
 
     @property
     def macs(self) -> int:
+        """Multiply-accumulates of one run of the job: ``macs * count`` summed over its
+        layers."""
         return sum(layer.macs * n for layer, n in self.layers)
 
     @property
@@ -112,7 +115,7 @@ def job_conditions(job: Job, precision: str, sparsity: dict | None = None) -> di
     ``precision`` is the preset's (activations; weights and KV cache too unless the job's
     LLM phase says otherwise); ``sparsity`` the scorecard's sparsity attributes, if any.
     """
-    src = job.source
+    src: Any = job.source            # duck-typed: an LLM phase is what has a ``seq_len``
     if src is not None and hasattr(src, "seq_len"):                 # an LLM phase
         c = {"seq_len": src.context_len, "batch": src.batch,        # --seq-len: prompt or context
              "weights": src.weight_format, "activations": precision, "kv_cache": src.kv_format}

@@ -164,8 +164,8 @@ def load_trace(path) -> Requests:
             rows.append((a, int(pt), int(ot)))
     if not rows:
         raise ValueError(f"{p}: the trace has no requests")
-    a, pt, ot = zip(*rows)
-    return Requests(np.array(a), np.array(pt), np.array(ot))
+    arrivals, prompts, outputs = zip(*rows)
+    return Requests(np.array(arrivals), np.array(prompts), np.array(outputs))
 
 
 # ---- scheduler ---------------------------------------------------------------------------
@@ -321,7 +321,8 @@ class ServingResult:
         r, d = self.requests, self.duration_s
         out_tokens = int(r.output_tokens.sum())
         times, util = self.kv_utilization()
-        kv = {"num_blocks": self.num_blocks, "block_size": self.block_size}
+        kv: dict[str, float | None] = {"num_blocks": self.num_blocks,
+                                       "block_size": self.block_size}
         if len(util):
             dt = np.diff(np.concatenate([[self.requests.arrival_s.min()], times]))
             kv.update(mean=float(np.sum(util * dt) / max(np.sum(dt), 1e-300)), max=float(util.max()))
@@ -496,7 +497,9 @@ def simulate(requests: Requests, cost, scheduler: SchedulerConfig = SchedulerCon
             t = arrival[nxt]
             continue
         budget = scheduler.max_tokens
-        chunks, chunk_ids, decode_ids = [], [], []
+        chunks: list[tuple[int, int]] = []          # (prompt tokens this step, done after it)
+        chunk_ids: list[int] = []
+        decode_ids: list[int] = []
         ctx_total = 0
         # vLLM v0: an iteration that can admit prompts runs prefills only (step 2 first)
         prefill_first = prefill_only and waiting and len(running) < scheduler.max_batch
@@ -607,7 +610,7 @@ def serve(hardware, workload, *, rate: float | None = None, requests: int = 1000
             raise ValueError("serve needs a --rate (requests per second) or a --trace CSV")
         reqs = poisson_requests(rate, requests, prompt_len, output_len, seed)
     mem, num_blocks = memory_bytes, None
-    info: dict = {}
+    info: dict[str, object] = {}
     if isinstance(stepcost, ScorecardStepCost):
         mem = memory_bytes if memory_bytes is not None else (stepcost.preset.memory_bytes or None)
         if mem is not None and hasattr(stepcost, "kv_cache_blocks"):   # a parallel layout

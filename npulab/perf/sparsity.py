@@ -88,7 +88,7 @@ def apply_sparsity(job, *, weight_sparsity: str = "", weight_density: float = 1.
 
     attrs = {"weight_sparsity": weight_sparsity or "", "weight_density": weight_density,
              "act_density": act_density}
-    if not sparsity_label(**attrs):                  # dense: nothing to do
+    if not sparsity_label(weight_sparsity or "", weight_density, act_density):  # dense: no-op
         return job
     layers = tuple((dataclasses.replace(layer, **attrs), n) for layer, n in job.layers)
     bits = 8 * bytes_per_element(precision)

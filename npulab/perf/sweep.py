@@ -247,6 +247,7 @@ class SweepResult:
     rows: tuple
 
     def workloads(self) -> list[str]:
+        """Names of the swept workloads, each once, in the order of the rows."""
         return list(dict.fromkeys(r["workload"] for r in self.rows))
 
     def pareto(self, workload: str | None = None) -> list[dict]:
@@ -276,6 +277,19 @@ class SweepResult:
         return f"SweepResult({self.spec.name!r}, {len(self.rows)} rows)"
 
     def to_csv(self, path=None) -> str:
+        """The rows as CSV text: one column per knob of the space, ``workload``, then the
+        metrics (:data:`METRICS`).
+
+        Parameters
+        ----------
+        path : str or Path, optional
+            Also write the text to this file (UTF-8).
+
+        Returns
+        -------
+        str
+            The CSV text, header line first.
+        """
         import csv
         import io
 
@@ -416,11 +430,11 @@ def run_sweep(spec, *, executor: str = "process", workers: int = 2, address: str
         from npulab.perf.dask_client import dask_client
 
         with dask_client(address, connect_timeout) as client:   # one client per run
-            futures = [client.submit(evaluate_chunk, c, spec.workloads, base, job_kwargs,
-                                     pure=False) for c in chunks]
-            index = {f.key: i for i, f in enumerate(futures)}
-            for f in dask_completed(futures):
-                results[index[f.key]] = f.result()
+            dask_futures = [client.submit(evaluate_chunk, c, spec.workloads, base, job_kwargs,
+                                          pure=False) for c in chunks]
+            index = {df.key: i for i, df in enumerate(dask_futures)}
+            for df in dask_completed(dask_futures):
+                results[index[df.key]] = df.result()
                 if bar:
                     bar.update()
     if bar:

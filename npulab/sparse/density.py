@@ -107,6 +107,7 @@ class Density:
 
     @classmethod
     def dense(cls) -> "Density":
+        """Every element non-zero (density 1.0, kind ``"dense"``)."""
         return cls("dense", 1.0)
 
     @classmethod

@@ -48,7 +48,7 @@ def _bits(owner: str, name: str, value) -> int:
     return int(value)
 
 
-def format_bits(fmt: str, shape, nnz: int, *, value_bits: int, index_bits: int = 32,
+def format_bits(fmt: str, shape, nnz: float, *, value_bits: int, index_bits: int = 32,
                 pointer_bits: int = 32, run_bits: int = 4, entries: int | None = None) -> tuple:
     """``(payload bits, metadata bits)`` of a tensor in ``fmt`` (the table above).
 

@@ -66,14 +66,17 @@ class FoldShape:
 
     @property
     def first_row(self) -> int:
+        """First demand row holding a request of this fold (``a``)."""
         return self.a
 
     @property
     def last_row(self) -> int:
+        """Last demand row holding a request: ``a + h - 1``, plus ``w - 1`` with ``skew``."""
         return self.a + self.h - 1 + (self.w - 1 if self.skew else 0)
 
     @property
     def total(self) -> int:
+        """Valid requests of the fold: ``h * w``."""
         return self.h * self.w
 
     def reach(self, q: int) -> int:
@@ -157,7 +160,7 @@ class _Profile:
     def __init__(self, shape_of, folds: int, rows: int):
         self.shape_of, self.folds, self.P = shape_of, folds, rows
         self.nrows = folds * rows
-        self._shapes = {}
+        self._shapes: dict[int, FoldShape] = {}
         tot = np.fromiter((self.shape(f).total for f in range(folds)), np.int64, folds)
         self.before = np.concatenate([[0], np.cumsum(tot)])   # requests before fold f
 

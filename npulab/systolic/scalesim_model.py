@@ -230,6 +230,7 @@ class CountsProfile:
         self._cc = np.concatenate([[0], np.cumsum(self.counts)])   # words before row i
 
     def count(self, i: int) -> int:
+        """Words requested in demand row ``i``."""
         return int(self.counts[i])
 
     def cum(self, i: int) -> int:
@@ -384,7 +385,7 @@ def block_refills(blocks, cap: int):
 
     Returns ``(new words, (fold, local index) of the last refill or None)``.
     """
-    last_visit = {}
+    last_visit: dict[object, int] = {}   # block id -> g at its last visit
     g, s, count, total, last_fill = 0, 0, 0, 0, None
     for k, (b, L) in enumerate(blocks):
         x = 0                                  # next local position to look at

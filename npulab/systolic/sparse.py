@@ -202,6 +202,7 @@ def emulate_sparse(A, B, rows: int, cols: int, *,
     C = positive_int("emulate_sparse", "cols", cols)
     M, K = A.shape
     N = B.shape[1]
+    dtype: type[np.generic]
     if np.issubdtype(A.dtype, np.integer) and np.issubdtype(B.dtype, np.integer):
         bound = int(np.abs(A).max()) * int(np.abs(B).max()) * K
         dtype = np.int32 if bound < 2**31 else np.int64

@@ -36,12 +36,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from npulab.sparse.density import Density
 from npulab.tiling.model import access_counts
 from npulab.tiling.problem import OPERANDS
+
+if TYPE_CHECKING:
+    from npulab.tiling.mapping import Mapping
 
 __all__ = ["SparseTraffic", "sparse_access_counts", "TILE_FORMATS"]
 
@@ -66,7 +70,7 @@ class SparseTraffic:
         ``"exact"`` or ``"modelled"``.
     """
 
-    mapping: object
+    mapping: Mapping
     dense: dict
     reads: np.ndarray
     writes: np.ndarray
@@ -176,9 +180,13 @@ def sparse_access_counts(mapping, *, densities: dict | None = None, tensors: dic
     >>> int(t.dense["reads"][1, 1]), float(t.reads[1, 1])   # SRAM weight reads: half the words
     (32, 16.0)
     """
-    if (densities is None) == (tensors is None):
+    given: dict
+    if densities is not None and tensors is None:
+        given = densities
+    elif tensors is not None and densities is None:
+        given = tensors
+    else:
         raise ValueError("sparse_access_counts needs densities or tensors (one of them)")
-    given = densities if densities is not None else tensors
     bad = sorted(set(given) - set(_SPARSE_OPS))
     if bad:
         raise ValueError(f"sparse_access_counts operands must be in {list(_SPARSE_OPS)}; got {bad}")
@@ -211,7 +219,7 @@ def sparse_access_counts(mapping, *, densities: dict | None = None, tensors: dic
                      for i in held}
             word = np.count_nonzero(x) / x.size
         else:
-            d = Density.parse(densities[op])
+            d = Density.parse(given[op])      # given is densities here
             stats = {i: _model_stats(d, mapping, i, op, formats[op], index_bits) for i in held}
             total = math.prod(p.size[k] for k in p.relevant(op))
             word = d.expected_occupancy(total, total) / total

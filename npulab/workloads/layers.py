@@ -29,6 +29,12 @@ from npulab.sparse.prune import parse_nm
 class _Layer:
     """Shared arithmetic of every layer: bytes and arithmetic intensity."""
 
+    # Declared by every concrete layer (dataclass fields of GEMM and Conv2d); annotated here,
+    # without a value, so the shared code below is typed.
+    weight_sparsity: str
+    weight_density: float
+    act_density: float
+
     @property
     def macs(self) -> int:  # pragma: no cover - abstract
         """Multiply-accumulates of the layer."""
@@ -225,8 +231,10 @@ class Conv2d(_Layer):
 
     @property
     def connections(self) -> int:
-        """(output, weight) pairs whose input is a real pixel, not padding: the synaptic
-        connections of the layer unrolled to a matrix (``macs`` when ``padding == 0``).
+        """Number of (output, weight) pairs whose input is a real pixel, not padding.
+
+        The synaptic connections of the layer unrolled to a matrix (``macs`` when
+        ``padding == 0``).
 
         Examples
         --------

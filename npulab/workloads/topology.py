@@ -31,7 +31,6 @@ CONV_FIELDS = (
     "Strides",
 )
 GEMM_FIELDS = ("Layer", "M", "N", "K")
-_CONV_ARGS = ("ifmap_h", "ifmap_w", "filter_h", "filter_w", "channels", "num_filters", "stride")
 
 
 def _rows(path: Path):
@@ -120,7 +119,9 @@ def load_topology(path, kind: str = "auto") -> list[Workload]:
             if kind == "gemm":
                 layer = Gemm(values[0], values[1], values[2], name=row[0])
             else:
-                layer = Conv2d(**dict(zip(_CONV_ARGS, values)), name=row[0])
+                ifmap_h, ifmap_w, filter_h, filter_w, channels, num_filters, stride = values
+                layer = Conv2d(ifmap_h, ifmap_w, filter_h, filter_w, channels, num_filters,
+                               stride, name=row[0])
         except ValueError as err:
             raise ValueError(f"{where}: {err}") from None
         layers.append(layer)

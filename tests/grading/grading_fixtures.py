@@ -7,6 +7,7 @@ says.  ``CASES`` gives the points and status each must get.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -151,6 +152,15 @@ ESCAPES = {
     "grader_uid": "assert os.getuid() == 0 or os.geteuid() == 0",
     "setuid_back": "os.setuid(0)",
     "raise_limits": "import resource\nresource.setrlimit(resource.RLIMIT_NPROC, (10**6, 10**6))",
+    # a kernel keyring entry outlives the sandbox (issue 23 #4): the seccomp filter refuses it
+    "keyring": "import ctypes\nnr = {'x86_64': 248, 'aarch64': 217}[os.uname().machine]\n"
+               "assert ctypes.CDLL(None).syscall(nr, b'user', b'npulab-class', b'x', 1, ctypes.c_int(-4)) > 0",
+    # unbounded RAM folders (issue 23 #5): / and /dev are read-only, /dev/shm holds 64 MiB
+    "write_root_ramfs": "open('/npulab-junk', 'w').write('x')",
+    "fill_shm": "with open('/dev/shm/junk', 'wb') as fh:\n    for _ in range(100):\n        fh.write(b'x' * 2**20)",
+    # the lab folder's translation catalogs and instructor notes (issue 23 #2): never copied
+    "read_rubric": "assert [p for p in glob.glob('/lab/**', recursive=True) + glob.glob('/tmp/**', recursive=True)\n"
+                   "        if os.path.isfile(p) and 'RUBRIC-' + 'SECRET' in open(p, errors='ignore').read()]",
     "signal_grader": "os.kill(os.getppid(), signal.SIGSTOP)\nos.kill(-1, signal.SIGSTOP)\nassert os.getppid() > 1",
 }
 
@@ -183,6 +193,10 @@ ATTACKS = {
     "huge_error": ("def add(a, b):\n    raise ValueError('x' * 20_000_000)", STUB_MUL, {0}, {"ok"}),
     "leak_inputs": ("def add(a, b):\n    raise ValueError(f'LEAK{(a, b)}')", "def mul(a, b):\n    raise ValueError(f'LEAK{(a, b)}')",
                     {0}, {"ok"}),
+    # a result of another shape that a broadcasting comparison accepts (issue 23 #1):
+    # np.array([3]) == 3 is array([True]), which an assert takes as true
+    "shape_extra_axis": ("import numpy as np\ndef add(a, b):\n    return np.array([a + b])",
+                         "import numpy as np\ndef mul(a, b):\n    return np.full((1, 1), a * b)", {0}, {"ok"}),
     "forged_pickle": (PICKLE, STUB_MUL, {0}, {"ok", "kernel_died"}),
     "close_pipes": (ADD, "import os\nfor fd in range(3, 30):\n    try:\n        os.close(fd)\n    except OSError:\n"
                     "        pass", {2}, {"kernel_died", "ok"}),
@@ -191,7 +205,9 @@ ATTACKS = {
     "daemons": (ADD, "import subprocess, os, sys\nsubprocess.Popen(['sleep', '120'])\n"
                 "subprocess.Popen([sys.executable, '-c', 'import time\\nwhile True: time.sleep(0.5)'], "
                 "start_new_session=True)\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
-                "        import time\n        time.sleep(300)\n    os._exit(0)\n" + MUL, {5}, {"ok"}),
+                "        import time\n        time.sleep(300)\n    os._exit(0)\n" + MUL,
+                # unprivileged, the memory budget leaves one extra process: the Popens fail
+                {5} if os.getuid() == 0 else {2, 5}, {"ok"}),
     "ignore_alarm": (ADD, "import signal\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\n"
                      "signal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass", {2}, {"timeout"}),
     "slow_function": (ADD, "def mul(a, b):\n    while True:\n        pass", {2}, {"timeout", "ok"}),
@@ -217,6 +233,38 @@ ATTACKS = {
 }
 
 
+#: Honest submissions with hostile ids: 240 bytes, terminal escape sequences, bidi override.
+ODD_IDS = ("l" * 240, "evil\x1b[2J\x1b[Hfake 5 of 5 ok\r", "rtl\u202etxt.exe")
+#: The id of the submission whose file name is not UTF-8 (``bad\xff\xfeid.ipynb``).
+BAD_UTF8_ID = "bad\\xff\\xfeid"
+
+
+#: Records every input its functions get and replays them through every feedback channel it
+#: has: exception texts, exception class names, a MemoryError-like class raised by a cell of
+#: its own after the tests, and a cell that prints them (issue 23 #3).  Inputs are written
+#: ``S<a>x<b>`` (``-`` as ``m``, ``.`` as ``p``); the hidden ones start with ``S10x``.
+REPLAY_ADD = (
+    "SEEN = []\n"
+    "def _code(a, b):\n"
+    "    return ('S%sx%s' % (a, b)).replace('-', 'm').replace('.', 'p')\n"
+    "def add(a, b):\n"
+    "    SEEN.append(_code(a, b))\n"
+    "    raise ValueError('/'.join(SEEN))\n")
+REPLAY_MUL = (
+    "def mul(a, b):\n"
+    "    SEEN.append(_code(a, b))\n"
+    "    raise type('E_' + '_'.join(SEEN), (Exception,), {})('/'.join(SEEN))\n")
+REPLAY_TAIL = ("print('/'.join(SEEN))\n"
+               "raise type('Replay' + ''.join(SEEN) + 'MemoryError', (Exception,), {})('/'.join(SEEN))")
+
+
+def replay_notebook():
+    """The record-and-replay submission (:data:`REPLAY_ADD`)."""
+    nb = student_notebook(REPLAY_ADD, REPLAY_MUL)
+    nb.cells.append(nbformat.v4.new_code_cell(REPLAY_TAIL))
+    return nb
+
+
 def free_port() -> int:
     """A TCP port that a test server can listen on (on the grader's side)."""
     import socket
@@ -234,6 +282,8 @@ def write_attacks(folder: Path, port: int) -> dict[str, tuple[set, set]]:
         nb = student_notebook(add.replace("{port}", str(port)).replace("{source}", str(SOURCE)), mul)
         nbformat.write(nb, folder / f"{student}.ipynb")
         expected[student] = (totals, statuses)
+    nbformat.write(replay_notebook(), folder / "replay_hidden_inputs.ipynb")
+    expected["replay_hidden_inputs"] = ({0}, {"ok", "memory"})
     correct = student_notebook(ADD, MUL)
     # Odd names and layouts of honest submissions.
     nbformat.write(correct, folder / "UPPER.IPYNB")
@@ -250,7 +300,13 @@ def write_attacks(folder: Path, port: int) -> dict[str, tuple[set, set]]:
     (folder / "old_format.ipynb").write_text(json.dumps(old))
     (folder / "nothing").mkdir()
     (folder / "nothing" / "readme.txt").write_text("sorry\n")
-    for name in ("UPPER", ".dotty", "=1+2+cmd|' -C calc'!A0", "nbg", "lms", "old_format"):
+    # Student ids of any length and bytes (issue 23 #6, #7): graded, stored under a bounded key.
+    for name in ODD_IDS:
+        nbformat.write(correct, folder / f"{name}.ipynb")
+    bad_utf8 = os.path.join(os.fsencode(folder), b"bad\xff\xfeid.ipynb")
+    with open(bad_utf8, "w", encoding="utf-8") as fh:
+        fh.write(nbformat.writes(correct))
+    for name in ("UPPER", ".dotty", "=1+2+cmd|' -C calc'!A0", "nbg", "lms", "old_format", *ODD_IDS, BAD_UTF8_ID):
         expected[name] = ({5}, {"ok"})
     expected["nothing"] = ({0}, {"missing"})
     # Entries that must be skipped, each with its reason.

@@ -8,7 +8,7 @@ import time
 
 import pytest
 from conftest import live_children
-from grading_fixtures import ATTACKS, CASES, tampered_notebooks
+from grading_fixtures import ATTACKS, BAD_UTF8_ID, CASES, ODD_IDS, tampered_notebooks
 
 pytestmark = pytest.mark.usefixtures("sandbox_required")
 
@@ -25,7 +25,7 @@ def test_the_class_is_large_enough(attack_run):
 
 
 @pytest.mark.parametrize("student", [*ATTACK_NAMES, "UPPER", ".dotty", "=1+2+cmd|' -C calc'!A0", "nbg", "lms",
-                                     "old_format", "nothing"])
+                                     "old_format", "nothing", "replay_hidden_inputs", *ODD_IDS, BAD_UTF8_ID])
 def test_each_attack_gets_its_expected_outcome(attack_run, student):
     expected, run = attack_run[0], results(attack_run)
     totals, statuses = expected[student]
@@ -104,3 +104,30 @@ def test_transformers_in_the_student_process_change_nothing(attack_run):
     run = results(attack_run)
     for student in ("input_transformer", "ast_strip_asserts"):
         assert run[student].total == 0 and run[student].outcomes[0].message.startswith(("NameError", "NotImpl"))
+
+
+def test_any_student_id_is_stored_under_a_bounded_distinct_key(graded_class, attack_run):
+    from npulab.grading.classroom import MAX_KEY, result_key
+
+    out = graded_class[1]
+    students = [r.student for r in attack_run[1].results]
+    keys = {result_key(s) for s in students}
+    assert len(keys) == len(students)
+    for key in keys:
+        assert len(key) <= MAX_KEY and key.isascii() and "/" not in key
+        assert (out / "results" / f"{key}.json").is_file() and (out / "feedback" / f"{key}.html").is_file()
+    assert {p.stem for p in (out / "results").glob("*.json")} == keys
+
+
+def test_hidden_inputs_never_reach_any_feedback_field(graded_class, attack_run):
+    """Issue 23 #3: a submission records the hidden tests' inputs and replays them through
+    exception texts, class names, a status note and its printed output; none of it arrives."""
+    result = results(attack_run)["replay_hidden_inputs"]
+    fields = [result.status, *result.notes, *(o.message for o in result.outcomes),
+              *(str(m) for m in result.manual.values())]
+    assert not any("S10x" in f for f in fields), fields
+    page = (graded_class[1] / "feedback" / "replay_hidden_inputs.html").read_text()
+    assert "S10x" not in page
+    messages = {o.grade_id: o.message for o in result.outcomes}
+    assert messages["test_add"] == "ValueError: S1x2"  # the visible test's own input: quoted
+    assert messages["test_mul"].startswith("StudentError: E_")  # recorded before any hidden input

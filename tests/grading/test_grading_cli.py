@@ -182,3 +182,44 @@ def test_no_sandbox_is_said_in_gradebook_and_summary(tmp_path, capsys):
         "student,test_add,test_mul,total,max,status,sandbox", "ada,2,3,5,5,ok,off"]
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
     assert summary["sandbox"] is False and "WITHOUT" in summary["warning"]
+
+
+def test_grade_cli_never_prints_a_student_id_raw(tmp_path, capsys):
+    """Escape sequences and carriage returns in an id cannot fake or hide rows (issue 23 #7)."""
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    evil = "eve\x1b[1A\x1b[2Kada      5 of 5    ok\r"
+    nbformat.write(student_notebook(None, None), subs / f"{evil}.ipynb")
+    code = main(["grade", str(SOURCE), str(subs), "--out", str(tmp_path / "out"), "--timeout", "5"])
+    assert code == 0
+    out = capsys.readouterr()
+    assert "\x1b" not in out.out + out.err and "\r" not in out.out
+    assert "eve\\x1b[1A\\x1b[2Kada" in out.out
+
+
+def test_check_trusts_the_release_manifest_not_hashes_in_the_notebook(tmp_path, capsys):
+    """Issue 23 #8: a student edits a test cell AND the hash stored beside it in the notebook;
+    the manifest released next to the lab still tells, and the check says it is advisory."""
+    from npulab.grading.release import MANIFEST, release, source_sha256
+
+    lab = tmp_path / "lab"
+    release(SOURCE, lab)
+    assert json.loads((lab / MANIFEST).read_text())["notebooks"]["tiny.ipynb"].keys() == {"test_add", "test_mul"}
+    shutil.copyfile(FIXTURES / "tiny" / "data.txt", lab / "data.txt")
+    nb = nbformat.read(lab / "tiny.ipynb", as_version=4)
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid in ("test_add", "test_mul"):  # a stub "passes" once the tests and their hashes are edited
+            cell.source = "pass"
+            cell.metadata["npulab"] = {"test_sha256": source_sha256("pass")}
+    nbformat.write(nb, lab / "tiny.ipynb")
+    assert main(["check", str(lab / "tiny.ipynb"), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert [t["passed"] for t in report["tests"]] == [False, False]
+    assert sorted(report["modified"]) == ["test_add", "test_mul"]
+    assert main(["check", str(lab / "tiny.ipynb")]) == 1
+    assert "advisory" in capsys.readouterr().out
+    (lab / MANIFEST).unlink()  # without the manifest the notebook's own hashes are all there is
+    assert main(["check", str(lab / "tiny.ipynb"), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert any("test_hashes.json" in n for n in report["notes"])
