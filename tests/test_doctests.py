@@ -17,6 +17,7 @@ MODULES = [
     "npulab.hw.area",
     "npulab.hw.protocol",
     "npulab.hw.gpu",
+    "npulab.hw.interconnect",
     "npulab.metrics.report",
     "npulab.metrics.roofline",
     "npulab.grading.markers",

@@ -15,6 +15,11 @@ def run(args) -> int:
         return run_scenarios(args)
     if getattr(args, "measure", False):  # predicted vs measured on this machine (issue 16)
         return run_measure(args)
+    from npulab.cli.layout_flags import layout_from_args, run_scorecard_layout
+
+    layout = layout_from_args(args)                # several devices (issue 28)
+    if layout is not None:
+        return run_scorecard_layout(args, layout)
 
     from npulab.cli.limits import MAX_BATCH, MAX_SEQ_LEN, in_range
 
@@ -87,6 +92,9 @@ def add_parser(sub) -> None:
     p.add_argument("--csv", metavar="F", help="also write the table as CSV")
     p.add_argument("--html", metavar="F", help="also write the table as HTML")
     p.add_argument("--plot", metavar="F.png", help="also write the energy/latency plot")
+    from npulab.cli.layout_flags import add_layout_arguments
+
+    add_layout_arguments(p)
     add_json_flag(p)
     add_scenario_arguments(p)  # --scenario single-stream|server|offline and its bounds
     add_measure_arguments(p)  # --measure, --layers, --device (predicted vs measured)

@@ -25,7 +25,12 @@ def _kwargs(args) -> dict:
         raise ValueError(f"--memory-gb must be > 0; got {args.memory_gb}")
     if not 0 < args.memory_util <= 1:
         raise ValueError(f"--memory-util must be in (0, 1]; got {args.memory_util}")
-    return dict(hardware=args.hw, workload=args.workload, requests=args.requests,
+    from npulab.cli.layout_flags import layout_from_args
+
+    if args.micro_batches != 1:
+        raise ValueError("--micro-batches is for scorecard; serve runs one micro-batch per iteration")
+    return dict(layout=layout_from_args(args), link=args.link,
+                hardware=args.hw, workload=args.workload, requests=args.requests,
                 prompt_len=args.prompt_len, output_len=args.output_len, seed=args.seed,
                 trace=args.trace, max_batch=args.max_batch, max_tokens=args.max_tokens,
                 chunked_prefill=args.chunked_prefill, policy=args.policy, block_size=args.block_size,
@@ -114,6 +119,10 @@ def run(args) -> int:
     sc = s["scheduler"]
     print(f"{s['workload']} on {s['hardware']}: {s['requests']} requests, offered "
           f"{s['offered_rate_per_s'] or 0:.4g} req/s, {s['iterations']} iterations (mean batch {s['mean_batch']:.3g})")
+    if s.get("layout"):
+        lay = s["layout"]
+        print(f"  layout: tp={lay['tp']} pp={lay['pp']} ep={lay['ep']} on {lay['devices']} devices: "
+              f"one of dp={lay['dp']} replicas simulated at rate / {lay['dp']} (cluster: x{lay['dp']})")
     arrivals = (f"trace {args.trace}" if args.trace else
                 f"Poisson, prompts {args.prompt_len} / outputs {args.output_len} tokens, seed {args.seed}")
     costs = "the preset's engine" if s["score_model"] == "engine" else "the roofline bound"
@@ -181,5 +190,8 @@ def add_parser(sub) -> None:
     p.add_argument("--dask", metavar="ADDRESS", help="--rates on a Dask cluster (e.g. tcp://127.0.0.1:8786)")
     p.add_argument("--workers", type=int, default=2, help="--rates: local processes (default 2; 1 = serial)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    from npulab.cli.layout_flags import add_layout_arguments
+
+    add_layout_arguments(p)
     add_json_flag(p)
     p.set_defaults(func=run)

@@ -44,7 +44,7 @@ from npulab.hw.build import build
 
 #: Keys every preset file may have, whatever its engine (the engine's own keys are its
 #: config class's ``PRESET_KEYS``).
-COMMON_KEYS = frozenset({"name", "engine", "description", "energy", "sources"})
+COMMON_KEYS = frozenset({"name", "engine", "description", "energy", "sources", "interconnect"})
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
@@ -78,6 +78,9 @@ class HardwarePreset:
         One line.
     sources : dict
         Citation of each number.
+    interconnect : str or dict, optional
+        The device's link to its peers: a name in :data:`npulab.hw.interconnect.LINKS` or
+        :class:`~npulab.hw.interconnect.Link` fields (used by :mod:`npulab.perf.parallel`).
 
     Attributes
     ----------
@@ -96,6 +99,7 @@ class HardwarePreset:
     energy: Any
     description: str = ""
     sources: Mapping[str, str] = field(default_factory=dict)
+    interconnect: Any = None
 
     def __post_init__(self):
         from npulab.hw.protocol import HardwareConfig
@@ -178,11 +182,25 @@ def preset_from_dict(d: Mapping, origin: str = "preset") -> HardwarePreset:
         hw = hw_type.from_preset({k: d[k] for k in hw_type.PRESET_KEYS if k in d})
         return HardwarePreset(name=str(d.get("name", origin)), config=hw, energy=energy,
                               description=str(d.get("description", "")),
-                              sources=dict(d.get("sources") or {}))
+                              sources=dict(d.get("sources") or {}),
+                              interconnect=_interconnect(d.get("interconnect")))
     except TypeError as err:  # e.g. a list where a number belongs
         raise ValueError(f"{origin}: {str(err).splitlines()[0]}") from None
     except ValueError as err:
         raise ValueError(f"{origin}: {str(err).splitlines()[0]}") from None
+
+
+def _interconnect(spec):
+    """A preset's ``interconnect``: a link name or Link fields, checked now (one line if bad)."""
+    if spec is None:
+        return None
+    from npulab.hw.interconnect import Link, get_link
+
+    if isinstance(spec, Mapping):
+        Link(**{"name": "link", **spec})
+        return dict(spec)
+    get_link(spec)
+    return spec
 
 
 def available_presets() -> list[str]:

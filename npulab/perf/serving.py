@@ -570,7 +570,7 @@ def serve(hardware, workload, *, rate: float | None = None, requests: int = 1000
           block_size: int = 16, memory_bytes: float | None = None, memory_utilization: float = 0.9,
           weight_format: str | None = None, kv_format: str | None = None,
           group_size: int | None = None, context_bucket: int = 16, score_model: str = "engine",
-          progress: bool = False, cost=None) -> ServingResult:
+          progress: bool = False, cost=None, layout=None, link=None) -> ServingResult:
     """Simulate serving ``workload`` on ``hardware`` (what ``npulab serve`` runs).
 
     Requests come from ``trace`` (a CSV file or a :class:`Requests`) or a Poisson process (``rate``, ``requests``,
@@ -579,6 +579,9 @@ def serve(hardware, workload, *, rate: float | None = None, requests: int = 1000
     ``policy`` names the scheduler (:data:`POLICIES`); ``max_tokens`` defaults to the policy's
     token budget (:data:`POLICY_TOKEN_BUDGET`: 512 for ``"sarathi"``, else 8192).
     Other arguments: :class:`SchedulerConfig` and :class:`ScorecardStepCost`.
+    ``layout`` (a :class:`npulab.perf.parallel.Layout`) serves one replica of a multi-device
+    layout (:class:`~npulab.perf.parallel.LayoutStepCost`, over ``link``); with ``dp``
+    replicas it receives ``rate / dp`` (random splitting of a Poisson stream).
 
     Examples
     --------
@@ -587,6 +590,14 @@ def serve(hardware, workload, *, rate: float | None = None, requests: int = 1000
     >>> sorted(res.summary())[:3]
     ['duration_s', 'e2e_s', 'goodput_requests_per_s']
     """
+    if cost is None and layout is not None and not (layout.trivial and link is None):
+        from npulab.perf.parallel import LayoutStepCost
+
+        cost = LayoutStepCost(workload, hardware, layout, link=link, weight_format=weight_format,
+                              kv_format=kv_format, group_size=group_size,
+                              context_bucket=context_bucket, score_model=score_model)
+    if layout is not None and rate is not None:
+        rate = rate / layout.dp
     stepcost = cost or ScorecardStepCost(workload, hardware, weight_format=weight_format,
                                          kv_format=kv_format, group_size=group_size,
                                          context_bucket=context_bucket, score_model=score_model)
@@ -602,13 +613,19 @@ def serve(hardware, workload, *, rate: float | None = None, requests: int = 1000
     info: dict[str, object] = {}
     if isinstance(stepcost, ScorecardStepCost):
         mem = memory_bytes if memory_bytes is not None else (stepcost.preset.memory_bytes or None)
-        if mem is not None:
+        if mem is not None and hasattr(stepcost, "kv_cache_blocks"):   # a parallel layout
+            num_blocks = stepcost.kv_cache_blocks(mem, block_size=block_size,
+                                                  memory_utilization=memory_utilization)
+        elif mem is not None:
             num_blocks = kv_cache_blocks(stepcost.model, mem, block_size=block_size,
                                          weight_format=stepcost.weight_format, group_size=group_size,
                                          kv_format=stepcost.kv_format, memory_utilization=memory_utilization)
         info = {"hardware": stepcost.preset.name, "workload": stepcost.model.name,
                 "weight_format": stepcost.weight_format, "kv_format": stepcost.kv_format,
                 "memory_bytes": mem, "score_model": score_model}
+        if layout is not None:
+            info["layout"] = {"tp": layout.tp, "pp": layout.pp, "ep": layout.ep, "dp": layout.dp,
+                              "devices": layout.devices}
     if policy not in POLICIES:
         raise ValueError(f"policy must be one of {', '.join(POLICIES)}; got {policy!r}")
     if chunked_prefill and policy == "orca":

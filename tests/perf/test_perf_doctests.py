@@ -6,7 +6,8 @@ import pytest
 
 
 @pytest.mark.parametrize("module", ["npulab.metrics.report", "npulab.metrics.roofline", "npulab.perf.presets",
-                                    "npulab.perf.scorecard", "npulab.hw.area", "npulab.workloads.llm"])
+                                    "npulab.perf.scorecard", "npulab.hw.area", "npulab.workloads.llm",
+                                    "npulab.perf.parallel"])
 def test_doctests(module):
     result = doctest.testmod(importlib.import_module(module))
     assert result.failed == 0 and result.attempted > 0

@@ -13,6 +13,7 @@ from npulab.workloads.llm import LLMConfig, bundled, bytes_per_param, from_confi
 # without embeddings, so that is what is compared for them.
 PUBLISHED = {
     "llama-3.1-8b": ("total", 8.03e9),
+    "llama-3.1-70b": ("total", 70.6e9),
     "llama-3.2-1b": ("total", 1.23e9),
     "qwen2.5-1.5b": ("total", 1.54e9),
     "qwen2.5-7b": ("total", 7.61e9),
