@@ -44,8 +44,8 @@ LECTURES = ROOT / "course" / "lectures"
 E = EnergyTable()
 L0, L1, L2, L3, L4 = ("00_orientation.md", "01_quantization.md", "02_integer_inference.md",
                       "03_systolic.md", "04_tiling.md")
-L5, L6, L7, L8, L10 = ("05_pim.md", "06_snn.md", "07_scorecard_llm.md", "08_capstone.md",
-                       "10_sparsity.md")
+L5, L6, L7, L8, L9, L10 = ("05_pim.md", "06_snn.md", "07_scorecard_llm.md", "08_capstone.md",
+                           "09_compiler.md", "10_sparsity.md")
 Q1, Q2, Q2K = "../quizzes/quiz1_key.md", "../quizzes/quiz2.md", "../quizzes/quiz2_key.md"
 
 
@@ -66,6 +66,25 @@ def _round_to(x: float, step: int) -> int:
 
 
 # --------------------------------------------------------------------------- helpers (npulab only)
+
+@cache
+def _digits_cnn_stats() -> dict:
+    """prog.stats of the bundled digits CNN compiled for edge-npu-int8 (batch 1)."""
+    from npulab.compiler import compile_model
+    from npulab.compiler.models import bundled
+
+    model, (x,) = bundled("digits-cnn")
+    return compile_model(model, example_inputs=(x,), hw="edge-npu-int8").stats
+
+
+def _conv2_row() -> tuple:
+    from npulab.compiler import load_hardware
+    from npulab.compiler.machine import machine_for
+
+    layer = _digits_cnn_stats()["layers"][1]
+    bpc = machine_for(*load_hardware("edge-npu-int8")).dram_bytes_per_cycle
+    return layer["dram_bytes"], layer["dram_bytes"] / bpc, layer["compute_cycles"]
+
 
 def _int8() -> float:
     return E.mac_pJ("int8")
@@ -368,6 +387,12 @@ QUOTES = [
     Quote(L8, "65,536 ≈ {:.2f} × 10⁻³ mm² (× {} int4, × {:g} fp16)",
           lambda: (hw_area.PE_MM2_INT8 * 1e3, hw_area.PE_SCALE["int4"], hw_area.PE_SCALE["fp16"])),
     Quote(L8, "at npulab's systolic default it adds {:.1f} mW, {:.1f} mW in all", _duty_row),
+    # Lecture 9: the compiled digits CNN (npulab.compiler, docs/compiler.md)
+    Quote(L9, "{:,} instructions, {:,} cycles, {:,} MACs and {:,} DRAM bytes",
+          lambda: tuple(_digits_cnn_stats()[k] for k in ("instructions", "cycles", "macs",
+                                                          "dram_bytes"))),
+    Quote(L9, "second convolution moves {:,} bytes (about {:.0f} DMA cycles) for {:,} compute "
+              "cycles", _conv2_row),
     # Lecture 10: compressed bytes of an int8 2:4 matrix (npulab.sparse.format_bits)
     Quote(L10, "({:.3f} of dense)", lambda: (_sparse_ratio("bitmap"),)),
     Quote(L10, "({:.1f} of dense)", lambda: (_sparse_ratio("csr"),)),
