@@ -42,7 +42,13 @@ import numpy as np
 from npulab.compiler.isa import FIELDS, LOAD_REGS, OPCODES, QUEUES, REGISTERS
 from npulab.compiler.machine import Machine
 from npulab.compiler.quantize import int_add
-from npulab.quant import int_lut, int_mul, int_rmsnorm, int_softmax, multiply_by_quantized_multiplier
+from npulab.quant import (
+    int_lut,
+    int_mul,
+    int_rmsnorm,
+    int_softmax,
+    multiply_by_quantized_multiplier,
+)
 from npulab.systolic.folds import compute_cycles
 
 __all__ = [
@@ -111,7 +117,8 @@ def instruction_cycles(ins, mach: Machine) -> int:
     if op == "MATMUL":
         return compute_cycles(a[3], a[5], a[4], mach.rows, mach.cols, ("ws", "os")[a[7]])
     if op in ("REQUANT", "ADDQ", "MAX", "CLAMP", "VMAC", "VLUT", "VMULQ", "VNORM", "VSOFTMAX"):
-        rows, cols = (a[2], a[3]) if op in ("REQUANT", "CLAMP", "VLUT", "VSOFTMAX") else (a[3], a[4])
+        two_src = op not in ("REQUANT", "CLAMP", "VLUT", "VSOFTMAX")
+        rows, cols = (a[3], a[4]) if two_src else (a[2], a[3])
         passes = {"VNORM": 2, "VSOFTMAX": 3}.get(op, 1)
         return passes * rows * math.ceil(cols / mach.width)
     return 1
