@@ -303,7 +303,8 @@ def capture(module, example_inputs) -> Graph:
             op, attrs = _function_node(fxn.name, fxn.target, args, fxn.kwargs, F, torch)
         tensors = tuple(a for a in args if isinstance(a, str))
         if op == "cat":
-            tensors = tuple(args[0])
+            joined = args[0]
+            tensors = tuple(joined) if isinstance(joined, tuple) else ()
         if op == "slice":
             width = graph.shape(tensors[0])[1]
             start, stop, _ = slice(attrs["start"], attrs["stop"]).indices(width)

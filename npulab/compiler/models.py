@@ -175,8 +175,8 @@ def decoder_layer(hidden=576, heads=9, kv_heads=3, head_dim=64, intermediate=153
     """
     import torch
     import torch.nn.functional as F
+    from torch import nn
 
-    nn = _nn()
     if heads % kv_heads:
         raise ValueError(f"decoder_layer: heads ({heads}) must be a multiple of kv_heads "
                          f"({kv_heads})")
@@ -252,6 +252,6 @@ def bundled(name: str, image_size: int = 224, batch: int = 4, seed: int = 0):
         return mobilenet_v2(seed=seed), (x,)
     if name == "smollm-135m-layer":
         c = SMOLLM_135M
-        tokens = torch.randn((16, c["hidden"]), generator=gen)
+        tokens = torch.randn((16, int(c["hidden"])), generator=gen)
         return decoder_layer(**c, seed=seed), (tokens,)
     raise ValueError(f"unknown model {name!r} (bundled: {', '.join(MODELS)})")
