@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 
 from npulab.compiler import compile_model
@@ -105,3 +107,26 @@ def test_cli_compiles_and_runs_the_smollm_layer(capsys):
     assert s["run"]["bit_exact"] is True and s["run"]["inputs"] == 16
     assert s["run"]["cosine_vs_float"] > 0.99
     assert {"VNORM", "VSOFTMAX", "LOADT", "VLUT", "VMULQ"} <= set(s["opcodes"])
+
+
+@settings(max_examples=6, deadline=None)
+@given(st.integers(1, 3), st.integers(1, 2), st.sampled_from([4, 6, 8]), st.integers(1, 8),
+       st.sampled_from(["ws", "os"]), st.integers(0, 2**16))
+def test_random_decoder_layers_run_bit_exact(kv, group, head_dim, tokens, dataflow, seed):
+    heads = kv * group
+    hidden = heads * head_dim + 3  # a width that is no multiple of the array's row width
+    model = decoder_layer(hidden, heads, kv, head_dim, 2 * hidden - 1, seed=seed)
+    x = _x((tokens, hidden), seed)
+    prog = compile_model(model, (x,), hw=_tiny(8, 8, dataflow))
+    assert torch.equal(prog.run(x), prog.reference(x))
+
+
+def test_timing_of_the_transformer_instructions_is_one_definition():
+    from npulab.compiler.sim import instruction_cycles, prepare
+
+    model = decoder_layer(**SMALL, seed=1)
+    x = _x((4, SMALL["hidden"]))
+    prog = compile_model(model, (x,), hw=_tiny(4, 8, "ws"))
+    low = prog.lowered(4)
+    lat = prepare(low.program, prog.machine)[1]
+    assert lat.tolist() == [instruction_cycles(i, prog.machine) for i in low.program]
