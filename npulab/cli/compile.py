@@ -59,7 +59,9 @@ def run(args) -> int:
     if args.image_size < 8:
         raise ValueError(f"--image-size must be >= 8; got {args.image_size}")
     module, example = _load_model(args.model, args.image_size)
-    prog = compile_model(module, example, hw=args.hw)
+    # a sequence model's rows are the tokens of one sequence: describe the whole sequence
+    batch = int(example[0].shape[0]) if args.model == "smollm-135m-layer" else 1
+    prog = compile_model(module, example, hw=args.hw, batch=batch)
     run_info = None
     if args.run:
         import torch

@@ -608,6 +608,9 @@ def _sdpa_layer(em, mach, node, q: Buffer, k: Buffer, v: Buffer, y: Buffer, firs
                          f"{node.name!r} (the memories of {mach.name} are too small)")
     m_addr, s_addr = _const_rows(em, mach, (at["m0"], at["shift"]))
     ln2, b, c_ = at["softmax"]
+    if max(ln2, b, c_) >= 2**31:
+        raise ValueError(f"unsupported op sdpa at node {node.name!r}: its softmax constants "
+                         f"{(ln2, b, c_)} exceed int32 (the scores' scale is too small)")
     em.begin_layer(first)
     _regs(em, {"QZP": at["zy"], "QLO": -128, "QHI": 127, "SM_LN2": ln2, "SM_B": b, "SM_C": c_})
     em.emit("LOAD", (1, acc_m, m_addr, 1, W, 0))

@@ -104,7 +104,7 @@ def test_cli_compiles_and_runs_the_smollm_layer(capsys):
 
     assert main(["compile", "smollm-135m-layer", "--hw", "tpuv1-like", "--run", "--json"]) == 0
     s = json.loads(capsys.readouterr().out)
-    assert s["run"]["bit_exact"] is True and s["run"]["inputs"] == 16
+    assert s["run"]["bit_exact"] is True and s["run"]["inputs"] == 16 and s["batch"] == 16
     assert s["run"]["cosine_vs_float"] > 0.99
     assert {"VNORM", "VSOFTMAX", "LOADT", "VLUT", "VMULQ"} <= set(s["opcodes"])
 
