@@ -245,13 +245,13 @@ def bundled(name: str, image_size: int = 224, batch: int = 4, seed: int = 0):
         x_train = load_digits()[0]
         return digits_model(name.split("-")[1]), (torch.from_numpy(x_train),)
     gen = torch.Generator().manual_seed(seed + 1)
+    if name == "smollm-135m-layer":  # 16 tokens, whatever batch and image_size say
+        tokens = torch.randn((16, int(SMOLLM_135M["hidden"])), generator=gen)
+        return decoder_layer(**SMOLLM_135M, seed=seed), (tokens,)
     x = torch.randn((batch, 3, image_size, image_size), generator=gen)
     if name == "resnet18":
         return resnet18(seed=seed), (x,)
     if name == "mobilenetv2":
         return mobilenet_v2(seed=seed), (x,)
-    if name == "smollm-135m-layer":
-        c = SMOLLM_135M
-        tokens = torch.randn((16, int(c["hidden"])), generator=gen)
-        return decoder_layer(**c, seed=seed), (tokens,)
+
     raise ValueError(f"unknown model {name!r} (bundled: {', '.join(MODELS)})")
