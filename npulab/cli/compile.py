@@ -1,6 +1,7 @@
 """``npulab compile``: compile a model to an NPU program, print or run it.
 
-MODEL is a bundled model (``digits-mlp``, ``digits-cnn``, ``resnet18``, ``mobilenetv2``) or a
+MODEL is a bundled model (``digits-mlp``, ``digits-cnn``, ``resnet18``, ``mobilenetv2``,
+``smollm-135m-layer``: one SmolLM-135M decoder layer on 16 tokens, random weights) or a
 Python file exposing ``model()`` (a ``torch.nn.Module``) and ``example_inputs()`` (a tuple of
 one tensor, the calibration batch).  ``--emit asm|bin|json`` prints the program (binary to
 ``--output`` or stdout), ``--run`` simulates the example inputs and checks the result
@@ -58,7 +59,9 @@ def run(args) -> int:
     if args.image_size < 8:
         raise ValueError(f"--image-size must be >= 8; got {args.image_size}")
     module, example = _load_model(args.model, args.image_size)
-    prog = compile_model(module, example, hw=args.hw)
+    # a sequence model's rows are the tokens of one sequence: describe the whole sequence
+    batch = int(example[0].shape[0]) if args.model == "smollm-135m-layer" else 1
+    prog = compile_model(module, example, hw=args.hw, batch=batch)
     run_info = None
     if args.run:
         import torch
@@ -67,8 +70,10 @@ def run(args) -> int:
         y, r = prog.run(x), prog.reference(x)
         with torch.no_grad():
             f = module(x)
+        cos = torch.nn.functional.cosine_similarity(y.reshape(1, -1), f.reshape(1, -1))
         run_info = {"inputs": int(x.shape[0]), "bit_exact": bool(torch.equal(y, r)),
-                    "max_abs_error_vs_float": float((y - f).abs().max())}
+                    "max_abs_error_vs_float": float((y - f).abs().max()),
+                    "cosine_vs_float": float(cos)}
         if y.ndim == 2:
             run_info["top1_agreement_vs_float"] = float((y.argmax(1) == f.argmax(1)).float().mean())
     if args.trace:
@@ -109,6 +114,8 @@ def run(args) -> int:
         if run_info:
             line = (f"run: {run_info['inputs']} inputs, bit-exact vs integer reference: "
                     f"{'yes' if run_info['bit_exact'] else 'NO'}")
+            line += (f", vs float: cosine {run_info['cosine_vs_float']:.4f}, max |error| "
+                     f"{run_info['max_abs_error_vs_float']:.4g}")
             if "top1_agreement_vs_float" in run_info:
                 line += f", top-1 agreement with float {run_info['top1_agreement_vs_float']:.1%}"
             print(line)
@@ -122,8 +129,8 @@ def add_parser(sub) -> None:
 
     p = sub.add_parser("compile", help="compile a PyTorch model to an NPU program (and run it)")
     p.add_argument("model", metavar="MODEL",
-                   help="digits-mlp, digits-cnn, resnet18, mobilenetv2, or a .py file with "
-                        "model() and example_inputs()")
+                   help="digits-mlp, digits-cnn, resnet18, mobilenetv2, smollm-135m-layer, or "
+                        "a .py file with model() and example_inputs()")
     p.add_argument("--hw", default="tpuv1-like", metavar="PRESET",
                    help="systolic hardware preset or preset file (default tpuv1-like)")
     p.add_argument("--emit", choices=("asm", "bin", "json"), help="print the program")

@@ -11,7 +11,11 @@ Supported: ``nn.Linear``, ``nn.Conv2d`` (stride, padding, groups incl. depthwise
 square stride and padding, no dilation), ``nn.BatchNorm2d`` after a conv, ReLU and
 ReLU6 (module, functional or method), ``nn.MaxPool2d``, ``nn.AvgPool2d``,
 ``nn.AdaptiveAvgPool2d`` to 1x1, ``+``/``torch.add`` of two tensors, flatten / view /
-reshape / ``nn.Flatten`` / ``nn.Unflatten``.
+reshape / ``nn.Flatten`` / ``nn.Unflatten``.  For a transformer block on ``[tokens, features]``
+values: ``nn.RMSNorm`` (over the last axis), column slices ``x[:, a:b]`` (attention heads),
+``F.scaled_dot_product_attention`` of 2-D ``q, k, v`` (one head; ``is_causal``, ``scale``),
+``torch.cat(..., dim=1)``, SiLU and GELU (module or functional) and the product ``a * b`` of
+two tensors (a gated MLP).
 
 References
 ----------
@@ -45,6 +49,13 @@ SUPPORTED = (
     "Unflatten",
     "Identity",
     "Dropout",
+    "RMSNorm",
+    "column slice x[:, a:b]",
+    "scaled_dot_product_attention",
+    "cat(dim=1)",
+    "SiLU",
+    "GELU",
+    "mul of two tensors",
 )
 
 
@@ -142,6 +153,19 @@ def _module_node(name, mod, args, shape, graph, nn):
             )
         h, w = graph.shape(args[0])[2:]
         return "avgpool", {"kernel": (h, w), "stride": 1, "padding": 0}
+    if type(mod).__name__ == "RMSNorm" and hasattr(mod, "normalized_shape"):
+        shape_n = tuple(mod.normalized_shape)
+        if len(shape_n) != 1 or len(graph.shape(args[0])) != 2:
+            raise ValueError(f"unsupported op RMSNorm over {list(shape_n)} at node {name!r} "
+                             f"(the NPU normalises the last axis of [tokens, features])")
+        n = shape_n[0]
+        w = _np(mod.weight) if mod.weight is not None else np.ones(n, np.float32)
+        eps = mod.eps if mod.eps is not None else float(np.finfo(np.float32).eps)
+        return "rmsnorm", {"weight": w, "eps": float(eps)}
+    if isinstance(mod, nn.SiLU):
+        return "silu", {}
+    if isinstance(mod, nn.GELU):
+        return "gelu", {"approximate": mod.approximate}
     if isinstance(mod, (nn.Flatten, nn.Unflatten)):
         return "reshape", {}
     if isinstance(mod, (nn.Identity, nn.Dropout)):
@@ -158,6 +182,34 @@ def _function_node(name, target, args, kwargs, F, torch):
         if len([a for a in args if isinstance(a, str)]) == 2 and len(args) == 2 and not kwargs:
             return "add", {}
         raise ValueError(f"unsupported op add of a tensor and a constant at node {name!r}")
+    if target is operator.getitem:
+        idx = args[1] if len(args) > 1 else None
+        ok = (isinstance(idx, tuple) and len(idx) == 2 and idx[0] == slice(None)
+              and isinstance(idx[1], slice) and idx[1].step in (None, 1))
+        if not ok:
+            raise ValueError(f"unsupported op getitem {idx!r} at node {name!r} (only column "
+                             f"slices x[:, a:b])")
+        return "slice", {"start": idx[1].start, "stop": idx[1].stop}
+    if target is F.scaled_dot_product_attention:
+        bad = set(kwargs) - {"is_causal", "scale"}
+        if bad or len(args) != 3 or kwargs.get("scale") is not None and kwargs["scale"] <= 0:
+            raise ValueError(f"unsupported op scaled_dot_product_attention with {sorted(bad)} "
+                             f"at node {name!r} (q, k, v, is_causal, scale only)")
+        return "sdpa", {"causal": bool(kwargs.get("is_causal", False)),
+                        "scale": kwargs.get("scale")}
+    if target is torch.cat:
+        dim = kwargs.get("dim", args[1] if len(args) > 1 else 0)
+        if dim not in (1, -1):
+            raise ValueError(f"unsupported op cat along dim {dim} at node {name!r} (only dim=1)")
+        return "cat", {}
+    if target in (F.silu, "silu"):
+        return "silu", {}
+    if target is F.gelu:
+        return "gelu", {"approximate": kwargs.get("approximate", "none")}
+    if target in (operator.mul, torch.mul, "mul"):
+        if len([a for a in args if isinstance(a, str)]) == 2 and len(args) == 2 and not kwargs:
+            return "mul", {}
+        raise ValueError(f"unsupported op mul of a tensor and a constant at node {name!r}")
     if target in (F.relu, torch.relu, "relu", "relu_"):
         return "relu", {}
     if target is F.relu6:
@@ -237,6 +289,9 @@ def capture(module, example_inputs) -> Graph:
         args = tuple(
             alias.get(a.name, a.name) if isinstance(a, torch.fx.Node) else a for a in fxn.args
         )
+        if fxn.target is torch.cat and args and isinstance(args[0], (list, tuple)):
+            parts = tuple(alias.get(a.name, a.name) for a in args[0])
+            args = (parts,) + args[1:]
         if fxn.op == "call_method" and fxn.target in ("size", "dim"):
             alias[fxn.name] = None  # a Python number, read only by reshapes
             continue
@@ -247,6 +302,15 @@ def capture(module, example_inputs) -> Graph:
         else:
             op, attrs = _function_node(fxn.name, fxn.target, args, fxn.kwargs, F, torch)
         tensors = tuple(a for a in args if isinstance(a, str))
+        if op == "cat":
+            joined = args[0]
+            tensors = tuple(joined) if isinstance(joined, tuple) else ()
+        if op == "slice":
+            width = graph.shape(tensors[0])[1]
+            start, stop, _ = slice(attrs["start"], attrs["stop"]).indices(width)
+            attrs = {"start": start, "stop": stop}
+        if op == "sdpa" and attrs["scale"] is None:
+            attrs["scale"] = 1.0 / float(np.sqrt(graph.shape(tensors[0])[1]))
         if op is None:
             alias[fxn.name] = tensors[0]
             continue

@@ -35,6 +35,19 @@ MAX        compute   elementwise max of two SPAD tiles
 CLAMP      compute   ``SPAD[dst] = clamp(SPAD[src], QLO, QHI)`` (a lone ReLU/ReLU6)
 VMAC       compute   ``ACC[c+i, j] (+)= SPAD[a+i, j] * SPAD[b, j]`` on the vector ALU: one
                      weight per channel (depthwise convs, average pools)
+LOADT      load      ``SPAD[sp + i, j] = DRAM[dram + j*stride + i]``: a transposed load (K^T
+                     of attention)
+VNORM      compute   RMSNorm of ``rows`` rows of ``cols`` int8 values, stored in chunks of
+                     ``W`` columns ``pitch`` rows apart (chunk ``c`` of row ``i`` at SPAD row
+                     ``a + c*pitch + i``), gains at SPAD rows ``b + c``: ACC (same layout
+                     from row ``c``) = :func:`npulab.quant.int_rmsnorm` (NORM_Z, NORM_EPS)
+VSOFTMAX   compute   ``SPAD[sp+i, :cols]`` = :func:`npulab.quant.int_softmax` of
+                     ``ACC[acc+i, :cols]`` (I-BERT; SM_LN2, SM_B, SM_C), causal mask
+                     ``j <= i + offset`` when ``causal=1``
+VLUT       compute   ``SPAD[dst+i, j] = T[SPAD[src+i, j] + 128]``, ``T`` the 256 entries of
+                     ACC from row ``table`` on (SiLU, GELU)
+VMULQ      compute   :func:`npulab.quant.int_mul` of two SPAD tiles (MUL_* registers, QZP,
+                     clamp QLO..QHI)
 =========  ========  ==========================================================================
 
 Binary encoding: every instruction is 128 bits, little-endian: opcode (4 bits), the four
@@ -77,6 +90,11 @@ OPCODES = {
     "MAX": 8,
     "CLAMP": 9,
     "VMAC": 10,
+    "LOADT": 11,
+    "VNORM": 12,
+    "VSOFTMAX": 13,
+    "VLUT": 14,
+    "VMULQ": 15,
 }
 _NAMES = {v: k for k, v in OPCODES.items()}
 
@@ -102,6 +120,12 @@ FIELDS = {
     "MAX": (("a", 20), ("b", 20), ("dst", 20), ("rows", 20), ("cols", 12)),
     "CLAMP": (("src", 20), ("dst", 20), ("rows", 20), ("cols", 12)),
     "VMAC": (("a", 20), ("b", 20), ("c", 20), ("rows", 20), ("cols", 12), ("acc", 1)),
+    "LOADT": (("sp", 20), ("dram", 32), ("rows", 20), ("cols", 12), ("stride", 24)),
+    "VNORM": (("a", 20), ("b", 20), ("c", 20), ("rows", 20), ("cols", 12), ("pitch", 20)),
+    "VSOFTMAX": (("acc", 20), ("sp", 20), ("rows", 20), ("cols", 12), ("causal", 1),
+                 ("offset", 20)),
+    "VLUT": (("src", 20), ("dst", 20), ("rows", 20), ("cols", 12), ("table", 20)),
+    "VMULQ": (("a", 20), ("b", 20), ("dst", 20), ("rows", 20), ("cols", 12)),
 }
 
 #: Configuration registers by number.
@@ -129,6 +153,15 @@ REGISTERS = (
     "ADD_SHB",
     "ADD_MY",
     "ADD_SHY",
+    "NORM_Z",
+    "NORM_EPS",
+    "SM_LN2",
+    "SM_B",
+    "SM_C",
+    "MUL_ZA",
+    "MUL_ZB",
+    "MUL_M",
+    "MUL_SH",
 )
 #: Registers read by the load unit (SETREG of them runs on the load queue).
 LOAD_REGS = frozenset(range(REGISTERS.index("PADVAL") + 1))
@@ -212,7 +245,7 @@ class Instr:
 def queue_of(instr: Instr) -> str:
     """The queue that executes ``instr`` (``"load"``, ``"compute"`` or ``"store"``)."""
     op = instr.op
-    if op == "LOADI2C" or (op == "LOAD" and instr.args[0] == 0):
+    if op in ("LOADI2C", "LOADT") or (op == "LOAD" and instr.args[0] == 0):
         return "load"
     if op == "SETREG":
         return "load" if instr.args[0] in LOAD_REGS else "compute"

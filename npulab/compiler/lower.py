@@ -18,6 +18,14 @@ Each integer op becomes one **layer** of instructions:
   weights 1): on the vector ALU, one ``VMAC`` per window position and tile.
 * ``qadd`` -> ``ADDQ``, ``qmaxpool`` -> ``R*S`` im2col column blocks reduced by ``MAX``,
   ``qclamp`` -> ``CLAMP``, ``reshape`` -> nothing (a view of the same DRAM buffer).
+* A transformer block (values ``[tokens, features]``, one row per token): ``qrmsnorm`` ->
+  per row tile the row's ``W``-wide chunks and the gains loaded, one ``VNORM`` into the
+  accumulator, one ``REQUANT`` per chunk; ``qsdpa`` (one head, all tokens in one tile: tokens
+  <= array rows and cols) -> ``Q`` and ``V`` loaded, ``K^T`` by ``LOADT``, ``MATMUL`` (scores
+  into the accumulator), ``VSOFTMAX`` (probabilities into the scratchpad), ``MATMUL``
+  (``P V``), ``REQUANT``; ``qlut`` -> ``VLUT`` (the table in accumulator rows), ``qmul`` ->
+  ``VMULQ``; ``slice`` -> nothing (a strided view: only attention reads one), ``cat`` ->
+  nothing (the heads store straight into their columns of the joined tensor).
 
 **Double buffering** with VTA's tokens: k-step ``t`` loads into input slot ``t % 2`` and
 (``t >= 2``) first pops a ``c2l`` token, pushed by the compute that finished with step
@@ -53,7 +61,9 @@ class Buffer:
     """A tensor in DRAM: a ``rows x cols`` int8 matrix at ``addr``.
 
     ``nhwc`` is ``(N, H, W, C)`` for images (rows = pixels); ``chw`` is ``(C, H, W)`` for a
-    feature matrix that is a flattened NHWC image (columns in (h, w, c) order).
+    feature matrix that is a flattened NHWC image (columns in (h, w, c) order).  ``stride``
+    (0: ``cols``) is the distance between rows: a column slice (an attention head) is a view
+    of its tensor with the tensor's row stride.
     """
 
     addr: int
@@ -61,6 +71,12 @@ class Buffer:
     cols: int
     nhwc: tuple | None = None
     chw: tuple | None = None
+    stride: int = 0
+
+    @property
+    def pitch(self) -> int:
+        """Elements from one row to the next."""
+        return self.stride or self.cols
 
 
 @dataclass
@@ -524,6 +540,176 @@ def _maxpool_layer(em, mach, node, x: Buffer, y: Buffer, first):
     return {"TM": TM, "TC": TC}
 
 
+def _const_rows(em, mach, values) -> tuple[int, int]:
+    """DRAM addresses of two accumulator rows: a multiplier and a shift for every column."""
+    m0, sh = values
+    return em.const(np.full(mach.width, m0)), em.const(np.full(mach.width, sh))
+
+
+def _rmsnorm_layer(em, mach, node, x: Buffer, y: Buffer, first):
+    """RMSNorm of each row on the vector ALU: chunks of ``W`` columns ``TM`` rows apart."""
+    at, W, n = node.attrs, mach.width, x.cols
+    nc = _ceil(n, W)
+    if n > 4095:
+        raise ValueError(f"unsupported op rmsnorm over {n} > 4095 features at node {node.name!r}")
+    slot = lambda tm: nc * tm + nc  # noqa: E731 - rows of one input slot (data + gains)
+    TM = min(y.rows, (mach.acc_rows - 2) // nc, (mach.spad_rows - 2 * nc) // (2 * nc + 2))
+    if TM < 1:
+        raise ValueError(f"unsupported op rmsnorm over {n} features at node {node.name!r} (the "
+                         f"memories of {mach.name} are too small)")
+    TM = _ceil(y.rows, _ceil(y.rows, TM))
+    g_addr = em.const(at["gamma"])
+    m_addr, s_addr = _const_rows(em, mach, (at["m0"], at["shift"]))
+    em.begin_layer(first)
+    _regs(em, {"QZP": at["zy"], "QLO": -128, "QHI": 127, "NORM_Z": at["zx"],
+               "NORM_EPS": at["eps_q"]})
+    acc_m = nc * TM
+    em.emit("LOAD", (1, acc_m, m_addr, 1, W, 0))
+    em.emit("LOAD", (1, acc_m + 1, s_addr, 1, W, 0))
+    for m0 in range(0, y.rows, TM):
+        tm = min(TM, y.rows - m0)
+        s = (em.t % 2) * slot(TM)
+        em.begin_step()
+        for c in range(nc):
+            cw = min(W, n - c * W)
+            em.load("LOAD", (0, s + c * TM, x.addr + m0 * x.pitch + c * W, tm, cw, x.pitch))
+            em.load("LOAD", (0, s + nc * TM + c, g_addr + c * W, 1, cw, 0))
+        em.compute("VNORM", (s, s + nc * TM, 0, tm, n, TM), step=True)
+        em.end_step()
+        for c in range(nc):
+            cw = min(W, n - c * W)
+            o = 2 * slot(TM) + (em.j % 2) * TM
+            em.compute("REQUANT", (c * TM, o, tm, cw, acc_m, acc_m + 1), out_first=True,
+                       out_last=True)
+            em.store((o, y.addr + m0 * y.pitch + c * W, tm, cw, y.pitch))
+    em.end_layer()
+    return {"TM": TM, "chunks": nc}
+
+
+def _sdpa_layer(em, mach, node, q: Buffer, k: Buffer, v: Buffer, y: Buffer, first):
+    """One attention head with every token in one tile: scores, softmax, ``P V``."""
+    at, W = node.attrs, mach.width
+    T, d = q.rows, q.cols
+    lim = min(mach.rows, mach.cols)
+    if T > lim or d > W:
+        raise ValueError(f"unsupported op sdpa with {T} tokens and head size {d} at node "
+                         f"{node.name!r} (the {mach.rows}x{mach.cols} array takes <= {lim} "
+                         f"tokens and heads <= {W})")
+    ws = mach.dataflow == "ws"
+    TK, TN = min(d, mach.rows if ws else W), min(d, mach.cols)
+    nk, nn_ = _ceil(d, TK), _ceil(d, TN)
+    K0 = nk * T
+    V0 = K0 + d
+    P0 = V0 + nn_ * T
+    O0 = P0 + T
+    acc_m = T + nn_ * T
+    if O0 + 2 * T > mach.spad_rows or acc_m + 2 > mach.acc_rows:
+        raise ValueError(f"unsupported op sdpa with {T} tokens and head size {d} at node "
+                         f"{node.name!r} (the memories of {mach.name} are too small)")
+    m_addr, s_addr = _const_rows(em, mach, (at["m0"], at["shift"]))
+    ln2, b, c_ = at["softmax"]
+    if max(ln2, b, c_) >= 2**31:
+        raise ValueError(f"unsupported op sdpa at node {node.name!r}: its softmax constants "
+                         f"{(ln2, b, c_)} exceed int32 (the scores' scale is too small)")
+    em.begin_layer(first)
+    _regs(em, {"QZP": at["zy"], "QLO": -128, "QHI": 127, "SM_LN2": ln2, "SM_B": b, "SM_C": c_})
+    em.emit("LOAD", (1, acc_m, m_addr, 1, W, 0))
+    em.emit("LOAD", (1, acc_m + 1, s_addr, 1, W, 0))
+    em.begin_step()
+    for c in range(nk):
+        em.load("LOAD", (0, c * T, q.addr + c * TK, T, min(TK, d - c * TK), q.pitch))
+    em.load("LOADT", (K0, k.addr, d, T, k.pitch))
+    for c in range(nn_):
+        em.load("LOAD", (0, V0 + c * T, v.addr + c * TN, T, min(TN, d - c * TN), v.pitch))
+    df = _DF[mach.dataflow]
+    for c in range(nk):
+        em.compute("MATMUL", (c * T, K0 + c * TK, 0, T, min(TK, d - c * TK), T, int(c > 0), df),
+                   step=True)
+    em.compute("VSOFTMAX", (0, P0, T, T, int(at["causal"]), 0), step=True)
+    for c in range(nn_):
+        em.compute("MATMUL", (P0, V0 + c * T, T + c * T, T, T, min(TN, d - c * TN), 0, df),
+                   step=True)
+    em.end_step()
+    for c in range(nn_):
+        o = O0 + (em.j % 2) * T
+        em.compute("REQUANT", (T + c * T, o, T, min(TN, d - c * TN), acc_m, acc_m + 1),
+                   out_first=True, out_last=True)
+        em.store((o, y.addr + c * TN, T, min(TN, d - c * TN), y.pitch))
+    em.end_layer()
+    return {"tokens": T, "head_dim": d, "macs": 2 * T * T * d}
+
+
+def _lut_layer(em, mach, node, x: Buffer, y: Buffer, first):
+    """A table activation (SiLU, GELU): the 256 entries in accumulator rows, one VLUT a tile."""
+    W = mach.width
+    tr = _ceil(256, W)
+    if tr > mach.acc_rows:
+        raise ValueError(f"unsupported op {node.attrs['fn']} at node {node.name!r} (a 256-entry "
+                         f"table does not fit the accumulator of {mach.name})")
+    table = np.zeros(tr * W, np.int64)
+    table[:256] = node.attrs["table"]
+    t_addr = em.const(table)
+    TM, TC = _eltwise_tiles(y.rows, y.cols, mach, 4)
+    em.begin_layer(first)
+    em.emit("LOAD", (1, 0, t_addr, tr, W, W))
+    for m0 in range(0, y.rows, TM):
+        tm = min(TM, y.rows - m0)
+        for c0 in range(0, y.cols, TC):
+            tc = min(TC, y.cols - c0)
+            s = (em.t % 2) * TM
+            em.begin_step()
+            em.load("LOAD", (0, s, x.addr + m0 * x.cols + c0, tm, tc, x.cols))
+            o = 2 * TM + (em.j % 2) * TM
+            em.compute("VLUT", (s, o, tm, tc, 0), step=True, out_first=True, out_last=True)
+            em.end_step()
+            em.store((o, y.addr + m0 * y.cols + c0, tm, tc, y.cols))
+    em.end_layer()
+    return {"TM": TM, "TC": TC}
+
+
+def _mul_layer(em, mach, node, a: Buffer, b: Buffer, y: Buffer, first):
+    """The requantized product of two tensors (a gated MLP), one VMULQ a tile."""
+    p = node.attrs["mul"]
+    TM, TC = _eltwise_tiles(y.rows, y.cols, mach, 6)
+    em.begin_layer(first)
+    _regs(em, {"MUL_ZA": p["za"], "MUL_ZB": p["zb"], "MUL_M": p["m0"], "MUL_SH": p["shift"],
+               "QZP": p["zy"], "QLO": p["lo"], "QHI": p["hi"]})
+    for m0 in range(0, y.rows, TM):
+        tm = min(TM, y.rows - m0)
+        for c0 in range(0, y.cols, TC):
+            tc = min(TC, y.cols - c0)
+            s = (em.t % 2) * 2 * TM
+            em.begin_step()
+            em.load("LOAD", (0, s, a.addr + m0 * a.cols + c0, tm, tc, a.cols))
+            em.load("LOAD", (0, s + TM, b.addr + m0 * b.cols + c0, tm, tc, b.cols))
+            o = 4 * TM + (em.j % 2) * TM
+            em.compute("VMULQ", (s, s + TM, o, tm, tc), step=True, out_first=True, out_last=True)
+            em.end_step()
+            em.store((o, y.addr + m0 * y.cols + c0, tm, tc, y.cols))
+    em.end_layer()
+    return {"TM": TM, "TC": TC}
+
+
+def _cat_views(em, g, batch) -> dict:
+    """Buffers of every ``cat`` and, for its inputs, views of their columns in it."""
+    views = {}
+    for n in g.nodes:
+        if n.op != "cat":
+            continue
+        out = _buffer_for(em, (batch,) + tuple(n.shape[1:]))
+        views[n.name] = out
+        off = 0
+        for i in n.inputs:
+            src = g.node(i) if i not in g.inputs else None
+            if src is None or src.op != "qsdpa" or len(g.users(i)) != 1 or i in views:
+                raise ValueError(f"unsupported op cat at node {n.name!r} (of {i!r}: only "
+                                 f"attention heads read by nothing else are joined)")
+            w = src.shape[1]
+            views[i] = Buffer(out.addr + off, out.rows, w, stride=out.cols)
+            off += w
+    return views
+
+
 def _weights(node, x: Buffer):
     """Per group: (B[K, Ng] int8 in the DRAM column order, bias' int32, m0, shift)."""
     out = []
@@ -578,13 +764,38 @@ def lower(qgraph, mach: Machine, batch: int = 1) -> Lowered:
     inp = next(iter(g.inputs))
     bufs = {inp: _buffer_for(em, (batch,) + tuple(g.inputs[inp][1:]))}
     layers, first = [], True
+    views = _cat_views(em, g, batch)
     for n in g.nodes:
         shape = (batch,) + tuple(n.shape[1:])
         x = bufs[n.inputs[0]]
         if n.op == "reshape":
             bufs[n.name] = _reshape(x, shape, n.name)
             continue
-        y = bufs[n.name] = _buffer_for(em, shape)
+        if n.op == "slice":
+            a0, a1 = n.attrs["start"], n.attrs["stop"]
+            bufs[n.name] = Buffer(x.addr + a0, x.rows, a1 - a0, stride=x.pitch)
+            continue
+        if n.op == "cat":
+            bufs[n.name] = views[n.name]
+            continue
+        if n.op != "qsdpa":
+            strided = [i for i in n.inputs if bufs[i].pitch != bufs[i].cols]
+            if strided:
+                raise ValueError(f"unsupported op {n.op} of the slice {strided[0]!r} at node "
+                                 f"{n.name!r} (only attention reads slices)")
+        y = bufs[n.name] = views[n.name] if n.name in views else _buffer_for(em, shape)
+        if n.op in ("qrmsnorm", "qsdpa", "qlut", "qmul"):
+            if n.op == "qrmsnorm":
+                info = _rmsnorm_layer(em, mach, n, x, y, first)
+            elif n.op == "qsdpa":
+                info = _sdpa_layer(em, mach, n, x, bufs[n.inputs[1]], bufs[n.inputs[2]], y, first)
+            elif n.op == "qlut":
+                info = _lut_layer(em, mach, n, x, y, first)
+            else:
+                info = _mul_layer(em, mach, n, x, bufs[n.inputs[1]], y, first)
+            layers.append({"name": n.name, "op": n.op, **info})
+            first = False
+            continue
         if n.op in ("qadd", "qclamp", "qmaxpool") and y.nhwc is None:
             y.chw = x.chw  # elementwise: the columns keep their (h, w, c) order
         depthwise = (n.op == "qconv2d" and n.attrs["groups"] == x.cols == y.cols

@@ -1,5 +1,5 @@
-"""Bundled models for the compiler: the digits MLP/CNN and torchvision-free ResNet-18 and
-MobileNetV2 with seeded random weights.
+"""Bundled models for the compiler: the digits MLP/CNN, torchvision-free ResNet-18 and
+MobileNetV2, and one decoder layer of SmolLM-135M, with seeded random weights.
 
 :func:`bundled` returns ``(module, example_inputs)``; every random number comes from a
 ``torch.Generator`` seeded by the caller.
@@ -9,14 +9,21 @@ References
 K. He et al., "Deep Residual Learning for Image Recognition", CVPR 2016 (ResNet-18:
 BasicBlocks [2, 2, 2, 2]).  M. Sandler et al., "MobileNetV2: Inverted Residuals and Linear
 Bottlenecks", CVPR 2018 (Table 2: expansion t, channels c, repeats n, stride s).
+HuggingFaceTB/SmolLM-135M ``config.json`` (a Llama-architecture model: hidden size 576,
+intermediate size 1536, 9 attention heads of 64, 3 key/value heads, SiLU-gated MLP, RMSNorm
+with eps 1e-5, 30 such layers).
 """
 
 from __future__ import annotations
 
-__all__ = ["MODELS", "bundled", "resnet18", "mobilenet_v2"]
+__all__ = ["MODELS", "SMOLLM_135M", "bundled", "resnet18", "mobilenet_v2", "decoder_layer"]
 
 #: Model names ``npulab compile`` and :func:`bundled` accept.
-MODELS = ("digits-mlp", "digits-cnn", "resnet18", "mobilenetv2")
+MODELS = ("digits-mlp", "digits-cnn", "resnet18", "mobilenetv2", "smollm-135m-layer")
+
+#: Shape of one SmolLM-135M decoder layer (HuggingFaceTB/SmolLM-135M config.json).
+SMOLLM_135M = {"hidden": 576, "heads": 9, "kv_heads": 3, "head_dim": 64, "intermediate": 1536,
+               "rms_norm_eps": 1e-5}
 
 
 def _nn():
@@ -150,6 +157,66 @@ def mobilenet_v2(num_classes: int = 1000, width: float = 1.0, seed: int = 0):
     return _randomize(nn.Sequential(*layers), seed)
 
 
+def decoder_layer(hidden=576, heads=9, kv_heads=3, head_dim=64, intermediate=1536,
+                  rms_norm_eps=1e-5, seed: int = 0):
+    """One Llama-style decoder layer on ``[tokens, hidden]`` (one sequence, rows = tokens).
+
+    ``x + o(attn(norm1(x)))`` with grouped-query causal attention (``heads`` query heads share
+    ``kv_heads`` key/value heads), then ``+ down(silu(gate(norm2(x))) * up(norm2(x)))``;
+    RMSNorm gains ``1 + 0.1 N(0, 1)``, Linear weights He-normal, no biases (as in Llama).
+    Rotary position embeddings are left out (the NPU has no op for them yet).
+
+    Examples
+    --------
+    >>> import torch
+    >>> layer = decoder_layer(hidden=32, heads=4, kv_heads=2, head_dim=8, intermediate=48)
+    >>> tuple(layer(torch.zeros(5, 32)).shape)
+    (5, 32)
+    """
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    if heads % kv_heads:
+        raise ValueError(f"decoder_layer: heads ({heads}) must be a multiple of kv_heads "
+                         f"({kv_heads})")
+
+    class DecoderLayer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.input_layernorm = nn.RMSNorm(hidden, eps=rms_norm_eps)
+            self.q_proj = nn.Linear(hidden, heads * head_dim, bias=False)
+            self.k_proj = nn.Linear(hidden, kv_heads * head_dim, bias=False)
+            self.v_proj = nn.Linear(hidden, kv_heads * head_dim, bias=False)
+            self.o_proj = nn.Linear(heads * head_dim, hidden, bias=False)
+            self.post_attention_layernorm = nn.RMSNorm(hidden, eps=rms_norm_eps)
+            self.gate_proj = nn.Linear(hidden, intermediate, bias=False)
+            self.up_proj = nn.Linear(hidden, intermediate, bias=False)
+            self.down_proj = nn.Linear(intermediate, hidden, bias=False)
+
+        def forward(self, x):
+            h = self.input_layernorm(x)
+            q, k, v = self.q_proj(h), self.k_proj(h), self.v_proj(h)
+            outs = []
+            for i in range(heads):
+                j = i // (heads // kv_heads)
+                qs, ks = slice(i * head_dim, (i + 1) * head_dim), slice(j * head_dim,
+                                                                        (j + 1) * head_dim)
+                outs.append(F.scaled_dot_product_attention(q[:, qs], k[:, ks], v[:, ks],
+                                                           is_causal=True))
+            x = x + self.o_proj(torch.cat(outs, dim=1))
+            h = self.post_attention_layernorm(x)
+            return x + self.down_proj(F.silu(self.gate_proj(h)) * self.up_proj(h))
+
+    model = _randomize(DecoderLayer(), seed)
+    gen = torch.Generator().manual_seed(seed + 2)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.RMSNorm):
+                m.weight.copy_(1.0 + 0.1 * torch.randn(m.weight.shape, generator=gen))
+    return model
+
+
 def bundled(name: str, image_size: int = 224, batch: int = 4, seed: int = 0):
     """A bundled model and calibration inputs: ``(module, (x,))``.
 
@@ -178,9 +245,13 @@ def bundled(name: str, image_size: int = 224, batch: int = 4, seed: int = 0):
         x_train = load_digits()[0]
         return digits_model(name.split("-")[1]), (torch.from_numpy(x_train),)
     gen = torch.Generator().manual_seed(seed + 1)
+    if name == "smollm-135m-layer":  # 16 tokens, whatever batch and image_size say
+        tokens = torch.randn((16, int(SMOLLM_135M["hidden"])), generator=gen)
+        return decoder_layer(**SMOLLM_135M, seed=seed), (tokens,)
     x = torch.randn((batch, 3, image_size, image_size), generator=gen)
     if name == "resnet18":
         return resnet18(seed=seed), (x,)
     if name == "mobilenetv2":
         return mobilenet_v2(seed=seed), (x,)
+
     raise ValueError(f"unknown model {name!r} (bundled: {', '.join(MODELS)})")

@@ -102,6 +102,25 @@ def float_forward(graph: Graph, x) -> dict:
             y = F.avg_pool2d(a[0], at["kernel"], at["stride"], at["padding"])
         elif n.op == "reshape":
             y = a[0].reshape((a[0].shape[0],) + tuple(n.shape[1:]))
+        elif n.op == "rmsnorm":
+            ms = a[0].pow(2).mean(dim=-1, keepdim=True)
+            y = a[0] * torch.rsqrt(ms + at["eps"]) * torch.from_numpy(at["weight"])
+        elif n.op == "slice":
+            y = a[0][:, at["start"] : at["stop"]]
+        elif n.op == "sdpa":
+            s = (a[0] @ a[1].T) * at["scale"]
+            if at["causal"]:
+                keep = torch.ones(s.shape, dtype=torch.bool).tril()
+                s = s.masked_fill(~keep, float("-inf"))
+            y = torch.softmax(s, dim=-1) @ a[2]
+        elif n.op == "cat":
+            y = torch.cat(a, dim=1)
+        elif n.op == "silu":
+            y = F.silu(a[0])
+        elif n.op == "gelu":
+            y = F.gelu(a[0], approximate=at["approximate"])
+        elif n.op == "mul":
+            y = a[0] * a[1]
         else:
             raise ValueError(f"float_forward: unknown op {n.op!r} at node {n.name!r}")
         act = at.get("act")

@@ -154,7 +154,8 @@ def _stats(prog: Program, low) -> dict:
     lat = res.end - res.start
     ops = [i.op for i in low.program]
     is_mm = np.array([o == "MATMUL" for o in ops])
-    is_alu = np.array([o in ("REQUANT", "ADDQ", "MAX", "CLAMP", "VMAC") for o in ops])
+    is_alu = np.array([o in ("REQUANT", "ADDQ", "MAX", "CLAMP", "VMAC", "VLUT", "VMULQ", "VNORM",
+                             "VSOFTMAX") for o in ops])
     tile_hw = SystolicConfig(prog.hw.array, prog.hw.memory, fold_overlap=False)
     cache = {}
 

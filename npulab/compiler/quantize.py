@@ -14,6 +14,14 @@ per output channel (symmetric narrow int8, brevitas's ``Int8WeightPerChannelFloa
   :func:`npulab.quant.multiply_by_quantized_multiplier`).
 * ``qmaxpool``: the max of int8 values (same scale in and out; padding is ``-128``).
 * ``qclamp``: a ReLU/ReLU6 not fused into a producer (same scale in and out).
+* A transformer block's ops, each with its kernel in :mod:`npulab.quant.transformer`:
+  ``qrmsnorm`` (:func:`~npulab.quant.int_rmsnorm` with int8 gains ``gamma_q`` and scale
+  ``s_g``, requantized with ``M = s_g / (2^16 s_y)``), ``qsdpa`` (one attention head:
+  ``S = q_int k_int^T`` with ``q`` and ``k`` symmetric, zero point 0; ``P =``
+  :func:`~npulab.quant.int_softmax` of ``S`` at scale ``s_q s_k scale``; ``P v_int``
+  requantized with ``M = s_v / (127 s_y)``), ``qlut`` (SiLU/GELU as a 256-entry table),
+  ``qmul`` (:func:`~npulab.quant.int_mul`), ``slice`` and ``cat`` (same scale in and out:
+  the heads a ``cat`` joins are quantized with the ``cat``'s scale).
 
 :meth:`QuantizedGraph.forward_int` runs that integer graph with :mod:`npulab.quant` alone:
 the reference the NPU simulator must equal bit for bit.
@@ -36,11 +44,20 @@ from npulab.compiler.passes import float_forward
 from npulab.quant import (
     IntegerLayer,
     QuantSpec,
+    int_lut,
+    int_mul,
+    int_rmsnorm,
+    int_softmax,
+    lut_table,
     minmax_scale,
+    mul_params,
     multiply_by_quantized_multiplier,
     quantize,
     quantize_multiplier,
+    requantize,
+    softmax_params,
 )
+from npulab.quant.transformer import NORM_FRAC_BITS, SOFTMAX_OUT_MAX
 
 __all__ = ["ACT_SPEC", "WEIGHT_SPEC", "QuantizedGraph", "quantize_graph", "add_params", "int_add"]
 
@@ -55,6 +72,18 @@ ADD_LEFT_SHIFT = 20
 def _act_params(lo: float, hi: float) -> tuple[float, int]:
     scale, zp = minmax_scale(np.array([lo, hi], np.float32), ACT_SPEC)
     return float(scale), int(zp)
+
+
+def _sym_params(lo: float, hi: float) -> tuple[float, int]:
+    """Symmetric int8 (zero point 0) for a value range: attention's q, k and v."""
+    return max(abs(lo), abs(hi), 1e-8) / 127.0, 0
+
+
+def _sdpa_int(q, k, v, at) -> np.ndarray:
+    """One integer attention head: ``requant(int_softmax(q k^T) v)`` (all int64)."""
+    s = np.asarray(q, np.int64) @ np.asarray(k, np.int64).T
+    p = int_softmax(s, at["softmax"], 0 if at["causal"] else None)
+    return requantize(p @ np.asarray(v, np.int64), at["m0"], at["shift"], at["zy"])
 
 
 def add_params(sa: float, za: int, sb: float, zb: int, sy: float, zy: int, act=None) -> dict:
@@ -157,6 +186,19 @@ class QuantizedGraph:
                 y = np.clip(a[0], at["lo"], at["hi"]).astype(np.int32)
             elif n.op == "reshape":
                 y = a[0].reshape((a[0].shape[0],) + tuple(n.shape[1:]))
+            elif n.op == "qrmsnorm":
+                acc = int_rmsnorm(a[0], at["zx"], at["gamma"], at["eps_q"])
+                y = requantize(acc, at["m0"], at["shift"], at["zy"])
+            elif n.op == "slice":
+                y = a[0][:, at["start"] : at["stop"]]
+            elif n.op == "qsdpa":
+                y = _sdpa_int(a[0], a[1], a[2], at)
+            elif n.op == "cat":
+                y = np.concatenate(a, axis=1)
+            elif n.op == "qlut":
+                y = int_lut(a[0], at["table"])
+            elif n.op == "qmul":
+                y = int_mul(a[0], a[1], at["mul"])
             else:
                 raise ValueError(f"forward_int: unknown op {n.op!r} at node {n.name!r}")
             vals[n.name] = y.astype(np.int32)
@@ -213,13 +255,16 @@ def quantize_graph(graph: Graph, example_inputs) -> QuantizedGraph:
     vals = float_forward(graph, x)
     rng = {k: (float(v.min()), float(v.max())) for k, v in vals.items()}
     qp = {graph_in: _act_params(*rng[graph_in]) for graph_in in graph.inputs}
+    forced = _forced_params(graph, rng)
     out = Graph(inputs=dict(graph.inputs))
     for n in graph.nodes:
         at, act = n.attrs, n.attrs.get("act")
-        if n.op in ("reshape", "maxpool"):
+        if n.op in ("reshape", "maxpool", "slice"):
             qp[n.name] = qp[n.inputs[0]]
         elif n.op in ("relu", "relu6"):
             qp[n.name] = qp[n.inputs[0]]
+        elif n.name in forced:
+            qp[n.name] = forced[n.name]
         else:
             qp[n.name] = _act_params(*rng[n.name])
         xq, yq = qp[n.inputs[0]], qp[n.name]
@@ -318,11 +363,75 @@ def quantize_graph(graph: Graph, example_inputs) -> QuantizedGraph:
             new = Node(n.name, "qclamp", n.inputs, {"lo": max(-128, z), "hi": hi}, n.shape)
         elif n.op == "reshape":
             new = Node(n.name, "reshape", n.inputs, {}, n.shape)
+        elif n.op in ("rmsnorm", "slice", "sdpa", "cat", "silu", "gelu", "mul"):
+            new = _transformer_node(n, qp)
         else:
             raise ValueError(f"quantize_graph: unsupported op {n.op!r} at node {n.name!r}")
         out.add(new)
     out.outputs = list(graph.outputs)
     return QuantizedGraph(out, qp)
+
+
+def _forced_params(graph: Graph, rng: dict) -> dict:
+    """Scales fixed by a reader: attention's q, k, v symmetric; a ``cat``'s inputs its scale."""
+    forced = {}
+    for n in graph.nodes:
+        if n.op == "sdpa":
+            for name in n.inputs:
+                src = graph.node(name) if name not in graph.inputs else None
+                while src is not None and src.op == "slice":
+                    name = src.inputs[0]
+                    src = graph.node(name) if name not in graph.inputs else None
+                if src is not None:
+                    forced[name] = _sym_params(*rng[name])
+        elif n.op == "cat":
+            for name in n.inputs:
+                forced[name] = _act_params(*rng[n.name])
+    return forced
+
+
+def _transformer_node(n: Node, qp: dict) -> Node:
+    """The integer form of a transformer op (``rmsnorm``, ``sdpa``, ``silu``, ...)."""
+    at = n.attrs
+    (sx, zx), (sy, zy) = qp[n.inputs[0]], qp[n.name]
+    if n.op == "rmsnorm":
+        g = quantize(np.asarray(at["weight"], np.float32), QuantSpec(8))
+        sg = float(np.asarray(g.scale).reshape(-1)[0])
+        m0, shift = quantize_multiplier(sg / (2.0**NORM_FRAC_BITS * sy))
+        eps_q = int(round(at["eps"] * 2.0**16 / (sx * sx)))
+        attrs = {"gamma": g.int_repr.astype(np.int64).reshape(-1), "zx": int(zx),
+                 "eps_q": eps_q, "m0": int(m0), "shift": int(shift), "zy": int(zy)}
+        return Node(n.name, "qrmsnorm", n.inputs, attrs, n.shape)
+    if n.op == "slice":
+        return Node(n.name, "slice", n.inputs, dict(at), n.shape)
+    if n.op == "sdpa":
+        (sq, zq), (sk, zk), (sv, zv) = (qp[i] for i in n.inputs)
+        if (zq, zk, zv) != (0, 0, 0):
+            raise ValueError(f"unsupported op sdpa on a graph input at node {n.name!r} (q, k, v "
+                             f"must be computed in the graph)")
+        m0, shift = quantize_multiplier(sv / (SOFTMAX_OUT_MAX * sy))
+        attrs = {"softmax": softmax_params(sq * sk * at["scale"]), "causal": at["causal"],
+                 "m0": int(m0), "shift": int(shift), "zy": int(zy)}
+        return Node(n.name, "qsdpa", n.inputs, attrs, n.shape)
+    if n.op == "cat":
+        bad = [i for i in n.inputs if qp[i] != qp[n.name]]
+        if bad:
+            raise ValueError(f"unsupported op cat at node {n.name!r} (its input {bad[0]!r} has "
+                             f"another scale: only attention heads are joined)")
+        return Node(n.name, "cat", n.inputs, {}, n.shape)
+    if n.op in ("silu", "gelu"):
+        import torch
+        import torch.nn.functional as F
+
+        def fn(v):
+            t = torch.from_numpy(np.asarray(v, np.float32))
+            y = F.silu(t) if n.op == "silu" else F.gelu(t, approximate=at["approximate"])
+            return y.numpy()
+
+        attrs = {"table": lut_table(fn, sx, zx, sy, zy), "fn": n.op}
+        return Node(n.name, "qlut", n.inputs, attrs, n.shape)
+    (sb, zb) = qp[n.inputs[1]]
+    return Node(n.name, "qmul", n.inputs, {"mul": mul_params(sx, zx, sb, zb, sy, zy)}, n.shape)
 
 
 def _shift_unsigned(layer: IntegerLayer, x_unsigned: bool, y_unsigned: bool) -> IntegerLayer:

@@ -18,8 +18,9 @@
     it on chip);
   - MATMUL: :func:`npulab.systolic.compute_cycles` of the tile (the cycle-level emulator's
     count, so a layer's compute cycles equal ``npulab.systolic``'s for the same tiles);
-  - ALU ops (REQUANT, ADDQ, MAX, CLAMP, VMAC): one row per cycle (``rows * ceil(cols /
-    width)``); SETREG/NOP 1.
+  - ALU ops (REQUANT, ADDQ, MAX, CLAMP, VMAC, VLUT, VMULQ): one row per cycle (``rows *
+    ceil(cols / width)``); VNORM two passes (sum of squares, then scale), VSOFTMAX three
+    (max, exponentials and sum, division); SETREG/NOP 1.
 
   The scheduler advances each queue as far as its tokens allow and executes functional
   effects in that order: a program whose tokens do not protect a buffer computes wrong
@@ -41,7 +42,13 @@ import numpy as np
 from npulab.compiler.isa import FIELDS, LOAD_REGS, OPCODES, QUEUES, REGISTERS
 from npulab.compiler.machine import Machine
 from npulab.compiler.quantize import int_add
-from npulab.quant import multiply_by_quantized_multiplier
+from npulab.quant import (
+    int_lut,
+    int_mul,
+    int_rmsnorm,
+    int_softmax,
+    multiply_by_quantized_multiplier,
+)
 from npulab.systolic.folds import compute_cycles
 
 __all__ = [
@@ -98,7 +105,7 @@ def _token_moves(queue: int, deps: int):
 def instruction_cycles(ins, mach: Machine) -> int:
     """Latency of one instruction on ``mach`` (see the module docstring)."""
     op, a = ins.op, ins.args
-    if op in ("LOAD", "LOADI2C", "STORE"):
+    if op in ("LOAD", "LOADI2C", "STORE", "LOADT"):
         if op == "LOAD":
             rows = a[3] if a[5] else 1  # stride 0: one row read, repeated on chip
             nbytes = rows * a[4] * (4 if a[0] == 1 else 1)
@@ -109,9 +116,11 @@ def instruction_cycles(ins, mach: Machine) -> int:
         return max(1, math.ceil(nbytes / mach.dram_bytes_per_cycle))
     if op == "MATMUL":
         return compute_cycles(a[3], a[5], a[4], mach.rows, mach.cols, ("ws", "os")[a[7]])
-    if op in ("REQUANT", "ADDQ", "MAX", "CLAMP", "VMAC"):
-        rows, cols = (a[2], a[3]) if op in ("REQUANT", "CLAMP") else (a[3], a[4])
-        return rows * math.ceil(cols / mach.width)
+    if op in ("REQUANT", "ADDQ", "MAX", "CLAMP", "VMAC", "VLUT", "VMULQ", "VNORM", "VSOFTMAX"):
+        two_src = op not in ("REQUANT", "CLAMP", "VLUT", "VSOFTMAX")
+        rows, cols = (a[3], a[4]) if two_src else (a[2], a[3])
+        passes = {"VNORM": 2, "VSOFTMAX": 3}.get(op, 1)
+        return passes * rows * math.ceil(cols / mach.width)
     return 1
 
 
@@ -224,6 +233,34 @@ class _State:
                 self.acc[cr:cr + rows, :cols] += prod
             else:
                 self.acc[cr:cr + rows, :cols] = prod
+        elif op == "LOADT":
+            sp, base, rows, cols, stride = a
+            idx = base + np.arange(cols)[None, :] * stride + np.arange(rows)[:, None]
+            self._rows(self.spad, sp, rows, "LOADT")
+            self.spad[sp : sp + rows, :cols] = self.dram[idx]
+        elif op == "VNORM":
+            self._vnorm(*a)
+        elif op == "VSOFTMAX":
+            acc, sp, rows, cols, causal, offset = a
+            r = self.reg
+            params = (r[_R["SM_LN2"]], r[_R["SM_B"]], r[_R["SM_C"]])
+            self.spad[sp : sp + rows, :cols] = int_softmax(
+                self.acc[acc : acc + rows, :cols], params, offset if causal else None
+            )
+        elif op == "VLUT":
+            src, dst, rows, cols, table = a
+            w = self.mach.width
+            t = self.acc[table : table + -(-256 // w)].reshape(-1)[:256]
+            self.spad[dst : dst + rows, :cols] = int_lut(self.spad[src : src + rows, :cols], t)
+        elif op == "VMULQ":
+            ar, br, dst, rows, cols = a
+            r = self.reg
+            p = {"za": int(r[_R["MUL_ZA"]]), "zb": int(r[_R["MUL_ZB"]]),
+                 "m0": int(r[_R["MUL_M"]]), "shift": int(r[_R["MUL_SH"]]),
+                 "zy": int(r[_R["QZP"]]), "lo": int(r[_R["QLO"]]), "hi": int(r[_R["QHI"]])}
+            self.spad[dst : dst + rows, :cols] = int_mul(
+                self.spad[ar : ar + rows, :cols], self.spad[br : br + rows, :cols], p
+            )
         elif op == "CLAMP":
             src, dst, rows, cols = a
             self.spad[dst : dst + rows, :cols] = np.clip(
@@ -231,6 +268,18 @@ class _State:
             )
         else:  # pragma: no cover - Instr validates opcodes
             raise ValueError(f"simulate: unknown opcode {op}")
+
+    def _vnorm(self, a, b, c, rows, cols, pitch):
+        """RMSNorm of rows stored in chunks of ``W`` columns, ``pitch`` rows apart."""
+        w = self.mach.width
+        chunks = [(k, min(w, cols - k * w)) for k in range(-(-cols // w))]
+        x = np.concatenate([self.spad[a + k * pitch : a + k * pitch + rows, :cw]
+                            for k, cw in chunks], axis=1)
+        g = np.concatenate([self.spad[b + k, :cw] for k, cw in chunks])
+        y = int_rmsnorm(x, int(self.reg[_R["NORM_Z"]]), g, int(self.reg[_R["NORM_EPS"]]))
+        for k, cw in chunks:
+            self._rows(self.acc, c + k * pitch, rows, "VNORM")
+            self.acc[c + k * pitch : c + k * pitch + rows, :cw] = y[:, k * w : k * w + cw]
 
     def _im2col(self, base, row0, col0, rows, cols):
         """Rows/cols of the virtual im2col matrix (columns (r, s, c)) of the NHWC image at base."""
@@ -287,7 +336,7 @@ def _prepare(program, mach: Machine, table=None):
     codes, deps, args = decode_table(program) if table is None else table
     op = {name: codes == c for name, c in OPCODES.items()}
     qid = np.ones(n, np.int64)                                          # compute by default
-    qid[op["LOADI2C"] | (op["LOAD"] & (args[:, 0] == 0))] = 0
+    qid[op["LOADI2C"] | op["LOADT"] | (op["LOAD"] & (args[:, 0] == 0))] = 0
     qid[op["SETREG"] & (args[:, 0] <= max(LOAD_REGS))] = 0
     qid[op["STORE"]] = 2
     nbytes = np.zeros(n, np.int64)
@@ -295,6 +344,7 @@ def _prepare(program, mach: Machine, table=None):
     nbytes[op["LOAD"]] = (rows * args[:, 4] * np.where(args[:, 0] == 1, 4, 1))[op["LOAD"]]
     nbytes[op["LOADI2C"]] = (args[:, 4] * args[:, 5])[op["LOADI2C"]]
     nbytes[op["STORE"]] = (args[:, 2] * args[:, 3])[op["STORE"]]
+    nbytes[op["LOADT"]] = (args[:, 2] * args[:, 3])[op["LOADT"]]
     lat = np.ones(n, np.int64)
     dma = nbytes > 0
     lat[dma] = np.maximum(1, np.ceil(nbytes[dma] / mach.dram_bytes_per_cycle)).astype(np.int64)
@@ -313,10 +363,12 @@ def _prepare(program, mach: Machine, table=None):
                              f"k <= {mach.width})")
         lat[mm] = _matmul_cycles(m, nn_, k, df, mach)
     w = mach.width
-    for name, (r, c) in (("REQUANT", (2, 3)), ("CLAMP", (2, 3)), ("ADDQ", (3, 4)), ("MAX", (3, 4)),
-                         ("VMAC", (3, 4))):
+    for name, (r, c), passes in (("REQUANT", (2, 3), 1), ("CLAMP", (2, 3), 1),
+                                 ("ADDQ", (3, 4), 1), ("MAX", (3, 4), 1), ("VMAC", (3, 4), 1),
+                                 ("VLUT", (2, 3), 1), ("VMULQ", (3, 4), 1), ("VNORM", (3, 4), 2),
+                                 ("VSOFTMAX", (2, 3), 3)):
         sel = op[name]
-        lat[sel] = (args[:, r] * -(-args[:, c] // w))[sel]
+        lat[sel] = (passes * args[:, r] * -(-args[:, c] // w))[sel]
     table = [[_token_moves(q, d) if _moves_ok(q, d) else None for d in range(16)] for q in range(3)]
     moves = [table[q][d] for q, d in zip(qid.tolist(), deps.tolist(), strict=True)]
     bad_dep = next((i for i, mv in enumerate(moves) if mv is None), None)
@@ -530,7 +582,8 @@ def plot_trace(result: SimResult, program=None, ax=None, max_instructions: int =
         "REQUANT": "tab:red",
         "ADDQ": "tab:purple",
         "MAX": "tab:brown",
-        "CLAMP": "tab:pink", "VMAC": "tab:olive",
+        "CLAMP": "tab:pink", "VMAC": "tab:olive", "LOADT": "tab:cyan",
+        "VNORM": "gold", "VSOFTMAX": "crimson", "VLUT": "teal", "VMULQ": "indigo",
         "STORE": "tab:green",
         "SETREG": "tab:gray",
         "NOP": "black",

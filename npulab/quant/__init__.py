@@ -7,6 +7,8 @@ Read in this order (each module is short and cites its source):
 * :mod:`~npulab.quant.integer`: int8 GEMM/conv with int32 accumulators, fixed-point requantization.
 * :mod:`~npulab.quant.qat`: torch fake quantization with the straight-through estimator.
 * :mod:`~npulab.quant.integer_model`: a fake-quant model turned into an integer-only network.
+* :mod:`~npulab.quant.transformer`: integer-only RMSNorm (integer sqrt), softmax (I-BERT),
+  table activations and requantized products of a transformer block.
 * :mod:`~npulab.quant.minifloat`, :mod:`~npulab.quant.fp8`, :mod:`~npulab.quant.mx`,
   :mod:`~npulab.quant.groupwise`, :mod:`~npulab.quant.formats`: FP8, MX block formats,
   group-wise INT4/INT8, bytes per parameter.
@@ -47,6 +49,17 @@ from npulab.quant.observers import (
     error_metrics,
     sqnr_db,
 )
+from npulab.quant.transformer import (
+    int_exp,
+    int_lut,
+    int_mul,
+    int_rmsnorm,
+    int_softmax,
+    isqrt,
+    lut_table,
+    mul_params,
+    softmax_params,
+)
 from npulab.quant.uniform import QTensor, QuantSpec, fake_quantize, minmax_scale, quantize
 
 _LAZY = {  # torch-based parts load on first use
@@ -62,7 +75,9 @@ __all__ = [
     "rounding_divide_by_pot", "multiply_by_quantized_multiplier", "requantize", "int_matmul",
     "int_matmul_fast", "int_conv2d", "accumulator_bits", "IntegerLayer", "IntegerModel", "Reshape",
     "to_integer", "fp8_encode", "fp8_decode", "fp8_round", "mx_quantize", "mx_fake_quantize",
-    "MXTensor", "quantize_groupwise", "GroupQTensor", "bytes_per_param", *_LAZY,
+    "MXTensor", "quantize_groupwise", "GroupQTensor", "bytes_per_param", "isqrt", "int_rmsnorm",
+    "softmax_params", "int_exp", "int_softmax", "lut_table", "int_lut", "mul_params", "int_mul",
+    *_LAZY,
 ]
 
 

@@ -7,7 +7,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from npulab.compiler.asm import assemble, disassemble
-from npulab.compiler.isa import FIELDS, INSTR_BYTES, Instr, decode, encode, queue_of
+from npulab.compiler.isa import (
+    FIELDS,
+    INSTR_BYTES,
+    OPCODES,
+    REGISTERS,
+    Instr,
+    decode,
+    encode,
+    queue_of,
+)
 
 
 @st.composite
@@ -18,7 +27,7 @@ def instructions(draw):
         if name == "value":
             args.append(draw(st.integers(-(2**31), 2**31 - 1)))
         elif name == "reg":
-            args.append(draw(st.integers(0, 22)))
+            args.append(draw(st.integers(0, len(REGISTERS) - 1)))
         else:
             args.append(draw(st.integers(0, (1 << bits) - 1)))
     return Instr(op, tuple(args), draw(st.integers(0, 15)))
@@ -51,6 +60,20 @@ def test_queues_follow_the_memory_and_register():
     assert queue_of(Instr("LOAD", (0, 0, 0, 1, 1, 1))) == "load"
     assert queue_of(Instr("SETREG", (0, 3))) == "load"  # I2C_H belongs to the load unit
     assert queue_of(Instr("STORE", (0, 0, 1, 1, 1))) == "store"
+    assert queue_of(Instr("LOADT", (0, 0, 1, 1, 1))) == "load"  # K^T of attention
+    for op in ("VNORM", "VSOFTMAX", "VLUT", "VMULQ"):
+        n = len(FIELDS[op])
+        assert queue_of(Instr(op, (1,) * n)) == "compute"
+
+
+def test_transformer_instructions_assemble_with_their_registers():
+    prog = assemble("""
+        SETREG reg=SM_LN2 value=2310
+        VSOFTMAX acc=0 sp=40 rows=16 cols=16 causal=1 offset=0 !push_next
+        VNORM a=0 b=48 c=0 rows=16 cols=576 pitch=16
+    """)
+    assert prog[0].args == (REGISTERS.index("SM_LN2"), 2310)
+    assert prog[1].field("causal") == 1 and decode(encode(prog)) == prog
 
 
 @pytest.mark.parametrize(
@@ -77,8 +100,8 @@ def test_encode_rejects_a_field_that_does_not_fit():
 def test_decode_rejects_bad_images():
     with pytest.raises(ValueError, match="not a multiple of 16"):
         decode(b"\x00" * 17)
-    with pytest.raises(ValueError, match="unknown opcode 15"):
-        decode(b"\x0f" + b"\x00" * 15)
+    # the transformer instructions fill the 4-bit opcode space: every code decodes
+    assert [decode(bytes([code]) + b"\x00" * 15)[0].op for code in range(16)] == list(OPCODES)
 
 
 def test_the_isa_page_example_is_what_the_compiler_emits():

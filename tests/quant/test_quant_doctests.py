@@ -7,7 +7,8 @@ import importlib
 import pytest
 
 # modules with docstring examples (integer_model and brevitas_bridge have none yet)
-MODULES = ["uniform", "observers", "integer", "minifloat", "fp8", "mx", "groupwise", "formats", "qat"]
+MODULES = ["uniform", "observers", "integer", "minifloat", "fp8", "mx", "groupwise", "formats", "qat",
+           "transformer"]
 
 
 @pytest.mark.parametrize("name", MODULES)
