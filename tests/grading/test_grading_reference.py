@@ -91,7 +91,7 @@ def test_build_runs_the_instructors_cells_and_skips_broken_ones(tmp_path):
 
 
 def test_shape_mutants_of_the_tiny_lab_are_all_caught():
-    """`npulab mutants --shapes`: each exercise's functions return an empty array, an extra
+    """`npulab mutants` (shape mutants): each exercise's functions return an empty array, an extra
     axis, ... of their true result; the grader's reference check catches every one, visible
     tests included.  Kinds that cannot change a scalar (transposed, scalar) are not counted."""
     from grading_fixtures import SOURCE
