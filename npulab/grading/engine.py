@@ -40,7 +40,6 @@ from typing import TYPE_CHECKING, Any
 from npulab.grading import wire
 from npulab.grading.markers import BEGIN_HIDDEN, END_HIDDEN
 from npulab.grading.outcome import TestOutcome, is_test_cell
-from npulab.grading.reference import ResultShapeError, result_frame_limit
 from npulab.grading.release import nbgrader_meta
 
 if TYPE_CHECKING:
@@ -273,17 +272,15 @@ class Proxy:
             raise NotPlainError(f"the test passed {err} to {self._name}(); only plain data may cross") from None
         # The reference result first: its size bounds the reply this side will read.
         expected = None if self._reference is None else self._reference.expected(self._name, args, kwargs)
-        max_frame = wire.MAX_FRAME if expected is None else result_frame_limit(expected.frame_bytes)
+        max_frame = wire.MAX_FRAME if expected is None else expected.max_frame
         left = max(0.1, self._deadline_of() - time.monotonic())
         message["timeout"] = left
         try:
             reply = self._session.request(message, left + GRACE, max_frame=max_frame)
         except DriverDied:
             raise DriverDied(f"the notebook's process stopped during {self._name}()") from None
-        except ReplyTooLarge as err:
-            raise ResultShapeError(f"{self._name}() returned {err.length} bytes of data where the reference "
-                                   f"result takes {expected.frame_bytes if expected else 0}; over "
-                                   f"{err.limit} bytes is refused unread") from None
+        except ReplyTooLarge as err:  # a ResultShapeError that says how large, in one line
+            raise (expected.too_large(self._name, err.length) if expected else NotPlainError(str(err))) from None
         status = reply.get("status")
         if status == "ok":
             try:

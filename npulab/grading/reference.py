@@ -192,6 +192,16 @@ class Expected:
     value: Any
     frame_bytes: int
 
+    @property
+    def max_frame(self) -> int:
+        """Most bytes a student's result may take on the wire (:func:`result_frame_limit`)."""
+        return result_frame_limit(self.frame_bytes)
+
+    def too_large(self, name: str, length: int) -> ResultShapeError:
+        """The one-line error for a result of ``length`` bytes over ``max_frame``."""
+        return ResultShapeError(f"{name}() returned {length} bytes of data where the reference result "
+                                f"takes {self.frame_bytes}; over {self.max_frame} bytes is refused unread")
+
 
 def expect(reference, args, kwargs) -> Expected | None:
     """:class:`Expected` of ``reference(*args, **kwargs)`` (called with copies of the
