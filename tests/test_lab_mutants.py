@@ -59,7 +59,7 @@ def test_apply_mutant_replace_and_source():
 def test_tiny_lab_report(tmp_path):
     path = _tiny_lab(tmp_path / "tiny.ipynb")
     assert len(find_mutants(nbformat.read(path, as_version=4))) == 5
-    report = mutation_report(path)
+    report = mutation_report(path, shapes=False)
     assert report.to_dict() == {"lab": "tiny", "exercises": [
         {"grade_id": "add", "mutants": 2, "caught_visible": 1, "caught_all": 2},
         {"grade_id": "ceil_div", "mutants": 3, "caught_visible": 2, "caught_all": 2},
@@ -67,7 +67,24 @@ def test_tiny_lab_report(tmp_path):
     assert [m.name for m in report.escaped(visible=False)] == ["escapes every test"]
     assert "escapes every test" in format_report(report)
     # One mutant per run gives the same counts (the tests are independent).
-    assert mutation_report(path, isolated=True).to_dict() == report.to_dict()
+    assert mutation_report(path, isolated=True, shapes=False).to_dict() == report.to_dict()
+
+
+def test_shape_mutants_are_on_by_default(tmp_path):
+    """Every exercise gets the automatic shape mutants; the grader's reference check catches
+    each one that changes a result (an int result: empty and extra axis; transposed and
+    scalar leave a number a number and do not count)."""
+    path = _tiny_lab(tmp_path / "tiny.ipynb")
+    report = mutation_report(path)
+    shape = sorted((o.mutant.grade_id, o.mutant.name) for o in report.outcomes
+                   if o.mutant.name.startswith("shape:"))
+    assert shape == [(g, k) for g in ("add", "ceil_div")
+                     for k in ("shape: empty (a zero-length leading axis)", "shape: extra axis")]
+    assert all(o.caught_visible and o.caught_all for o in report.outcomes if o.mutant.name.startswith("shape:"))
+    assert report.to_dict()["exercises"] == [
+        {"grade_id": "add", "mutants": 4, "caught_visible": 3, "caught_all": 4},
+        {"grade_id": "ceil_div", "mutants": 5, "caught_visible": 4, "caught_all": 4},
+    ]
 
 
 def test_cli_json_shape_and_bad_input(tmp_path, capsys):
@@ -76,7 +93,10 @@ def test_cli_json_shape_and_bad_input(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"lab", "exercises"}
     assert set(out["exercises"][0]) == {"grade_id", "mutants", "caught_visible", "caught_all"}
-    assert main(["mutants", str(path), "--strict"]) == 1
+    assert out["exercises"][0]["mutants"] == 4  # 2 written + 2 shape mutants (the default)
+    assert main(["mutants", str(path), "--json", "--no-shapes"]) == 0
+    assert json.loads(capsys.readouterr().out)["exercises"][0]["mutants"] == 2
+    assert main(["mutants", str(path), "--strict", "--no-shapes"]) == 1
     assert main(["mutants", str(tmp_path / "none.ipynb")]) == 2
     assert "not a notebook file" in capsys.readouterr().err
 
@@ -101,10 +121,14 @@ def test_release_drops_mutants(tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.stem)
 def test_lab_tests_catch_its_mutants(solution):
+    """Issue 15 and issue 23: the written mutants and the automatic shape mutants (empty,
+    extra axis, transposed, scalar) of every exercise: visible tests >= 90%, all 100%."""
     report = mutation_report(solution)
     rows = report.exercises()
     assert len(rows) >= 5, f"{solution.name}: a lab has >= 5 graded code exercises"
     thin = [r["grade_id"] for r in rows if r["mutants"] < 2]
     assert not thin, f"{solution.name}: exercises with < 2 mutants: {thin}"
+    shaped = {o.mutant.grade_id for o in report.outcomes if o.mutant.name.startswith("shape:")}
+    assert shaped, f"{solution.name}: no shape mutant changed any result"
     assert report.caught_all == report.total, format_report(report)
     assert report.caught_visible >= 0.9 * report.total, format_report(report)

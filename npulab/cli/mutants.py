@@ -1,6 +1,7 @@
 """``npulab mutants SOLUTION.ipynb [--json]``: how many plausible wrong answers the tests catch."""
 from __future__ import annotations
 
+import argparse
 import sys
 
 
@@ -11,8 +12,9 @@ def run(args) -> int:
         if not args.json:
             print(message, file=sys.stderr, flush=True)
 
-    reports = [mutation_report(p, isolated=args.isolated, progress=progress, shapes=args.shapes or args.shapes_only,
-                               authored=not args.shapes_only) for p in args.solution]
+    reports = [mutation_report(p, isolated=args.isolated, progress=progress,
+                               shapes=args.shapes or args.shapes_only, authored=not args.shapes_only)
+               for p in args.solution]
     if args.json:
         from npulab.cli import print_json
 
@@ -33,9 +35,10 @@ def add_parser(sub) -> None:
     p.add_argument("solution", nargs="+", help="solution notebook(s) with metadata.npulab.mutants")
     p.add_argument("--isolated", action="store_true",
                    help="one mutant per run (slower; default: the r-th mutant of every exercise together)")
-    p.add_argument("--shapes", action="store_true",
-                   help="also run the automatic shape mutants (empty, extra axis, transposed, scalar) "
-                        "through the grader's engine")
+    p.add_argument("--shapes", action=argparse.BooleanOptionalAction, default=True,
+                   help="the automatic shape mutants of every exercise (empty, extra axis, transposed, "
+                        "scalar), judged by the grader's engine (default: on; --no-shapes: only the "
+                        "mutants written in the notebook)")
     p.add_argument("--shapes-only", action="store_true", help="only the automatic shape mutants")
     p.add_argument("--strict", action="store_true",
                    help="exit 1 unless visible tests catch >= 90%% and all tests 100%% of the mutants")

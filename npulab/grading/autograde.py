@@ -35,6 +35,7 @@ import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
@@ -204,8 +205,8 @@ def grade_submission(source, submission, *, student: str | None = None, cell_tim
     SubmissionResult
     """
     from npulab.grading.backends import get_sandbox
-    from npulab.grading.reference import Reference
     from npulab.grading.engine import run_notebook_cells, start_driver
+    from npulab.grading.reference import Reference
     from npulab.grading.sandbox import make_sandbox
 
     source, submission = Path(source), Path(submission)
@@ -214,8 +215,8 @@ def grade_submission(source, submission, *, student: str | None = None, cell_tim
     src_nb = nbformat.read(source, as_version=4)
     tests = [c for c in src_nb.cells if is_test_cell(c)]
     settings = {"cell_timeout": cell_timeout, "notebook_timeout": notebook_timeout, "memory_mb": memory_mb}
-    common = {"student": student, "source_sha256": sha256_of(source), "settings": settings,
-              "submission_sha256": sha256_of(submission) if submission.is_file() else ""}
+    common: dict[str, Any] = {"student": student, "source_sha256": sha256_of(source), "settings": settings,
+                              "submission_sha256": sha256_of(submission) if submission.is_file() else ""}
 
     def zero(status, note):
         return SubmissionResult(status=status, outcomes=not_graded(tests, note), notes=(note,),
@@ -236,7 +237,7 @@ def grade_submission(source, submission, *, student: str | None = None, cell_tim
     common["manual"] = manual
     merged = restore_source_cells(src_nb, student_nb)
     test_ids = {nbgrader_meta(t).get("grade_id") for t in tests}
-    test_index = {}  # grade_id -> index of the restored test cell in the merged notebook
+    test_index: dict[str | None, int] = {}  # grade_id -> index of the restored test cell in the merged notebook
     for i, cell in enumerate(merged.cells):
         if is_test_cell(cell) and nbgrader_meta(cell).get("grade_id") in test_ids:
             test_index.setdefault(nbgrader_meta(cell)["grade_id"], i)

@@ -40,14 +40,21 @@ import re
 import signal
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
 from npulab.grading.autograde import SubmissionResult, not_graded, sha256_of
-from npulab.grading.feedback import dumps, feedback_html, gradebook_csv, shown, summary_dict, write_atomic
+from npulab.grading.feedback import (
+    dumps,
+    feedback_html,
+    gradebook_csv,
+    shown,
+    summary_dict,
+    write_atomic,
+)
 from npulab.grading.outcome import is_test_cell
 from npulab.grading.release import nbgrader_meta
 from npulab.grading.worker import kill_group, run_worker
@@ -206,7 +213,8 @@ def find_submissions(submissions_dir, lab_name: str, *, exclude=()) -> list[Subm
 def _missing(sub: Submission, source: Path, tests) -> SubmissionResult:
     return SubmissionResult(student=sub.student, status="missing",
                             outcomes=not_graded(tests, "no notebook handed in"),
-                            notes=(f"no {source.name} found in {sub.folder.name}/",),
+                            notes=(f"no {source.name} found in {sub.folder.name}/" if sub.folder
+                                   else f"no {source.name} found",),
                             source_sha256=sha256_of(source))
 
 
@@ -497,11 +505,11 @@ def _run_all(todo, job, finish, *, workers: int, active: set, progress: bool, de
 
         bar = tqdm(total=len(todo), desc=desc, unit="nb", dynamic_ncols=True)
     graded = []
-    pool = ThreadPoolExecutor(max_workers=workers)
+    pool = futures.ThreadPoolExecutor(max_workers=workers)
     try:
         with _stop_on_sigterm():
-            futures = {pool.submit(job, sub): sub for sub in todo}
-            for future in as_completed(futures):
+            pending = {pool.submit(job, sub): sub for sub in todo}
+            for future in futures.as_completed(pending):
                 result = future.result()
                 finish(result)
                 graded.append(result.student)

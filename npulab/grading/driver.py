@@ -133,9 +133,29 @@ class Driver:
         signal.setitimer(signal.ITIMER_REAL, 0)
 
     def reply(self, message: dict) -> None:
+        """Send ``message`` (a dict of encoded plain data) to the grader as one frame.
+
+        Parameters
+        ----------
+        message : dict
+            The reply; :class:`~npulab.grading.wire.NotPlainData` when it cannot be sent.
+        """
         wire.send(self.fd_out, message)
 
     def run(self, req: dict) -> dict:
+        """Run one notebook cell in the IPython shell (the ``run`` request).
+
+        Parameters
+        ----------
+        req : dict
+            ``code`` (the cell source) and ``timeout`` (seconds, default 60).
+
+        Returns
+        -------
+        dict
+            ``status`` (``ok``, ``error`` with ``ename``/``evalue``, or ``timeout``) and
+            ``output_bytes``, the bytes the cell printed.
+        """
         before = self.output[0]
         self._arm(req.get("timeout", 60))
         try:
@@ -153,6 +173,19 @@ class Driver:
         return {**out, "status": "error", **_describe(error)}
 
     def lookup(self, req: dict) -> dict:
+        """Say what each requested name is in the notebook (the ``lookup`` request).
+
+        Parameters
+        ----------
+        req : dict
+            ``names``: the names a test takes from the notebook.
+
+        Returns
+        -------
+        dict
+            ``names``: name -> ``{"kind": "callable"}``, ``{"kind": "value", "value": ...}``
+            (encoded plain data), ``{"kind": "other", "type": ...}`` or ``{"kind": "missing"}``.
+        """
         ns = self.shell.user_ns
         found = {}
         for name in req.get("names", []):
@@ -171,6 +204,19 @@ class Driver:
         return {"names": found}
 
     def call(self, req: dict) -> dict:
+        """Call a notebook function with plain-data arguments (the ``call`` request).
+
+        Parameters
+        ----------
+        req : dict
+            ``name``, encoded ``args`` and ``kwargs``, and ``timeout`` (seconds, default 60).
+
+        Returns
+        -------
+        dict
+            ``status`` ``ok`` with the encoded ``value``, ``error`` (``ename``, ``evalue``),
+            ``timeout``, or ``not_plain`` (``type``) when the result may not cross.
+        """
         fn = self.shell.user_ns.get(str(req.get("name")))
         if fn is None or not callable(fn):
             return {"status": "error", "ename": "NameError", "evalue": f"name {req.get('name')!r} is not defined"}
@@ -196,6 +242,8 @@ class Driver:
             return {"status": "not_plain", "type": str(err)[:300]}
 
     def serve(self) -> None:
+        """Say ``ready``, then answer requests one frame at a time until ``exit`` or a
+        closed pipe."""
         handlers = {"run": self.run, "lookup": self.lookup, "call": self.call}
         import npulab
 
@@ -233,6 +281,18 @@ def _describe(error: BaseException) -> dict:
 
 
 def main(argv=None) -> None:
+    """Start a driver (``python -m npulab.grading.driver``) on the pipes it was given.
+
+    Its standard input and output are the protocol pipes; they move to private descriptors
+    and 0, 1, 2 become ``/dev/null``.  Then the resource limits apply, privileges drop
+    (``--uid`` when root) and :meth:`Driver.serve` runs until the grader says ``exit``.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        ``--memory-mb`` (MiB), ``--cpu-s`` (CPU seconds), ``--nproc`` (processes) and
+        ``--uid``; 0 or negative: no limit / no change.
+    """
     parser = argparse.ArgumentParser(prog="python -m npulab.grading.driver")
     parser.add_argument("--memory-mb", type=float, default=0.0)
     parser.add_argument("--cpu-s", type=float, default=0.0)

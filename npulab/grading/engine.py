@@ -35,11 +35,15 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from npulab.grading import wire
 from npulab.grading.markers import BEGIN_HIDDEN, END_HIDDEN
 from npulab.grading.outcome import TestOutcome, is_test_cell
 from npulab.grading.release import nbgrader_meta
+
+if TYPE_CHECKING:
+    from npulab.grading.isolation import Launch
 
 #: Environment of every driver: one thread per library, no GUI, ``npulab.check()`` skips.
 DRIVER_ENV = {"NPULAB_SELF_CHECK": "1", "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1",
@@ -69,6 +73,17 @@ class NotPlainError(TypeError):
     """A value from the notebook that may not cross into the tests (not plain data)."""
 
 
+class ReplyTooLarge(RuntimeError):
+    """The driver's reply was larger than the caller accepts; it was dropped unread.
+
+    ``length`` is its size and ``limit`` the caller's limit (bytes).
+    """
+
+    def __init__(self, length: int, limit: int):
+        super().__init__(f"a reply of {length} bytes is over the {limit} byte limit")
+        self.length, self.limit = length, limit
+
+
 @dataclass
 class Session:
     """A running driver: start with :func:`start_driver`, end with :meth:`close`."""
@@ -80,18 +95,28 @@ class Session:
     hung: bool = False
     sandboxed: bool = True
     group_killed: bool = False
-    launch: object = None  # npulab.grading.isolation.Launch (released on close)
+    launch: Launch | None = None  # released on close
     output_bytes: int = 0
     log: list = field(default_factory=list)
 
-    def request(self, message: dict, limit: float) -> dict:
-        """Send one request; wait up to ``limit`` seconds for its reply."""
+    def request(self, message: dict, limit: float, max_frame: int = wire.MAX_FRAME) -> dict:
+        """Send one request; wait up to ``limit`` seconds for its reply.
+
+        A reply larger than ``max_frame`` bytes (but within ``wire.MAX_FRAME``) is
+        dropped unread and raises :class:`ReplyTooLarge`; the driver goes on.
+        """
         if self.dead:
             raise DriverDied("the notebook's process is no longer running")
         deadline = time.monotonic() + limit
         try:
             wire.send(self.fd_in, message, deadline)
-            return wire.recv(self.fd_out, deadline=deadline)
+            try:
+                return wire.recv(self.fd_out, deadline=deadline, max_frame=max_frame)
+            except wire.FrameTooLarge as err:
+                if err.length > wire.MAX_FRAME:
+                    raise
+                wire.skip(self.fd_out, err.length, deadline)  # the pipe stays in step
+                refused = ReplyTooLarge(err.length, err.limit)
         except (OSError, wire.WireError, wire.NotPlainData) as err:
             self.dead, self.hung = True, str(err) == "timed out"
             self.kill()
@@ -100,6 +125,7 @@ class Session:
             self.dead = True
             self.kill()
             raise
+        raise refused
 
     def kill(self) -> None:
         """End the driver: in a sandbox, everything in it (its PID namespace goes); without
@@ -219,6 +245,7 @@ def _raise_student_error(reply: dict, name: str):
     ename = str(reply.get("ename", "Error"))[:100]
     evalue = str(reply.get("evalue", ""))[:MAX_MESSAGE]
     exc_type = _EXCEPTIONS.get(ename)
+    err: Any  # a built-in exception type chosen by name, marked as the student's below
     if exc_type is not None:
         try:
             err = exc_type(evalue) if evalue else exc_type()
@@ -243,20 +270,25 @@ class Proxy:
                        "kwargs": wire.encode(dict(kwargs))}
         except wire.NotPlainData as err:
             raise NotPlainError(f"the test passed {err} to {self._name}(); only plain data may cross") from None
+        # The reference result first: its size bounds the reply this side will read.
+        expected = None if self._reference is None else self._reference.expected(self._name, args, kwargs)
+        max_frame = wire.MAX_FRAME if expected is None else expected.max_frame
         left = max(0.1, self._deadline_of() - time.monotonic())
         message["timeout"] = left
         try:
-            reply = self._session.request(message, left + GRACE)
+            reply = self._session.request(message, left + GRACE, max_frame=max_frame)
         except DriverDied:
             raise DriverDied(f"the notebook's process stopped during {self._name}()") from None
+        except ReplyTooLarge as err:  # a ResultShapeError that says how large, in one line
+            raise (expected.too_large(self._name, err.length) if expected else NotPlainError(str(err))) from None
         status = reply.get("status")
         if status == "ok":
             try:
                 value = wire.decode(reply.get("value"))
             except (wire.WireError, TypeError, ValueError, RecursionError) as err:
                 raise NotPlainError(f"{self._name}() returned data that could not be read ({err})") from None
-            if self._reference is not None:  # shape, size and kind before any comparison
-                self._reference.check(self._name, value, args, kwargs)
+            if expected is not None:  # shape, size and kind before any comparison
+                self._reference.check(self._name, value, args, kwargs, expected)
             return value
         if status == "error":
             _raise_student_error(reply, self._name)
@@ -286,7 +318,7 @@ class NotPlainValue:
     __call__ = __getattr__ = __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _fail
     __bool__ = __len__ = __iter__ = __getitem__ = __contains__ = __float__ = __int__ = __index__ = _fail
     __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __array__ = _fail
-    __hash__ = None
+    __hash__ = _fail  # unhashable, saying why
 
 
 def free_names(source: str, allow=()) -> list[str]:
@@ -300,7 +332,8 @@ def free_names(source: str, allow=()) -> list[str]:
     ['BASE', 'add']
     """
     tree = ast.parse(source)
-    loaded, bound = set(), set()
+    loaded: set[str] = set()
+    bound: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Name):
             (loaded if isinstance(node.ctx, ast.Load) else bound).add(node.id)
@@ -325,7 +358,7 @@ def notebook_imports(nb, tests) -> dict:
     module the INSTRUCTOR's notebook imports, imported here; the student's value is never
     used and the student cannot choose what the trusted side imports.
     """
-    found = {}
+    found: dict[str, tuple[str, str | None]] = {}
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code" or index in tests:
             continue
@@ -534,10 +567,13 @@ def _bind_notebook(ns: dict, names: list, reply: dict, session: Session, deadlin
                    reference=None) -> None:
     """Bind the notebook's answer to a lookup: a :class:`Proxy` for a function, decoded plain
     data for a value, a :class:`NotPlainValue` for anything else (missing names stay unbound)."""
-    found = reply.get("names") if isinstance(reply.get("names"), dict) else {}
+    answer = reply.get("names")
+    found: dict = answer if isinstance(answer, dict) else {}
     for name in names:
         info = found.get(name)
-        kind = info.get("kind") if isinstance(info, dict) else None
+        if not isinstance(info, dict):
+            continue
+        kind = info.get("kind")
         if kind == "callable":
             ns[name] = Proxy(session, name, lambda: deadline, reference)
         elif kind == "value":

@@ -17,6 +17,14 @@ and each test cell runs twice in it (visible part, then the full cell), with err
 allowed.  A test cell belongs to the exercise of the last solution cell above it (or to
 ``metadata.npulab.exercise``).  ``isolated=True`` runs one mutant per execution instead.
 Before any mutant, the unmutated solution must pass all its tests (round 0).
+
+Shape mutants (issue 23, on by default): every exercise's functions also return an empty
+array, an extra axis, the transpose and a scalar of their true result
+(:data:`SHAPE_MUTANTS`), and the grader's reference check (:mod:`npulab.grading.reference`)
+must refuse each one, visible tests included.  They are judged where the grader judges a
+result, on the trusted side (:func:`shape_outcomes`): the notebook runs once in one driver,
+then only its test cells run again per kind, so the four kinds cost about one notebook run
+plus four test passes rather than four notebook runs.
 """
 from __future__ import annotations
 
@@ -64,6 +72,14 @@ class MutationReport:
     grade_ids: list[str] = field(default_factory=list)  # every solution cell, in order
 
     def exercises(self) -> list[dict]:
+        """One row per exercise (solution cell), in notebook order.
+
+        Returns
+        -------
+        list of dict
+            ``grade_id``, ``mutants`` (how many), ``caught_visible`` (caught by the visible
+            tests) and ``caught_all`` (caught by visible + hidden tests).
+        """
         rows = []
         for gid in self.grade_ids:
             mine = [o for o in self.outcomes if o.mutant.grade_id == gid]
@@ -73,18 +89,22 @@ class MutationReport:
         return rows
 
     def to_dict(self) -> dict:
+        """The ``npulab mutants --json`` shape: ``{"lab": ..., "exercises": exercises()}``."""
         return {"lab": self.lab, "exercises": self.exercises()}
 
     @property
     def total(self) -> int:
+        """How many mutants ran (authored and shape mutants)."""
         return len(self.outcomes)
 
     @property
     def caught_visible(self) -> int:
+        """How many mutants the visible tests caught."""
         return sum(o.caught_visible for o in self.outcomes)
 
     @property
     def caught_all(self) -> int:
+        """How many mutants the visible + hidden tests caught."""
         return sum(o.caught_all for o in self.outcomes)
 
     def escaped(self, visible: bool = True) -> list[Mutant]:
@@ -203,13 +223,13 @@ def _failed_tests(executed) -> dict[int, dict[str, bool]]:
 
 
 def mutation_report(path, *, isolated: bool = False, timeout: float = CELL_TIMEOUT,
-                    progress=None, shapes: bool = False, authored: bool = True) -> MutationReport:
+                    progress=None, shapes: bool = True, authored: bool = True) -> MutationReport:
     """Run every mutant of the solution notebook at ``path``; see the module docstring.
 
     ``progress(message)`` is called before each execution (for a CLI's status line).
-    ``shapes`` adds the automatic shape mutants (:data:`SHAPE_MUTANTS`, run through the
-    grader's engine, :func:`shape_outcomes`); ``authored=False`` skips the mutants written in
-    the notebook (a quick shape-only run).
+    ``shapes`` (default) adds the automatic shape mutants of every exercise
+    (:data:`SHAPE_MUTANTS`, judged by the grader's engine, :func:`shape_outcomes`);
+    ``authored=False`` skips the mutants written in the notebook (a quick shape-only run).
     """
     path = Path(path)
     if not authored:
@@ -267,26 +287,6 @@ SHAPE_MUTANTS = {
     "shape: scalar": "np.asarray(r).ravel()[0].item()",
 }
 
-_SHAPE_WRAPPER = """
-def _npulab_shape_mutant(fn, name):
-    import functools
-    import numpy as np
-    from npulab.grading.reference import mismatch
-
-    @functools.wraps(fn)
-    def mutated(*args, **kwargs):
-        r = fn(*args, **kwargs)
-        try:
-            m = {expr}
-            if mismatch(m, r) is None:  # the same structure to the grader: not this kind's mutant
-                return r
-        except Exception:
-            return r
-        _NPULAB_SHAPE_MUTATED[name] = True
-        return m
-    return mutated
-"""
-
 
 def _functions_of(source: str) -> list[str]:
     """Top-level functions a solution cell defines."""
@@ -299,27 +299,76 @@ def _functions_of(source: str) -> list[str]:
 
 
 def shape_mutants(nb, kind: str) -> list[Mutant]:
-    """One ``kind`` shape mutant per exercise cell that defines functions: its functions
-    return the :data:`SHAPE_MUTANTS` ``kind`` of their true result."""
+    """One ``kind`` shape mutant per exercise cell that defines functions (its functions
+    return the :data:`SHAPE_MUTANTS` ``kind`` of their true result); ``source`` is the
+    unchanged cell: :func:`shape_outcomes` applies the mutation where the result arrives."""
     found = []
-    wrapper = _SHAPE_WRAPPER.replace("{expr}", SHAPE_MUTANTS[kind])
     for index in exercise_numbers(nb):
         cell = nb.cells[index]
-        names = _functions_of(cell.source)
-        if not names:
-            continue
-        tail = "".join(f"{n} = _npulab_shape_mutant({n}, {n!r})\n" for n in names)
-        source = f"{cell.source}\n_NPULAB_SHAPE_MUTATED = globals().get('_NPULAB_SHAPE_MUTATED', {{}})\n{wrapper}\n{tail}"
-        found.append(Mutant(index, nbgrader_meta(cell).get("grade_id", f"cell-{index}"), kind, source))
+        if _functions_of(cell.source):
+            found.append(Mutant(index, nbgrader_meta(cell).get("grade_id", f"cell-{index}"), kind,
+                                cell.source))
     return found
 
 
+class ShapeMutating:
+    """A :class:`~npulab.grading.reference.Reference` for one shape round: a result of one of
+    ``names`` (the exercises' functions) is replaced by the ``kind`` mutant of it
+    (:data:`SHAPE_MUTANTS`) where the trusted side receives it, and the real reference check
+    judges the mutant.  The names whose result the mutant changed are in ``changed``.
+
+    A mutant that passes the reference check is not handed to the test (the test sees the
+    true result and passes): such a mutant counts as escaped, never as caught.
+
+    Parameters
+    ----------
+    reference : npulab.grading.reference.Reference
+        The instructor's functions.
+    kind : str
+        A key of :data:`SHAPE_MUTANTS`.
+    names : iterable of str
+        The functions whose results are mutated.
+    """
+
+    def __init__(self, reference, kind: str, names):
+        self.reference, self.kind, self.names = reference, kind, set(names)
+        self.changed: set[str] = set()
+        self._code = compile(SHAPE_MUTANTS[kind], f"<shape mutant {kind}>", "eval")
+
+    def expected(self, name: str, args, kwargs):
+        """The reference result (:meth:`Reference.expected
+        <npulab.grading.reference.Reference.expected>`)."""
+        return self.reference.expected(name, args, kwargs)
+
+    def check(self, name: str, got, args, kwargs, expected=None) -> None:
+        """Judge the mutant of ``got`` (when it has another structure) with the reference check."""
+        import numpy as np
+
+        from npulab.grading.reference import mismatch
+
+        if name in self.names:
+            try:
+                mutant = eval(self._code, {"np": np, "r": got})  # noqa: S307 - a fixed expression
+                changed = mismatch(mutant, got) is not None
+            except Exception:  # noqa: BLE001 - a result this kind cannot reshape
+                changed = False
+            if changed:
+                self.changed.add(name)
+                got = mutant
+        self.reference.check(name, got, args, kwargs, expected)
+
+
 def shape_outcomes(path, *, timeout: float = CELL_TIMEOUT, progress=None) -> list[MutantOutcome]:
-    """Run every :data:`SHAPE_MUTANTS` kind (all exercises at once, one run per kind) through
-    the grader's engine (tests on the trusted side, results checked against the reference
-    results, :mod:`npulab.grading.reference`) and return the outcome of each mutant that
-    changed at least one result (the others are not mutants of that function)."""
-    from npulab.grading import wire
+    """The outcome of every :data:`SHAPE_MUTANTS` mutant of every exercise of the solution
+    notebook at ``path``, judged by the grader's engine (tests on the trusted side, results
+    checked against the reference results, :mod:`npulab.grading.reference`).
+
+    The notebook runs once in one driver (the unmutated solution must pass every test, as
+    the grader runs them); then, per kind, its test cells (visible part, then the whole cell)
+    run again with every exercise function's results replaced by their mutant where they
+    arrive (:class:`ShapeMutating`).  A mutant that changed no result of its cell's functions
+    is not counted (it is not a mutant of them).
+    """
     from npulab.grading.engine import run_notebook_cells, start_driver
     from npulab.grading.isolation import NoSandbox
     from npulab.grading.merge import without_tests
@@ -329,35 +378,42 @@ def shape_outcomes(path, *, timeout: float = CELL_TIMEOUT, progress=None) -> lis
     nb = _read_solution(path)
     numbers, tests = exercise_numbers(nb), exercise_of_tests(nb)
     reference = Reference.of(path, cell_timeout=timeout)
+    run_nb = _run_notebook(nb, {})
+    tagged = {i: tuple(c.metadata[_TAG]) for i, c in enumerate(run_nb.cells) if _TAG in c.metadata}
+    tests_nb = nbformat.v4.new_notebook(cells=[run_nb.cells[i] for i in tagged], metadata=run_nb.metadata)
+    parts = list(tagged.values())
+    names = {n for i in numbers for n in _functions_of(nb.cells[i].source)}
+    common = {"cell_timeout": timeout, "notebook_timeout": timeout * max(len(run_nb.cells), 1),
+              "max_output_bytes": 64 * 2**20, "allow_from": without_tests(nb),
+              "test_cwd": path.resolve().parent}
     outcomes = []
-    for r, kind in enumerate(SHAPE_MUTANTS, 1):
-        group = shape_mutants(nb, kind)
+    with start_driver(path.resolve().parent, sandbox=NoSandbox()) as session:
         if progress:
-            progress(f"{path.name}: shape round {r}/{len(SHAPE_MUTANTS)} ({kind}, {len(group)} mutants)")
-        run_nb = _run_notebook(nb, {m.cell_index: m.source for m in group})
-        tagged = {i: tuple(c.metadata[_TAG]) for i, c in enumerate(run_nb.cells) if _TAG in c.metadata}
-        with start_driver(path.resolve().parent, sandbox=NoSandbox()) as session:
-            run = run_notebook_cells(run_nb, session, tests=set(tagged), cell_timeout=timeout,
-                                     notebook_timeout=timeout * max(len(run_nb.cells), 1),
-                                     max_output_bytes=64 * 2**20, allow_from=without_tests(nb),
-                                     test_cwd=path.resolve().parent, reference=reference)
-            try:
-                reply = session.request({"op": "lookup", "names": ["_NPULAB_SHAPE_MUTATED"]}, 30)
-                info = reply["names"]["_NPULAB_SHAPE_MUTATED"]
-                changed = set(wire.decode(info["value"])) if info.get("kind") == "value" else set()
-            except Exception:  # noqa: BLE001 - the driver died: count every mutant
-                changed = None
-        failed: dict[int, dict[str, bool]] = {}
-        for i, (index, part) in tagged.items():
-            failed.setdefault(index, {})[part] = not run.outcomes[i].passed
-        for parts in failed.values():
-            parts.setdefault("all", parts["visible"])
-        for m in group:
-            if changed is not None and not set(_functions_of(nb.cells[m.cell_index].source)) & changed:
-                continue
-            mine = [failed[t] for t, n in tests.items() if n == numbers[m.cell_index] and t in failed]
-            outcomes.append(MutantOutcome(m, caught_visible=any(p["visible"] for p in mine),
-                                          caught_all=any(p["visible"] or p["all"] for p in mine)))
+            progress(f"{path.name}: shape mutants, the solution through the grader")
+        base = run_notebook_cells(run_nb, session, tests=set(tagged), reference=reference, **common)
+        broken = sorted({nbgrader_meta(nb.cells[tagged[i][0]]).get("grade_id", str(tagged[i][0]))
+                         for i, o in base.outcomes.items() if not o.passed})
+        if broken:
+            raise ValueError(f"{path.name}: the unmutated solution fails its own tests under the grader: "
+                             f"{', '.join(broken)}")
+        for r, kind in enumerate(SHAPE_MUTANTS, 1):
+            group = shape_mutants(nb, kind)
+            if progress:
+                progress(f"{path.name}: shape round {r}/{len(SHAPE_MUTANTS)} ({kind}, {len(group)} mutants)")
+            mutating = ShapeMutating(reference, kind, names)
+            run = run_notebook_cells(tests_nb, session, tests=set(range(len(parts))),
+                                     reference=mutating, **common)
+            failed: dict[int, dict[str, bool]] = {}
+            for k, (index, part) in enumerate(parts):
+                failed.setdefault(index, {})[part] = not run.outcomes[k].passed
+            for flags in failed.values():
+                flags.setdefault("all", flags["visible"])
+            for m in group:
+                if not set(_functions_of(nb.cells[m.cell_index].source)) & mutating.changed:
+                    continue
+                mine = [failed[t] for t, n in tests.items() if n == numbers[m.cell_index] and t in failed]
+                outcomes.append(MutantOutcome(m, caught_visible=any(p["visible"] for p in mine),
+                                              caught_all=any(p["visible"] or p["all"] for p in mine)))
     return outcomes
 
 

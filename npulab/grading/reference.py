@@ -24,10 +24,20 @@ import ast
 import contextlib
 import copy
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 #: Longest list/tuple compared item by item (past this, the first items only).
 MAX_ITEMS = 64
+#: A student's result may take at most this many times the reference result's bytes on the
+#: wire, plus :data:`RESULT_FRAME_SLACK`; a larger reply is refused before it is decoded
+#: (:func:`result_frame_limit`).  The factor leaves room for a right answer written in
+#: another form (floats where the reference gives small integers: ~10 x as JSON text).
+RESULT_FRAME_FACTOR = 16
+#: Bytes a result may take beyond ``RESULT_FRAME_FACTOR`` x the reference's (the reply's
+#: envelope, short results of another form).  Units: bytes.
+RESULT_FRAME_SLACK = 256 * 2**10
 
 _CACHE: dict = {}
 
@@ -173,21 +183,72 @@ def _sequence_mismatch(got, expected, depth: int) -> str | None:
     return _first(list(zip(got, expected, strict=True))[:MAX_ITEMS], depth)
 
 
+@dataclass(frozen=True)
+class Expected:
+    """The reference result of one call, as a student's result arrives (``value``: numpy
+    scalars as Python numbers, tensors as arrays) and its size on the wire
+    (``frame_bytes``, bytes of JSON)."""
+
+    value: Any
+    frame_bytes: int
+
+    @property
+    def max_frame(self) -> int:
+        """Most bytes a student's result may take on the wire (:func:`result_frame_limit`)."""
+        return result_frame_limit(self.frame_bytes)
+
+    def too_large(self, name: str, length: int) -> ResultShapeError:
+        """The one-line error for a result of ``length`` bytes over ``max_frame``."""
+        return ResultShapeError(f"{name}() returned {length} bytes of data where the reference result "
+                                f"takes {self.frame_bytes}; over {self.max_frame} bytes is refused unread")
+
+
+def expect(reference, args, kwargs) -> Expected | None:
+    """:class:`Expected` of ``reference(*args, **kwargs)`` (called with copies of the
+    arguments), or None when the reference raises or its result is not plain data (then
+    nothing is checked: the test decides).
+
+    >>> expect(lambda n: [0.5] * n, (3,), {})
+    Expected(value=[0.5, 0.5, 0.5], frame_bytes=13)
+    """
+    from npulab.grading import wire
+
+    try:
+        result = reference(*copy.deepcopy(args), **copy.deepcopy(kwargs))
+        encoded = wire.encode(result)
+        return Expected(wire.decode(encoded), len(wire.dumps(encoded)))
+    except Exception:  # noqa: BLE001 - the test expects an exception, or not plain data
+        return None
+
+
+def result_frame_limit(frame_bytes: int) -> int:
+    """Most bytes the trusted side reads for a result whose reference takes ``frame_bytes``:
+    ``RESULT_FRAME_FACTOR * frame_bytes + RESULT_FRAME_SLACK``, at most the wire's
+    ``MAX_FRAME``.
+
+    >>> result_frame_limit(1000)
+    278144
+    """
+    from npulab.grading import wire
+
+    return min(wire.MAX_FRAME, RESULT_FRAME_FACTOR * frame_bytes + RESULT_FRAME_SLACK)
+
+
+def judge(name: str, got, expected: Expected) -> None:
+    """Raise :class:`ResultShapeError` when ``got`` (the student's result of ``name()``)
+    does not have the structure of the ``expected`` reference result."""
+    why = mismatch(got, expected.value)
+    if why:
+        raise ResultShapeError(f"{name}() returned {why}")
+
+
 def check(name: str, got, reference, args, kwargs) -> None:
     """Raise :class:`ResultShapeError` when ``got`` (the student's ``name(*args, **kwargs)``)
     does not have the structure of ``reference(*args, **kwargs)``.  A reference that raises
     checks nothing (the test decides)."""
-    from npulab.grading import wire
-
-    try:
-        expected = reference(*copy.deepcopy(args), **copy.deepcopy(kwargs))
-        # as the student's result arrives: numpy scalars as Python numbers, tensors as arrays
-        expected = wire.decode(wire.encode(expected))
-    except Exception:  # noqa: BLE001 - the test expects an exception, or not plain data
-        return
-    why = mismatch(got, expected)
-    if why:
-        raise ResultShapeError(f"{name}() returned {why}")
+    expected = expect(reference, args, kwargs)
+    if expected is not None:
+        judge(name, got, expected)
 
 
 def _runnable(source: str) -> str:
@@ -205,7 +266,7 @@ def build(src_nb, cwd, *, cell_timeout: float = 60.0) -> dict:
     from npulab.grading.outcome import is_test_cell
 
     ns = {"__name__": "__main__"}
-    names = set()
+    names: set[str] = set()
     saved = {k: os.environ.get(k) for k in ("NPULAB_SELF_CHECK", "MPLBACKEND")}
     os.environ.update({"NPULAB_SELF_CHECK": "1", "MPLBACKEND": "Agg"})
     try:
@@ -247,11 +308,18 @@ class Reference:
         """The instructor's function ``name``, or None."""
         return self.functions.get(name)
 
-    def check(self, name: str, got, args, kwargs) -> None:
-        """:func:`check` ``got`` against the instructor's ``name`` (nothing when it has none)."""
+    def expected(self, name: str, args, kwargs) -> Expected | None:
+        """:func:`expect` of the instructor's ``name`` (None when it has none)."""
         function = self.functions.get(name)
-        if function is not None:
-            check(name, got, function, args, kwargs)
+        return None if function is None else expect(function, args, kwargs)
+
+    def check(self, name: str, got, args, kwargs, expected: Expected | None = None) -> None:
+        """:func:`check` ``got`` against the instructor's ``name`` (nothing when it has none);
+        ``expected``: its :meth:`expected` result for these arguments, when already known."""
+        if expected is None:
+            expected = self.expected(name, args, kwargs)
+        if expected is not None:
+            judge(name, got, expected)
 
     @classmethod
     def of(cls, source, *, cell_timeout: float = 60.0) -> "Reference":

@@ -145,7 +145,8 @@ def exercise_numbers(nb) -> dict[int, int]:
 
 def _region_functions(source: str) -> list[str | None]:
     """For each solution region, the name of the innermost ``def`` it sits in (or None)."""
-    names, stack = [], []  # stack of (indent, name)
+    names: list[str | None] = []
+    stack: list[tuple[int, str]] = []  # (indent, name) of the enclosing defs
     for line in source.splitlines():
         if not line.strip():
             continue
@@ -212,7 +213,8 @@ def release_notebook(nb, *, name: str = "notebook", seed: int | None = None, lan
             if markdown:
                 src = MARKDOWN_STUB
             else:
-                src = "\n".join([CODE_STUB[0], f'raise NotImplementedError("{stub_message(numbers[index], None, lang)}")'])
+                message = stub_message(numbers[index], None, lang)
+                src = "\n".join([CODE_STUB[0], f'raise NotImplementedError("{message}")'])
         if has_marker(src, BEGIN_HIDDEN):
             src = strip_hidden_tests(src, where=where)
         cell.source = src

@@ -320,7 +320,7 @@ def budget(limits, overhead: int = 0):
 
 
 def _chown_tree(folder: Path, uid: int) -> None:
-    for root, dirs, files in os.walk(folder):
+    for root, _dirs, files in os.walk(folder):
         os.chown(root, uid, uid)
         for name in files:
             os.chown(os.path.join(root, name), uid, uid, follow_symlinks=False)
@@ -352,7 +352,8 @@ class Bubblewrap:
                    "IPYTHONDIR": "/tmp/.ipython", "MPLCONFIGDIR": "/tmp/.matplotlib", "PWD": WORKDIR}
         if os.environ.get("NPULAB_DATASETS"):
             box_env["NPULAB_DATASETS"] = os.environ["NPULAB_DATASETS"]
-        program, fds = seccomp_filter(), ()
+        program = seccomp_filter()
+        fds: tuple[int, ...] = ()
         if program is not None:
             read_fd, write_fd = os.pipe()
             os.write(write_fd, program)  # a few hundred bytes: fits the pipe's buffer

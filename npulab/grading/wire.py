@@ -45,6 +45,17 @@ class WireError(RuntimeError):
     """A frame could not be read: closed pipe, timeout, bad length or bad content."""
 
 
+class FrameTooLarge(WireError):
+    """A frame's header announces more bytes than the reader accepts (nothing of it is read).
+
+    ``length`` is the announced payload size and ``limit`` the reader's limit (bytes).
+    """
+
+    def __init__(self, length: int, limit: int):
+        super().__init__(f"frame of {length} bytes is over the {limit} byte limit")
+        self.length, self.limit = length, limit
+
+
 def _is_torch_tensor(value) -> bool:
     return type(value).__module__.split(".")[0] == "torch" and hasattr(value, "detach")
 
@@ -170,12 +181,28 @@ def _read_exact(fd: int, n: int, deadline: float | None) -> bytes:
     return b"".join(chunks)
 
 
+def skip(fd: int, n: int, deadline: float | None = None) -> None:
+    """Read and drop ``n`` bytes from ``fd`` (by ``deadline``), 1 MiB at a time: the payload
+    of a refused frame leaves the pipe without ever being held or decoded whole."""
+    left = n
+    while left:
+        if deadline is not None:
+            wait = deadline - time.monotonic()
+            if wait <= 0 or not select.select([fd], [], [], wait)[0]:
+                raise WireError("timed out")
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            raise WireError("the other side closed the pipe")
+        left -= len(chunk)
+
+
 def recv(fd: int, deadline: float | None = None, max_frame: int = MAX_FRAME) -> dict:
     """Read one frame from ``fd`` (by ``deadline``, a ``time.monotonic()`` value) and
-    return its JSON object; raises :class:`WireError` on anything else."""
+    return its JSON object; raises :class:`WireError` on anything else
+    (:class:`FrameTooLarge`, with the payload still unread, past ``max_frame`` bytes)."""
     (length,) = _HEADER.unpack(_read_exact(fd, _HEADER.size, deadline))
     if length > max_frame:
-        raise WireError(f"frame of {length} bytes is over the {max_frame} byte limit")
+        raise FrameTooLarge(length, max_frame)
     payload = _read_exact(fd, length, deadline)
     if payload.count(b",") + payload.count(b"[") + payload.count(b"{") > MAX_ITEMS:
         raise WireError(f"a frame with more than {MAX_ITEMS} items")

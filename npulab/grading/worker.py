@@ -76,7 +76,7 @@ def _forked_worker(job: dict, fd: int) -> None:
         sys.path[:] = [p for p in sys.path if p not in ("", ".", os.getcwd())]
         limit_trusted_memory()
         try:
-            data = {"result": grade_submission(**job).to_dict()}
+            data: dict[str, object] = {"result": grade_submission(**job).to_dict()}
         except BaseException as err:  # report, never raise
             data = {"error": f"{err.__class__.__name__}: {err}"[:500]}
         payload = json.dumps(data).encode()
@@ -91,7 +91,7 @@ def _read_all(fd: int, deadline: float) -> bytes | None:
     """Everything written to ``fd`` until EOF, or None past ``deadline``."""
     import select
 
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         wait = deadline - time.monotonic()
         if wait <= 0 or not select.select([fd], [], [], wait)[0]:
@@ -161,8 +161,8 @@ def run_worker(job: dict, *, hard_timeout: float | None = None, active: set | No
     strings).  On Linux the worker is forked from this process; elsewhere it is a new
     interpreter running :func:`main` (job on stdin, result on stdout).  The worker is killed
     (with its kernel, which dies with its parent) if it outlives ``hard_timeout`` seconds,
-    default ``2 * notebook_timeout + 30`` (the visible and the full pass); then the status is ``timeout``.  ``active`` is an
-    optional set that holds the worker's pid while it runs.
+    default ``2 * notebook_timeout + 30`` (the visible and the full pass); then the status is
+    ``timeout``.  ``active`` is an optional set that holds the worker's pid while it runs.
     """
     hard_timeout = hard_timeout or 2 * float(job.get("notebook_timeout", 600.0)) + 30.0  # two passes
     start = time.monotonic()

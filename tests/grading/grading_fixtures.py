@@ -31,7 +31,8 @@ CASES = {
     "wrong": ("def add(a, b):\n    return a - b", MUL, 3, "ok"),
     "hidden_only_wrong": (ADD, "def mul(a, b):\n    return a * b if isinstance(b, int) else 0", 2, "ok"),
     "hang": (ADD, "while True:\n    pass", 2, "timeout"),
-    "hang_ignores_interrupt": (ADD, "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass",
+    "hang_ignores_interrupt": (ADD, "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                                    "while True:\n    pass",
                                2, "timeout"),
     "sys_exit": (ADD, "import sys\nsys.exit(3)", 2, "ok"),
     "os_exit": (ADD, "import os\nos._exit(1)", 2, "kernel_died"),
@@ -133,10 +134,13 @@ STUB_MUL = None  # keep the released stub in the mul cell
 
 #: probes that must all fail inside the sandbox; ``{port}`` is the grader-side TCP server.
 ESCAPES = {
-    "read_source": "hits = [p for d in ('/*', '/*/*', '/*/*/*', '/*/*/*/*', '/tmp/**') for p in glob.glob(d + '.ipynb')\n"
-                   "        if not p.startswith(('/lab', '/proc') + SHARED) and 'BEGIN ' + 'HIDDEN' in open(p, errors='ignore').read()]\n"
+    "read_source": "hits = [p for d in ('/*', '/*/*', '/*/*/*', '/*/*/*/*', '/tmp/**')\n"
+                   "        for p in glob.glob(d + '.ipynb')\n"
+                   "        if not p.startswith(('/lab', '/proc') + SHARED)\n"
+                   "        and 'BEGIN ' + 'HIDDEN' in open(p, errors='ignore').read()]\n"
                    "assert hits or 'BEGIN ' + 'HIDDEN' in open('{source}').read()",
-    "proc_cmdline": "text = b''.join(open(f'/proc/{p}/cmdline', 'rb').read() for p in os.listdir('/proc') if p.isdigit())\n"
+    "proc_cmdline": "text = b''.join(open(f'/proc/{p}/cmdline', 'rb').read()\n"
+                    "               for p in os.listdir('/proc') if p.isdigit())\n"
                     "text += open(f'/proc/{os.getppid()}/environ', 'rb').read()\n"
                     "assert b'tiny/tiny.ipynb' in text or b'solutions' in text or b'NPULAB_COURSE_SEED' in text",
     "read_key": "open(os.path.expanduser('~/.cache/npulab/grader.key'), 'rb').read()\n"
@@ -146,9 +150,11 @@ ESCAPES = {
     "network_outbound": "socket.create_connection(('1.1.1.1', 53), timeout=2)",
     "write_system": "open('/usr/npulab-pwned', 'w').write('x')",
     "write_package": "import npulab\nopen(os.path.join(os.path.dirname(npulab.__file__), 'pwned.py'), 'w').write('x')",
-    "classmates_tmp": "assert [p for p in glob.glob('/tmp/**/*.json', recursive=True) + glob.glob('/tmp/**/*.ipynb', recursive=True)\n"
+    "classmates_tmp": "assert [p for p in glob.glob('/tmp/**/*.json', recursive=True)\n"
+                      "        + glob.glob('/tmp/**/*.ipynb', recursive=True)\n"
                       "        if not p.startswith(SHARED)]",
-    "classmates_dirs": "assert [p for p in glob.glob('/*/*/*.ipynb') + glob.glob('/*/*.ipynb') if not p.startswith('/lab')]",
+    "classmates_dirs": "assert [p for p in glob.glob('/*/*/*.ipynb') + glob.glob('/*/*.ipynb')\n"
+                       "        if not p.startswith('/lab')]",
     "grader_uid": "assert os.getuid() == 0 or os.geteuid() == 0",
     "setuid_back": "os.setuid(0)",
     "raise_limits": "import resource\nresource.setrlimit(resource.RLIMIT_NPROC, (10**6, 10**6))",
@@ -191,7 +197,8 @@ ATTACKS = {
                      {0}, {"ok"}),
     "huge_result": ("import numpy as np\ndef add(a, b):\n    return np.zeros(20_000_000)", STUB_MUL, {0}, {"ok"}),
     "huge_error": ("def add(a, b):\n    raise ValueError('x' * 20_000_000)", STUB_MUL, {0}, {"ok"}),
-    "leak_inputs": ("def add(a, b):\n    raise ValueError(f'LEAK{(a, b)}')", "def mul(a, b):\n    raise ValueError(f'LEAK{(a, b)}')",
+    "leak_inputs": ("def add(a, b):\n    raise ValueError(f'LEAK{(a, b)}')",
+                    "def mul(a, b):\n    raise ValueError(f'LEAK{(a, b)}')",
                     {0}, {"ok"}),
     # a result of another shape that a broadcasting comparison accepts (issue 23 #1):
     # np.array([3]) == 3 is array([True]), which an assert takes as true

@@ -116,7 +116,8 @@ def test_seed_reaches_the_trusted_tests_only_and_must_match(tmp_path, capsys):
              A.markdown("### BEGIN SOLUTION\nmodel answer\n### END SOLUTION", grade_id="written_why")]
     cells[-1].metadata["nbgrader"].update({"solution": True, "grade": True, "locked": False, "points": 2})
     nb = A.notebook(cells)
-    nb.metadata["npulab"] = {"course_seed_check": __import__("hashlib").sha256(b"npulab-course-seed:7").hexdigest()[:16]}
+    seed_check = __import__("hashlib").sha256(b"npulab-course-seed:7").hexdigest()[:16]
+    nb.metadata["npulab"] = {"course_seed_check": seed_check}
     source = tmp_path / "src" / "lab.ipynb"
     source.parent.mkdir()
     nbformat.write(nb, source)
@@ -149,8 +150,8 @@ def test_sigterm_writes_the_gradebook_and_resumes(tmp_path):
     nbformat.write(student_notebook(ADD, MUL), subs / "a_fast.ipynb")
     nbformat.write(student_notebook(ADD, "import time\ntime.sleep(60)"), subs / "b_slow.ipynb")
     out = tmp_path / "out"
-    cmd = [sys.executable, "-c", "import sys; from npulab.cli import main; sys.exit(main(sys.argv[1:]))", "grade", str(SOURCE), str(subs), "--out", str(out),
-           "--timeout", "120", "--no-progress"]
+    cmd = [sys.executable, "-c", "import sys; from npulab.cli import main; sys.exit(main(sys.argv[1:]))",
+           "grade", str(SOURCE), str(subs), "--out", str(out), "--timeout", "120", "--no-progress"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     for _ in range(600):
         if (out / "results" / "a_fast.json").exists():

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -89,7 +91,7 @@ def test_build_runs_the_instructors_cells_and_skips_broken_ones(tmp_path):
 
 
 def test_shape_mutants_of_the_tiny_lab_are_all_caught():
-    """`npulab mutants --shapes`: each exercise's functions return an empty array, an extra
+    """`npulab mutants` (shape mutants): each exercise's functions return an empty array, an extra
     axis, ... of their true result; the grader's reference check catches every one, visible
     tests included.  Kinds that cannot change a scalar (transposed, scalar) are not counted."""
     from grading_fixtures import SOURCE
@@ -101,3 +103,58 @@ def test_shape_mutants_of_the_tiny_lab_are_all_caught():
     assert names == [("add", "shape: empty (a zero-length leading axis)"), ("add", "shape: extra axis"),
                      ("mul", "shape: empty (a zero-length leading axis)"), ("mul", "shape: extra axis")]
     assert report.caught_visible == report.caught_all == report.total == 4
+
+
+def test_expected_result_bounds_the_reply_frame():
+    """Issue 23 #5: the trusted side reads at most RESULT_FRAME_FACTOR x the reference
+    result's bytes on the wire + RESULT_FRAME_SLACK (never more than the wire's MAX_FRAME)."""
+    from npulab.grading import wire
+    from npulab.grading.reference import (
+        RESULT_FRAME_FACTOR,
+        RESULT_FRAME_SLACK,
+        expect,
+        result_frame_limit,
+    )
+
+    expected = expect(lambda n: np.zeros(n), (4,), {})
+    assert expected is not None and expected.value.shape == (4,)
+    assert expected.frame_bytes == len(wire.dumps(wire.encode(np.zeros(4))))
+    assert result_frame_limit(expected.frame_bytes) == (
+        RESULT_FRAME_FACTOR * expected.frame_bytes + RESULT_FRAME_SLACK
+    )
+    assert result_frame_limit(10 * wire.MAX_FRAME) == wire.MAX_FRAME
+    assert expect(lambda n: 1 / 0, (4,), {}) is None  # a reference that raises: no limit
+
+
+def test_an_oversized_result_frame_is_refused_without_decoding(tmp_path, monkeypatch):
+    """A student's result far larger than the reference's is dropped unread (the pipe stays
+    in step: the next call works) and fails the test with a one-line message."""
+    from npulab.grading import wire
+    from npulab.grading.engine import Proxy, start_driver
+    from npulab.grading.isolation import NoSandbox
+    from npulab.grading.reference import Reference
+
+    decoded, skipped = [], []
+    real_decode, real_skip = wire.decode, wire.skip
+
+    def counting_decode(obj, depth=0):
+        decoded.append(len(repr(obj)))  # the reference result's round trip is ~100 bytes
+        return real_decode(obj, depth)
+
+    def counting_skip(fd, n, deadline=None):
+        skipped.append(n)
+        return real_skip(fd, n, deadline)
+
+    reference = Reference({"f": lambda n: np.zeros(4)})  # the instructor's result: 4 floats
+    with start_driver(tmp_path, sandbox=NoSandbox()) as session:
+        code = "import numpy as np\ndef f(n):\n    return np.zeros(n)"
+        assert session.request({"op": "run", "code": code}, 30)["status"] == "ok"
+        f = Proxy(session, "f", lambda: time.monotonic() + 60, reference)
+        monkeypatch.setattr(wire, "decode", counting_decode)
+        monkeypatch.setattr(wire, "skip", counting_skip)
+        with pytest.raises(ResultShapeError, match=r"^f\(\) returned \d+ bytes of data") as err:
+            f(2_000_000)  # 16 MB of float64, ~21 MB on the wire
+        assert "\n" not in str(err.value) and "refused unread" in str(err.value)
+        assert max(decoded) < 1000 and skipped and skipped[0] > 2**24  # the big reply: skipped only
+        assert f(4).shape == (4,)  # the driver answers the next call
+        assert not session.dead

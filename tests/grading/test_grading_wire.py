@@ -65,6 +65,21 @@ def test_frames_reject_garbage_oversize_and_item_floods():
     os.close(r)
 
 
+def test_a_frame_over_the_readers_limit_is_refused_unread_and_can_be_skipped():
+    r, w = os.pipe()
+    big, small = wire.dumps({"v": "x" * 5000}), wire.dumps({"v": 1})
+    os.write(w, len(big).to_bytes(8, "big") + big + len(small).to_bytes(8, "big") + small)
+    os.close(w)
+    with pytest.raises(wire.FrameTooLarge, match="over the 1000 byte limit") as err:
+        wire.recv(r, max_frame=1000)
+    assert (err.value.length, err.value.limit) == (len(big), 1000)
+    wire.skip(r, err.value.length)
+    assert wire.recv(r) == {"v": 1}  # the next frame is read in step
+    with pytest.raises(wire.WireError, match="closed"):
+        wire.skip(r, 10)
+    os.close(r)
+
+
 def test_free_names_are_what_a_test_takes_from_the_notebook():
     src = "import numpy as np\nfrom math import isclose\ndef h(x):\n    return add(x, 1)\n" \
           "assert isclose(h(BASE), 3) and len([round]) == 1\nfor i in range(3):\n    assert mul(i, 1) == i"
