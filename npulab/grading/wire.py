@@ -166,24 +166,8 @@ def send(fd: int, message: dict, deadline: float | None = None) -> None:
         view = view[n:]
 
 
-def _read_exact(fd: int, n: int, deadline: float | None) -> bytes:
-    chunks, left = [], n
-    while left:
-        if deadline is not None:
-            wait = deadline - time.monotonic()
-            if wait <= 0 or not select.select([fd], [], [], wait)[0]:
-                raise WireError("timed out")
-        chunk = os.read(fd, min(left, 1 << 20))
-        if not chunk:
-            raise WireError("the other side closed the pipe")
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
-
-
-def skip(fd: int, n: int, deadline: float | None = None) -> None:
-    """Read and drop ``n`` bytes from ``fd`` (by ``deadline``), 1 MiB at a time: the payload
-    of a refused frame leaves the pipe without ever being held or decoded whole."""
+def _chunks(fd: int, n: int, deadline: float | None):
+    """Yield the next ``n`` bytes of ``fd`` in chunks of at most 1 MiB, by ``deadline``."""
     left = n
     while left:
         if deadline is not None:
@@ -194,6 +178,18 @@ def skip(fd: int, n: int, deadline: float | None = None) -> None:
         if not chunk:
             raise WireError("the other side closed the pipe")
         left -= len(chunk)
+        yield chunk
+
+
+def _read_exact(fd: int, n: int, deadline: float | None) -> bytes:
+    return b"".join(_chunks(fd, n, deadline))
+
+
+def skip(fd: int, n: int, deadline: float | None = None) -> None:
+    """Read and drop ``n`` bytes from ``fd`` (by ``deadline``), 1 MiB at a time: the payload
+    of a refused frame leaves the pipe without ever being held or decoded whole."""
+    for _ in _chunks(fd, n, deadline):
+        pass
 
 
 def recv(fd: int, deadline: float | None = None, max_frame: int = MAX_FRAME) -> dict:
