@@ -7,6 +7,8 @@ STAMP  := $(VENV)/.npulab-installed
 LAB_STAMP := $(VENV)/.npulab-lab-installed
 PIP    := $(BIN)/python -m pip
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist): one per core; TEST_WORKERS=0 runs in this process only.
+TEST_WORKERS ?= auto
 
 .PHONY: install install-lab demo test test-fast lint docs lab release bench clean help sandbox
 
@@ -47,15 +49,17 @@ demo: install-lab
 	@echo
 	@echo "Next: open the labs with 'make lab' (= $(BIN)/jupyter lab labs/)"
 
+# -n: the tests on every core; a notebook's nbval cells stay on one worker (tests/conftest.py).
 test: install
-	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-cell-timeout=600 \
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=15 \
+		--nbval --nbval-current-env --nbval-cell-timeout=600 \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg tests solutions $(PYTEST_ARGS)
 
 # The quick loop while developing: unit tests without notebooks and without the tests marked
 # slow (the mutant test, the class grader, nbgrader, peer-tool cross-checks; the list is in
 # tests/conftest.py).  `make test` still runs everything.
 test-fast: install
-	$(BIN)/python -m pytest -m "not slow" tests $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup -m "not slow" tests $(PYTEST_ARGS)
 
 # Lint: ruff's rule set and mypy's settings live in pyproject.toml; pre-commit runs the same.
 lint: install
