@@ -21,8 +21,8 @@ What is checked, and the report says which (its ``Checked:`` line):
 The notebook is found without being named: VS Code's ``__vsc_ipynb_file__``, Jupyter's
 ``JPY_SESSION_NAME`` (the notebook the kernel was started for), else the running Jupyter
 server's session list (the kernel's id from its connection file), else the notebook of the
-current folder whose cells the kernel ran; so a copy (``01_quantization-Copy1.ipynb``)
-checks itself.  ``check("name.ipynb")`` still works.
+current folder whose cells and exercise functions the kernel holds; so a copy
+(``01_quantization-Copy1.ipynb``) checks itself.  ``check("name.ipynb")`` still works.
 
 Honest by construction:
 
@@ -385,20 +385,16 @@ def _run_in_kernel(
 
 
 def _bar(progress: bool, total: int, lang):
-    """A tqdm bar (a widget in Jupyter, text on a terminal's stderr), or None."""
+    """A text tqdm bar on stderr (Jupyter shows it under the cell and clears it at the end;
+    tqdm's widget bar would leave widget state in the saved notebook), or None."""
     if not progress or total <= 0:
         return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # pragma: no cover - tqdm is a dependency
-        return None
-    import warnings
+    import sys
 
-    with (
-        warnings.catch_warnings()
-    ):  # tqdm.auto warns when ipywidgets is missing: the text bar is fine
-        warnings.simplefilter("ignore")
-        return tqdm(total=total, desc=t("check_progress", lang), unit="cell", leave=False)
+    from tqdm import tqdm
+
+    desc = t("check_progress", lang)
+    return tqdm(total=total, desc=desc, unit="cell", leave=False, file=sys.stderr)
 
 
 def exercises_of(nb, tests) -> list:
@@ -476,48 +472,63 @@ def own_notebook(shell=None, environ=None) -> Path | None:
     ``JPY_SESSION_NAME`` (set by jupyter_server >= 2 for the notebook a kernel was started
     for) when that file exists; else the running Jupyter servers' ``/api/sessions``, matched
     by the kernel id in ipykernel's connection file (a renamed notebook); else the notebook
-    of the current folder whose cells this kernel ran (:func:`_from_history`).
+    of the current folder this kernel ran (:func:`_from_folder`).
     """
     environ = os.environ if environ is None else environ
     ns = getattr(shell, "user_ns", None) or {}
     for candidate in (ns.get("__vsc_ipynb_file__"), environ.get("JPY_SESSION_NAME")):
         if candidate and str(candidate).endswith(".ipynb") and Path(candidate).is_file():
             return Path(candidate)
-    return _from_server_sessions() or _from_history(ns.get("In"), Path.cwd())
+    return _from_server_sessions() or _from_folder(ns, Path.cwd())
 
 
 #: Most notebooks of a folder compared with the kernel's history, and the largest read.
 _MAX_CANDIDATES, _MAX_CANDIDATE_BYTES = 64, 16 * 2**20
 
 
-def _from_history(history, folder: Path) -> Path | None:
-    """The notebook in ``folder`` whose code cells this kernel ran most of (IPython's ``In``),
-    the most recently saved on a tie; None when no cell matches.  The last resort (a kernel
-    started by nbval, nbclient or an editor that says nothing): copies of one lab hold the
-    same released tests, so a tie between copies changes only which saved file's written
-    answers are read."""
+def _from_folder(ns: dict, folder: Path) -> Path | None:
+    """The notebook in ``folder`` that this kernel ran, the last resort (a kernel started by
+    nbval, nbclient or an editor that says nothing).
+
+    Each candidate scores the code cells of it the kernel ran (IPython's ``In``, when the
+    runner stored history) plus the exercise functions its solution cells define that the
+    kernel holds (``def`` names in ``nbgrader.solution`` cells, present in ``ns``); the
+    highest score wins, the most recently saved on a tie; None when nothing matches.  Copies
+    of one lab hold the same released tests, so a tie between copies changes only which
+    saved file's written answers are read.
+    """
     import json
 
-    ran = {str(cell).strip() for cell in (history or ()) if str(cell).strip()}
-    if not ran:
-        return None
+    ran = {str(cell).strip() for cell in (ns.get("In") or ()) if str(cell).strip()}
     best, best_key = None, (0, 0.0)
     for path in sorted(folder.glob("*.ipynb"))[:_MAX_CANDIDATES]:
         try:
             if path.stat().st_size > _MAX_CANDIDATE_BYTES:
                 continue
             cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
-            score = sum(
-                1
-                for c in cells
-                if c.get("cell_type") == "code" and "".join(c.get("source", "")).strip() in ran
-            )
+            code = [c for c in cells if c.get("cell_type") == "code"]
+            sources = ["".join(c.get("source", "")) for c in code]
+            score = sum(src.strip() in ran for src in sources)
+            for cell, src in zip(code, sources, strict=True):
+                if (cell.get("metadata", {}).get("nbgrader") or {}).get("solution"):
+                    score += sum(callable(ns.get(name)) for name in _defined_functions(src))
             key = (score, path.stat().st_mtime)
         except (OSError, ValueError, AttributeError, TypeError):
             continue
         if score > 0 and key > best_key:
             best, best_key = path, key
     return best
+
+
+def _defined_functions(source: str) -> list[str]:
+    """Names of the functions a cell defines at its top level (none when it does not parse)."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []
+    return [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
 
 
 def _from_server_sessions(timeout: float = 1.0) -> Path | None:
