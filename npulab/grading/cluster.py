@@ -22,8 +22,9 @@ What crosses the network:
 
 Before any task runs, :func:`connect` asks every worker for its npulab (a SHA-256 of the
 package's source files: the same engine, the same tests' helpers) and, unless
-``--no-sandbox``, whether it can make the sandbox (:meth:`Sandbox.problem`): a worker without
-bubblewrap stops the run with one line naming it, as a local run without it does.
+``--no-sandbox``, whether it can make the sandbox
+(:meth:`npulab.grading.isolation.Sandbox.problem`): a worker without bubblewrap stops the run
+with one line naming it, as a local run without it does.
 
 Dask's own messages are pickles: run the scheduler and workers on machines you trust, and
 use Dask's TLS (``tls://`` addresses, ``distributed.comm.tls`` settings) between machines

@@ -542,7 +542,7 @@ def _run_test(cell, session: Session, *, timeout: float, env: dict | None = None
         if isinstance(err, KeyboardInterrupt):
             raise
         kind = "timeout" if isinstance(err, TestTimeout) or session.hung else "died" if session.dead else None
-        return fail(failure_message(cell, err), kind)
+        return fail(_failure_message(cell, err), kind)
 
 
 def _bind_trusted(ns: dict, names: list, shared: dict, imports: dict) -> list:
@@ -611,7 +611,7 @@ def _exec_test(code, ns: dict, source: str, shared: dict, deadline: float) -> No
                 shared[name] = ns[name]
 
 
-def failure_message(cell, err: BaseException) -> str:
+def _failure_message(cell, err: BaseException) -> str:
     """What the student reads about a failed test: never test source, never hidden data."""
     source = cell.source
     filename = f"<npulab test {nbgrader_meta(cell).get('grade_id', '')}>"

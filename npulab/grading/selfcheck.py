@@ -296,7 +296,7 @@ def check(
     notes, modified, broken = _released_tests(nb, tests, lang, read_manifest(path))
     runnable = [i for i in tests if i not in broken]
     saved = time.strftime("%Y-%m-%d %H:%M", time.localtime(path.stat().st_mtime))
-    if live:
+    if live and shell is not None:
         outcomes_by_index, run_notes = _run_in_kernel(
             nb, runnable, shell.user_ns, timeout, path, progress
         )
@@ -354,7 +354,7 @@ def _run_in_kernel(
 ) -> tuple[dict, list]:
     """Run the released test cells against the calling kernel's namespace (a copy: a test's
     own names never leak into the kernel); ``(index -> TestOutcome, notes)``."""
-    from npulab.grading.engine import TestTimeout, failure_message, quiet, time_limit
+    from npulab.grading.engine import TestTimeout, _failure_message, quiet, time_limit
     from npulab.grading.outcome import TestOutcome
     from npulab.grading.release import nbgrader_meta
 
@@ -375,7 +375,7 @@ def _run_in_kernel(
                 except KeyboardInterrupt:
                     raise
                 except (Exception, TestTimeout) as err:  # noqa: BLE001 - every failure is a failed test
-                    outcomes[i] = TestOutcome(gid, points, False, failure_message(cell, err))
+                    outcomes[i] = TestOutcome(gid, points, False, _failure_message(cell, err))
                 if bar is not None:
                     bar.update(1)
     finally:
@@ -403,7 +403,7 @@ def exercises_of(nb, tests) -> list:
     from npulab.grading.release import exercise_numbers, nbgrader_meta
 
     numbers = exercise_numbers(nb)
-    out = []
+    out: list[Exercise | None] = []
     for i in tests:
         before = [j for j in numbers if j < i]
         if not before:
@@ -422,7 +422,7 @@ def written_answers(nb) -> list:
     from npulab.grading.markers import MARKDOWN_STUB
     from npulab.grading.release import nbgrader_meta
 
-    out = []
+    out: list[WrittenAnswer] = []
     for cell in nb.cells:
         if is_manual_cell(cell):
             meta = nbgrader_meta(cell)
@@ -538,7 +538,7 @@ def _from_server_sessions(timeout: float = 1.0) -> Path | None:
         import urllib.parse
         import urllib.request
 
-        from ipykernel import get_connection_file  # type: ignore[attr-defined]
+        from ipykernel import get_connection_file
         from jupyter_server.serverapp import list_running_servers
 
         kernel_id = Path(get_connection_file()).stem.split("-", 1)[1]
