@@ -495,6 +495,12 @@ def run_test(cell, session: Session, *, timeout: float, env: dict | None = None)
     return _run_test(cell, session, timeout=timeout, env=env)[0]
 
 
+def failure_message(cell, err: BaseException) -> str:
+    """What the student reads about test ``cell`` failing with ``err`` (the self-check's
+    words too): never test source, never hidden data."""
+    return _failure_message(cell, err)
+
+
 def _bound_at_top(source: str) -> set[str]:
     """Names a test cell binds (what later test cells may use, as in a notebook)."""
     bound = set()

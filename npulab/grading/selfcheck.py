@@ -354,7 +354,7 @@ def _run_in_kernel(
 ) -> tuple[dict, list]:
     """Run the released test cells against the calling kernel's namespace (a copy: a test's
     own names never leak into the kernel); ``(index -> TestOutcome, notes)``."""
-    from npulab.grading.engine import TestTimeout, _failure_message, quiet, time_limit
+    from npulab.grading.engine import TestTimeout, failure_message, quiet, time_limit
     from npulab.grading.outcome import TestOutcome
     from npulab.grading.release import nbgrader_meta
 
@@ -375,7 +375,7 @@ def _run_in_kernel(
                 except KeyboardInterrupt:
                     raise
                 except (Exception, TestTimeout) as err:  # noqa: BLE001 - every failure is a failed test
-                    outcomes[i] = TestOutcome(gid, points, False, _failure_message(cell, err))
+                    outcomes[i] = TestOutcome(gid, points, False, failure_message(cell, err))
                 if bar is not None:
                     bar.update(1)
     finally:
