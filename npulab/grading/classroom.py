@@ -343,13 +343,6 @@ def grade_class(source, submissions_dir, out, *, cell_timeout: float = 60.0,
     # With --dask the sandbox is each worker's (checked by cluster.connect), not this machine's.
     key = _check_isolation(sandbox and not dask, key_file, source, subs_dir, out)
     wanted = _check_students(students, subs, subs_dir)
-    remote = None
-    if dask:
-        from npulab.grading.cluster import DaskGrader
-
-        remote = DaskGrader(dask, source=source, exclude=[subs_dir, out], key=key, sandbox=sandbox,
-                            points=lab.points)
-        workers = max(workers, remote.slots)
     settings = {"cell_timeout": cell_timeout, "notebook_timeout": notebook_timeout, "memory_mb": memory_mb}
     plan = _plan(subs, out / "results", key, lab.sha256, settings, sandbox=sandbox, seed=seed, force=force,
                  wanted=wanted)
@@ -373,6 +366,13 @@ def grade_class(source, submissions_dir, out, *, cell_timeout: float = 60.0,
                            "exclude": [str(subs_dir.resolve()), str(out.resolve())]}, active=active)
 
     active: set = set()
+    remote = None
+    if dask:  # connected last: nothing above can leave a client open
+        from npulab.grading.cluster import DaskGrader
+
+        remote = DaskGrader(dask, source=source, exclude=[subs_dir, out], key=key, sandbox=sandbox,
+                            points=lab.points)
+        workers = max(workers, remote.slots)
     try:
         graded = _run_all(plan.todo, job, finish, workers=workers, active=active,
                           progress=progress, desc=f"grading {lab.name}",

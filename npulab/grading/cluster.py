@@ -152,13 +152,24 @@ def _write_tree(root: Path, files: dict) -> None:
         target.write_bytes(data)
 
 
-def _lab_dir(lab: dict) -> Path:
-    """The lab written once per worker machine, in a folder named by its content (so the
-    instructor's reference results are built once per worker process, not per task)."""
+def lab_folder_name(lab: dict) -> str:
+    """The name of the folder a worker machine keeps ``lab`` in (named by its content)."""
     digest = hashlib.sha256(lab["notebook"])
     for rel in sorted(lab["files"]):
         digest.update(rel.encode() + b"\0" + lab["files"][rel])
-    folder = Path(tempfile.gettempdir()) / f"npulab-dask-lab-{digest.hexdigest()[:24]}"
+    return f"npulab-dask-lab-{digest.hexdigest()[:24]}"
+
+
+def remove_lab_folder(name: str) -> None:
+    """Delete a worker machine's copy of a lab at the end of a run (runs ON the worker)."""
+    if name.startswith("npulab-dask-lab-") and "/" not in name:
+        shutil.rmtree(Path(tempfile.gettempdir()) / name, ignore_errors=True)
+
+
+def _lab_dir(lab: dict) -> Path:
+    """The lab written once per worker machine, in a folder named by its content (so the
+    instructor's reference results are built once per worker process, not per task)."""
+    folder = Path(tempfile.gettempdir()) / lab_folder_name(lab)
     if not (folder / lab["name"]).is_file():
         staging = Path(tempfile.mkdtemp(prefix="npulab-dask-staging-"))
         _write_tree(staging, lab["files"])
@@ -268,7 +279,13 @@ class DaskGrader:
         self._key, self._points = key, dict(points)
         self._nonce = secrets.token_hex(16)
         self._source_sha = hashlib.sha256(Path(source).read_bytes()).hexdigest()
-        self._lab = self.client.scatter(lab_payload(source, exclude), broadcast=True)
+        try:  # one future for the whole lab (a dict alone would be scattered key by key)
+            payload = lab_payload(source, exclude)
+            self._lab_folder = lab_folder_name(payload)
+            self._lab = self.client.scatter([payload], broadcast=True)[0]
+        except BaseException:
+            self.client.close()
+            raise
         self._futures: set = set()
 
     @property
@@ -333,9 +350,12 @@ class DaskGrader:
             self.client.cancel(list(self._futures), force=True)
 
     def close(self) -> None:
-        """Cancel what is left and disconnect."""
+        """Cancel what is left, remove the workers' copies of the lab, and disconnect."""
         try:
             self.stop()
+            self.client.run(remove_lab_folder, self._lab_folder)
+        except Exception:  # noqa: BLE001 - a worker gone already: nothing left to clean there
+            pass
         finally:
             self.client.close()
 

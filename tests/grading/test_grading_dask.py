@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -71,19 +73,15 @@ def test_dask_gradebook_equals_a_local_run(tmp_path, dask_cluster):
     assert sorted(p.name for p in (tmp_path / "dask" / "feedback").iterdir()) == sorted(
         p.name for p in (tmp_path / "local" / "feedback").iterdir()
     )
-    # The submissions were graded by tasks on the workers (each wrote the lab into its temp folder).
+    # The submissions were graded by tasks on the cluster, which removed its copies of the lab.
     from distributed import Client
 
     with Client(dask_cluster, set_as_default=False) as client:
-        labs = client.run(
-            lambda: sorted(
-                p.name
-                for p in __import__("pathlib")
-                .Path(__import__("tempfile").gettempdir())
-                .glob("npulab-dask-lab-*")
-            )
-        )
-    assert labs and all(labs.values())
+        ran = client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.task_prefixes))
+        tmp = tempfile.gettempdir()
+        left = client.run(lambda: [str(p) for p in Path(tmp).glob("npulab-dask-*")])
+    assert "npulab-grade" in ran
+    assert not any(left.values()), left
     # A rerun on the cluster reuses everything, as a local rerun does.
     again = grade_class(SOURCE, subs, tmp_path / "dask", dask=dask_cluster, **common)
     assert again.graded == () and (tmp_path / "dask" / "gradebook.csv").read_text() == book
