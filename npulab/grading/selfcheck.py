@@ -45,6 +45,15 @@ instructor (a written answer still ``YOUR ANSWER HERE`` is "not answered yet"), 
 
 Inside a self-check or grading run, ``check()`` returns "skipped" before importing anything
 (``NPULAB_SELF_CHECK`` / nbgrader's ``NBGRADER_EXECUTION``), so the closing cell is cheap.
+
+References
+----------
+Why a kernel does not save its notebook: in JupyterLab the notebook lives in the browser until
+the front end saves it (jupyterlab/jupyterlab#6161); ``Jupyter.notebook.save_checkpoint()``
+Javascript works only in the classic notebook (ucbds-infra/otter-grader#448,
+microsoft/pybryt#23); ``window.jupyterapp`` exists only with ``--expose-app-in-browser``
+(jupyterlab/jupyterlab#11417).  ``JPY_SESSION_NAME``: set by jupyter_server's session
+manager for the kernel it starts for a notebook.
 """
 
 from __future__ import annotations
@@ -477,8 +486,13 @@ def own_notebook(shell=None, environ=None) -> Path | None:
     environ = os.environ if environ is None else environ
     ns = getattr(shell, "user_ns", None) or {}
     for candidate in (ns.get("__vsc_ipynb_file__"), environ.get("JPY_SESSION_NAME")):
-        if candidate and str(candidate).endswith(".ipynb") and Path(candidate).is_file():
-            return Path(candidate)
+        if not candidate or not str(candidate).endswith(".ipynb"):
+            continue
+        # JPY_SESSION_NAME is absolute, or (no session name) the path under the server's
+        # root; the kernel runs in the notebook's folder, so its name alone finds it there
+        for path in (Path(candidate), Path(Path(candidate).name)):
+            if path.is_file():
+                return path
     return _from_server_sessions() or _from_folder(ns, Path.cwd())
 
 

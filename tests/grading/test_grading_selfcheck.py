@@ -189,6 +189,10 @@ def test_the_notebook_is_found_without_a_name(tmp_path, monkeypatch):
     monkeypatch.setattr(selfcheck, "_from_server_sessions", lambda: None)
     assert selfcheck.own_notebook(FakeShell({"__vsc_ipynb_file__": str(nb)}), environ={}) == nb
     assert selfcheck.own_notebook(FakeShell({}), environ={"JPY_SESSION_NAME": str(other)}) == other
+    monkeypatch.chdir(tmp_path)
+    relative = {"JPY_SESSION_NAME": "course/labs/other.ipynb"}  # a path under the server's root
+    found = selfcheck.own_notebook(FakeShell({}), environ=relative)
+    assert found.resolve() == other.resolve()
     monkeypatch.chdir(tmp_path)  # nbval, nbclient: nothing says; the cells the kernel ran do
     ran = ["", "BASE = int(open('data.txt').read())", "import npulab\nnpulab.check()"]
     other_nb = nbformat.read(other, as_version=4)
