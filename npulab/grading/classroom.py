@@ -379,7 +379,7 @@ def grade_class(source, submissions_dir, out, *, cell_timeout: float = 60.0,
                           stop=remote.stop if remote is not None else None)
     finally:
         if remote is not None:
-            remote.close()
+            remote.close()  # never raises: the tables below are written whatever happened
         _write_tables(out, lab.name, source, list(results.values()), lab.grade_ids, lab.points, settings,
                       sandbox=sandbox, seed=seed, files=files, bad_signatures=plan.bad_signatures,
                       has_manual=lab.has_manual)
