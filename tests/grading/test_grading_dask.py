@@ -93,6 +93,27 @@ def test_a_worker_with_another_npulab_stops_the_run(dask_cluster, monkeypatch):
         cluster.connect(dask_cluster, sandbox=True)
 
 
+def test_a_worker_without_the_sandbox_stops_the_run(monkeypatch):
+    """NPULAB_REQUIRE_SANDBOX's rule on every worker: no sandbox, no grading (one line)."""
+    from distributed import LocalCluster
+
+    from npulab.grading import backends
+
+    class Missing:
+        name = "bubblewrap"
+
+        def problem(self):
+            return "bubblewrap (bwrap) is not installed: make sandbox"
+
+    monkeypatch.setattr(backends, "get_sandbox", lambda spec: Missing())
+    # processes=False: the worker runs in this process, where get_sandbox is patched
+    with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as lc:
+        with pytest.raises(ValueError, match=r"Dask worker .*: bubblewrap \(bwrap\) is not"):
+            cluster.connect(lc.scheduler_address, sandbox=True)
+        client = cluster.connect(lc.scheduler_address, sandbox=False)  # --no-sandbox asks nothing
+        client.close()
+
+
 def test_unreachable_scheduler_is_one_line_exit_2(tmp_path, capsys, monkeypatch):
     from npulab.cli import main
 
