@@ -274,18 +274,8 @@ def check(
     if os.environ.get(_ENV) or os.environ.get("NBGRADER_EXECUTION"):
         return _Skipped()  # inside a self-check, npulab grade or nbgrader autograde run
     timeout = _check_timeout(timeout)
-    if source not in SOURCES:
-        raise ValueError(f"check source must be one of {', '.join(SOURCES)}; got {source!r}")
-    shell = _kernel_shell() if source != "file" else None
-    if source == "kernel" and shell is None:
-        raise ValueError(
-            "check(source='kernel') needs an IPython kernel; use source='file' or npulab check"
-        )
-    own = own_notebook(shell) if shell is not None else None
-    path = _notebook_path(notebook, own)
-    live = shell is not None and (
-        notebook is None or own is None or _same_file(path, own) or source == "kernel"
-    )
+    shell, path = _what_to_check(notebook, source)
+    live = shell is not None
     import nbformat
 
     from npulab.grading.outcome import is_test_cell
@@ -327,6 +317,23 @@ def check(
         checked=checked,
         mode="kernel" if live else "file",
     )
+
+
+def _what_to_check(notebook, source: str):
+    """``(kernel shell or None, notebook path)``: the shell when the calling kernel's answers
+    are checked (``source`` "kernel", or "auto" from the notebook's own kernel), else None
+    (the saved file runs in a fresh process)."""
+    if source not in SOURCES:
+        raise ValueError(f"check source must be one of {', '.join(SOURCES)}; got {source!r}")
+    shell = _kernel_shell() if source != "file" else None
+    if source == "kernel" and shell is None:
+        raise ValueError(
+            "check(source='kernel') needs an IPython kernel; use source='file' or npulab check"
+        )
+    own = own_notebook(shell) if shell is not None else None
+    path = _notebook_path(notebook, own)
+    mine = notebook is None or own is None or _same_file(path, own) or source == "kernel"
+    return (shell if mine else None), path
 
 
 def _run_saved_file(nb, path: Path, tests, broken, timeout, lang, progress) -> tuple[dict, list]:
