@@ -41,7 +41,7 @@ def dask_cluster():
     from distributed import LocalCluster
 
     with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
     ) as lc:
         yield lc.scheduler_address
 
@@ -107,7 +107,7 @@ def test_a_worker_without_the_sandbox_stops_the_run(monkeypatch):
 
     monkeypatch.setattr(backends, "get_sandbox", lambda spec: Missing())
     # processes=False: the worker runs in this process, where get_sandbox is patched
-    with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as lc:
+    with LocalCluster(n_workers=1, processes=False, dashboard_address=":0") as lc:
         with pytest.raises(ValueError, match=r"Dask worker .*: bubblewrap \(bwrap\) is not"):
             cluster.connect(lc.scheduler_address, sandbox=True)
         client = cluster.connect(lc.scheduler_address, sandbox=False)  # --no-sandbox asks nothing
