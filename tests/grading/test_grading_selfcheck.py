@@ -154,7 +154,7 @@ def _lab(tmp_path, name="tiny.ipynb", add=None, mul=None):
     return tmp_path / name
 
 
-def test_a_copy_finds_itself_and_checks_the_kernels_unsaved_answers(tmp_path, monkeypatch):
+def test_a_copy_finds_itself_and_checks_the_kernels_unsaved_answers(tmp_path, monkeypatch, capsys):
     _lab(tmp_path, "tiny.ipynb", ADD, MUL)  # the original: finished and saved
     copy = _lab(tmp_path, "tiny-Copy1.ipynb")  # the copy: saved as released (stubs)
     ns = {"__vsc_ipynb_file__": str(copy)}
@@ -178,7 +178,9 @@ def test_a_copy_finds_itself_and_checks_the_kernels_unsaved_answers(tmp_path, mo
         True,
         False,
     ]
-    saved = selfcheck.check(copy, source="file", progress=False)
+    capsys.readouterr()
+    saved = selfcheck.check(copy, source="file")  # a progress bar on stderr while the cells run
+    assert "self-check" in capsys.readouterr().err
     assert saved.mode == "file" and [o.passed for o in saved.outcomes] == [False, False]
     assert "Checked: the saved file" in str(saved) and "not attempted yet" in str(saved)
 
