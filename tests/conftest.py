@@ -34,6 +34,7 @@ SLOW = frozenset({
     "grading/test_grading_attacks.py",          # the adversarial class, graded in the sandbox
     "grading/test_grading_autograde.py",        # grading whole notebooks through the sandbox
     "grading/test_grading_cli.py",              # npulab grade end to end
+    "grading/test_grading_dask.py::test_dask_gradebook_equals_a_local_run",  # a 2-worker cluster, ~30 s
     "grading/test_grading_nbgrader.py",         # nbgrader's own autograder as the oracle
     "tiling/test_tiling_zigzag.py",             # ZigZag (peer tool) runs
     "perf/test_silicon.py::test_calibrate_quick_writes_a_preset_and_its_data",  # ~11 s

@@ -17,7 +17,8 @@ def run(args) -> int:
                            notebook_timeout=args.notebook_timeout, workers=args.workers, force=args.force,
                            memory_mb=args.memory_mb, students=args.student or None,
                            progress=not args.no_progress, sandbox=not args.no_sandbox, seed=args.seed,
-                           key_file=args.key_file, lang=args.lang)
+                           key_file=args.key_file, lang=args.lang,
+                           dask=args.dask)
     except (KeyboardInterrupt, Stopped):
         print(f"npulab grade: stopped; the gradebook of what is finished is in {args.out} "
               "(run the same command again to resume)", file=sys.stderr)
@@ -77,5 +78,6 @@ def add_parser(sub) -> None:
     p.add_argument("--key-file", default=None,
                    help=t("cli_grade_key_file", h))
     p.add_argument("--lang", choices=LANGS, default=None, help=t("cli_grade_lang", h))
+    p.add_argument("--dask", default=None, metavar="ADDRESS", help=t("cli_grade_dask", h))
     add_json_flag(p)
     p.set_defaults(func=run)

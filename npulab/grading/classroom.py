@@ -282,7 +282,8 @@ def check_seed(src_nb, seed) -> int | None:
 def grade_class(source, submissions_dir, out, *, cell_timeout: float = 60.0,
                 notebook_timeout: float | None = None, workers: int = 1, force: bool = False,
                 memory_mb: float = 2048.0, students=None, progress: bool = True, sandbox: bool = True,
-                seed: int | None = None, key_file=None, lang: str | None = None) -> ClassRun:
+                seed: int | None = None, key_file=None, lang: str | None = None,
+                dask: str | None = None) -> ClassRun:
     """Grade every submission of one lab; write the gradebook, feedback and summary.
 
     Parameters
@@ -319,6 +320,11 @@ def grade_class(source, submissions_dir, out, *, cell_timeout: float = 60.0,
         HMAC key file for stored results; default ``~/.cache/npulab/grader.key``.
     lang : {"en", "ko"}, optional
         Language of the feedback pages; default from ``LANG`` (:mod:`npulab.i18n.messages`).
+    dask : str, optional
+        Address of a Dask scheduler (``tcp://host:8786``): each submission is graded by a
+        task on a worker, in that machine's sandbox, and its signed result is verified here
+        (:mod:`npulab.grading.cluster`); OUT is written here as in a local run.  ``workers``
+        is then at least the cluster's thread count.
 
     Returns
     -------
@@ -334,7 +340,8 @@ def grade_class(source, submissions_dir, out, *, cell_timeout: float = 60.0,
 
     Reference.of(source, cell_timeout=cell_timeout)  # the instructor's results, once, before forking
     subs, files = inventory(subs_dir, source.name, exclude=[out])
-    key = _check_isolation(sandbox, key_file, source, subs_dir, out)
+    # With --dask the sandbox is each worker's (checked by cluster.connect), not this machine's.
+    key = _check_isolation(sandbox and not dask, key_file, source, subs_dir, out)
     wanted = _check_students(students, subs, subs_dir)
     settings = {"cell_timeout": cell_timeout, "notebook_timeout": notebook_timeout, "memory_mb": memory_mb}
     plan = _plan(subs, out / "results", key, lab.sha256, settings, sandbox=sandbox, seed=seed, force=force,
@@ -350,18 +357,29 @@ def grade_class(source, submissions_dir, out, *, cell_timeout: float = 60.0,
     def job(sub: Submission) -> SubmissionResult:
         if sub.path is None:
             return _missing(sub, source, lab.tests)
-        return run_worker({"source": str(source.resolve()), "submission": str(sub.path.absolute()),
-                           "student": sub.student, "cell_timeout": cell_timeout,
-                           "notebook_timeout": notebook_timeout, "memory_mb": memory_mb,
+        spec = {"student": sub.student, "cell_timeout": cell_timeout, "notebook_timeout": notebook_timeout,
+                "memory_mb": memory_mb, "sandbox": sandbox, "seed": seed}
+        if remote is not None:  # the files travel as bytes; the worker writes its own copies
+            return remote.grade(spec, path=sub.path, folder=sub.folder, student=sub.student, tests=lab.tests)
+        return run_worker({**spec, "source": str(source.resolve()), "submission": str(sub.path.absolute()),
                            "extra_dir": str(sub.folder.absolute()) if sub.folder else None,
-                           "exclude": [str(subs_dir.resolve()), str(out.resolve())],
-                           "sandbox": sandbox, "seed": seed}, active=active)
+                           "exclude": [str(subs_dir.resolve()), str(out.resolve())]}, active=active)
 
     active: set = set()
+    remote = None
+    if dask:  # connected last: nothing above can leave a client open
+        from npulab.grading.cluster import DaskGrader
+
+        remote = DaskGrader(dask, source=source, exclude=[subs_dir, out], key=key, sandbox=sandbox,
+                            points=lab.points)
+        workers = max(workers, remote.slots)
     try:
         graded = _run_all(plan.todo, job, finish, workers=workers, active=active,
-                          progress=progress, desc=f"grading {lab.name}")
+                          progress=progress, desc=f"grading {lab.name}",
+                          stop=remote.stop if remote is not None else None)
     finally:
+        if remote is not None:
+            remote.close()  # never raises: the tables below are written whatever happened
         _write_tables(out, lab.name, source, list(results.values()), lab.grade_ids, lab.points, settings,
                       sandbox=sandbox, seed=seed, files=files, bad_signatures=plan.bad_signatures,
                       has_manual=lab.has_manual)
@@ -496,9 +514,11 @@ def _store(out: Path, key: bytes, result: SubmissionResult, lab: str, lang) -> N
     write_atomic(out / "feedback" / f"{result_key(result.student)}.html", feedback_html(result, lab, lang))
 
 
-def _run_all(todo, job, finish, *, workers: int, active: set, progress: bool, desc: str) -> list[str]:
+def _run_all(todo, job, finish, *, workers: int, active: set, progress: bool, desc: str,
+             stop=None) -> list[str]:
     """Run ``job`` on every submission of ``todo`` (``workers`` at a time), ``finish`` each
-    result as it comes; on Ctrl-C/SIGTERM kill the running workers (pids in ``active``)."""
+    result as it comes; on Ctrl-C/SIGTERM kill the running workers (pids in ``active``) and
+    call ``stop()`` (a cluster cancels its tasks)."""
     bar = None
     if progress and todo:
         from tqdm.auto import tqdm
@@ -520,6 +540,8 @@ def _run_all(todo, job, finish, *, workers: int, active: set, progress: bool, de
         pool.shutdown(wait=False, cancel_futures=True)
         for pid in list(active):
             kill_group(pid)
+        if stop is not None:
+            stop()
         raise
     finally:
         pool.shutdown(wait=True)

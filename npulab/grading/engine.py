@@ -495,6 +495,12 @@ def run_test(cell, session: Session, *, timeout: float, env: dict | None = None)
     return _run_test(cell, session, timeout=timeout, env=env)[0]
 
 
+def failure_message(cell, err: BaseException) -> str:
+    """What the student reads about test ``cell`` failing with ``err`` (the self-check's
+    words too): never test source, never hidden data."""
+    return _failure_message(cell, err)
+
+
 def _bound_at_top(source: str) -> set[str]:
     """Names a test cell binds (what later test cells may use, as in a notebook)."""
     bound = set()
@@ -679,7 +685,7 @@ def _not_run(cell, why: str) -> TestOutcome:
 def run_notebook_cells(nb, session: Session, *, tests=None, cell_timeout: float = 60.0,
                        notebook_timeout: float = 600.0, max_output_bytes: int = 2 * 2**20,
                        test_env: dict | None = None, allow_from=None, test_cwd=None,
-                       reference=None) -> NotebookRun:
+                       reference=None, on_cell=None) -> NotebookRun:
     """Run ``nb``'s code cells in order: test cells here, the others in ``session``.
 
     ``tests`` is the set of cell indices that are graded tests (default: every
@@ -689,7 +695,8 @@ def run_notebook_cells(nb, session: Session, *, tests=None, cell_timeout: float 
     instructor's lab folder when grading: a test reads the lab's data files from there, never
     the student's copies).  ``reference`` (a :class:`npulab.grading.reference.Reference`)
     gives the instructor's function for a name: a student's result is checked against its
-    result's structure before the test sees it.  Returns a :class:`NotebookRun`.
+    result's structure before the test sees it.  ``on_cell(index, cell)``, when given, is
+    called after each non-empty code cell (a progress bar).  Returns a :class:`NotebookRun`.
     """
     tests = {i for i, c in enumerate(nb.cells) if is_test_cell(c)} if tests is None else set(tests)
     run = NotebookRun()
@@ -713,6 +720,8 @@ def run_notebook_cells(nb, session: Session, *, tests=None, cell_timeout: float 
                 _test_cell(run, index, cell, session, min(cell_timeout, left), context)
         else:
             _student_cell(run, index, cell, session, min(cell_timeout, left))
+        if on_cell is not None:
+            on_cell(index, cell)
     if session.output_bytes > max_output_bytes:
         run.problems.append("output_limit")
         run.notes.append(f"the notebook printed {session.output_bytes // 1024} KiB; output beyond "

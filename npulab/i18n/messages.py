@@ -74,8 +74,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ko": "공개 테스트를 모두 통과했습니다. 비공개 테스트는 교수자의 자동 채점기가 실행합니다.",
     },
     "check_fix_first": {
-        "en": "Fix the first failing test, save (Ctrl-S), and run the check again.",
-        "ko": "처음 실패한 테스트부터 고치고, 저장(Ctrl-S)한 뒤 다시 점검하세요.",
+        "en": "Fix the first failing test ({test}), save (Ctrl-S), and run the check again.",
+        "ko": "처음 실패한 테스트부터({test}) 고치고, 저장(Ctrl-S)한 뒤 다시 점검하세요.",
     },
     "check_test_restored": {
         "en": "test cell '{gid}' was modified; the released test ran instead",
@@ -250,6 +250,55 @@ MESSAGES: dict[str, dict[str, str]] = {
     "cli_grade_lang": {
         "en": "language of the feedback pages: en or ko (default: each submission's language, else LANG)",
         "ko": "피드백 페이지 언어: en 또는 ko (기본값: 각 제출물의 언어, 없으면 LANG 환경 변수)",
+    },
+    # --- selfdask ---
+    "check_exercise": {"en": "Exercise {n}: {name} — {gid}", "ko": "연습문제 {n}: {name} — {gid}"},
+    "check_question": {"en": "Question {n}: {gid}", "ko": "서술형 문제 {n}: {gid}"},
+    "mark_written": {"en": "WRITTEN", "ko": "서술형"},
+    "check_written": {
+        "en": "{points} pts, graded by your instructor",
+        "ko": "{points}점, 교수자가 채점합니다",
+    },
+    "check_written_blank": {
+        "en": "{points} pts, graded by your instructor — not answered yet (still YOUR ANSWER HERE in the "
+              "saved file)",
+        "ko": "{points}점, 교수자가 채점합니다 — 아직 답하지 않음(저장된 파일에 YOUR ANSWER HERE가 그대로 "
+              "있음)",
+    },
+    "check_header_written": {
+        "en": "; {points} more points of written answers are graded by your instructor",
+        "ko": "; 서술형 답안 {points}점은 교수자가 따로 채점합니다",
+    },
+    "check_not_run_yet": {
+        "en": "not run in this kernel yet ({error}): run the exercise's cell, then check again",
+        "ko": "이 커널에서 아직 실행하지 않음({error}): 연습문제 셀을 실행한 뒤 다시 점검하세요",
+    },
+    "check_fix_first_kernel": {
+        "en": "Fix the first failing test ({test}), run its cell again, and run the check again.",
+        "ko": "처음 실패한 테스트부터({test}) 고치고, 그 셀을 다시 실행한 뒤 다시 점검하세요.",
+    },
+    "check_finish_todo": {
+        "en": "No test failed; finish the exercises marked TODO and run the check again.",
+        "ko": "실패한 테스트는 없습니다. 미완으로 표시된 연습문제를 마친 뒤 다시 점검하세요.",
+    },
+    "check_checked_kernel": {
+        "en": "Checked: the answers in this kernel (the cells you ran, saved or not) against the released "
+              "tests of {path}; written answers as saved at {saved}.",
+        "ko": "점검 대상: 이 커널의 답(저장 여부와 관계없이 실행한 셀)을 {path}의 배포된 테스트로 점검했습니다. "
+              "서술형 답안은 {saved}에 저장된 내용 기준입니다.",
+    },
+    "check_checked_file": {
+        "en": "Checked: the saved file {path} (saved {saved}), run top to bottom in a fresh process; "
+              "unsaved changes are not included.",
+        "ko": "점검 대상: 저장된 파일 {path}({saved} 저장)을 새 프로세스에서 처음부터 끝까지 실행했습니다. "
+              "저장하지 않은 변경은 포함되지 않습니다.",
+    },
+    "check_progress": {"en": "self-check", "ko": "자가 점검"},
+    "cli_grade_dask": {
+        "en": "grade on an existing Dask cluster (scheduler address, e.g. tcp://10.0.0.5:8786): each "
+              "submission in a worker's sandbox, results signed and gathered into OUT",
+        "ko": "기존 Dask 클러스터에서 채점(스케줄러 주소, 예: tcp://10.0.0.5:8786): 각 제출물을 워커의 "
+              "샌드박스에서 채점하고, 서명된 결과를 OUT에 모음",
     },
 }
 

@@ -69,7 +69,8 @@ def test_check_of_a_finished_notebook_passes_and_leaves_no_process(tmp_path, cap
         time.sleep(0.1)
     assert not (set(live_children()) - before), "npulab check left its notebook process running"
     out = capsys.readouterr().out
-    assert "5/5 points" in out and "[PASS] test_mul" in out
+    assert "5/5 points" in out and "[PASS] Exercise 2: mul — test_mul: 3/3 pts" in out
+    assert "Checked: the saved file" in out and "Fix the first failing test" not in out
 
 
 def test_check_reports_modified_tests_and_no_tests(tmp_path, capsys):
