@@ -251,6 +251,118 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "language of the feedback pages: en or ko (default: each submission's language, else LANG)",
         "ko": "피드백 페이지 언어: en 또는 ko (기본값: 각 제출물의 언어, 없으면 LANG 환경 변수)",
     },
+    # --- formgrade --- (npulab formgrade: the grading page, npulab.grading.formgrade)
+    "cli_formgrade_help": {
+        "en": "grade the written answers of a graded class in the browser (local web page)",
+        "ko": "채점된 수업의 서술형 답안을 브라우저에서 채점 (로컬 웹 페이지)",
+    },
+    "cli_formgrade_description": {
+        "en": "Serve the grading page of OUT on 127.0.0.1: each written question with every "
+              "student's answer beside the rubric, points and comment saved to OUT's gradebook as "
+              "you type. Open the printed URL (it carries a secret token); Ctrl-C stops the "
+              "server.",
+        "ko": "OUT의 채점 페이지를 127.0.0.1에서 제공한다. 서술형 문항마다 모든 학생의 답안을 채점 기준 옆에 "
+              "보여 주고, 입력한 점수와 코멘트는 즉시 OUT의 성적부에 저장된다. 출력된 URL(비밀 토큰 포함)을 "
+              "여세요. Ctrl-C로 서버를 멈춘다.",
+    },
+    "cli_formgrade_out": {
+        "en": "output folder of `npulab grade` (summary.json, gradebook database)",
+        "ko": "`npulab grade`의 출력 폴더 (summary.json, 성적부 데이터베이스)",
+    },
+    "cli_formgrade_port": {
+        "en": "port on 127.0.0.1 (default 0: a free port)",
+        "ko": "127.0.0.1의 포트 (기본값 0: 비어 있는 포트)",
+    },
+    "cli_formgrade_anonymous": {
+        "en": "hide student ids: show stable pseudonyms (anon-xxxxxxxx) instead",
+        "ko": "학생 ID를 숨기고 고정된 가명(anon-xxxxxxxx)으로 표시",
+    },
+    "cli_formgrade_grader": {
+        "en": "grader name stored with each mark (default: your login name)",
+        "ko": "각 점수와 함께 저장할 채점자 이름 (기본값: 로그인 이름)",
+    },
+    "cli_formgrade_lang": {
+        "en": "language of the page: en or ko (default: LANG)",
+        "ko": "페이지 언어: en 또는 ko (기본값: LANG 환경 변수)",
+    },
+    "fg_no_out": {
+        "en": "output folder not found: {out}",
+        "ko": "출력 폴더를 찾을 수 없습니다: {out}",
+    },
+    "fg_bad_port": {
+        "en": "--port must be 0..65535; got {port}",
+        "ko": "--port는 0..65535 사이여야 합니다. 입력값: {port}",
+    },
+    "fg_serving": {
+        "en": "grading page (open in your browser; the token is a password): {url}\n"
+              "Ctrl-C stops it.",
+        "ko": "채점 페이지 (브라우저에서 여세요. 토큰은 비밀번호와 같습니다): {url}\nCtrl-C로 멈춥니다.",
+    },
+    "fg_serving_anonymous": {
+        "en": "anonymous mode: students are shown by pseudonym",
+        "ko": "익명 모드: 학생을 가명으로 표시합니다",
+    },
+    "fg_stopped": {"en": "grading page stopped", "ko": "채점 페이지를 멈췄습니다"},
+    "fg_title": {"en": "Grading {lab}", "ko": "{lab} 채점"},
+    "fg_anonymous": {"en": "anonymous", "ko": "익명"},
+    "fg_questions": {"en": "Written questions", "ko": "서술형 문항"},
+    "fg_no_written": {
+        "en": "This lab has no written questions.",
+        "ko": "이 실습에는 서술형 문항이 없습니다.",
+    },
+    "fg_question": {"en": "Question", "ko": "문항"},
+    "fg_points_head": {"en": "Points", "ko": "배점"},
+    "fg_progress_head": {"en": "Progress", "ko": "진행"},
+    "fg_progress": {"en": "{graded} of {total} graded", "ko": "{total}개 중 {graded}개 채점됨"},
+    "fg_students_head": {"en": "Hidden-test failures by student", "ko": "학생별 비공개 테스트 실패"},
+    "fg_students_note": {
+        "en": "For the instructor only: the failure message and inputs of each hidden test a "
+              "student failed (feedback pages never show them).",
+        "ko": "교수자 전용: 학생이 실패한 비공개 테스트마다 실패 메시지와 입력값 (피드백 페이지에는 "
+              "표시되지 않습니다).",
+    },
+    "fg_worth": {"en": "{points} points", "ko": "{points}점"},
+    "fg_keys": {
+        "en": "Keys: j / k or the down / up arrows: next / previous answer; Enter: save and go "
+              "to the next answer (Shift+Enter: new line in a comment); Esc: leave a field. Every "
+              "change is saved as you type.",
+        "ko": "단축키: j / k 또는 아래 / 위 화살표: 다음 / 이전 답안, Enter: 저장하고 다음 답안으로 "
+              "(Shift+Enter: 코멘트 줄바꿈), Esc: 입력란에서 나가기. 입력하는 대로 저장됩니다.",
+    },
+    "fg_state_pending": {"en": "not graded", "ko": "미채점"},
+    "fg_state_graded": {"en": "graded", "ko": "채점됨"},
+    "fg_state_stale": {
+        "en": "stale: the answer changed after it was marked",
+        "ko": "재확인 필요: 채점 후 답안이 바뀜",
+    },
+    "fg_state_stub": {
+        "en": "left unanswered: 0 points automatically",
+        "ko": "답안 없음: 자동으로 0점",
+    },
+    "fg_empty": {"en": "(no answer)", "ko": "(답안 없음)"},
+    "fg_points_label": {"en": "Points", "ko": "점수"},
+    "fg_comment_label": {"en": "Comment", "ko": "코멘트"},
+    "fg_save": {"en": "Save", "ko": "저장"},
+    "fg_saving": {"en": "saving...", "ko": "저장 중..."},
+    "fg_saved": {"en": "saved", "ko": "저장됨"},
+    "fg_marked_by": {"en": "marked by {grader} at {time}", "ko": "{grader} 채점 ({time})"},
+    "fg_rubric": {"en": "Model answer and rubric", "ko": "모범 답안과 채점 기준"},
+    "fg_failures_head": {"en": "Hidden-test failures of {name}", "ko": "{name}의 비공개 테스트 실패"},
+    "fg_failures_note": {
+        "en": "Instructor only: never show this page to students (it reveals hidden tests' "
+              "inputs).",
+        "ko": "교수자 전용: 이 페이지를 학생에게 보여 주지 마세요 (비공개 테스트의 입력값이 드러납니다).",
+    },
+    "fg_no_failures": {"en": "No hidden test failed.", "ko": "실패한 비공개 테스트가 없습니다."},
+    "fg_message": {"en": "Message", "ko": "메시지"},
+    "fg_inputs": {"en": "Inputs", "ko": "입력값"},
+    "fg_no_inputs": {"en": "(not recorded)", "ko": "(기록되지 않음)"},
+    "fg_no_question": {"en": "no written question {grade_id}", "ko": "서술형 문항 {grade_id}이(가) 없습니다"},
+    "fg_no_student": {"en": "no student {key}", "ko": "학생 {key}이(가) 없습니다"},
+    "fg_bad_points": {
+        "en": "points must be a number from 0 to {max}; got {points}",
+        "ko": "점수는 0부터 {max}까지의 숫자여야 합니다. 입력값: {points}",
+    },
 }
 
 
