@@ -33,7 +33,7 @@ from typing import Any
 
 from npulab.i18n.messages import t
 
-__all__ = ["pseudonym", "pseudonym_key", "create_app", "make_server", "TOKEN_HEADER", "DONE_STATES"]
+__all__ = ["pseudonym", "pseudonym_key", "create_app", "make_server", "TOKEN_HEADER"]
 
 #: The header every POST carries the token in (the page's script sets it).
 TOKEN_HEADER = "X-Npulab-Token"
@@ -65,7 +65,19 @@ def pseudonym(student: str, salt: bytes) -> str:
 
 
 def pseudonym_key(out) -> bytes:
-    """The salt of the pseudonyms of ``OUT`` (created, 0600, on first use)."""
+    """The salt of the pseudonyms of one graded class, created on first use.
+
+    Parameters
+    ----------
+    out : str or Path
+        The output folder of ``npulab grade``; the salt lives in ``OUT/.formgrade-salt``
+        (16 random bytes as hex, file mode 0600).
+
+    Returns
+    -------
+    bytes
+        The salt for :func:`pseudonym`.
+    """
     path = Path(out) / SALT_FILE
     try:
         return bytes.fromhex(path.read_text().strip())
@@ -76,11 +88,6 @@ def pseudonym_key(out) -> bytes:
     with os.fdopen(fd, "w") as fh:
         fh.write(salt.hex() + "\n")
     return salt
-
-
-#: States that count as done in the progress line (a mark on the current text, or an
-#: unanswered stub that scores 0 by itself); see ``npulab.grading.gradebook_db.MARK_STATES``.
-DONE_STATES = ("graded", "stub")
 
 
 @dataclass
@@ -361,10 +368,20 @@ def _points(raw, maximum: float, tr) -> float:
 
 
 def make_server(app, port: int = 0):
-    """A threaded Werkzeug server for ``app`` on 127.0.0.1 (``port`` 0: a free one).
+    """A threaded Werkzeug server for ``app`` on 127.0.0.1, never another interface.
 
-    Returns the server; ``server.server_port`` is the port, ``server.serve_forever()`` runs it
-    and ``server.shutdown()`` stops it (from another thread).
+    Parameters
+    ----------
+    app : flask.Flask
+        The app of :func:`create_app`.
+    port : int, default 0
+        TCP port; 0 picks a free one.
+
+    Returns
+    -------
+    werkzeug.serving.BaseWSGIServer
+        ``server.server_port`` is the port, ``server.serve_forever()`` runs it and
+        ``server.shutdown()`` (from another thread) stops it.
     """
     from werkzeug.serving import make_server as _make
 
