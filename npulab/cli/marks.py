@@ -13,6 +13,7 @@ whole before any mark is stored).  After a change ``gradebook.csv`` and the feed
 are written again (:func:`npulab.grading.classroom.refresh_outputs`).  An exported file is
 also a sheet to fill in: rows with an empty ``points`` cell are skipped on import.
 """
+
 from __future__ import annotations
 
 import csv
@@ -29,10 +30,16 @@ def run(args) -> int:
     from npulab.grading.gradebook_db import open_gradebook
 
     out = Path(args.out)
-    actions = [bool(args.points is not None or args.student and args.grade_id), bool(args.import_file),
-               bool(args.export_file), bool(args.failures)]
+    actions = [
+        bool(args.points is not None or args.student and args.grade_id),
+        bool(args.import_file),
+        bool(args.export_file),
+        bool(args.failures),
+    ]
     if sum(actions) > 1:
-        raise ValueError("give one of --points (with --student, --grade-id), --import, --export, --failures")
+        raise ValueError(
+            "give one of --points (with --student, --grade-id), --import, --export, --failures"
+        )
     with open_gradebook(out, create=False) as book:
         if args.failures:
             return _failures(book, args.failures, args.json)
@@ -45,7 +52,9 @@ def run(args) -> int:
         elif actions[0]:
             if args.student is None or args.grade_id is None or args.points is None:
                 raise ValueError("--student, --grade-id and --points go together")
-            book.set_mark(args.student, args.grade_id, args.points, args.comment or "", grader=args.grader)
+            book.set_mark(
+                args.student, args.grade_id, args.points, args.comment or "", grader=args.grader
+            )
             changed = 1
         else:
             return _progress(book, args.json)
@@ -53,10 +62,13 @@ def run(args) -> int:
     from npulab.grading.feedback import shown
 
     pages, bad = refresh_outputs(out, key_file=args.key_file)
-    print(f"{changed} mark(s) stored; {out / 'gradebook.csv'} and {pages} feedback page(s) written again")
+    csv_path = out / "gradebook.csv"
+    print(f"{changed} mark(s) stored; {csv_path} and {pages} feedback page(s) written again")
     if bad:
-        print("feedback NOT rewritten (stored result did not verify; regrade them): "
-              + ", ".join(shown(b, 60) for b in bad))
+        print(
+            "feedback NOT rewritten (stored result did not verify; regrade them): "
+            + ", ".join(shown(b, 60) for b in bad)
+        )
     return 0
 
 
@@ -65,8 +77,16 @@ def _progress(book, as_json: bool) -> int:
     for q in book.questions("written"):
         states = [book.mark_state(a.student, q.grade_id) for a in book.written_answers(q.grade_id)]
         done, total = book.progress(q.grade_id)
-        rows.append({"grade_id": q.grade_id, "max_points": q.max_points, "graded": done, "total": total,
-                     "stale": states.count("stale"), "unanswered": states.count("stub")})
+        rows.append(
+            {
+                "grade_id": q.grade_id,
+                "max_points": q.max_points,
+                "graded": done,
+                "total": total,
+                "stale": states.count("stale"),
+                "unanswered": states.count("stub"),
+            }
+        )
     if as_json:
         from npulab.cli import print_json
 
@@ -75,8 +95,10 @@ def _progress(book, as_json: bool) -> int:
     if not rows:
         print("this lab has no written questions")
     for r in rows:
-        print(f"{r['grade_id']} ({r['max_points']:g} points): {r['graded']} of {r['total']} graded "
-              f"({r['unanswered']} left unanswered, {r['stale']} stale)")
+        print(
+            f"{r['grade_id']} ({r['max_points']:g} points): {r['graded']} of {r['total']} graded "
+            f"({r['unanswered']} left unanswered, {r['stale']} stale)"
+        )
     return 0
 
 
@@ -89,8 +111,20 @@ def _failures(book, student: str, as_json: bool) -> int:
     if as_json:
         from npulab.cli import print_json
 
-        print_json({"student": student, "failures": [
-            {"grade_id": f.grade_id, "test": f.test, "message": f.message, "inputs": f.inputs} for f in found]})
+        print_json(
+            {
+                "student": student,
+                "failures": [
+                    {
+                        "grade_id": f.grade_id,
+                        "test": f.test,
+                        "message": f.message,
+                        "inputs": f.inputs,
+                    }
+                    for f in found
+                ],
+            }
+        )
         return 0
     if not found:
         print(f"{shown(student, 60)}: no hidden test failed (or none was recorded)")
@@ -114,9 +148,15 @@ def export_marks(book, path) -> int:
         for a in book.written_answers(q.grade_id):
             mark = book.mark(a.student, q.grade_id)
             state = book.mark_state(a.student, q.grade_id)
-            cells = [a.student, q.grade_id, "" if mark is None else f"{mark.points:g}",
-                     "" if mark is None else mark.comment, "" if mark is None else mark.grader,
-                     "" if mark is None else mark.marked_at, state]
+            cells = [
+                a.student,
+                q.grade_id,
+                "" if mark is None else f"{mark.points:g}",
+                "" if mark is None else mark.comment,
+                "" if mark is None else mark.grader,
+                "" if mark is None else mark.marked_at,
+                state,
+            ]
             writer.writerow([csv_safe(c) for c in cells])
             n += 1
     write_atomic(path, buf.getvalue())
@@ -142,8 +182,10 @@ def import_marks(book, path, *, grader=None) -> int:
     reader = csv.DictReader(io.StringIO(text))
     missing = {"student", "grade_id", "points"} - set(reader.fieldnames or ())
     if missing:
-        raise ValueError(f"{path}: missing column(s) {', '.join(sorted(missing))} "
-                         "(need student,grade_id,points[,comment])")
+        raise ValueError(
+            f"{path}: missing column(s) {', '.join(sorted(missing))} "
+            "(need student,grade_id,points[,comment])"
+        )
     todo = []
     for line, row in enumerate(reader, start=2):
         student, gid = _unescape(row.get("student") or ""), (row.get("grade_id") or "").strip()
@@ -160,16 +202,24 @@ def import_marks(book, path, *, grader=None) -> int:
         except ValueError as err:
             raise ValueError(f"{where}: {err}") from None
         if q.kind != "written":
-            raise ValueError(f"{where}: grade_id {gid!r} is an autograded test, not a written question")
+            raise ValueError(
+                f"{where}: grade_id {gid!r} is an autograded test, not a written question"
+            )
         if not math.isfinite(points) or not 0 <= points <= q.max_points:
-            raise ValueError(f"{where}: points for {gid} must be between 0 and {q.max_points:g}; got {raw}")
+            raise ValueError(
+                f"{where}: points for {gid} must be between 0 and {q.max_points:g}; got {raw}"
+            )
         if book.answer(student, gid) is None:
             raise ValueError(f"{where}: unknown student {student!r}")
         comment = _unescape(row.get("comment") or "")
         who = grader or _unescape(row.get("grader") or "") or None
         current = book.mark(student, gid)
-        if (current is not None and current.points == points and current.comment == comment
-                and book.mark_state(student, gid) == "graded"):
+        if (
+            current is not None
+            and current.points == points
+            and current.comment == comment
+            and book.mark_state(student, gid) == "graded"
+        ):
             continue
         todo.append((student, gid, points, comment, who))
     for student, gid, points, comment, who in todo:
@@ -182,7 +232,9 @@ def add_parser(sub) -> None:
     from npulab.i18n.messages import help_lang, t
 
     h = help_lang()
-    p = sub.add_parser("marks", help=t("cli_marks_help", h), description=t("cli_marks_description", h))
+    p = sub.add_parser(
+        "marks", help=t("cli_marks_help", h), description=t("cli_marks_description", h)
+    )
     p.add_argument("out", help=t("cli_marks_out", h))
     p.add_argument("--student", metavar="S", help=t("cli_marks_student", h))
     p.add_argument("--grade-id", metavar="G", help=t("cli_marks_grade_id", h))

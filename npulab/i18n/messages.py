@@ -345,10 +345,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ko": "YAML 파일: 실습 이름 -> 가중치 (기본값: 모든 실습 가중치 1)",
     },
     "cli_gradebook_export": {
-        "en": "layout of the file: csv, canvas or moodle",
-        "ko": "파일 형식: csv, canvas 또는 moodle",
+        "en": "write FILE in LAYOUT ({layouts})",
+        "ko": "FILE을 LAYOUT 형식({layouts})으로 쓰기",
     },
-    "cli_gradebook_file": {"en": "the file to write", "ko": "쓸 파일"},
+    "cli_gradebook_roster": {
+        "en": "CSV: student plus any of name, canvas_id, sis_user_id, sis_login_id, section, email, idnumber",
+        "ko": "CSV: student 열과 name, canvas_id, sis_user_id, sis_login_id, section, email, idnumber 중 필요한 열",
+    },
 }
 
 
