@@ -251,6 +251,107 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "language of the feedback pages: en or ko (default: each submission's language, else LANG)",
         "ko": "피드백 페이지 언어: en 또는 ko (기본값: 각 제출물의 언어, 없으면 LANG 환경 변수)",
     },
+    # --- gradebook ---
+    "fb_written_heading": {"en": "Written answers", "ko": "서술형 답안"},
+    "fb_written_graded": {
+        "en": "{gid}: {points} / {max_points} points, graded by your instructor",
+        "ko": "{gid}: {points} / {max_points}점, 교수자 채점",
+    },
+    "fb_written_pending": {
+        "en": "{gid} ({max_points} points): not graded yet",
+        "ko": "{gid} ({max_points}점): 아직 채점되지 않음",
+    },
+    "fb_written_stale": {
+        "en": "{gid} ({max_points} points): your answer changed after it was marked; it will be marked again",
+        "ko": "{gid} ({max_points}점): 채점한 뒤 답안이 바뀌어 다시 채점할 예정",
+    },
+    "fb_written_stub": {
+        "en": "{gid}: 0 / {max_points} points, left unanswered",
+        "ko": "{gid}: 0 / {max_points}점, 답하지 않음",
+    },
+    "fb_written_comment": {"en": "Comment: {comment}", "ko": "의견: {comment}"},
+    "fb_written_to_grade": {
+        "en": " ({points} points of written answers still to be graded)",
+        "ko": " (서술형 답안 {points}점은 아직 채점 전)",
+    },
+    "grade_stopped": {
+        "en": "npulab grade: stopped; the gradebook of what is finished is in {out} (run the same "
+              "command again to resume)",
+        "ko": "npulab grade: 중단됨; 끝난 채점 결과는 {out}에 있음 (같은 명령을 다시 실행하면 이어서 채점)",
+    },
+    "grade_stopped_force": {
+        "en": "npulab grade: stopped; the gradebook of what is finished is in {out} (to resume, run the "
+              "same command again WITHOUT --force: with --force every student is graded again)",
+        "ko": "npulab grade: 중단됨; 끝난 채점 결과는 {out}에 있음 (이어서 채점하려면 --force 없이 같은 "
+              "명령을 다시 실행; --force를 붙이면 모든 학생을 처음부터 다시 채점)",
+    },
+    "grade_written_pending": {
+        "en": "written answers: {pending} still to grade (npulab marks {out} --help)",
+        "ko": "서술형 답안: 채점할 답안 {pending}개 남음 (npulab marks {out} --help)",
+    },
+    "cli_marks_help": {
+        "en": "enter, import, export or list manual marks of written answers",
+        "ko": "서술형 답안의 수동 점수를 입력, 가져오기, 내보내기 또는 조회",
+    },
+    "cli_marks_description": {
+        "en": "Manual marks live in OUT/gradebook.sqlite; no npulab grade run deletes one. After a change "
+              "gradebook.csv and the feedback pages are written again. A mark whose answer changed since "
+              "is stale: shown, counted as pending.",
+        "ko": "수동 점수는 OUT/gradebook.sqlite에 저장되며 npulab grade를 다시 실행해도 지워지지 않는다. "
+              "점수를 바꾸면 gradebook.csv와 피드백 페이지를 다시 쓴다. 채점 뒤 답안이 바뀐 점수는 "
+              "stale로 표시되고 채점 대기로 센다.",
+    },
+    "cli_marks_out": {
+        "en": "the output folder of npulab grade",
+        "ko": "npulab grade의 출력 폴더",
+    },
+    "cli_marks_student": {"en": "student id", "ko": "학생 ID"},
+    "cli_marks_grade_id": {"en": "grade_id of the written question", "ko": "서술형 문항의 grade_id"},
+    "cli_marks_points": {
+        "en": "points, 0 to the question's maximum",
+        "ko": "점수 (0부터 문항 만점까지)",
+    },
+    "cli_marks_comment": {"en": "comment shown to the student", "ko": "학생에게 보이는 의견"},
+    "cli_marks_grader": {
+        "en": "who gives the mark (default: your login name)",
+        "ko": "채점자 이름 (기본값: 로그인 이름)",
+    },
+    "cli_marks_import": {
+        "en": "read marks from a CSV file (columns student,grade_id,points,comment)",
+        "ko": "CSV 파일에서 점수 읽기 (열: student,grade_id,points,comment)",
+    },
+    "cli_marks_export": {
+        "en": "write every mark to a CSV file (student,grade_id,points,comment,grader,marked_at,state)",
+        "ko": "모든 점수를 CSV 파일로 쓰기 (student,grade_id,points,comment,grader,marked_at,state)",
+    },
+    "cli_marks_failures": {
+        "en": "show one student's failed hidden tests (message and inputs; instructor only)",
+        "ko": "한 학생의 실패한 비공개 테스트 보기 (메시지와 입력; 교수자 전용)",
+    },
+    "cli_marks_key_file": {
+        "en": "HMAC key of the stored results, as given to npulab grade",
+        "ko": "저장된 결과의 HMAC 키 (npulab grade에 준 것과 같게)",
+    },
+    "cli_gradebook_help": {
+        "en": "course totals over several graded labs, exported for a spreadsheet, Canvas or Moodle",
+        "ko": "여러 실습의 채점 결과를 합친 강좌 성적 (스프레드시트, Canvas, Moodle 형식으로 내보내기)",
+    },
+    "cli_gradebook_outs": {
+        "en": "output folders of npulab grade, one per lab",
+        "ko": "npulab grade의 출력 폴더 (실습마다 하나)",
+    },
+    "cli_gradebook_weights": {
+        "en": "YAML file: lab name -> weight (default: every lab weighs 1)",
+        "ko": "YAML 파일: 실습 이름 -> 가중치 (기본값: 모든 실습 가중치 1)",
+    },
+    "cli_gradebook_export": {
+        "en": "write FILE in LAYOUT ({layouts})",
+        "ko": "FILE을 LAYOUT 형식({layouts})으로 쓰기",
+    },
+    "cli_gradebook_roster": {
+        "en": "CSV: student plus any of name, canvas_id, sis_user_id, sis_login_id, section, email, idnumber",
+        "ko": "CSV: student 열과 name, canvas_id, sis_user_id, sis_login_id, section, email, idnumber 중 필요한 열",
+    },
     # --- formgrade --- (npulab formgrade: the grading page, npulab.grading.formgrade)
     "cli_formgrade_help": {
         "en": "grade the written answers of a graded class in the browser (local web page)",
