@@ -9,6 +9,7 @@ from __future__ import annotations
 
 def run(args) -> int:
     import getpass
+    import logging
     import secrets
     import sys
     from pathlib import Path
@@ -29,6 +30,7 @@ def run(args) -> int:
     token = secrets.token_urlsafe(24)
     app = create_app(out, token=token, anonymous=args.anonymous, grader=grader, lang=lang)
     server = make_server(app, args.port)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no request log (URLs carry the token)
     url = f"http://127.0.0.1:{server.server_port}/?token={token}"
     print(t("fg_serving", lang, url=url), flush=True)
     if args.anonymous:
@@ -39,7 +41,29 @@ def run(args) -> int:
         print(t("fg_stopped", lang), file=sys.stderr)
     finally:
         server.server_close()
+    if app.config["NPULAB_MARKS_SAVED"]:
+        _refresh(out, args.key_file, app.config["NPULAB_MARKS_SAVED"], lang)
     return 0
+
+
+def _refresh(out, key_file, saved: int, lang: str) -> None:
+    """Write gradebook.csv and the feedback pages again from the database (after marks)."""
+    import sys
+
+    from npulab.grading.classroom import refresh_outputs
+    from npulab.i18n.messages import t
+
+    try:
+        pages, bad = refresh_outputs(out, key_file=key_file)
+    except ValueError as err:
+        print(
+            t("fg_not_refreshed", lang, error=str(err).splitlines()[0], out=str(out)),
+            file=sys.stderr,
+        )
+        return
+    print(t("fg_refreshed", lang, saved=saved, csv=str(out / "gradebook.csv"), pages=pages))
+    if bad:
+        print(t("fg_refresh_bad", lang, n=len(bad)), file=sys.stderr)
 
 
 def add_parser(sub) -> None:
@@ -53,5 +77,6 @@ def add_parser(sub) -> None:
     p.add_argument("--port", type=int, default=0, help=t("cli_formgrade_port", h))
     p.add_argument("--anonymous", action="store_true", help=t("cli_formgrade_anonymous", h))
     p.add_argument("--grader", default=None, help=t("cli_formgrade_grader", h))
+    p.add_argument("--key-file", default=None, help=t("cli_formgrade_key_file", h))
     p.add_argument("--lang", choices=LANGS, default=None, help=t("cli_formgrade_lang", h))
     p.set_defaults(func=run)

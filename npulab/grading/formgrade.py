@@ -27,6 +27,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -216,7 +217,9 @@ def create_app(
         static_folder=str(_ASSETS / "static"),
         static_url_path="/static",
     )
-    app.config.update(MAX_CONTENT_LENGTH=64 * 1024)
+    # NPULAB_MARKS_SAVED: marks saved since the start (the CLI rewrites gradebook.csv on exit)
+    app.config.update(MAX_CONTENT_LENGTH=64 * 1024, NPULAB_MARKS_SAVED=0)
+    saved_lock = threading.Lock()
 
     def tr(msg_id: str, **kw) -> str:
         return t(f"fg_{msg_id}", lang, **kw)
@@ -315,6 +318,8 @@ def create_app(
             view().db.set_mark(
                 student, gid, points, comment=str(form.get("comment", "")), grader=grader
             )
+            with saved_lock:
+                app.config["NPULAB_MARKS_SAVED"] += 1
         except ValueError as err:
             if wants_json:
                 return jsonify(error=str(err).splitlines()[0]), 400

@@ -386,6 +386,29 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "language of the page: en or ko (default: LANG)",
         "ko": "페이지 언어: en 또는 ko (기본값: LANG 환경 변수)",
     },
+    "cli_formgrade_key_file": {
+        "en": "HMAC key of the stored results, as given to npulab grade (to rewrite gradebook.csv "
+              "and the feedback pages on exit)",
+        "ko": "npulab grade에 준 저장 결과의 HMAC 키 (종료할 때 gradebook.csv와 피드백 페이지를 "
+              "다시 쓰는 데 사용)",
+    },
+    "fg_refreshed": {
+        "en": "{saved} mark(s) saved; {csv} and {pages} feedback page(s) written again",
+        "ko": "점수 {saved}개 저장, {csv}와 피드백 페이지 {pages}개를 다시 썼습니다",
+    },
+    "fg_not_refreshed": {
+        "en": "marks are saved in {out}/gradebook.sqlite, but gradebook.csv and the feedback were "
+              "not written again ({error}); start formgrade with --key-file as given to npulab "
+              "grade, then stop it",
+        "ko": "점수는 {out}/gradebook.sqlite에 저장되었지만 gradebook.csv와 피드백은 다시 쓰지 "
+              "못했습니다 ({error}). npulab grade에 준 --key-file로 formgrade를 다시 시작한 뒤 "
+              "멈추세요",
+    },
+    "fg_refresh_bad": {
+        "en": "{n} feedback page(s) NOT rewritten: their stored result did not verify "
+              "(regrade them)",
+        "ko": "피드백 페이지 {n}개는 다시 쓰지 않았습니다: 저장된 결과의 서명이 맞지 않음 (재채점 필요)",
+    },
     "fg_no_out": {
         "en": "output folder not found: {out}",
         "ko": "출력 폴더를 찾을 수 없습니다: {out}",

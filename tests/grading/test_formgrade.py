@@ -7,6 +7,7 @@ directly (``record_results``, as ``npulab grade`` does); the browser test
 
 from __future__ import annotations
 
+import json
 import re
 
 import nbformat
@@ -300,3 +301,44 @@ def test_rendered_markdown_never_carries_script_or_handlers(text):
 def test_hostile_maths_falls_back_to_code():
     out = render_markdown(r"$\href{javascript:alert(1)}{x}$ and $" + "{" * 3000 + "$")
     assert "<math" not in out.split("and")[0] and "href=" not in out
+
+
+def test_cli_serves_on_loopback_with_a_token_and_reports_on_ctrl_c(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    out = _class(tmp_path)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "npulab", "formgrade", str(out), "--grader", "cli"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = proc.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+/\?token=[-\w]+", line).group(0)
+        base, token = url.split("/?token=")
+        assert len(token) >= 32
+        with urllib.request.urlopen(url, timeout=10) as reply:
+            assert reply.status == 200 and "w1" in reply.read().decode()
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(base + "/", timeout=10)
+        assert err.value.code == 403
+        data = urllib.parse.urlencode({"key": "ada", "grade_id": "w1", "points": "2"}).encode()
+        post = urllib.request.Request(
+            base + "/mark", data=data, headers={TOKEN_HEADER: token, "Accept": "application/json"}
+        )
+        with urllib.request.urlopen(post, timeout=10) as reply:
+            assert json.loads(reply.read())["progress"] == "1 of 2 graded"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err_text = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err_text
+    assert _marks(out)[("ada", "w1")].grader == "cli"
+    # no grader key here: the marks are kept and the page says what to do for gradebook.csv
+    assert "gradebook.csv and the feedback were not written again" in err_text
+    assert "Traceback" not in err_text
