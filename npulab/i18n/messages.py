@@ -363,7 +363,7 @@ MESSAGES: dict[str, dict[str, str]] = {
               "you type. Open the printed URL (it carries a secret token); Ctrl-C stops the "
               "server.",
         "ko": "OUT의 채점 페이지를 127.0.0.1에서 제공한다. 서술형 문항마다 모든 학생의 답안을 채점 기준 옆에 "
-              "보여 주고, 입력한 점수와 코멘트는 즉시 OUT의 성적부에 저장된다. 출력된 URL(비밀 토큰 포함)을 "
+              "보여 주고, 입력한 점수와 의견은 즉시 OUT의 성적부에 저장된다. 출력된 URL(비밀 토큰 포함)을 "
               "여세요. Ctrl-C로 서버를 멈춘다.",
     },
     "cli_formgrade_out": {
@@ -451,13 +451,13 @@ MESSAGES: dict[str, dict[str, str]] = {
               "to the next answer (Shift+Enter: new line in a comment); Esc: leave a field. Every "
               "change is saved as you type.",
         "ko": "단축키: j / k 또는 아래 / 위 화살표: 다음 / 이전 답안, Enter: 저장하고 다음 답안으로 "
-              "(Shift+Enter: 코멘트 줄바꿈), Esc: 입력란에서 나가기. 입력하는 대로 저장됩니다.",
+              "(Shift+Enter: 의견 칸 줄바꿈), Esc: 입력란에서 나가기. 입력하는 대로 저장됩니다.",
     },
     "fg_state_pending": {"en": "not graded", "ko": "미채점"},
     "fg_state_graded": {"en": "graded", "ko": "채점됨"},
     "fg_state_stale": {
         "en": "stale: the answer changed after it was marked",
-        "ko": "재확인 필요: 채점 후 답안이 바뀜",
+        "ko": "stale: 채점한 뒤 답안이 바뀜",
     },
     "fg_state_stub": {
         "en": "left unanswered: 0 points automatically",
@@ -465,7 +465,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "fg_empty": {"en": "(no answer)", "ko": "(답안 없음)"},
     "fg_points_label": {"en": "Points", "ko": "점수"},
-    "fg_comment_label": {"en": "Comment", "ko": "코멘트"},
+    "fg_comment_label": {"en": "Comment", "ko": "의견"},
     "fg_save": {"en": "Save", "ko": "저장"},
     "fg_saving": {"en": "saving...", "ko": "저장 중..."},
     "fg_saved": {"en": "saved", "ko": "저장됨"},
