@@ -342,3 +342,24 @@ def test_cli_serves_on_loopback_with_a_token_and_reports_on_ctrl_c(tmp_path):
     # no grader key here: the marks are kept and the page says what to do for gradebook.csv
     assert "gradebook.csv and the feedback were not written again" in err_text
     assert "Traceback" not in err_text
+
+
+def test_the_wheel_ships_the_page_templates_and_script():
+    """Every file of formgrade_assets/ matches a package-data pattern of pyproject.toml."""
+    import fnmatch
+    import tomllib
+    from pathlib import Path
+
+    import npulab
+
+    root = Path(npulab.__file__).resolve().parent
+    pyproject = tomllib.loads((root.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["npulab"]
+    assets = [
+        p.relative_to(root).as_posix()
+        for p in (root / "grading" / "formgrade_assets").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    ]
+    assert len(assets) >= 6
+    for rel in assets:
+        assert any(fnmatch.fnmatch(rel, pat) for pat in patterns), rel
