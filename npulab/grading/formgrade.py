@@ -38,8 +38,9 @@ __all__ = ["pseudonym", "pseudonym_key", "create_app", "make_server", "TOKEN_HEA
 
 #: The header every POST carries the token in (the page's script sets it).
 TOKEN_HEADER = "X-Npulab-Token"
-#: The cookie the first visit with ``?token=`` sets, so links need no token.
-_COOKIE = "npulab_formgrade"
+#: The cookie the first visit with ``?token=`` sets, so links need no token; its name ends in
+#: a hash of the token, since cookies are per host, not per port (two pages, two labs).
+_COOKIE = "npulab_formgrade_{}"
 #: The file in OUT holding the salt of the anonymous pseudonyms (created 0600).
 SALT_FILE = ".formgrade-salt"
 _ASSETS = Path(__file__).resolve().parent / "formgrade_assets"
@@ -221,6 +222,8 @@ def create_app(
     app.config.update(MAX_CONTENT_LENGTH=64 * 1024, NPULAB_MARKS_SAVED=0)
     saved_lock = threading.Lock()
 
+    cookie = _COOKIE.format(hashlib.sha256(token.encode()).hexdigest()[:12])
+
     def tr(msg_id: str, **kw) -> str:
         return t(f"fg_{msg_id}", lang, **kw)
 
@@ -249,16 +252,14 @@ def create_app(
                 or good_token(request.form.get("token"))
             ):
                 abort(403)
-        elif not (
-            good_token(request.args.get("token")) or good_token(request.cookies.get(_COOKIE))
-        ):
+        elif not (good_token(request.args.get("token")) or good_token(request.cookies.get(cookie))):
             abort(403)
         return None
 
     @app.after_request
     def headers(resp: Response) -> Response:
         if request.method == "GET" and good_token(request.args.get("token")):
-            resp.set_cookie(_COOKIE, token, httponly=True, samesite="Strict", path="/")
+            resp.set_cookie(cookie, token, httponly=True, samesite="Strict", path="/")
         resp.headers["Content-Security-Policy"] = _CSP
         resp.headers["X-Content-Type-Options"] = "nosniff"
         resp.headers["Referrer-Policy"] = "no-referrer"
@@ -283,7 +284,10 @@ def create_app(
     @app.get("/")
     def index():
         rows = [(q, *view().db.progress(q.grade_id)) for q in view().questions().values()]
-        return render_template("index.html", rows=rows, students=list(view().students()))
+        failed = {
+            key: len(view().db.hidden_failures(sid)) for key, sid in view().students().items()
+        }
+        return render_template("index.html", rows=rows, students=failed)
 
     @app.get("/q/<grade_id>")
     def question(grade_id: str):

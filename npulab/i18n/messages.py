@@ -477,6 +477,7 @@ MESSAGES: dict[str, dict[str, str]] = {
               "inputs).",
         "ko": "교수자 전용: 이 페이지를 학생에게 보여 주지 마세요 (비공개 테스트의 입력값이 드러납니다).",
     },
+    "fg_n_failed": {"en": "({n} hidden failed)", "ko": "(비공개 {n}개 실패)"},
     "fg_no_failures": {"en": "No hidden test failed.", "ko": "실패한 비공개 테스트가 없습니다."},
     "fg_message": {"en": "Message", "ko": "메시지"},
     "fg_inputs": {"en": "Inputs", "ko": "입력값"},

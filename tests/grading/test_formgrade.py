@@ -127,6 +127,21 @@ def test_token_in_url_sets_a_cookie_for_the_next_pages(page):
     assert "script-src 'self'" in first.headers["Content-Security-Policy"]
 
 
+def test_two_pages_on_one_host_keep_their_own_cookies(tmp_path):
+    """Cookies are per host, not per port: a second lab's page must not log the first out."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    other = "another-token-" + "y" * 20
+    one = create_app(_class(tmp_path / "a"), token=TOKEN).test_client()
+    two = create_app(_class(tmp_path / "b"), token=other).test_client()
+    name_one = one.get(f"/?token={TOKEN}").headers["Set-Cookie"].split("=")[0]
+    name_two = two.get(f"/?token={other}").headers["Set-Cookie"].split("=")[0]
+    assert name_one != name_two and name_one.startswith("npulab_formgrade_")
+    two.set_cookie(name_one, TOKEN)  # the first page's cookie is no key to the second
+    two.delete_cookie(name_two)
+    assert two.get("/").status_code == 403
+
+
 def test_post_needs_the_token_in_header_or_form_not_the_cookie(page):
     client, out = page
     client.get(f"/?token={TOKEN}")  # the cookie alone is what a cross-site form would send
@@ -249,6 +264,8 @@ def test_hidden_failures_view_shows_message_and_inputs_escaped(page):
     assert "test_mul" in html and "hidden test 1" in html
     assert "&lt;b&gt;mul(10, 0.5)&lt;/b&gt;" in html and "mul(a=10, b=0.5)" in html
     assert "No hidden test failed." in client.get("/students/ada").text
+    index = client.get("/").text
+    assert "(1 hidden failed)" in index and "(0 hidden failed)" in index
 
 
 def test_korean_page(tmp_path):
