@@ -468,6 +468,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "fg_comment_label": {"en": "Comment", "ko": "의견"},
     "fg_save": {"en": "Save", "ko": "저장"},
     "fg_saving": {"en": "saving...", "ko": "저장 중..."},
+    "fg_need_points": {
+        "en": "type the points to save this comment",
+        "ko": "이 의견을 저장하려면 점수를 입력하세요",
+    },
     "fg_saved": {"en": "saved", "ko": "저장됨"},
     "fg_marked_by": {"en": "marked by {grader} at {time}", "ko": "{grader} 채점 ({time})"},
     "fg_rubric": {"en": "Model answer and rubric", "ko": "모범 답안과 채점 기준"},

@@ -37,7 +37,10 @@
 
   async function send(card) {
     const points = card.querySelector("input.points").value.trim();
-    if (points === "") { return false; }
+    if (points === "") {
+      if (card.querySelector("textarea.comment").value.trim() !== "") { label(card, root.dataset.needPoints); }
+      return false;
+    }
     const form = card.querySelector("form.mark");
     const body = new URLSearchParams(new FormData(form));
     card.dataset.state = "saving";
