@@ -88,6 +88,7 @@ def database_cost(source, subs, out, *, n, workers, timeout, rounds) -> tuple[fl
         for database in ((True, False) if r % 2 == 0 else (False, True)):
             s, _ = run_npulab(source, subs, out, workers=workers, timeout=timeout, sandbox=True, database=database)
             times[database].append(s / n)
+            print(f"round {r + 1}, {'with' if database else 'without'} the database: {s:.1f} s", flush=True)
     import json
 
     results = [SubmissionResult.from_dict(json.loads(p.read_text())["result"])

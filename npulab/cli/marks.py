@@ -20,8 +20,8 @@ import csv
 import io
 from pathlib import Path
 
-#: Columns of ``--export`` (``--import`` needs the first three; ``comment`` and ``grader``
-#: are optional, the rest is ignored).
+#: Columns of ``--export`` (``--import`` needs the first three, reads ``comment`` when present
+#: and ignores the rest).
 EXPORT_COLUMNS = ("student", "grade_id", "points", "comment", "grader", "marked_at", "state")
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
@@ -169,12 +169,12 @@ def _unescape(text: str) -> str:
 
 
 def import_marks(book, path, *, grader=None) -> int:
-    """Store the marks of a CSV file (columns ``student,grade_id,points,comment``, optional
-    ``grader``); every row is checked before any is stored (one-line ``ValueError`` naming
-    the line).  Rows with an empty ``points`` cell, and rows equal to the current mark, are
-    skipped.  Returns the number of marks stored."""
-    import math
-
+    """Store the marks of a CSV file (columns ``student,grade_id,points``, optional
+    ``comment``; others are ignored, so an ``--export`` file can be imported back); every row
+    is checked before any is stored (one-line ``ValueError`` naming the line).  Rows with an
+    empty ``points`` cell, and rows equal to the current mark, are skipped.  ``grader``
+    (default: the login name) is recorded for every mark stored.  Returns the number stored.
+    """
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
@@ -186,45 +186,49 @@ def import_marks(book, path, *, grader=None) -> int:
             f"{path}: missing column(s) {', '.join(sorted(missing))} "
             "(need student,grade_id,points[,comment])"
         )
-    todo = []
-    for line, row in enumerate(reader, start=2):
-        student, gid = _unescape(row.get("student") or ""), (row.get("grade_id") or "").strip()
-        raw = (row.get("points") or "").strip()
-        if not raw:
-            continue
-        where = f"{path} line {line}"
-        try:
-            points = float(raw)
-        except ValueError:
-            raise ValueError(f"{where}: points must be a number; got {raw!r}") from None
-        try:
-            q = book.question(gid)
-        except ValueError as err:
-            raise ValueError(f"{where}: {err}") from None
-        if q.kind != "written":
-            raise ValueError(
-                f"{where}: grade_id {gid!r} is an autograded test, not a written question"
-            )
-        if not math.isfinite(points) or not 0 <= points <= q.max_points:
-            raise ValueError(
-                f"{where}: points for {gid} must be between 0 and {q.max_points:g}; got {raw}"
-            )
-        if book.answer(student, gid) is None:
-            raise ValueError(f"{where}: unknown student {student!r}")
-        comment = _unescape(row.get("comment") or "")
-        who = grader or _unescape(row.get("grader") or "") or None
-        current = book.mark(student, gid)
-        if (
-            current is not None
-            and current.points == points
-            and current.comment == comment
-            and book.mark_state(student, gid) == "graded"
-        ):
-            continue
-        todo.append((student, gid, points, comment, who))
-    for student, gid, points, comment, who in todo:
-        book.set_mark(student, gid, points, comment, grader=who)
+    todo = [
+        mark
+        for line, row in enumerate(reader, start=2)
+        if (mark := _checked_row(book, row, f"{path} line {line}")) is not None
+    ]
+    for student, gid, points, comment in todo:
+        book.set_mark(student, gid, points, comment, grader=grader)
     return len(todo)
+
+
+def _checked_row(book, row: dict, where: str):
+    """``(student, grade_id, points, comment)`` of one CSV row, None to skip it (no points,
+    or the same as the current mark); a bad row is a one-line ``ValueError`` naming ``where``."""
+    import math
+
+    student, gid = _unescape(row.get("student") or ""), (row.get("grade_id") or "").strip()
+    raw = (row.get("points") or "").strip()
+    if not raw:
+        return None
+    try:
+        points = float(raw)
+    except ValueError:
+        raise ValueError(f"{where}: points must be a number; got {raw!r}") from None
+    try:
+        q = book.question(gid)
+    except ValueError as err:
+        raise ValueError(f"{where}: {err}") from None
+    if q.kind != "written":
+        raise ValueError(f"{where}: grade_id {gid!r} is an autograded test, not a written question")
+    if not math.isfinite(points) or not 0 <= points <= q.max_points:
+        raise ValueError(
+            f"{where}: points for {gid} must be between 0 and {q.max_points:g}; got {raw}"
+        )
+    if book.answer(student, gid) is None:
+        raise ValueError(f"{where}: unknown student {student!r}")
+    comment = _unescape(row.get("comment") or "")
+    current = book.mark(student, gid)
+    same = current is not None and (current.points, current.comment) == (points, comment)
+    return (
+        None
+        if same and book.mark_state(student, gid) == "graded"
+        else (student, gid, points, comment)
+    )
 
 
 def add_parser(sub) -> None:
