@@ -359,16 +359,16 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "cli_formgrade_description": {
         "en": "Serve the grading page of OUT on 127.0.0.1: each written question with every "
-              "student's answer beside the rubric, points and comment saved to OUT's gradebook as "
-              "you type. Open the printed URL (it carries a secret token); Ctrl-C stops the "
-              "server.",
+              "student's answer beside the rubric, points and comment saved to OUT's gradebook "
+              "database as you type. Open the printed URL (it carries a secret token); Ctrl-C "
+              "stops the server.",
         "ko": "OUT의 채점 페이지를 127.0.0.1에서 제공한다. 서술형 문항마다 모든 학생의 답안을 채점 기준 옆에 "
-              "보여 주고, 입력한 점수와 의견은 즉시 OUT의 성적부에 저장된다. 출력된 URL(비밀 토큰 포함)을 "
+              "보여 주고, 입력한 점수와 의견은 즉시 OUT의 성적 데이터베이스에 저장된다. 출력된 URL(비밀 토큰 포함)을 "
               "여세요. Ctrl-C로 서버를 멈춘다.",
     },
     "cli_formgrade_out": {
-        "en": "output folder of `npulab grade` (summary.json, gradebook database)",
-        "ko": "`npulab grade`의 출력 폴더 (summary.json, 성적부 데이터베이스)",
+        "en": "output folder of `npulab grade` (its gradebook database, gradebook.sqlite)",
+        "ko": "`npulab grade`의 출력 폴더 (성적 데이터베이스 gradebook.sqlite가 있는 곳)",
     },
     "cli_formgrade_port": {
         "en": "port on 127.0.0.1 (default 0: a free port)",
