@@ -380,3 +380,12 @@ def test_the_wheel_ships_the_page_templates_and_script():
     assert len(assets) >= 6
     for rel in assets:
         assert any(fnmatch.fnmatch(rel, pat) for pat in patterns), rel
+
+
+@pytest.mark.parametrize("name", ["npulab.grading.richtext", "npulab.grading.formgrade"])
+def test_docstring_examples(name):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
