@@ -154,6 +154,18 @@ def _wait_state(driver, key, state, timeout=15):
     )
 
 
+def _wait_current(driver, key, timeout=15):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, timeout).until(
+        lambda d: (
+            "current" in (_card(d, key).get_attribute("class") or "").split()
+            and d.switch_to.active_element.get_attribute("class") == "points"
+        ),
+        f"{key} never became the current answer",
+    )
+
+
 def test_grade_two_answers_in_chromium_and_they_persist(served, browser):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
@@ -178,15 +190,16 @@ def test_grade_two_answers_in_chromium_and_they_persist(served, browser):
     points.click()
     points.send_keys("1.5", Keys.TAB, "Right idea; say why ties matter.", Keys.ENTER)
     _wait_state(browser, "ada", "graded")
-    assert "current" in _card(browser, "bob").get_attribute("class")
+    _wait_current(browser, "bob")  # Enter moved on (after its save, which may follow an autosave)
     # bob (the focus is in his points field now): 0 and Enter
     browser.switch_to.active_element.send_keys("0", Keys.ENTER)
     _wait_state(browser, "bob", "graded")
     assert browser.find_element(By.ID, "progress").text == "2 of 3 graded"
     # j / k move between answers once out of a field
+    _wait_current(browser, "cyd")
     browser.switch_to.active_element.send_keys(Keys.ESCAPE)
     browser.switch_to.active_element.send_keys("k")
-    assert "current" in _card(browser, "bob").get_attribute("class")
+    _wait_current(browser, "bob")
     # a mark above the question's maximum is refused with a message, and not saved
     cyd = _card(browser, "cyd").find_element(By.CSS_SELECTOR, "input.points")
     cyd.click()
