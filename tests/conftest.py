@@ -36,6 +36,7 @@ SLOW = frozenset({
     "grading/test_grading_cli.py",              # npulab grade end to end
     "grading/test_grading_dask.py::test_dask_gradebook_equals_a_local_run",  # a 2-worker cluster, ~30 s
     "grading/test_grading_nbgrader.py",         # nbgrader's own autograder as the oracle
+    "grading/test_formgrade_browser.py",        # grades a class, then drives Chromium (~30 s)
     "tiling/test_tiling_zigzag.py",             # ZigZag (peer tool) runs
     "perf/test_silicon.py::test_calibrate_quick_writes_a_preset_and_its_data",  # ~11 s
     "grading/test_grading_wire.py::test_plain_data_round_trips_exactly",  # hypothesis, ~11 s

@@ -328,7 +328,7 @@ def combine_passes(visible, full, order: list) -> tuple[list, list, list]:
             message = mine.message
         else:
             message = whole.message if whole.message.startswith(_FIXED_PREFIXES) else HIDDEN_RUN_FAILED
-        outcomes.append(TestOutcome(whole.grade_id, whole.points, whole.passed, message))
+        outcomes.append(TestOutcome(whole.grade_id, whole.points, whole.passed, message, whole.detail))
     from npulab.i18n.messages import t
 
     notes = list(visible.notes)

@@ -263,8 +263,10 @@ class Proxy:
     def __init__(self, session: Session, name: str, deadline_of, reference=None):
         self._session, self._name, self._deadline_of = session, name, deadline_of
         self._reference = reference  # npulab.grading.reference.Reference, or None
+        self.last_call = None  # (time, args, kwargs) of the latest call: instructor-only detail
 
     def __call__(self, *args, **kwargs):
+        self.last_call = (time.monotonic(), args, kwargs)
         try:
             message = {"op": "call", "name": self._name, "args": wire.encode(list(args)),
                        "kwargs": wire.encode(dict(kwargs))}
@@ -548,7 +550,8 @@ def _run_test(cell, session: Session, *, timeout: float, env: dict | None = None
         if isinstance(err, KeyboardInterrupt):
             raise
         kind = "timeout" if isinstance(err, TestTimeout) or session.hung else "died" if session.dead else None
-        return fail(_failure_message(cell, err), kind)
+        outcome, kind = fail(_failure_message(cell, err), kind)
+        return _with_hidden_detail(outcome, cell, err, ns), kind
 
 
 def _bind_trusted(ns: dict, names: list, shared: dict, imports: dict) -> list:
@@ -653,6 +656,46 @@ def _failure_message(cell, err: BaseException) -> str:
             why = ""
         return f"hidden test {number} failed{why}" + (f": {hint}" if hint else "")
     return text[:MAX_MESSAGE]
+
+
+#: Longest input list or failure text kept in a hidden failure's detail.  Units: characters.
+MAX_DETAIL = 2000
+
+
+def _with_hidden_detail(outcome: TestOutcome, cell, err: BaseException, ns: dict) -> TestOutcome:
+    """``outcome`` with the instructor-only ``detail`` of a failed HIDDEN test: which one,
+    the real error and failing line, and the latest call the test made to the notebook
+    (the inputs).  Stored in the gradebook database; never shown to students."""
+    import dataclasses
+
+    source = cell.source
+    filename = f"<npulab test {nbgrader_meta(cell).get('grade_id', '')}>"
+    lines = [n for frame, n in traceback.walk_tb(err.__traceback__) if frame.f_code.co_filename == filename]
+    hidden = [n for n in lines if n in hidden_lines(source)]
+    if not hidden:
+        return outcome
+    try:
+        text = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+    except Exception:  # noqa: BLE001 - a broken __str__ still leaves the class name
+        text = type(err).__name__
+    at = source.splitlines()[hidden[0] - 1].strip() if hidden[0] <= len(source.splitlines()) else ""
+    calls = [(v.last_call, k) for k, v in ns.items() if isinstance(v, Proxy) and v.last_call]
+    inputs = ""
+    if calls:
+        (_, args, kwargs), name = max(calls, key=lambda c: c[0][0])
+        shown_args = [_short_repr(a) for a in args] + [f"{k}={_short_repr(v)}" for k, v in kwargs.items()]
+        inputs = f"{name}({', '.join(shown_args)})"[:MAX_DETAIL]
+    detail = {"test": f"hidden test {hidden_test_number(source, hidden[0])}",
+              "message": f"{text} (at: {at})"[:MAX_DETAIL], "inputs": inputs}
+    return dataclasses.replace(outcome, detail=detail)
+
+
+def _short_repr(value) -> str:
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - the instructor's own test data; never fail over a repr
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 # --------------------------------------------------------------------------- notebook run
