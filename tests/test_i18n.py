@@ -88,6 +88,7 @@ def test_code_comments_and_equation_words_are_prose_but_identifiers_are_not():
     assert prose("```python\nx = 1\n```") == [False]
     assert prose("$$\\text{cycles} = F$$") == [True]
     assert prose("$$t_\\text{kernel} = \\text{MACs}_{\\text{conv}}$$") == [False]
+    assert prose("$$P = \\underbrace{2d}_{\\text{norms}}$$") == [True]
     assert not lectures.same_code("```\nx = 1  # one\n```", "```\nx = 2  # 하나\n```")
 
 

@@ -72,8 +72,10 @@ def _is_prose(lines: list[str]) -> bool:
         return any(_COMMENT.search(line) for line in lines[1:-1])
     if text.startswith("$$") and text.endswith("$$") and text.count("$$") == 2:
         # a display equation: translated only for English words in \text{...} (not subscripts)
+        # (an under/overbrace's label is prose, not a subscript)
         return any(re.search(r"[a-z]{3,}", m.group(1)) for m in _TEXT.finditer(text)
-                   if not re.search(r"_\{?\s*$", text[: m.start()]))
+                   if not re.search(r"_\{?\s*$", text[: m.start()])
+                   or re.search(r"\\(under|over)brace\{[^{}]*\}[_^]\{?\s*$", text[: m.start()]))
     if len(lines) == 1 and _RULE.match(lines[0]):
         return False
     return not text.startswith("<!--")
