@@ -17,9 +17,10 @@ Keying by the English text's digest means an edit to one English paragraph makes
 that block untranslated, and nothing else moves.  Blocks with nothing to translate (code
 fences, display equations, rules) are copied as they are and have no entry, unless they
 carry English a reader reads (issue 29): a code fence with an English ``#`` comment, or a
-display equation with English words in ``\text{...}`` outside a subscript.  Those are translated too, and their
-translation must keep the code (the lines without their comments) or the mathematics (the
-equation without its ``\text{...}`` contents) exactly: :func:`same_code`.  The catalog
+display equation with English words in ``\text{...}`` outside a subscript.  Those are
+translated too, and their translation must keep the code (the lines without their comments)
+or the mathematics (the equation without its ``\text{...}`` contents) exactly:
+:func:`same_code`.  The catalog
 keeps blocks in document order, so :func:`lecture_status` can align an untranslated block
 with the entry it replaced (a *stale* block; its old translation is the starting point).
 
