@@ -35,7 +35,7 @@ BANNED = [
     (r"(출력\s*)?한계\s*관리|출력\s*한계", "바운드 관리 / 출력 바운드", "aihwkit's bound management"),
     (r"\|\s*한계\s*\|", "| 바운드 |", "the bound column of a roofline table"),
     (r"좁은\s*(산술|정밀도)", "낮은 정밀도 산술", "narrow arithmetic"),
-    (r"잘림|잘린\s*ReLU", "클리핑", "clipping has one name"),
+    (r"잘림|잘린|잘렸|잘라\s*내|자르기", "클리핑", "clipping has one name (잘라 = cut into pieces is fine)"),
     (r"사영", "투영", "projection"),
     (r"발자국", "점유량", "footprint"),
     (r"묶인\s*임베딩", "공유(tied) 임베딩", "tied embeddings"),
@@ -101,15 +101,16 @@ def test_the_check_scans_the_course():
     ("256개의 부호를 쓴다", 1), ("부호 없는 부호에서", 1), ("부호 있는 $b$비트 부호는", 1),
     ("`np.uint8` 부호 배열", 1), ("부호 없는 코드에서", 0), ("부호 비트를 켠다", 0),
     ("델타 부호기", 1), ("델타 인코더", 0), ("사건을 센다", 1), ("이벤트를 센다", 0),
+    ("큰 출력은 잘린다", 1), ("행이 잘렸고", 1), ("(자르기 전에)", 1), ("프롬프트를 조각으로 잘라", 0),
 ])
 def test_rules_flag_banned_variants_and_spare_legitimate_uses(text, n):
     assert len(_hits(text)) == n, _hits(text)
 
 
 #: Endings course text never uses (glossary: 한다체 explanations, 하라 instructions): 하세요,
-#: 하십시오, 하시오, a note-style "…을 것." and any 합니다-style ending (a syllable with the final
+#: 하십시오, 하시오, polite questions (…까요? …나요?), a note-style "…을 것." and any 합니다-style ending (a syllable with the final
 #: consonant ㅂ before 니다: 합니다, 됩니다, 입니다, 있습니다; not 아니다).
-POLITE = re.compile(r"[가-힣]*(세요|십시오|시오)(?![가-힣])"
+POLITE = re.compile(r"[가-힣]*(세요|십시오|시오|까요|나요|가요|죠)(?![가-힣])"
                     r"|[가-힣]+[을를]\s*것(?=[.)])"
                     r"|([가-힣])니다(?![가-힣])")
 
@@ -144,6 +145,7 @@ def test_korean_course_text_uses_the_glossary_terms(label, text):
     ("폴드 하나는 네 사이클이 걸린다.", 0),
     ("스텁 `연습문제 3: f(...) 함수를 구현하세요`를 바꾼다.", 0),
     ("1.5 > 1.0이므로 한 번 발화한다. 실제 값 {x}", 0), ("그렇게 할 것이다.", 0),
+    ("몇 사이클이 걸릴까요?", 1), ("몇 사이클이 걸릴까?", 0), ("몇 번 드나요?", 1),
 ])
 def test_register_rule_flags_polite_and_note_style_endings(text, n):
     assert len(_register_hits(text)) == n, _register_hits(text)
