@@ -107,9 +107,10 @@ def test_rules_flag_banned_variants_and_spare_legitimate_uses(text, n):
     assert len(_hits(text)) == n, _hits(text)
 
 
-#: Endings course text never uses (glossary: 한다체 explanations, 하라 instructions): 하세요,
-#: 하십시오, 하시오, polite questions (…까요? …나요?), a note-style "…을 것." and any 합니다-style ending (a syllable with the final
-#: consonant ㅂ before 니다: 합니다, 됩니다, 입니다, 있습니다; not 아니다).
+#: Endings course text never uses (glossary: 한다체 explanations, 하라 instructions):
+#: 하세요, 하십시오, 하시오, polite questions (…까요? …나요?), a note-style "…을 것." and any
+#: 합니다-style ending (a syllable with the final consonant ㅂ before 니다: 합니다, 됩니다,
+#: 입니다, 있습니다; not 아니다).
 POLITE = re.compile(r"[가-힣]*(세요|십시오|시오|까요|나요|가요|죠)(?![가-힣])"
                     r"|[가-힣]+[을를]\s*것(?=[.)])"
                     r"|([가-힣])니다(?![가-힣])")
