@@ -36,10 +36,13 @@ an orphan (``prune`` removes it).
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from npulab.i18n import catalog as cat
+
+if TYPE_CHECKING:  # annotations only (not a public name of this module)
+    from collections.abc import Iterator
 
 _HIDDEN = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 
