@@ -6,6 +6,8 @@ import pytest
 
 MODULES = [
     "npulab",
+    "npulab.i18n.assertions",
+    "npulab.i18n.lectures",
     "npulab.workloads.layers",
     "npulab.hw.array",
     "npulab.hw.energy",

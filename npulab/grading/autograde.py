@@ -43,6 +43,7 @@ from npulab.grading.merge import is_instructor_cell, restore_source_cells, witho
 from npulab.grading.outcome import TestOutcome, is_test_cell
 from npulab.grading.release import nbgrader_meta
 from npulab.i18n.messages import t as _t
+from npulab.i18n.notebooks import localize_test_messages
 
 __all__ = ["SubmissionResult", "grade_submission", "restore_source_cells", "is_instructor_cell", "not_graded",
            "sha256_of", "worst", "is_manual_cell", "manual_answers", "STATUSES", "STATUS_HELP"]
@@ -236,6 +237,8 @@ def grade_submission(source, submission, *, student: str | None = None, cell_tim
     manual = {g: {"points": p, "answer": a} for g, (p, a) in manual_answers(src_nb, student_nb).items()}
     common["manual"] = manual
     merged = restore_source_cells(src_nb, student_nb)
+    # the feedback speaks the submission's language (only message literals change: npulab.i18n.assertions)
+    merged = localize_test_messages(merged, source, (student_nb.metadata.get("npulab") or {}).get("lang"))
     test_ids = {nbgrader_meta(t).get("grade_id") for t in tests}
     test_index: dict[str | None, int] = {}  # grade_id -> index of the restored test cell in the merged notebook
     for i, cell in enumerate(merged.cells):
