@@ -30,8 +30,11 @@ not scored here: their points are ``manual_pending`` and their text goes to the 
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import shutil
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -41,6 +44,7 @@ import nbformat
 
 from npulab.grading.merge import is_instructor_cell, restore_source_cells, without_tests
 from npulab.grading.outcome import TestOutcome, is_test_cell
+from npulab.grading.records import RECORD_ENV, read_records
 from npulab.grading.release import nbgrader_meta
 from npulab.i18n.messages import t as _t
 
@@ -100,6 +104,10 @@ class SubmissionResult:
         Wall-clock time of the run.  Units: seconds.
     submission_sha256, source_sha256 : str
         Hashes used to decide whether a stored result is still valid when resuming.
+    records : dict
+        name -> plain data the tests recorded on the trusted side
+        (:func:`npulab.grading.records.record`; Lab 08's evaluated design), from the run with
+        every test.
     """
 
     student: str
@@ -111,6 +119,7 @@ class SubmissionResult:
     source_sha256: str = ""
     settings: dict = field(default_factory=dict)
     manual: dict = field(default_factory=dict)  # grade_id -> {"points": p, "answer": text}
+    records: dict = field(default_factory=dict)  # name -> data a test recorded (npulab.grading.records)
 
     @property
     def total(self) -> float:
@@ -247,25 +256,33 @@ def grade_submission(source, submission, *, student: str | None = None, cell_tim
 
     def run_once(nb):
         box = None
+        fd, record_file = tempfile.mkstemp(prefix="npulab-records-", suffix=".jsonl", dir=tmp_root)
+        os.close(fd)  # outside the work folder: the student side never sees it (npulab.grading.records)
         try:
             box = make_sandbox(source, text, source.name, extra_dir=Path(extra_dir) if extra_dir else None,
                                exclude=exclude, tmp_root=tmp_root)
             with start_driver(box, sandbox=backend, memory_mb=memory_mb, cpu_s=notebook_timeout + 30,
                               nproc=NPROC) as session:
-                return run_notebook_cells(nb, session, tests=set(test_index.values()), cell_timeout=cell_timeout,
-                                          notebook_timeout=notebook_timeout, max_output_bytes=max_output_bytes,
-                                          test_env=test_env, allow_from=without_tests(src_nb),
-                                          test_cwd=source.resolve().parent, reference=reference)
+                run = run_notebook_cells(nb, session, tests=set(test_index.values()), cell_timeout=cell_timeout,
+                                         notebook_timeout=notebook_timeout, max_output_bytes=max_output_bytes,
+                                         test_env={**test_env, RECORD_ENV: record_file},
+                                         allow_from=without_tests(src_nb),
+                                         test_cwd=source.resolve().parent, reference=reference)
+            return run, read_records(record_file)
         finally:
             if box is not None:
                 shutil.rmtree(box, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                os.unlink(record_file)
 
     try:
         # Pass 1 sees the visible tests only: every message and note the student can read comes
         # from here.  Pass 2, in a fresh driver, runs every test (hidden ones too) and decides
         # the points; what it says quotes nothing the student's code controls.
-        visible = run_once(visible_only(merged))
-        full = run_once(merged) if has_hidden_tests(tests) else None
+        visible, records = run_once(visible_only(merged))
+        full = None
+        if has_hidden_tests(tests):  # the records of the run with every test are kept
+            full, records = run_once(merged)
     except Exception as err:  # the driver failed to start, etc.
         return zero("grader_error", f"the autograder failed: {err.__class__.__name__}: {err}"[:2000])
     outcomes, notes, problems = combine_passes(visible, full, [test_index[nbgrader_meta(c).get("grade_id")]
@@ -273,7 +290,7 @@ def grade_submission(source, submission, *, student: str | None = None, cell_tim
     if not sandbox:
         notes.append("graded WITHOUT the OS sandbox (npulab grade --no-sandbox)")
     return SubmissionResult(status=worst(problems), outcomes=tuple(outcomes), notes=tuple(notes),
-                            seconds=time.monotonic() - start, **common)
+                            seconds=time.monotonic() - start, records=records, **common)
 
 
 def has_hidden_tests(tests) -> bool:

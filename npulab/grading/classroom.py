@@ -15,6 +15,9 @@ Layout of ``OUT_DIR``::
     feedback/<student>.html  per-test result, message and points
     summary.json             class statistics and the settings used
     results/<student>.json   the stored result of each student (what resuming reads)
+    <name>.json              what the tests recorded on the trusted side, per student
+                             (npulab.grading.records; Lab 08: capstone.json, read by
+                             ``npulab leaderboard``)
 
 Every file is written atomically.  Each submission is graded in its own worker process
 (:func:`npulab.grading.worker.run_worker`), ``workers`` at a time, its student side in an
@@ -592,3 +595,14 @@ def _write_tables(out, lab, source, results, grade_ids, points, settings, *, san
     if has_manual:
         summary["manual_pending_points"] = sum(r.manual_pending for r in results)
     write_atomic(out / "summary.json", dumps(summary))
+    _write_records(out, lab, results)
+
+
+def _write_records(out, lab, results) -> None:
+    """``OUT/<name>.json`` for every record name the tests used (:mod:`npulab.grading.records`):
+    ``{"lab": lab, "students": {student: data}}``, students sorted."""
+    names = sorted({name for r in results for name in r.records})
+    for name in names:
+        students = {r.student: r.records[name] for r in sorted(results, key=lambda r: r.student)
+                    if name in r.records}
+        write_atomic(out / f"{name}.json", dumps({"lab": lab, "students": students}))
