@@ -22,7 +22,7 @@ def run(args) -> int:
     if args.csv:
         from pathlib import Path
 
-        write_atomic(Path(args.csv), leaderboard_csv(board))
+        write_atomic(Path(args.csv), leaderboard_csv(board, args.test))
     if args.json:
         from npulab.cli import print_json
 

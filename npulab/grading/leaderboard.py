@@ -31,7 +31,8 @@ from npulab.metrics.pareto import pareto_front
 
 __all__ = ["rank_rows", "leaderboard", "leaderboard_csv", "COLUMNS", "OBJECTIVES"]
 
-#: Columns of the leaderboard, in order.
+#: Columns of the leaderboard, in order (the design test's points go before ``note``, under
+#: its grade id, e.g. ``test_my_design``, as in ``gradebook.csv``).
 COLUMNS = ("rank", "student", "power_w", "area_mm2", "plan_s", "fps", "pareto", "status", "note")
 #: The Pareto front's objectives (all minimised).
 OBJECTIVES = ("power_w", "area_mm2", "plan_s")
@@ -129,8 +130,9 @@ def leaderboard(out, *, test: str = "test_my_design") -> list[dict]:
     -------
     list of dict
         Ranked students first (rank order), then the others (``rank`` None) by student id,
-        each with ``note`` saying why.  Numbers are floats (None when not evaluated);
-        ``pareto`` is True on the Pareto front of the ranked designs.
+        each with ``note`` saying why; ``test`` holds the gradebook's points of the design
+        test.  Numbers are floats (None when not evaluated); ``pareto`` is True on the Pareto
+        front of the ranked designs.
 
     Raises
     ------
@@ -182,6 +184,7 @@ def leaderboard(out, *, test: str = "test_my_design") -> list[dict]:
             **metrics[e["student"]],
             "pareto": e["student"] in front,
             "status": by_id[e["student"]].get("status", ""),
+            test: by_id[e["student"]].get(test, ""),
             "note": "",
         }
         for e in ranked
@@ -196,23 +199,30 @@ def leaderboard(out, *, test: str = "test_my_design") -> list[dict]:
                     **metrics[row["student"]],
                     "pareto": False,
                     "status": row.get("status", ""),
+                    test: row.get(test, ""),
                     "note": _why(row, students.get(row["student"]), test, full),
                 }
             )
     return board
 
 
-def leaderboard_csv(board: list[dict]) -> str:
-    """The text of a leaderboard CSV (:data:`COLUMNS`; full-precision numbers, empty if absent)."""
+def leaderboard_csv(board: list[dict], test: str = "test_my_design") -> str:
+    """The text of a leaderboard CSV: :data:`COLUMNS` with the design test's points (column
+    ``test``) before ``note``; full-precision numbers, empty cells where there is none.
+
+    Its rows are gradebook rows joined with the trusted ``power_w``: Lab 08's Exercise 5
+    ranks them again with the same rule (:func:`rank_rows`).
+    """
     from npulab.grading.feedback import csv_safe
 
+    columns = (*COLUMNS[:-1], test, COLUMNS[-1])
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    writer.writerow(columns)
     for e in board:
         cells = [
             "" if e[c] is None else ("yes" if e[c] is True else "" if e[c] is False else e[c])
-            for c in COLUMNS
+            for c in columns
         ]
         writer.writerow([csv_safe(str(c)) for c in cells])
     return buf.getvalue()

@@ -58,7 +58,8 @@ record("capstone", a.to_dict())
 assert not a.error, a.error
 assert a.passes, f"your design misses these budgets: {list(a.failed)}"
 ### BEGIN HIDDEN TESTS
-assert assess_design(my_design()).design == a.design, "my_design() must return the same design every call"
+again = assess_design(my_design())
+assert again.design == a.design, "my_design() must return the same design every call"
 ### END HIDDEN TESTS
 """
 
@@ -152,7 +153,12 @@ def test_leaderboard_ranks_passing_designs_by_power_and_marks_the_pareto_front(g
     assert notes["fay"] == "no evaluated design"
     text = leaderboard_csv(board)
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert tuple(rows[0]) == COLUMNS and rows[0]["pareto"] == "yes" and rows[2]["pareto"] == ""
+    assert tuple(rows[0]) == (*COLUMNS[:-1], "test_my_design", "note")
+    assert rows[0]["pareto"] == "yes" and rows[2]["pareto"] == ""
+    again = rank_rows(rows, 6)  # the CSV's rows rank again to the same board (Lab 08, Exercise 5)
+    assert [(e["rank"], e["student"]) for e in again] == [
+        (e["rank"], e["student"]) for e in board[:4]
+    ]
 
 
 def test_leaderboard_command(graded, tmp_path, capsys):
@@ -160,7 +166,7 @@ def test_leaderboard_command(graded, tmp_path, capsys):
     assert main(["leaderboard", str(graded), "--csv", str(target)]) == 0
     out = capsys.readouterr().out
     assert "4 of 7 designs ranked" in out and "abe" in out
-    assert target.read_text().splitlines()[0] == ",".join(COLUMNS)
+    assert target.read_text().splitlines()[0] == ",".join((*COLUMNS[:-1], "test_my_design", "note"))
     assert main(["leaderboard", str(graded), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["student"] == "abe"
 
