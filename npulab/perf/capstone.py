@@ -291,7 +291,7 @@ def bundled_parts() -> dict[str, dict]:
     from npulab import datasets
     from npulab.perf.presets import available_presets, parse_numbers, read_data_file
 
-    parts = {}
+    parts: dict[str, dict[str, Any]] = {}
     for name in available_presets():
         path = next(
             (
