@@ -65,6 +65,8 @@ def rank_rows(rows, full_points, points_column: str = "test_my_design") -> list[
         ``{"rank", "student", "power_w"}`` (power a float) in rank order; equal power shares a
         rank, the next rank skips; equal power in student-id order.
 
+    Examples
+    --------
     >>> rank_rows([{"student": "b", "test_my_design": "6", "status": "ok", "power_w": "0.3"},
     ...            {"student": "a", "test_my_design": "6.0", "status": "ok", "power_w": "0.3"},
     ...            {"student": "c", "test_my_design": "6", "status": "ok", "power_w": "0.2"}], 6)

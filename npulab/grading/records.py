@@ -65,6 +65,8 @@ def record(name: str, data) -> bool:
     ValueError
         A bad name, data that is not plain JSON, or data over the size limit.
 
+    Examples
+    --------
     >>> record("capstone", {"power_w": 0.3})  # outside the grader: nothing to do
     False
     """

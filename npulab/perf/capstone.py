@@ -538,6 +538,8 @@ def check_budgets(metrics, budgets: dict | None = None) -> list[str]:
     list of str
         Empty when the design meets every budget.
 
+    Examples
+    --------
     >>> check_budgets({"fps": 30.0, "plan_s": 0.6, "power_w": 0.33, "area_mm2": 2.0,
     ...                "bandwidth": 1e9,
     ...                "valid": False})
