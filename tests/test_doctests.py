@@ -21,6 +21,8 @@ MODULES = [
     "npulab.metrics.report",
     "npulab.metrics.roofline",
     "npulab.grading.markers",
+    "npulab.grading.gradebook_db",
+    "npulab.grading.course",
     "npulab.datasets",
     "npulab.systolic.folds",
     "npulab.systolic.emulator",

@@ -275,22 +275,35 @@ def grade_submission(source, submission, *, student: str | None = None, cell_tim
             with contextlib.suppress(OSError):
                 os.unlink(record_file)
 
+    order = [test_index[nbgrader_meta(c).get("grade_id")] for c in tests]
     try:
-        # Pass 1 sees the visible tests only: every message and note the student can read comes
-        # from here.  Pass 2, in a fresh driver, runs every test (hidden ones too) and decides
-        # the points; what it says quotes nothing the student's code controls.
-        visible, records = run_once(visible_only(merged))
-        full = None
-        if has_hidden_tests(tests):  # the records of the run with every test are kept
-            full, records = run_once(merged)
+        # Two passes when the lab has hidden tests.  The full pass runs every test (hidden ones
+        # too) and decides the points; what it says quotes nothing the student's code controls.
+        # The visible pass, in a fresh driver, sees the visible tests only: every message and
+        # note the student can read comes from it.  A full pass that passed every test with
+        # nothing to say leaves the visible pass nothing to add, so it is skipped (half the
+        # work for a correct submission).
+        # The records a test made (npulab.grading.records) are the full pass's when there is one.
+        full, records = run_once(merged) if has_hidden_tests(tests) else (None, None)
+        if full is not None and is_clean(full, order):
+            visible = full
+        else:
+            visible, seen = run_once(visible_only(merged))
+            records = seen if records is None else records
     except Exception as err:  # the driver failed to start, etc.
         return zero("grader_error", f"the autograder failed: {err.__class__.__name__}: {err}"[:2000])
-    outcomes, notes, problems = combine_passes(visible, full, [test_index[nbgrader_meta(c).get("grade_id")]
-                                                               for c in tests])
+    outcomes, notes, problems = combine_passes(visible, full, order)
     if not sandbox:
         notes.append("graded WITHOUT the OS sandbox (npulab grade --no-sandbox)")
     return SubmissionResult(status=worst(problems), outcomes=tuple(outcomes), notes=tuple(notes),
                             seconds=time.monotonic() - start, records=records, **common)
+
+
+def is_clean(run, order: list) -> bool:
+    """True when a notebook run passed every test cell of ``order`` (indices) and reported no
+    problem and no note: nothing a second, visible-only run could add to the feedback."""
+    return (not run.problems and not run.notes and not run.errors
+            and all(i in run.outcomes and run.outcomes[i].passed for i in order))
 
 
 def has_hidden_tests(tests) -> bool:
@@ -335,7 +348,7 @@ def combine_passes(visible, full, order: list) -> tuple[list, list, list]:
             message = mine.message
         else:
             message = whole.message if whole.message.startswith(_FIXED_PREFIXES) else HIDDEN_RUN_FAILED
-        outcomes.append(TestOutcome(whole.grade_id, whole.points, whole.passed, message))
+        outcomes.append(TestOutcome(whole.grade_id, whole.points, whole.passed, message, whole.detail))
     from npulab.i18n.messages import t
 
     notes = list(visible.notes)
