@@ -40,6 +40,10 @@ SLOW = frozenset({
     "tiling/test_tiling_zigzag.py",             # ZigZag (peer tool) runs
     "perf/test_silicon.py::test_calibrate_quick_writes_a_preset_and_its_data",  # ~11 s
     "grading/test_grading_wire.py::test_plain_data_round_trips_exactly",  # hypothesis, ~11 s
+    # a class of 7 capstone submissions graded (trusted evaluation of each design, ~90 s)
+    "grading/test_capstone_leaderboard.py::test_the_grader_writes_the_trusted_evaluation_of_each_design",
+    "grading/test_capstone_leaderboard.py::test_leaderboard_ranks_passing_designs_by_power_and_marks_the_pareto_front",
+    "grading/test_capstone_leaderboard.py::test_leaderboard_command",
 })
 #: Tests named ``test_live_*`` run a peer tool (SCALE-Sim, brevitas) on fresh random cases:
 #: slow too.  Their recorded counterparts (fixtures) stay in the quick loop.

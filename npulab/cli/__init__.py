@@ -18,7 +18,7 @@ from npulab import __version__
 
 #: Subcommands in the order ``npulab --help`` lists them.
 COMMANDS = ("info", "demo", "release", "check", "grade", "marks", "formgrade", "gradebook", "scalesim",
-            "map", "scorecard", "sweep", "serve", "plan", "calibrate", "mutants", "compile")
+            "map", "scorecard", "sweep", "serve", "plan", "calibrate", "mutants", "compile", "leaderboard")
 
 
 def _modules():

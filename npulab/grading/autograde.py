@@ -30,8 +30,11 @@ not scored here: their points are ``manual_pending`` and their text goes to the 
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import shutil
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -41,6 +44,7 @@ import nbformat
 
 from npulab.grading.merge import is_instructor_cell, restore_source_cells, without_tests
 from npulab.grading.outcome import TestOutcome, is_test_cell
+from npulab.grading.records import RECORD_ENV, read_records
 from npulab.grading.release import nbgrader_meta
 from npulab.i18n.messages import t as _t
 from npulab.i18n.notebooks import localize_test_messages
@@ -101,6 +105,10 @@ class SubmissionResult:
         Wall-clock time of the run.  Units: seconds.
     submission_sha256, source_sha256 : str
         Hashes used to decide whether a stored result is still valid when resuming.
+    records : dict
+        name -> plain data the tests recorded on the trusted side
+        (:func:`npulab.grading.records.record`; Lab 08's evaluated design), from the run with
+        every test.
     """
 
     student: str
@@ -112,6 +120,7 @@ class SubmissionResult:
     source_sha256: str = ""
     settings: dict = field(default_factory=dict)
     manual: dict = field(default_factory=dict)  # grade_id -> {"points": p, "answer": text}
+    records: dict = field(default_factory=dict)  # name -> data a test recorded (npulab.grading.records)
 
     @property
     def total(self) -> float:
@@ -250,18 +259,24 @@ def grade_submission(source, submission, *, student: str | None = None, cell_tim
 
     def run_once(nb):
         box = None
+        fd, record_file = tempfile.mkstemp(prefix="npulab-records-", suffix=".jsonl", dir=tmp_root)
+        os.close(fd)  # outside the work folder: the student side never sees it (npulab.grading.records)
         try:
             box = make_sandbox(source, text, source.name, extra_dir=Path(extra_dir) if extra_dir else None,
                                exclude=exclude, tmp_root=tmp_root)
             with start_driver(box, sandbox=backend, memory_mb=memory_mb, cpu_s=notebook_timeout + 30,
                               nproc=NPROC) as session:
-                return run_notebook_cells(nb, session, tests=set(test_index.values()), cell_timeout=cell_timeout,
-                                          notebook_timeout=notebook_timeout, max_output_bytes=max_output_bytes,
-                                          test_env=test_env, allow_from=without_tests(src_nb),
-                                          test_cwd=source.resolve().parent, reference=reference)
+                run = run_notebook_cells(nb, session, tests=set(test_index.values()), cell_timeout=cell_timeout,
+                                         notebook_timeout=notebook_timeout, max_output_bytes=max_output_bytes,
+                                         test_env={**test_env, RECORD_ENV: record_file},
+                                         allow_from=without_tests(src_nb),
+                                         test_cwd=source.resolve().parent, reference=reference)
+            return run, read_records(record_file)
         finally:
             if box is not None:
                 shutil.rmtree(box, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                os.unlink(record_file)
 
     order = [test_index[nbgrader_meta(c).get("grade_id")] for c in tests]
     try:
@@ -271,15 +286,20 @@ def grade_submission(source, submission, *, student: str | None = None, cell_tim
         # note the student can read comes from it.  A full pass that passed every test with
         # nothing to say leaves the visible pass nothing to add, so it is skipped (half the
         # work for a correct submission).
-        full = run_once(merged) if has_hidden_tests(tests) else None
-        visible = full if full is not None and is_clean(full, order) else run_once(visible_only(merged))
+        # The records a test made (npulab.grading.records) are the full pass's when there is one.
+        full, records = run_once(merged) if has_hidden_tests(tests) else (None, None)
+        if full is not None and is_clean(full, order):
+            visible = full
+        else:
+            visible, seen = run_once(visible_only(merged))
+            records = seen if records is None else records
     except Exception as err:  # the driver failed to start, etc.
         return zero("grader_error", f"the autograder failed: {err.__class__.__name__}: {err}"[:2000])
     outcomes, notes, problems = combine_passes(visible, full, order)
     if not sandbox:
         notes.append("graded WITHOUT the OS sandbox (npulab grade --no-sandbox)")
     return SubmissionResult(status=worst(problems), outcomes=tuple(outcomes), notes=tuple(notes),
-                            seconds=time.monotonic() - start, **common)
+                            seconds=time.monotonic() - start, records=records, **common)
 
 
 def is_clean(run, order: list) -> bool:

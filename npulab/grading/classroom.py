@@ -17,6 +17,9 @@ Layout of ``OUT_DIR``::
     results/<student>.json   the stored result of each student (what resuming reads)
     gradebook.sqlite         results, written answers, manual marks, hidden-test detail
                              (:mod:`npulab.grading.gradebook_db`; never deleted by a rerun)
+    <name>.json              what the tests recorded on the trusted side, per student
+                             (npulab.grading.records; Lab 08: capstone.json, read by
+                             ``npulab leaderboard``)
 
 Every file is written atomically.  Each submission is graded in its own worker process
 (:func:`npulab.grading.worker.run_worker`), ``workers`` at a time, its student side in an
@@ -653,6 +656,7 @@ def _write_tables(out, lab, source, results, grade_ids, points, settings, *, san
         summary["manual_pending_points"] = (sum(r.manual_pending for r in results) if rows is None
                                             else sum(r.get("manual_pending", 0.0) for r in rows))
     write_atomic(out / "summary.json", dumps(summary))
+    _write_records(out, lab, results)
 
 
 def refresh_outputs(out, *, key_file=None) -> tuple[int, list[str]]:
@@ -709,3 +713,13 @@ def refresh_outputs(out, *, key_file=None) -> tuple[int, list[str]]:
             summary["manual_pending_points"] = sum(r.get("manual_pending", 0.0) for r in rows)
             write_atomic(summary_path, dumps(summary))
     return written, bad
+
+
+def _write_records(out, lab, results) -> None:
+    """``OUT/<name>.json`` for every record name the tests used (:mod:`npulab.grading.records`):
+    ``{"lab": lab, "students": {student: data}}``, students sorted."""
+    names = sorted({name for r in results for name in r.records})
+    for name in names:
+        students = {r.student: r.records[name] for r in sorted(results, key=lambda r: r.student)
+                    if name in r.records}
+        write_atomic(out / f"{name}.json", dumps({"lab": lab, "students": students}))

@@ -12,6 +12,10 @@ of another structure fails the test with :class:`ResultShapeError`:
 * lists, tuples and dicts of other things: the same length (keys) and, item by item, the
   same structure.
 
+A function defined in a cell whose metadata says ``"npulab": {"reference": false}`` has no
+reference: an open-ended answer (Lab 08's ``my_design``, a design of any engine) may have any
+structure, and its test checks it.
+
 The reference namespace is the instructor's notebook with its solutions, run once in the
 grader's process (:func:`build`) before the workers are forked, so each submission pays
 only for the reference calls.  Its code is the instructor's; a cell that fails or runs past
@@ -267,6 +271,7 @@ def build(src_nb, cwd, *, cell_timeout: float = 60.0) -> dict:
 
     ns = {"__name__": "__main__"}
     names: set[str] = set()
+    open_ended: set[str] = set()  # defined in cells marked "npulab": {"reference": false}
     saved = {k: os.environ.get(k) for k in ("NPULAB_SELF_CHECK", "MPLBACKEND")}
     os.environ.update({"NPULAB_SELF_CHECK": "1", "MPLBACKEND": "Agg"})
     try:
@@ -277,11 +282,14 @@ def build(src_nb, cwd, *, cell_timeout: float = 60.0) -> dict:
                 source = _runnable(cell.source)
                 try:
                     tree = ast.parse(source)
-                    names.update(
+                    defined = {
                         n.name
                         for n in tree.body
                         if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
-                    )
+                    }
+                    names.update(defined)
+                    if cell.get("metadata", {}).get("npulab", {}).get("reference") is False:
+                        open_ended.update(defined)
                     with time_limit(cell_timeout), quiet():
                         exec(compile(tree, "<npulab reference>", "exec"), ns)  # noqa: S102 - instructor code
                 except BaseException as err:  # noqa: BLE001 - a failing cell only loses its references
@@ -294,7 +302,7 @@ def build(src_nb, cwd, *, cell_timeout: float = 60.0) -> dict:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-    return {n: ns[n] for n in names if callable(ns.get(n))}
+    return {n: ns[n] for n in names - open_ended if callable(ns.get(n))}
 
 
 class Reference:

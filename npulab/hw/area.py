@@ -21,6 +21,15 @@ PE_SCALE = {"int4": 0.5, "int8": 1.0, "uint8": 1.0, "fp8": 1.5, "int16": 2.5, "f
 SRAM_MM2_PER_KB = 0.29 * 331 / (24 * 1024)
 #: Static (idle) power per mm^2 (TPUv1 idle die 28 W / 331 mm^2).
 STATIC_W_PER_MM2 = 28 / 331
+#: mm^2 per 128x128 ISAAC crossbar with its share of ADCs, eDRAM and routers (Shafiee et al.,
+#: ISCA 2016, Table 6, 32 nm: 85.4 mm^2 for 16,128 crossbars).
+XBAR_MM2_ISAAC = 85.4 / 16128
+#: mm^2 per neuromorphic core (Davies et al., Loihi, IEEE Micro 2018, 14 nm: 60 mm^2, 128 cores).
+CORE_MM2_LOIHI = 60.0 / 128
+#: Static power per mm^2 of an edge die (Lab 08): an npulab assumption for a low-power 28 nm
+#: process with idle SRAM in retention, ~4x below TPUv1's datacentre idle density (40 mW for
+#: 2 mm^2, the tens of milliwatts of idle power reported for edge NPU modules).
+EDGE_STATIC_W_PER_MM2 = 0.02
 
 
 def area_mm2(array, memory) -> float:

@@ -541,6 +541,31 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "points must be a number from 0 to {max}; got {points}",
         "ko": "점수는 0부터 {max}까지의 숫자여야 합니다. 입력값: {points}",
     },
+    # --- capstone ---
+    "cli_leaderboard_help": {
+        "en": "the Lab 08 class leaderboard from a grade run (power, area, latency, Pareto front)",
+        "ko": "채점 결과로 만든 Lab 08 반 순위표 (전력, 면적, 지연 시간, 파레토 프론트)",
+    },
+    "cli_leaderboard_description": {
+        "en": "Rank the designs that met every budget by the average power the trusted evaluation "
+              "recorded during grading (OUT/capstone.json, joined with OUT/gradebook.csv); mark the "
+              "Pareto front in power, area and plan latency; list the other students with the reason.",
+        "ko": "채점 중 신뢰 평가가 기록한 평균 전력(OUT/capstone.json, OUT/gradebook.csv와 결합)으로 모든 "
+              "예산을 만족한 설계의 순위를 매기고, 전력·면적·계획 지연 시간의 파레토 프론트를 표시하며, "
+              "나머지 학생은 그 이유와 함께 나열합니다.",
+    },
+    "cli_leaderboard_out": {
+        "en": "the --out folder of 'npulab grade' on Lab 08",
+        "ko": "Lab 08에 대해 실행한 'npulab grade'의 --out 폴더",
+    },
+    "cli_leaderboard_csv": {
+        "en": "also write the leaderboard to this CSV file",
+        "ko": "순위표를 이 CSV 파일에도 저장",
+    },
+    "cli_leaderboard_test": {
+        "en": "grade id of the design test (default test_my_design)",
+        "ko": "설계 테스트의 grade id (기본값 test_my_design)",
+    },
 }
 
 

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Mapping
 
 from npulab._validate import one_of, positive_int
+from npulab.metrics.pareto import pareto_front as _pareto
 from npulab.metrics.report import render_table
 
 #: Parameters a sweep space may vary, and where each goes in a systolic preset.
@@ -222,14 +223,13 @@ def evaluate_chunk(points: list, workloads: tuple, base, job_kwargs: dict) -> li
 
 
 def pareto_front(rows: list[dict], x: str = "latency_s", y: str = "energy_j") -> list[int]:
-    """Indices of the rows no other row beats in both ``x`` and ``y`` (lower is better), by ``x``."""
-    order = sorted(range(len(rows)), key=lambda i: (rows[i][x], rows[i][y]))
-    front, best_y = [], float("inf")
-    for i in order:
-        if rows[i][y] < best_y:
-            front.append(i)
-            best_y = rows[i][y]
-    return front
+    """Indices of the rows no other row beats in both ``x`` and ``y`` (lower is better), by ``x``.
+
+    The front is :func:`npulab.metrics.pareto_front` (the one definition: equal rows are all
+    kept); the indices come ordered by rising ``x``, then ``y``, then index, as a table reads.
+    """
+    front = _pareto([[r[x], r[y]] for r in rows])
+    return sorted(front, key=lambda i: (rows[i][x], rows[i][y], i))
 
 
 def _knob(value) -> str:

@@ -23,6 +23,7 @@ import numpy as np
 
 from npulab._validate import one_of, positive_int
 from npulab.hw.hierarchy import as_architecture
+from npulab.metrics.pareto import pareto_front
 from npulab.tiling.dataflows import get_dataflow
 from npulab.tiling.model import evaluate_batch
 
@@ -164,13 +165,18 @@ def candidates(space: Space, spec):
 
 
 def _pareto(energy, cycles) -> np.ndarray:
-    """Indices of the non-dominated points (min energy, min cycles), by rising energy."""
-    order = np.lexsort((cycles, energy))
-    keep, best = [], np.inf
-    for k in order:
-        if cycles[k] < best:
+    """Indices of the non-dominated points (min energy, min cycles), by rising energy.
+
+    The front is :func:`npulab.metrics.pareto_front` (the one definition, ties kept); of
+    equal-cost mappings on it the search keeps one, the lowest index (they cost the same, so
+    listing every equivalent loop order would only repeat the point).
+    """
+    front = pareto_front(np.column_stack([energy, cycles]))
+    keep, last = [], None
+    for k in sorted(front, key=lambda i: (energy[i], cycles[i], i)):
+        if (energy[k], cycles[k]) != last:
             keep.append(k)
-            best = cycles[k]
+            last = (energy[k], cycles[k])
     return np.array(keep, dtype=np.int64)
 
 
