@@ -25,6 +25,17 @@ must refuse each one, visible tests included.  They are judged where the grader 
 result, on the trusted side (:func:`shape_outcomes`): the notebook runs once in one driver,
 then only its test cells run again per kind, so the four kinds cost about one notebook run
 plus four test passes rather than four notebook runs.
+
+Generated mutants (issue 24 item 2, on by default; :mod:`npulab.grading.mutgen`): the
+categories of mistake students make everywhere (rounding mode, off-by-one, wrong axis, dtype,
+missing term), made from each solution cell's syntax tree, at most ``per_category`` per cell
+and category, drawn reproducibly from ``seed``.  They run in one execution of the lab
+(:func:`generated_outcomes`): the notebook runs once (the solution must pass), then per
+mutant only its cell (mutated, its functions unbound first so that a mutated cell that fails
+leaves nothing behind) and its exercise's test cells run, and the cell is restored.  A
+mutant that makes the cell fail counts as caught only when a test of its exercise fails.
+Mutants declared equivalent to the solution (``metadata.npulab.equivalent``) are not run and
+are reported apart.
 """
 from __future__ import annotations
 
@@ -41,6 +52,8 @@ from npulab.grading.release import exercise_numbers, nbgrader_meta, npulab_meta
 
 #: Kernel timeout per cell (s) in a mutant run: a mutant that loops forever is interrupted.
 CELL_TIMEOUT = 120.0
+#: Timeout (s) of one test cell of one generated mutant (a dropped ``+= 1`` loops forever).
+GENERATED_TIMEOUT = 30.0
 _TAG = "npulab_mutant_run"
 
 
@@ -52,6 +65,8 @@ class Mutant:
     grade_id: str
     name: str
     source: str  # the mutated cell source
+    category: str = "authored"  # "authored", "shape" or a generated category (mutgen.CATEGORIES)
+    id: str = ""  # a generated mutant's id (mutgen), the key of an equivalence declaration
 
 
 @dataclass
@@ -70,6 +85,7 @@ class MutationReport:
     lab: str
     outcomes: list[MutantOutcome] = field(default_factory=list)
     grade_ids: list[str] = field(default_factory=list)  # every solution cell, in order
+    equivalent: list[Mutant] = field(default_factory=list)  # declared equivalent, not run
 
     def exercises(self) -> list[dict]:
         """One row per exercise (solution cell), in notebook order.
@@ -88,9 +104,34 @@ class MutationReport:
                          "caught_all": sum(o.caught_all for o in mine)})
         return rows
 
+    def categories(self) -> dict[str, dict]:
+        """Counts per mutant category (``authored``, ``shape``, then the generated ones).
+
+        Returns
+        -------
+        dict
+            category -> ``generated`` (how many ran), ``caught_visible``, ``caught_all`` and
+            ``equivalent`` (declared equivalent to the solution, not run).
+        """
+        from npulab.grading.mutgen import CATEGORIES
+
+        out: dict[str, dict] = {}
+        for c in ("authored", "shape", *CATEGORIES):
+            mine = [o for o in self.outcomes if o.mutant.category == c]
+            same = [m for m in self.equivalent if m.category == c]
+            if mine or same:
+                out[c] = {"generated": len(mine), "caught_visible": sum(o.caught_visible for o in mine),
+                          "caught_all": sum(o.caught_all for o in mine), "equivalent": len(same)}
+        return out
+
     def to_dict(self) -> dict:
-        """The ``npulab mutants --json`` shape: ``{"lab": ..., "exercises": exercises()}``."""
-        return {"lab": self.lab, "exercises": self.exercises()}
+        """The ``npulab mutants --json`` shape: ``lab``, ``exercises`` (:meth:`exercises`),
+        ``categories`` (:meth:`categories`) and ``escaped`` (each mutant that escaped the
+        visible tests: ``grade_id``, ``category``, ``id``, ``name``, ``caught_all``)."""
+        return {"lab": self.lab, "exercises": self.exercises(), "categories": self.categories(),
+                "escaped": [{"grade_id": o.mutant.grade_id, "category": o.mutant.category,
+                             "id": o.mutant.id, "name": o.mutant.name, "caught_all": o.caught_all}
+                            for o in self.outcomes if not o.caught_visible]}
 
     @property
     def total(self) -> int:
@@ -196,11 +237,12 @@ def _run_notebook(nb, applied: dict[int, str]):
     return run
 
 
-def _execute(nb, cwd: Path, timeout: float):
+def _execute(nb, cwd: Path, timeout: float, timeout_func=None):
     from nbclient import NotebookClient
 
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
                             interrupt_on_timeout=True, record_timing=False,
+                            timeout_func=timeout_func,
                             resources={"metadata": {"path": str(cwd)}})
     env = {**os.environ, "MPLBACKEND": "agg", "PYTHONWARNINGS": "ignore"}
     client.execute(env=env, stderr=subprocess.DEVNULL)
@@ -223,12 +265,17 @@ def _failed_tests(executed) -> dict[int, dict[str, bool]]:
 
 
 def mutation_report(path, *, isolated: bool = False, timeout: float = CELL_TIMEOUT,
-                    progress=None, shapes: bool = True, authored: bool = True) -> MutationReport:
+                    progress=None, shapes: bool = True, authored: bool = True,
+                    generated: bool = True, seed: int = 0, per_category: int | None = None
+                    ) -> MutationReport:
     """Run every mutant of the solution notebook at ``path``; see the module docstring.
 
     ``progress(message)`` is called before each execution (for a CLI's status line).
     ``shapes`` (default) adds the automatic shape mutants of every exercise
     (:data:`SHAPE_MUTANTS`, judged by the grader's engine, :func:`shape_outcomes`);
+    ``generated`` (default) adds the generated categories (:func:`generated_outcomes`, drawn
+    with ``seed``, at most ``per_category`` per cell and category, default
+    :data:`npulab.grading.mutgen.PER_CATEGORY`);
     ``authored=False`` skips the mutants written in the notebook (a quick shape-only run).
     """
     path = Path(path)
@@ -238,9 +285,119 @@ def mutation_report(path, *, isolated: bool = False, timeout: float = CELL_TIMEO
             nbgrader_meta(nb.cells[i]).get("grade_id", f"cell-{i}") for i in exercise_numbers(nb)])
     else:
         report = _authored_report(path, isolated=isolated, timeout=timeout, progress=progress)
+    if generated:
+        outcomes, same = generated_outcomes(path, seed=seed, per_category=per_category,
+                                            timeout=timeout, progress=progress)
+        report.outcomes.extend(outcomes)
+        report.equivalent.extend(same)
     if shapes:
         report.outcomes.extend(shape_outcomes(path, timeout=timeout, progress=progress))
     return report
+
+
+def generated_mutants(nb, name: str = "notebook", *, seed: int = 0,
+                      per_category: int | None = None) -> tuple[list[Mutant], list[Mutant]]:
+    """The generated mutants of every solution code cell (:func:`npulab.grading.mutgen.generate`).
+
+    Returns
+    -------
+    (to_run, equivalent) : tuple of list of Mutant
+        The mutants to run, cell by cell, and those the cells declare equivalent.
+    """
+    from npulab.grading import mutgen
+
+    bound = mutgen.PER_CATEGORY if per_category is None else per_category
+    run, same = [], []
+    for index in exercise_numbers(nb):
+        cell = nb.cells[index]
+        gid = nbgrader_meta(cell).get("grade_id", f"cell-{index}")
+        where = f"{name} {gid}"
+        declared = mutgen.equivalent_declared(npulab_meta(cell), where)
+        kept, equal = mutgen.generate(cell.source, gid, equivalent=declared, seed=seed,
+                                      per_category=bound, where=where)
+        run += [Mutant(index, gid, g.name, g.source, g.category, g.id) for g in kept]
+        same += [Mutant(index, gid, g.name, g.source, g.category, g.id) for g in equal]
+    return run, same
+
+
+def _generated_notebook(nb, mutants: list[Mutant]):
+    """One notebook for every generated mutant: the lab once (round 0), then per mutant its
+    functions unbound, its mutated cell, its exercise's test cells (visible, then whole), and
+    the cell restored.  Mutant test cells are tagged ``[test index, part, mutant number]``."""
+    base = _run_notebook(nb, {})
+    numbers, tests = exercise_numbers(nb), exercise_of_tests(nb)
+    cells = list(base.cells)
+    for k, m in enumerate(mutants):
+        names = _functions_of(nb.cells[m.cell_index].source)
+        unbind = nbformat.v4.new_code_cell(f"for _npulab_name in {names!r}:\n"
+                                           "    globals().pop(_npulab_name, None)")
+        cells += [unbind, nbformat.v4.new_code_cell(m.source)]
+        for t, number in tests.items():
+            if number != numbers[m.cell_index]:
+                continue
+            for run_cell in base.cells:
+                tag = run_cell.metadata.get(_TAG)
+                if tag and tag[0] == t:
+                    c = copy.deepcopy(run_cell)
+                    c.metadata[_TAG] = [t, tag[1], k]
+                    cells.append(c)
+        cells += [copy.deepcopy(unbind), nbformat.v4.new_code_cell(nb.cells[m.cell_index].source)]
+    for k in range(len(base.cells), len(cells)):
+        cells[k]["id"] = f"generated-{k}"
+    return nbformat.v4.new_notebook(cells=cells, metadata=copy.deepcopy(nb.metadata))
+
+
+def generated_outcomes(path, *, seed: int = 0, per_category: int | None = None,
+                       timeout: float = CELL_TIMEOUT, progress=None
+                       ) -> tuple[list[MutantOutcome], list[Mutant]]:
+    """Run the generated mutants of the solution notebook at ``path`` (module docstring).
+
+    Returns
+    -------
+    (outcomes, equivalent) : tuple
+        One :class:`MutantOutcome` per mutant run, and the mutants declared equivalent.
+
+    Raises
+    ------
+    ValueError
+        When the unmutated solution fails its tests, or an equivalence declaration is stale.
+    """
+    path = Path(path)
+    nb = _read_solution(path)
+    mutants, same = generated_mutants(nb, path.name, seed=seed, per_category=per_category)
+    if not mutants:
+        return [], same
+    if progress:
+        progress(f"{path.name}: {len(mutants)} generated mutants in one run")
+    run = _generated_notebook(nb, mutants)
+    short = min(timeout, GENERATED_TIMEOUT)
+
+    def cell_timeout(cell):
+        tag = cell.metadata.get(_TAG)
+        return int(short) if tag and len(tag) == 3 else int(timeout)
+
+    executed = _execute(run, path.resolve().parent, timeout, timeout_func=cell_timeout)
+    base: dict[int, dict[str, bool]] = {}
+    failed: dict[int, dict[int, dict[str, bool]]] = {}
+    for cell in executed.cells:
+        tag = cell.metadata.get(_TAG)
+        if not tag:
+            continue
+        bad = any(o.get("output_type") == "error" for o in cell.get("outputs", []))
+        if len(tag) == 2:
+            base.setdefault(tag[0], {})[tag[1]] = bad
+        else:
+            failed.setdefault(tag[2], {}).setdefault(tag[0], {})[tag[1]] = bad
+    broken = sorted({str(nbgrader_meta(nb.cells[i]).get("grade_id", i)) for i, p in base.items()
+                     if any(p.values())})
+    if broken:
+        raise ValueError(f"{path.name}: the unmutated solution fails its own tests: {', '.join(broken)}")
+    outcomes = []
+    for k, m in enumerate(mutants):
+        mine = list(failed.get(k, {}).values())
+        outcomes.append(MutantOutcome(m, caught_visible=any(p.get("visible") for p in mine),
+                                      caught_all=any(any(p.values()) for p in mine)))
+    return outcomes, same
 
 
 def _authored_report(path: Path, *, isolated: bool, timeout: float, progress) -> MutationReport:
@@ -307,7 +464,7 @@ def shape_mutants(nb, kind: str) -> list[Mutant]:
         cell = nb.cells[index]
         if _functions_of(cell.source):
             found.append(Mutant(index, nbgrader_meta(cell).get("grade_id", f"cell-{index}"), kind,
-                                cell.source))
+                                cell.source, "shape"))
     return found
 
 
@@ -452,9 +609,16 @@ def format_report(report: MutationReport) -> str:
     for row in report.exercises():
         lines.append(f"{row['grade_id']:<{width}}  {row['mutants']:>7}  {row['caught_visible']:>7}  "
                      f"{row['caught_all']:>3}")
+    categories = report.categories()
+    if set(categories) - {"authored"}:
+        cw = max(len("category"), *(len(c) for c in categories))
+        lines.append(f"{'category':<{cw}}  mutants  visible  all  equivalent")
+        for c, row in categories.items():
+            lines.append(f"{c:<{cw}}  {row['generated']:>7}  {row['caught_visible']:>7}  "
+                         f"{row['caught_all']:>3}  {row['equivalent']:>10}")
     for label, visible in (("escaped the visible tests", True), ("escaped all tests", False)):
         escaped = report.escaped(visible)
         if escaped:
             lines.append(f"{label}:")
-            lines.extend(f"  {m.grade_id}: {m.name}" for m in escaped)
+            lines.extend(f"  {m.grade_id}: {m.name}" + (f"  [{m.id}]" if m.id else "") for m in escaped)
     return "\n".join(lines)
