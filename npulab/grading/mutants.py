@@ -30,15 +30,17 @@ Generated mutants (issue 24 item 2, on by default; :mod:`npulab.grading.mutgen`)
 categories of mistake students make everywhere (rounding mode, off-by-one, wrong axis, dtype,
 missing term), made from each solution cell's syntax tree, at most ``per_category`` per cell
 and category, drawn reproducibly from ``seed``.  They run in one execution of the lab
-(:func:`generated_outcomes`): the notebook runs once (the solution must pass), then per
-mutant only its cell (mutated, its functions unbound first so that a mutated cell that fails
-leaves nothing behind) and its exercise's test cells run, and the cell is restored.  A
+(:func:`generated_outcomes`): the notebook runs once in one driver (the solution must pass),
+then per mutant only its cell (mutated, its functions unbound first so that a mutated cell
+that fails leaves nothing behind) and its exercise's test cells run, and the cell is restored, judged by the grader's
+engine like the shape mutants (a result of the wrong dtype family fails there).  A
 mutant that makes the cell fail counts as caught only when a test of its exercise fails.
 Mutants declared equivalent to the solution (``metadata.npulab.equivalent``) are not run and
 are reported apart.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import subprocess
@@ -237,12 +239,11 @@ def _run_notebook(nb, applied: dict[int, str]):
     return run
 
 
-def _execute(nb, cwd: Path, timeout: float, timeout_func=None):
+def _execute(nb, cwd: Path, timeout: float):
     from nbclient import NotebookClient
 
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
                             interrupt_on_timeout=True, record_timing=False,
-                            timeout_func=timeout_func,
                             resources={"metadata": {"path": str(cwd)}})
     env = {**os.environ, "MPLBACKEND": "agg", "PYTHONWARNINGS": "ignore"}
     client.execute(env=env, stderr=subprocess.DEVNULL)
@@ -320,37 +321,52 @@ def generated_mutants(nb, name: str = "notebook", *, seed: int = 0,
     return run, same
 
 
-def _generated_notebook(nb, mutants: list[Mutant]):
-    """One notebook for every generated mutant: the lab once (round 0), then per mutant its
-    functions unbound, its mutated cell, its exercise's test cells (visible, then whole), and
-    the cell restored.  Mutant test cells are tagged ``[test index, part, mutant number]``."""
-    base = _run_notebook(nb, {})
+def _mutant_cells(nb, run_nb, tagged: dict[int, tuple], m: Mutant):
+    """The cells that judge one generated mutant in a driver where the lab already ran: its
+    functions unbound, its mutated cell, its exercise's test cells (visible part, then the
+    whole cell), its functions unbound again and the true cell restored.
+
+    Returns
+    -------
+    (cells, parts) : tuple
+        The cells, and ``{cell position: (test index, part)}`` of the test cells among them.
+    """
     numbers, tests = exercise_numbers(nb), exercise_of_tests(nb)
-    cells = list(base.cells)
-    for k, m in enumerate(mutants):
-        names = _functions_of(nb.cells[m.cell_index].source)
-        unbind = nbformat.v4.new_code_cell(f"for _npulab_name in {names!r}:\n"
-                                           "    globals().pop(_npulab_name, None)")
-        cells += [unbind, nbformat.v4.new_code_cell(m.source)]
-        for t, number in tests.items():
-            if number != numbers[m.cell_index]:
-                continue
-            for run_cell in base.cells:
-                tag = run_cell.metadata.get(_TAG)
-                if tag and tag[0] == t:
-                    c = copy.deepcopy(run_cell)
-                    c.metadata[_TAG] = [t, tag[1], k]
-                    cells.append(c)
-        cells += [copy.deepcopy(unbind), nbformat.v4.new_code_cell(nb.cells[m.cell_index].source)]
-    for k in range(len(base.cells), len(cells)):
-        cells[k]["id"] = f"generated-{k}"
-    return nbformat.v4.new_notebook(cells=cells, metadata=copy.deepcopy(nb.metadata))
+    names = _functions_of(nb.cells[m.cell_index].source)
+    unbind = f"for _npulab_name in {names!r}:\n    globals().pop(_npulab_name, None)"
+    cells = [nbformat.v4.new_code_cell(unbind), nbformat.v4.new_code_cell(m.source)]
+    parts = {}
+    for i, (t, part) in tagged.items():
+        if tests.get(t) == numbers[m.cell_index]:
+            parts[len(cells)] = (t, part)
+            cells.append(run_nb.cells[i])
+    cells += [nbformat.v4.new_code_cell(unbind), nbformat.v4.new_code_cell(nb.cells[m.cell_index].source)]
+    return cells, parts
+
+
+def _control(nb, run_nb, tagged, m: Mutant, session, short: float, common: dict, name: str) -> None:
+    """The unmutated cell run the way a mutant is (:func:`_mutant_cells`) must pass its tests:
+    else they depend on something the per-mutant run does not redo (a ``ValueError``)."""
+    from npulab.grading.engine import run_notebook_cells
+
+    same = Mutant(m.cell_index, m.grade_id, "control", nb.cells[m.cell_index].source)
+    cells, parts = _mutant_cells(nb, run_nb, tagged, same)
+    run = run_notebook_cells(nbformat.v4.new_notebook(cells=cells, metadata=run_nb.metadata), session,
+                             tests=set(parts), cell_timeout=short,
+                             notebook_timeout=short * max(len(cells), 1), **common)
+    if not all(run.outcomes[pos].passed for pos in parts if pos in run.outcomes):
+        raise ValueError(f"{name} {m.grade_id}: its tests fail when only the cell and its tests run again "
+                         "(they depend on another cell): generated mutants cannot be judged")
 
 
 def generated_outcomes(path, *, seed: int = 0, per_category: int | None = None,
                        timeout: float = CELL_TIMEOUT, progress=None
                        ) -> tuple[list[MutantOutcome], list[Mutant]]:
-    """Run the generated mutants of the solution notebook at ``path`` (module docstring).
+    """Run the generated mutants of the solution notebook at ``path``, judged by the grader's
+    engine as the shape mutants are (tests on the trusted side, results checked against the
+    reference results): the lab runs once in one driver, then per mutant only its cell and
+    its exercise's tests (:func:`_mutant_cells`); a mutant that leaves the driver dead (a cell
+    that cannot be interrupted) gets a new driver for the next one.
 
     Returns
     -------
@@ -362,75 +378,55 @@ def generated_outcomes(path, *, seed: int = 0, per_category: int | None = None,
     ValueError
         When the unmutated solution fails its tests, or an equivalence declaration is stale.
     """
+    from npulab.grading.engine import run_notebook_cells, start_driver
+    from npulab.grading.isolation import NoSandbox
+    from npulab.grading.merge import without_tests
+    from npulab.grading.reference import Reference
+
     path = Path(path)
     nb = _read_solution(path)
     mutants, same = generated_mutants(nb, path.name, seed=seed, per_category=per_category)
     if not mutants:
         return [], same
-    if progress:
-        progress(f"{path.name}: {len(mutants)} generated mutants in one run")
-    run = _generated_notebook(nb, mutants)
+    reference = Reference.of(path, cell_timeout=timeout)
+    run_nb = _run_notebook(nb, {})
+    tagged = {i: tuple(c.metadata[_TAG]) for i, c in enumerate(run_nb.cells) if _TAG in c.metadata}
     short = min(timeout, GENERATED_TIMEOUT)
-
-    def cell_timeout(cell):
-        tag = cell.metadata.get(_TAG)
-        return int(short) if tag and len(tag) == 3 else int(timeout)
-
-    executed = _execute(run, path.resolve().parent, timeout, timeout_func=cell_timeout)
-    base: dict[int, dict[str, bool]] = {}
-    failed: dict[int, dict[int, dict[str, bool]]] = {}
-    for cell in executed.cells:
-        tag = cell.metadata.get(_TAG)
-        if not tag:
-            continue
-        bad = any(o.get("output_type") == "error" for o in cell.get("outputs", []))
-        if len(tag) == 2:
-            base.setdefault(tag[0], {})[tag[1]] = bad
-        else:
-            failed.setdefault(tag[2], {}).setdefault(tag[0], {})[tag[1]] = bad
-    broken = sorted({str(nbgrader_meta(nb.cells[i]).get("grade_id", i)) for i, p in base.items()
-                     if any(p.values())})
-    if broken:
-        raise ValueError(f"{path.name}: the unmutated solution fails its own tests: {', '.join(broken)}")
-    outcomes = []
-    for k, m in enumerate(mutants):
-        mine = list(failed.get(k, {}).values())
-        outcomes.append(MutantOutcome(m, caught_visible=any(p.get("visible") for p in mine),
-                                      caught_all=any(any(p.values()) for p in mine)))
+    common = {"max_output_bytes": 64 * 2**20, "allow_from": without_tests(nb),
+              "test_cwd": path.resolve().parent, "reference": reference}
+    outcomes: list[MutantOutcome] = []
+    with contextlib.ExitStack() as stack:
+        session = None
+        for k, m in enumerate(mutants):
+            if session is None or session.dead:
+                if session is not None:
+                    session.close()
+                session = stack.enter_context(start_driver(path.resolve().parent, sandbox=NoSandbox()))
+                if progress:
+                    progress(f"{path.name}: generated mutants, the solution through the grader")
+                base = run_notebook_cells(run_nb, session, tests=set(tagged), cell_timeout=timeout,
+                                          notebook_timeout=timeout * max(len(run_nb.cells), 1), **common)
+                broken = sorted({str(nbgrader_meta(nb.cells[tagged[i][0]]).get("grade_id", tagged[i][0]))
+                                 for i, o in base.outcomes.items() if not o.passed})
+                if broken:
+                    raise ValueError(f"{path.name}: the unmutated solution fails its own tests under the "
+                                     f"grader: {', '.join(broken)}")
+            if k == 0 or m.cell_index != mutants[k - 1].cell_index:
+                _control(nb, run_nb, tagged, m, session, short, common, path.name)
+            if progress and k % 10 == 0:
+                progress(f"{path.name}: generated mutants {k + 1}-{min(k + 10, len(mutants))}/{len(mutants)}")
+            cells, parts = _mutant_cells(nb, run_nb, tagged, m)
+            mini = nbformat.v4.new_notebook(cells=cells, metadata=run_nb.metadata)
+            run = run_notebook_cells(mini, session, tests=set(parts), cell_timeout=short,
+                                     notebook_timeout=short * max(len(cells), 1), **common)
+            failed: dict[int, dict[str, bool]] = {}
+            for pos, (t, part) in parts.items():
+                outcome = run.outcomes.get(pos)
+                failed.setdefault(t, {})[part] = outcome is None or not outcome.passed
+            mine = list(failed.values())
+            outcomes.append(MutantOutcome(m, caught_visible=any(p.get("visible") for p in mine),
+                                          caught_all=any(any(p.values()) for p in mine)))
     return outcomes, same
-
-
-def _authored_report(path: Path, *, isolated: bool, timeout: float, progress) -> MutationReport:
-    """The report of the mutants written in ``metadata.npulab.mutants``."""
-    nb = _read_solution(path)
-    numbers = exercise_numbers(nb)
-    tests = exercise_of_tests(nb)
-    mutants = find_mutants(nb, path.name)
-    report = MutationReport(lab=path.stem, grade_ids=[
-        nbgrader_meta(nb.cells[i]).get("grade_id", f"cell-{i}") for i in numbers])
-    cwd = path.resolve().parent
-
-    # Round 0: the solution itself must pass every test, visible and hidden.
-    if progress:
-        progress(f"{path.name}: solution (round 0)")
-    base = _failed_tests(_execute(_run_notebook(nb, {}), cwd, timeout))
-    broken = [nbgrader_meta(nb.cells[i]).get("grade_id", i) for i, p in base.items() if p["visible"] or p["all"]]
-    if broken:
-        raise ValueError(f"{path.name}: the unmutated solution fails its own tests: {', '.join(map(str, broken))}")
-    rounds = _rounds(mutants, isolated)
-    for r, group in enumerate(rounds, 1):
-        if progress:
-            progress(f"{path.name}: round {r}/{len(rounds)} ({len(group)} mutants)")
-        failed = _failed_tests(_execute(_run_notebook(nb, {m.cell_index: m.source for m in group}), cwd, timeout))
-        for m in group:
-            number = numbers[m.cell_index]
-            mine = [failed[t] for t, n in tests.items() if n == number and t in failed]
-            report.outcomes.append(MutantOutcome(
-                m, caught_visible=any(p["visible"] for p in mine),
-                caught_all=any(p["visible"] or p["all"] for p in mine)))
-    order = {m: k for k, m in enumerate(mutants)}
-    report.outcomes.sort(key=lambda o: order[o.mutant])
-    return report
 
 
 #: The automatic shape mutants: name -> an expression of the true result ``r`` that has
