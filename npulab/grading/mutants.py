@@ -429,6 +429,39 @@ def generated_outcomes(path, *, seed: int = 0, per_category: int | None = None,
     return outcomes, same
 
 
+def _authored_report(path: Path, *, isolated: bool, timeout: float, progress) -> MutationReport:
+    """The report of the mutants written in ``metadata.npulab.mutants``."""
+    nb = _read_solution(path)
+    numbers = exercise_numbers(nb)
+    tests = exercise_of_tests(nb)
+    mutants = find_mutants(nb, path.name)
+    report = MutationReport(lab=path.stem, grade_ids=[
+        nbgrader_meta(nb.cells[i]).get("grade_id", f"cell-{i}") for i in numbers])
+    cwd = path.resolve().parent
+
+    # Round 0: the solution itself must pass every test, visible and hidden.
+    if progress:
+        progress(f"{path.name}: solution (round 0)")
+    base = _failed_tests(_execute(_run_notebook(nb, {}), cwd, timeout))
+    broken = [nbgrader_meta(nb.cells[i]).get("grade_id", i) for i, p in base.items() if p["visible"] or p["all"]]
+    if broken:
+        raise ValueError(f"{path.name}: the unmutated solution fails its own tests: {', '.join(map(str, broken))}")
+    rounds = _rounds(mutants, isolated)
+    for r, group in enumerate(rounds, 1):
+        if progress:
+            progress(f"{path.name}: round {r}/{len(rounds)} ({len(group)} mutants)")
+        failed = _failed_tests(_execute(_run_notebook(nb, {m.cell_index: m.source for m in group}), cwd, timeout))
+        for m in group:
+            number = numbers[m.cell_index]
+            mine = [failed[t] for t, n in tests.items() if n == number and t in failed]
+            report.outcomes.append(MutantOutcome(
+                m, caught_visible=any(p["visible"] for p in mine),
+                caught_all=any(p["visible"] or p["all"] for p in mine)))
+    order = {m: k for k, m in enumerate(mutants)}
+    report.outcomes.sort(key=lambda o: order[o.mutant])
+    return report
+
+
 #: The automatic shape mutants: name -> an expression of the true result ``r`` that has
 #: another structure (``np`` is numpy).  A kind that leaves a result's structure unchanged
 #: (the transpose of a vector, a scalar of a scalar) is not applied to it, and a mutant that
