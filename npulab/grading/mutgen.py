@@ -30,6 +30,7 @@ declared in the cell's metadata rather than silently dropped::
 Declared mutants are not run and are counted apart (``equivalent``); a declaration that
 names no mutant the generator makes is an error (it went stale when the cell changed).
 """
+
 from __future__ import annotations
 
 import ast
@@ -47,12 +48,28 @@ PER_CATEGORY = 3
 _NP = "__import__('numpy')"
 _MATH = "__import__('math')"
 _ROUND_FUNCS = {"round", "around", "rint"}
-_INT_NARROW = {"int8": "int16", "uint8": "uint16", "int16": "int8", "uint16": "uint8",
-               "int32": "int16", "uint32": "uint16", "int64": "int32", "uint64": "uint32",
-               "int": "int32"}
-_INT_WIDE = {"int8": "int32", "uint8": "int32", "int16": "int32", "uint16": "int32",
-             "int32": "int64", "uint32": "int64", "int64": "float64", "uint64": "float64",
-             "int": "float64"}
+_INT_NARROW = {
+    "int8": "int16",
+    "uint8": "uint16",
+    "int16": "int8",
+    "uint16": "uint8",
+    "int32": "int16",
+    "uint32": "uint16",
+    "int64": "int32",
+    "uint64": "uint32",
+    "int": "int32",
+}
+_INT_WIDE = {
+    "int8": "int32",
+    "uint8": "int32",
+    "int16": "int32",
+    "uint16": "int32",
+    "int32": "int64",
+    "uint32": "int64",
+    "int64": "float64",
+    "uint64": "float64",
+    "int": "float64",
+}
 
 
 @dataclass(frozen=True)
@@ -80,10 +97,10 @@ class Generated:
 @dataclass(frozen=True)
 class _Edit:
     category: str
-    op: str          # short edit tag used in the id
-    node: ast.AST    # the span replaced
-    new: str         # its replacement text
-    shown: str       # "old -> new" for the name
+    op: str  # short edit tag used in the id
+    node: ast.AST  # the span replaced
+    new: str  # its replacement text
+    shown: str  # "old -> new" for the name
 
 
 def _short(text: str, limit: int = 40) -> str:
@@ -147,7 +164,8 @@ class _Finder(ast.NodeVisitor):
     """Collects the candidate edits of every category in the student's lines."""
 
     def __init__(self, source: str, lines: set[int]):
-        self.source, self.lines, self.edits = source, lines, []
+        self.source, self.lines = source, lines
+        self.edits: list[_Edit] = []
 
     def seg(self, node: ast.AST) -> str:
         return ast.get_source_segment(self.source, node) or ""
@@ -156,10 +174,14 @@ class _Finder(ast.NodeVisitor):
         first, last = getattr(node, "lineno", None), getattr(node, "end_lineno", None)
         return first is not None and all(n in self.lines for n in range(first, (last or first) + 1))
 
-    def add(self, category: str, op: str, node: ast.AST, new: str, shown: str | None = None) -> None:
+    def add(
+        self, category: str, op: str, node: ast.AST, new: str, shown: str | None = None
+    ) -> None:
         old = self.seg(node)
         if old and new != old:
-            self.edits.append(_Edit(category, op, node, new, shown or f"{_short(old)} -> {_short(new)}"))
+            self.edits.append(
+                _Edit(category, op, node, new, shown or f"{_short(old)} -> {_short(new)}")
+            )
 
     # -- calls: rounding, off-by-one (range), axis, dtype ------------------------------------
     def visit_Call(self, node: ast.Call) -> None:
@@ -173,26 +195,62 @@ class _Finder(ast.NodeVisitor):
         args = [self.seg(a) for a in node.args]
         is_np = "." in name and name.split(".")[0] in {"np", "numpy"}
         # rounding
-        if ((is_np and last in _ROUND_FUNCS) or name == "round") and len(node.args) == 1 and not node.keywords:
+        if (
+            ((is_np and last in _ROUND_FUNCS) or name == "round")
+            and len(node.args) == 1
+            and not node.keywords
+        ):
             x = args[0]
             wrap = (lambda e: f"int({e})") if name == "round" else (lambda e: e)
-            self.add("rounding", "floor(x+0.5)", node, wrap(f"{_NP}.floor(({x}) + 0.5)"),
-                     f"{_short(self.seg(node))} -> floor({_short(x)} + 0.5)")
-            self.add("rounding", "trunc", node, wrap(f"{_NP}.trunc({x})"),
-                     f"{_short(self.seg(node))} -> trunc({_short(x)})")
-            self.add("rounding", "ceil", node, wrap(f"{_NP}.ceil({x})"),
-                     f"{_short(self.seg(node))} -> ceil({_short(x)})")
-            self.add("rounding", "half-away", node,
-                     wrap(f"{_NP}.sign({x}) * {_NP}.floor({_NP}.abs({x}) + 0.5)"),
-                     f"{_short(self.seg(node))} -> half away from zero")
-        elif (is_np or name.startswith("math.")) and last in {"floor", "ceil"} and len(node.args) == 1:
+            self.add(
+                "rounding",
+                "floor(x+0.5)",
+                node,
+                wrap(f"{_NP}.floor(({x}) + 0.5)"),
+                f"{_short(self.seg(node))} -> floor({_short(x)} + 0.5)",
+            )
+            self.add(
+                "rounding",
+                "trunc",
+                node,
+                wrap(f"{_NP}.trunc({x})"),
+                f"{_short(self.seg(node))} -> trunc({_short(x)})",
+            )
+            self.add(
+                "rounding",
+                "ceil",
+                node,
+                wrap(f"{_NP}.ceil({x})"),
+                f"{_short(self.seg(node))} -> ceil({_short(x)})",
+            )
+            self.add(
+                "rounding",
+                "half-away",
+                node,
+                wrap(f"{_NP}.sign({x}) * {_NP}.floor({_NP}.abs({x}) + 0.5)"),
+                f"{_short(self.seg(node))} -> half away from zero",
+            )
+        elif (
+            (is_np or name.startswith("math."))
+            and last in {"floor", "ceil"}
+            and len(node.args) == 1
+        ):
             x, other = args[0], "ceil" if last == "floor" else "floor"
             mod = _MATH if name.startswith("math.") else _NP
-            self.add("rounding", f"{last}->{other}", node, f"{mod}.{other}({x})",
-                     f"{_short(self.seg(node))} -> {other}({_short(x)})")
-            self.add("rounding", f"{last}->round", node,
-                     f"int(round({x}))" if mod == _MATH else f"{_NP}.round({x})",
-                     f"{_short(self.seg(node))} -> round({_short(x)})")
+            self.add(
+                "rounding",
+                f"{last}->{other}",
+                node,
+                f"{mod}.{other}({x})",
+                f"{_short(self.seg(node))} -> {other}({_short(x)})",
+            )
+            self.add(
+                "rounding",
+                f"{last}->round",
+                node,
+                f"int(round({x}))" if mod == _MATH else f"{_NP}.round({x})",
+                f"{_short(self.seg(node))} -> round({_short(x)})",
+            )
         # off-by-one: range bounds
         if name == "range" and 1 <= len(node.args) <= 3 and not node.keywords:
             if len(node.args) == 1:
@@ -215,33 +273,70 @@ class _Finder(ast.NodeVisitor):
                 except (ValueError, TypeError):
                     continue
                 new = 1 if value == 0 else 0
-                self.add("axis", f"axis={value}->{new}", kw.value, str(new),
-                         f"axis={text} -> axis={new} in {_short(name)}(...)")
-                self.add("axis", "axis-dropped", node, self._without_keyword(node, kw),
-                         f"{_short(name)}(..., axis={text}) -> no axis (over every element)")
-        if (is_np and last == "transpose" and len(node.args) == 1 and not node.keywords):
-            self.add("axis", "transpose-dropped", node, f"({args[0]})",
-                     f"{_short(self.seg(node))} -> {_short(args[0])}")
+                self.add(
+                    "axis",
+                    f"axis={value}->{new}",
+                    kw.value,
+                    str(new),
+                    f"axis={text} -> axis={new} in {_short(name)}(...)",
+                )
+                self.add(
+                    "axis",
+                    "axis-dropped",
+                    node,
+                    self._without_keyword(node, kw),
+                    f"{_short(name)}(..., axis={text}) -> no axis (over every element)",
+                )
+        if is_np and last == "transpose" and len(node.args) == 1 and not node.keywords:
+            self.add(
+                "axis",
+                "transpose-dropped",
+                node,
+                f"({args[0]})",
+                f"{_short(self.seg(node))} -> {_short(args[0])}",
+            )
         # dtype
-        if isinstance(node.func, ast.Attribute) and node.func.attr == "astype" and len(node.args) == 1:
+        if (
+            isinstance(node.func, ast.Attribute)
+            and node.func.attr == "astype"
+            and len(node.args) == 1
+        ):
             receiver = self.seg(node.func.value)
             self._dtype(node.args[0], f"astype({_short(args[0])})")
-            self.add("dtype", "astype-dropped", node, f"({receiver})",
-                     f"{_short(self.seg(node))} -> {_short(receiver)} (no astype)")
+            self.add(
+                "dtype",
+                "astype-dropped",
+                node,
+                f"({receiver})",
+                f"{_short(self.seg(node))} -> {_short(receiver)} (no astype)",
+            )
         for kw in node.keywords:
             if kw.arg == "dtype":
                 self._dtype(kw.value, f"dtype={_short(self.seg(kw.value))} in {_short(name)}")
                 if node.args:
-                    self.add("dtype", "dtype-dropped", node, self._without_keyword(node, kw),
-                             f"{_short(name)}(..., dtype={_short(self.seg(kw.value))}) -> no dtype")
+                    self.add(
+                        "dtype",
+                        "dtype-dropped",
+                        node,
+                        self._without_keyword(node, kw),
+                        f"{_short(name)}(..., dtype={_short(self.seg(kw.value))}) -> no dtype",
+                    )
         if is_np and last == "clip" and len(node.args) == 3:
-            self.add("dtype", "clip-dropped", node, f"({args[0]})",
-                     f"{_short(self.seg(node))} -> {_short(args[0])} (no saturation: overflow)")
+            self.add(
+                "dtype",
+                "clip-dropped",
+                node,
+                f"({args[0]})",
+                f"{_short(self.seg(node))} -> {_short(args[0])} (no saturation: overflow)",
+            )
 
     def _without_keyword(self, node: ast.Call, drop: ast.keyword) -> str:
         parts = [self.seg(a) for a in node.args]
-        parts += [self.seg(k) if k.arg is None else f"{k.arg}={self.seg(k.value)}"
-                  for k in node.keywords if k is not drop]
+        parts += [
+            self.seg(k) if k.arg is None else f"{k.arg}={self.seg(k.value)}"
+            for k in node.keywords
+            if k is not drop
+        ]
         return f"{self.seg(node.func)}({', '.join(parts)})"
 
     def _dtype(self, node: ast.AST, where: str) -> None:
@@ -264,33 +359,67 @@ class _Finder(ast.NodeVisitor):
             a, b = self.seg(node.left), self.seg(node.right)
             if isinstance(node.op, (ast.Add, ast.Sub)):
                 sign = "+" if isinstance(node.op, ast.Add) else "-"
-                self.add("missing", "drop-right", node, f"({a})", f"{_short(a)} {sign} {_short(b)} -> {_short(a)}")
+                self.add(
+                    "missing",
+                    "drop-right",
+                    node,
+                    f"({a})",
+                    f"{_short(a)} {sign} {_short(b)} -> {_short(a)}",
+                )
                 left = f"({b})" if sign == "+" else f"(-({b}))"
-                self.add("missing", "drop-left", node, left,
-                         f"{_short(a)} {sign} {_short(b)} -> {'' if sign == '+' else '-'}{_short(b)}")
+                self.add(
+                    "missing",
+                    "drop-left",
+                    node,
+                    left,
+                    f"{_short(a)} {sign} {_short(b)} -> {'' if sign == '+' else '-'}{_short(b)}",
+                )
             elif isinstance(node.op, ast.FloorDiv):
                 if self._is_ceil_div(node):
                     inner = node.left.operand  # type: ignore[attr-defined]
                     num, den = self.seg(inner), self.seg(node.right)
-                    self.add("rounding", "ceildiv->floordiv", node.parent_neg,  # type: ignore[attr-defined]
-                             f"(({num}) // ({den}))", f"-(-{_short(num)} // {_short(den)}) -> floor division")
+                    self.add(
+                        "rounding",
+                        "ceildiv->floordiv",
+                        node.parent_neg,  # type: ignore[attr-defined]
+                        f"(({num}) // ({den}))",
+                        f"-(-{_short(num)} // {_short(den)}) -> floor division",
+                    )
                 else:
-                    self.add("rounding", "floordiv->ceildiv", node, f"(-(-({a}) // ({b})))",
-                             f"{_short(a)} // {_short(b)} -> ceil division")
-                    self.add("dtype", "floordiv->truediv", node, f"(({a}) / ({b}))",
-                             f"{_short(a)} // {_short(b)} -> {_short(a)} / {_short(b)}")
+                    self.add(
+                        "rounding",
+                        "floordiv->ceildiv",
+                        node,
+                        f"(-(-({a}) // ({b})))",
+                        f"{_short(a)} // {_short(b)} -> ceil division",
+                    )
+                    self.add(
+                        "dtype",
+                        "floordiv->truediv",
+                        node,
+                        f"(({a}) / ({b}))",
+                        f"{_short(a)} // {_short(b)} -> {_short(a)} / {_short(b)}",
+                    )
         self.generic_visit(node)
 
     @staticmethod
     def _is_ceil_div(node: ast.BinOp) -> bool:
-        return (isinstance(node.left, ast.UnaryOp) and isinstance(node.left.op, ast.USub)
-                and hasattr(node, "parent_neg"))
+        return (
+            isinstance(node.left, ast.UnaryOp)
+            and isinstance(node.left.op, ast.USub)
+            and hasattr(node, "parent_neg")
+        )
 
     def visit_UnaryOp(self, node: ast.UnaryOp) -> None:
         # -(-a // b): mark the floor division so it mutates as a ceil division
         op = node.operand
-        if (isinstance(node.op, ast.USub) and isinstance(op, ast.BinOp) and isinstance(op.op, ast.FloorDiv)
-                and isinstance(op.left, ast.UnaryOp) and isinstance(op.left.op, ast.USub)):
+        if (
+            isinstance(node.op, ast.USub)
+            and isinstance(op, ast.BinOp)
+            and isinstance(op.op, ast.FloorDiv)
+            and isinstance(op.left, ast.UnaryOp)
+            and isinstance(op.left.op, ast.USub)
+        ):
             op.parent_neg = node  # type: ignore[attr-defined]
             self.visit_BinOp(op)
             return
@@ -298,21 +427,40 @@ class _Finder(ast.NodeVisitor):
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
         if self.mine(node) and isinstance(node.op, (ast.Add, ast.Sub)):
-            self.add("missing", "aug-dropped", node, "pass", f"{_short(self.seg(node))} -> (line dropped)")
+            self.add(
+                "missing",
+                "aug-dropped",
+                node,
+                "pass",
+                f"{_short(self.seg(node))} -> (line dropped)",
+            )
         self.generic_visit(node)
 
     def visit_Compare(self, node: ast.Compare) -> None:
-        swap = {ast.Lt: ("<", "<="), ast.LtE: ("<=", "<"), ast.Gt: (">", ">="), ast.GtE: (">=", ">")}
+        swap = {
+            ast.Lt: ("<", "<="),
+            ast.LtE: ("<=", "<"),
+            ast.Gt: (">", ">="),
+            ast.GtE: (">=", ">"),
+        }
         if self.mine(node):
             texts = [self.seg(node.left)] + [self.seg(c) for c in node.comparators]
-            symbols = {ast.Eq: "==", ast.NotEq: "!=", ast.Is: "is", ast.IsNot: "is not",
-                       ast.In: "in", ast.NotIn: "not in", **{k: v[0] for k, v in swap.items()}}
+            symbols = {
+                ast.Eq: "==",
+                ast.NotEq: "!=",
+                ast.Is: "is",
+                ast.IsNot: "is not",
+                ast.In: "in",
+                ast.NotIn: "not in",
+                **{k: v[0] for k, v in swap.items()},
+            }
             ops = [symbols[type(o)] for o in node.ops]
             for k, o in enumerate(node.ops):
                 if type(o) in swap:
                     new_ops = list(ops)
                     new_ops[k] = swap[type(o)][1]
-                    new = texts[0] + "".join(f" {s} {t}" for s, t in zip(new_ops, texts[1:]))
+                    pairs = zip(new_ops, texts[1:], strict=True)
+                    new = texts[0] + "".join(f" {s} {t}" for s, t in pairs)
                     self.add("off-by-one", f"{ops[k]}->{new_ops[k]}", node, f"({new})")
         self.generic_visit(node)
 
@@ -323,18 +471,41 @@ class _Finder(ast.NodeVisitor):
                 if isinstance(s, ast.Slice) and s.step is None:
                     if s.upper is not None:
                         u = self.seg(s.upper)
-                        self.add("off-by-one", "slice-stop-1", s.upper, f"({u}) - 1", f"[..:{_short(u)}] -> [..:{_short(u)} - 1]")
-                        self.add("off-by-one", "slice-stop+1", s.upper, f"({u}) + 1", f"[..:{_short(u)}] -> [..:{_short(u)} + 1]")
+                        self.add(
+                            "off-by-one",
+                            "slice-stop-1",
+                            s.upper,
+                            f"({u}) - 1",
+                            f"[..:{_short(u)}] -> [..:{_short(u)} - 1]",
+                        )
+                        self.add(
+                            "off-by-one",
+                            "slice-stop+1",
+                            s.upper,
+                            f"({u}) + 1",
+                            f"[..:{_short(u)}] -> [..:{_short(u)} + 1]",
+                        )
                     if s.lower is not None:
                         lo = self.seg(s.lower)
-                        self.add("off-by-one", "slice-start+1", s.lower, f"({lo}) + 1",
-                                 f"[{_short(lo)}:..] -> [{_short(lo)} + 1:..]")
+                        self.add(
+                            "off-by-one",
+                            "slice-start+1",
+                            s.lower,
+                            f"({lo}) + 1",
+                            f"[{_short(lo)}:..] -> [{_short(lo)} + 1:..]",
+                        )
         self.generic_visit(node)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         if self.mine(node) and node.attr == "T":
             v = self.seg(node.value)
-            self.add("axis", "T-dropped", node, f"({v})", f"{_short(v)}.T -> {_short(v)} (transpose dropped)")
+            self.add(
+                "axis",
+                "T-dropped",
+                node,
+                f"({v})",
+                f"{_short(v)}.T -> {_short(v)} (transpose dropped)",
+            )
         self.generic_visit(node)
 
 
@@ -353,9 +524,8 @@ def candidates(source: str) -> list[tuple[str, str, str, str]]:
 
     Examples
     --------
-    >>> [c[0] for c in candidates("def f(x):\\n    return round(x)")]  # doctest: +NORMALIZE_WHITESPACE
-    ['rounding:floor(x+0.5)@2:12', 'rounding:trunc@2:12', 'rounding:ceil@2:12',
-     'rounding:half-away@2:12']
+    >>> [c[0] for c in candidates("def f(x):\\n    return round(x)")][:2]
+    ['rounding:floor(x+0.5)@2:12', 'rounding:trunc@2:12']
     """
     try:
         tree = ast.parse(source)
@@ -368,18 +538,18 @@ def candidates(source: str) -> list[tuple[str, str, str, str]]:
     out, seen = [], set()
     for e in finder.edits:
         n = e.node
-        start = _char(lines, starts, n.lineno, n.col_offset)  # type: ignore[attr-defined]
-        end = _char(lines, starts, n.end_lineno, n.end_col_offset)  # type: ignore[attr-defined]
+        start = _char(lines, starts, n.lineno, n.col_offset)
+        end = _char(lines, starts, n.end_lineno, n.end_col_offset)
         mutated = source[:start] + e.new + source[end:]
         try:
             compile(mutated, "<mutant>", "exec")
         except SyntaxError:
             continue
-        ident = f"{e.category}:{e.op}@{n.lineno}:{n.col_offset + 1}"  # type: ignore[attr-defined]
+        ident = f"{e.category}:{e.op}@{n.lineno}:{n.col_offset + 1}"
         if ident in seen or mutated == source:
             continue
         seen.add(ident)
-        out.append((ident, e.category, f"{e.category}: {e.shown} (line {n.lineno})", mutated))  # type: ignore[attr-defined]
+        out.append((ident, e.category, f"{e.category}: {e.shown} (line {n.lineno})", mutated))
     return out
 
 
@@ -394,14 +564,22 @@ def equivalent_declared(meta: dict, where: str = "cell") -> dict[str, str]:
     declared = {}
     for entry in meta.get("equivalent", []) or []:
         if not (isinstance(entry, (list, tuple)) and len(entry) == 2 and str(entry[1]).strip()):
-            raise ValueError(f"{where}: an 'equivalent' entry is [mutant id, reason]; got {entry!r}")
+            raise ValueError(
+                f"{where}: an 'equivalent' entry is [mutant id, reason]; got {entry!r}"
+            )
         declared[str(entry[0])] = str(entry[1])
     return declared
 
 
-def generate(source: str, grade_id: str, *, equivalent: dict[str, str] | None = None,
-             seed: int = 0, per_category: int = PER_CATEGORY, where: str = "cell"
-             ) -> tuple[list[Generated], list[Generated]]:
+def generate(
+    source: str,
+    grade_id: str,
+    *,
+    equivalent: dict[str, str] | None = None,
+    seed: int = 0,
+    per_category: int = PER_CATEGORY,
+    where: str = "cell",
+) -> tuple[list[Generated], list[Generated]]:
     """The bounded generated mutants of one solution cell.
 
     Parameters
@@ -434,8 +612,10 @@ def generate(source: str, grade_id: str, *, equivalent: dict[str, str] | None = 
     ids = {g.id for g in every}
     stale = sorted(set(equivalent) - ids)
     if stale:
-        raise ValueError(f"{where}: declared equivalent mutant(s) not generated from the cell: "
-                         f"{', '.join(stale)}")
+        raise ValueError(
+            f"{where}: declared equivalent mutant(s) not generated from the cell: "
+            f"{', '.join(stale)}"
+        )
     kept, same = [], [g for g in every if g.id in equivalent]
     for category in CATEGORIES:
         pool = [g for g in every if g.category == category and g.id not in equivalent]
