@@ -36,6 +36,7 @@ from __future__ import annotations
 import ast
 import random
 from dataclasses import dataclass
+from typing import Any
 
 from npulab.grading.markers import BEGIN_SOLUTION, END_SOLUTION
 
@@ -537,7 +538,7 @@ def candidates(source: str) -> list[tuple[str, str, str, str]]:
     starts = _offsets(source)
     out, seen = [], set()
     for e in finder.edits:
-        n = e.node
+        n: Any = e.node  # an expression or statement: it has a position
         start = _char(lines, starts, n.lineno, n.col_offset)
         end = _char(lines, starts, n.end_lineno, n.end_col_offset)
         mutated = source[:start] + e.new + source[end:]
