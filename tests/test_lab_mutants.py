@@ -196,8 +196,9 @@ def test_broken_solution_is_reported(tmp_path):
 
 def test_release_drops_mutants(tmp_path):
     nb = nbformat.read(_tiny_lab(tmp_path / "tiny.ipynb"), as_version=4)
+    nb.cells[3].metadata["npulab"]["equivalent"] = [["rounding:ceildiv->floordiv@3:12", "a reason"]]
     student = release_notebook(nb)
-    assert "mutants" not in nbformat.writes(student)
+    assert "mutants" not in nbformat.writes(student) and "equivalent" not in nbformat.writes(student)
     assert 'raise NotImplementedError("Exercise 2: implement ceil_div(...)")' in student.cells[3].source
 
 
