@@ -205,8 +205,10 @@ def test_release_drops_mutants(tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.stem)
 def test_lab_tests_catch_its_mutants(solution):
-    """Issue 15 and issue 23: the written mutants and the automatic shape mutants (empty,
-    extra axis, transposed, scalar) of every exercise: visible tests >= 90%, all 100%."""
+    """Issues 15, 23 and 24: the written mutants, the automatic shape mutants (empty, extra
+    axis, transposed, scalar) and the generated ones (rounding mode, off-by-one, wrong axis,
+    dtype, missing term; equivalent ones declared in the cell) of every exercise: visible
+    tests >= 90%, all 100%."""
     report = mutation_report(solution)
     rows = report.exercises()
     assert len(rows) >= 5, f"{solution.name}: a lab has >= 5 graded code exercises"
@@ -214,5 +216,7 @@ def test_lab_tests_catch_its_mutants(solution):
     assert not thin, f"{solution.name}: exercises with < 2 mutants: {thin}"
     shaped = {o.mutant.grade_id for o in report.outcomes if o.mutant.name.startswith("shape:")}
     assert shaped, f"{solution.name}: no shape mutant changed any result"
+    generated = [o for o in report.outcomes if o.mutant.id]
+    assert generated, f"{solution.name}: no generated mutant"
     assert report.caught_all == report.total, format_report(report)
     assert report.caught_visible >= 0.9 * report.total, format_report(report)
