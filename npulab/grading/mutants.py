@@ -25,9 +25,22 @@ must refuse each one, visible tests included.  They are judged where the grader 
 result, on the trusted side (:func:`shape_outcomes`): the notebook runs once in one driver,
 then only its test cells run again per kind, so the four kinds cost about one notebook run
 plus four test passes rather than four notebook runs.
+
+Generated mutants (issue 24 item 2, on by default; :mod:`npulab.grading.mutgen`): the
+categories of mistake students make everywhere (rounding mode, off-by-one, wrong axis, dtype,
+missing term), made from each solution cell's syntax tree, at most ``per_category`` per cell
+and category, drawn reproducibly from ``seed``.  They run in one execution of the lab
+(:func:`generated_outcomes`): the notebook runs once in one driver (the solution must pass),
+then per mutant only its cell (mutated, its functions unbound first so that a mutated cell
+that fails leaves nothing behind) and its exercise's test cells run, and the cell is restored, judged by the grader's
+engine like the shape mutants (a result of the wrong dtype family fails there).  A
+mutant that makes the cell fail counts as caught only when a test of its exercise fails.
+Mutants declared equivalent to the solution (``metadata.npulab.equivalent``) are not run and
+are reported apart.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import subprocess
@@ -41,6 +54,8 @@ from npulab.grading.release import exercise_numbers, nbgrader_meta, npulab_meta
 
 #: Kernel timeout per cell (s) in a mutant run: a mutant that loops forever is interrupted.
 CELL_TIMEOUT = 120.0
+#: Timeout (s) of one test cell of one generated mutant (a dropped ``+= 1`` loops forever).
+GENERATED_TIMEOUT = 30.0
 _TAG = "npulab_mutant_run"
 
 
@@ -52,6 +67,8 @@ class Mutant:
     grade_id: str
     name: str
     source: str  # the mutated cell source
+    category: str = "authored"  # "authored", "shape" or a generated category (mutgen.CATEGORIES)
+    id: str = ""  # a generated mutant's id (mutgen), the key of an equivalence declaration
 
 
 @dataclass
@@ -70,6 +87,7 @@ class MutationReport:
     lab: str
     outcomes: list[MutantOutcome] = field(default_factory=list)
     grade_ids: list[str] = field(default_factory=list)  # every solution cell, in order
+    equivalent: list[Mutant] = field(default_factory=list)  # declared equivalent, not run
 
     def exercises(self) -> list[dict]:
         """One row per exercise (solution cell), in notebook order.
@@ -88,9 +106,34 @@ class MutationReport:
                          "caught_all": sum(o.caught_all for o in mine)})
         return rows
 
+    def categories(self) -> dict[str, dict]:
+        """Counts per mutant category (``authored``, ``shape``, then the generated ones).
+
+        Returns
+        -------
+        dict
+            category -> ``generated`` (how many ran), ``caught_visible``, ``caught_all`` and
+            ``equivalent`` (declared equivalent to the solution, not run).
+        """
+        from npulab.grading.mutgen import CATEGORIES
+
+        out: dict[str, dict] = {}
+        for c in ("authored", "shape", *CATEGORIES):
+            mine = [o for o in self.outcomes if o.mutant.category == c]
+            same = [m for m in self.equivalent if m.category == c]
+            if mine or same:
+                out[c] = {"generated": len(mine), "caught_visible": sum(o.caught_visible for o in mine),
+                          "caught_all": sum(o.caught_all for o in mine), "equivalent": len(same)}
+        return out
+
     def to_dict(self) -> dict:
-        """The ``npulab mutants --json`` shape: ``{"lab": ..., "exercises": exercises()}``."""
-        return {"lab": self.lab, "exercises": self.exercises()}
+        """The ``npulab mutants --json`` shape: ``lab``, ``exercises`` (:meth:`exercises`),
+        ``categories`` (:meth:`categories`) and ``escaped`` (each mutant that escaped the
+        visible tests: ``grade_id``, ``category``, ``id``, ``name``, ``caught_all``)."""
+        return {"lab": self.lab, "exercises": self.exercises(), "categories": self.categories(),
+                "escaped": [{"grade_id": o.mutant.grade_id, "category": o.mutant.category,
+                             "id": o.mutant.id, "name": o.mutant.name, "caught_all": o.caught_all}
+                            for o in self.outcomes if not o.caught_visible]}
 
     @property
     def total(self) -> int:
@@ -223,12 +266,17 @@ def _failed_tests(executed) -> dict[int, dict[str, bool]]:
 
 
 def mutation_report(path, *, isolated: bool = False, timeout: float = CELL_TIMEOUT,
-                    progress=None, shapes: bool = True, authored: bool = True) -> MutationReport:
+                    progress=None, shapes: bool = True, authored: bool = True,
+                    generated: bool = True, seed: int = 0, per_category: int | None = None
+                    ) -> MutationReport:
     """Run every mutant of the solution notebook at ``path``; see the module docstring.
 
     ``progress(message)`` is called before each execution (for a CLI's status line).
     ``shapes`` (default) adds the automatic shape mutants of every exercise
     (:data:`SHAPE_MUTANTS`, judged by the grader's engine, :func:`shape_outcomes`);
+    ``generated`` (default) adds the generated categories (:func:`generated_outcomes`, drawn
+    with ``seed``, at most ``per_category`` per cell and category, default
+    :data:`npulab.grading.mutgen.PER_CATEGORY`);
     ``authored=False`` skips the mutants written in the notebook (a quick shape-only run).
     """
     path = Path(path)
@@ -238,9 +286,147 @@ def mutation_report(path, *, isolated: bool = False, timeout: float = CELL_TIMEO
             nbgrader_meta(nb.cells[i]).get("grade_id", f"cell-{i}") for i in exercise_numbers(nb)])
     else:
         report = _authored_report(path, isolated=isolated, timeout=timeout, progress=progress)
+    if generated:
+        outcomes, same = generated_outcomes(path, seed=seed, per_category=per_category,
+                                            timeout=timeout, progress=progress)
+        report.outcomes.extend(outcomes)
+        report.equivalent.extend(same)
     if shapes:
         report.outcomes.extend(shape_outcomes(path, timeout=timeout, progress=progress))
     return report
+
+
+def generated_mutants(nb, name: str = "notebook", *, seed: int = 0,
+                      per_category: int | None = None) -> tuple[list[Mutant], list[Mutant]]:
+    """The generated mutants of every solution code cell (:func:`npulab.grading.mutgen.generate`).
+
+    Returns
+    -------
+    (to_run, equivalent) : tuple of list of Mutant
+        The mutants to run, cell by cell, and those the cells declare equivalent.
+    """
+    from npulab.grading import mutgen
+
+    bound = mutgen.PER_CATEGORY if per_category is None else per_category
+    run, same = [], []
+    for index in exercise_numbers(nb):
+        cell = nb.cells[index]
+        gid = nbgrader_meta(cell).get("grade_id", f"cell-{index}")
+        where = f"{name} {gid}"
+        declared = mutgen.equivalent_declared(npulab_meta(cell), where)
+        kept, equal = mutgen.generate(cell.source, gid, equivalent=declared, seed=seed,
+                                      per_category=bound, where=where)
+        run += [Mutant(index, gid, g.name, g.source, g.category, g.id) for g in kept]
+        same += [Mutant(index, gid, g.name, g.source, g.category, g.id) for g in equal]
+    return run, same
+
+
+def _mutant_cells(nb, run_nb, tagged: dict[int, tuple], m: Mutant):
+    """The cells that judge one generated mutant in a driver where the lab already ran: its
+    functions unbound, its mutated cell, its exercise's test cells (visible part, then the
+    whole cell), its functions unbound again and the true cell restored.
+
+    Returns
+    -------
+    (cells, parts) : tuple
+        The cells, and ``{cell position: (test index, part)}`` of the test cells among them.
+    """
+    numbers, tests = exercise_numbers(nb), exercise_of_tests(nb)
+    names = _functions_of(nb.cells[m.cell_index].source)
+    unbind = f"for _npulab_name in {names!r}:\n    globals().pop(_npulab_name, None)"
+    cells = [nbformat.v4.new_code_cell(unbind), nbformat.v4.new_code_cell(m.source)]
+    parts = {}
+    for i, (t, part) in tagged.items():
+        if tests.get(t) == numbers[m.cell_index]:
+            parts[len(cells)] = (t, part)
+            cells.append(run_nb.cells[i])
+    cells += [nbformat.v4.new_code_cell(unbind), nbformat.v4.new_code_cell(nb.cells[m.cell_index].source)]
+    return cells, parts
+
+
+def _control(nb, run_nb, tagged, m: Mutant, session, short: float, common: dict, name: str) -> None:
+    """The unmutated cell run the way a mutant is (:func:`_mutant_cells`) must pass its tests:
+    else they depend on something the per-mutant run does not redo (a ``ValueError``)."""
+    from npulab.grading.engine import run_notebook_cells
+
+    same = Mutant(m.cell_index, m.grade_id, "control", nb.cells[m.cell_index].source)
+    cells, parts = _mutant_cells(nb, run_nb, tagged, same)
+    run = run_notebook_cells(nbformat.v4.new_notebook(cells=cells, metadata=run_nb.metadata), session,
+                             tests=set(parts), cell_timeout=short,
+                             notebook_timeout=short * max(len(cells), 1), **common)
+    if not all(run.outcomes[pos].passed for pos in parts if pos in run.outcomes):
+        raise ValueError(f"{name} {m.grade_id}: its tests fail when only the cell and its tests run again "
+                         "(they depend on another cell): generated mutants cannot be judged")
+
+
+def generated_outcomes(path, *, seed: int = 0, per_category: int | None = None,
+                       timeout: float = CELL_TIMEOUT, progress=None
+                       ) -> tuple[list[MutantOutcome], list[Mutant]]:
+    """Run the generated mutants of the solution notebook at ``path``, judged by the grader's
+    engine as the shape mutants are (tests on the trusted side, results checked against the
+    reference results): the lab runs once in one driver, then per mutant only its cell and
+    its exercise's tests (:func:`_mutant_cells`); a mutant that leaves the driver dead (a cell
+    that cannot be interrupted) gets a new driver for the next one.
+
+    Returns
+    -------
+    (outcomes, equivalent) : tuple
+        One :class:`MutantOutcome` per mutant run, and the mutants declared equivalent.
+
+    Raises
+    ------
+    ValueError
+        When the unmutated solution fails its tests, or an equivalence declaration is stale.
+    """
+    from npulab.grading.engine import run_notebook_cells, start_driver
+    from npulab.grading.isolation import NoSandbox
+    from npulab.grading.merge import without_tests
+    from npulab.grading.reference import Reference
+
+    path = Path(path)
+    nb = _read_solution(path)
+    mutants, same = generated_mutants(nb, path.name, seed=seed, per_category=per_category)
+    if not mutants:
+        return [], same
+    reference = Reference.of(path, cell_timeout=timeout)
+    run_nb = _run_notebook(nb, {})
+    tagged = {i: tuple(c.metadata[_TAG]) for i, c in enumerate(run_nb.cells) if _TAG in c.metadata}
+    short = min(timeout, GENERATED_TIMEOUT)
+    common = {"max_output_bytes": 64 * 2**20, "allow_from": without_tests(nb),
+              "test_cwd": path.resolve().parent, "reference": reference}
+    outcomes: list[MutantOutcome] = []
+    with contextlib.ExitStack() as stack:
+        session = None
+        for k, m in enumerate(mutants):
+            if session is None or session.dead:
+                if session is not None:
+                    session.close()
+                session = stack.enter_context(start_driver(path.resolve().parent, sandbox=NoSandbox()))
+                if progress:
+                    progress(f"{path.name}: generated mutants, the solution through the grader")
+                base = run_notebook_cells(run_nb, session, tests=set(tagged), cell_timeout=timeout,
+                                          notebook_timeout=timeout * max(len(run_nb.cells), 1), **common)
+                broken = sorted({str(nbgrader_meta(nb.cells[tagged[i][0]]).get("grade_id", tagged[i][0]))
+                                 for i, o in base.outcomes.items() if not o.passed})
+                if broken:
+                    raise ValueError(f"{path.name}: the unmutated solution fails its own tests under the "
+                                     f"grader: {', '.join(broken)}")
+            if k == 0 or m.cell_index != mutants[k - 1].cell_index:
+                _control(nb, run_nb, tagged, m, session, short, common, path.name)
+            if progress and k % 10 == 0:
+                progress(f"{path.name}: generated mutants {k + 1}-{min(k + 10, len(mutants))}/{len(mutants)}")
+            cells, parts = _mutant_cells(nb, run_nb, tagged, m)
+            mini = nbformat.v4.new_notebook(cells=cells, metadata=run_nb.metadata)
+            run = run_notebook_cells(mini, session, tests=set(parts), cell_timeout=short,
+                                     notebook_timeout=short * max(len(cells), 1), **common)
+            failed: dict[int, dict[str, bool]] = {}
+            for pos, (t, part) in parts.items():
+                outcome = run.outcomes.get(pos)
+                failed.setdefault(t, {})[part] = outcome is None or not outcome.passed
+            mine = list(failed.values())
+            outcomes.append(MutantOutcome(m, caught_visible=any(p.get("visible") for p in mine),
+                                          caught_all=any(any(p.values()) for p in mine)))
+    return outcomes, same
 
 
 def _authored_report(path: Path, *, isolated: bool, timeout: float, progress) -> MutationReport:
@@ -307,7 +493,7 @@ def shape_mutants(nb, kind: str) -> list[Mutant]:
         cell = nb.cells[index]
         if _functions_of(cell.source):
             found.append(Mutant(index, nbgrader_meta(cell).get("grade_id", f"cell-{index}"), kind,
-                                cell.source))
+                                cell.source, "shape"))
     return found
 
 
@@ -452,9 +638,16 @@ def format_report(report: MutationReport) -> str:
     for row in report.exercises():
         lines.append(f"{row['grade_id']:<{width}}  {row['mutants']:>7}  {row['caught_visible']:>7}  "
                      f"{row['caught_all']:>3}")
+    categories = report.categories()
+    if set(categories) - {"authored"}:
+        cw = max(len("category"), *(len(c) for c in categories))
+        lines.append(f"{'category':<{cw}}  mutants  visible  all  equivalent")
+        for c, row in categories.items():
+            lines.append(f"{c:<{cw}}  {row['generated']:>7}  {row['caught_visible']:>7}  "
+                         f"{row['caught_all']:>3}  {row['equivalent']:>10}")
     for label, visible in (("escaped the visible tests", True), ("escaped all tests", False)):
         escaped = report.escaped(visible)
         if escaped:
             lines.append(f"{label}:")
-            lines.extend(f"  {m.grade_id}: {m.name}" for m in escaped)
+            lines.extend(f"  {m.grade_id}: {m.name}" + (f"  [{m.id}]" if m.id else "") for m in escaped)
     return "\n".join(lines)

@@ -12,7 +12,8 @@ For every ``*.ipynb`` in ``SRC`` (or one file):
 * each graded test cell records ``metadata.npulab.test_sha256``, the SHA-256 of its released
   source, and the same hashes go to :data:`MANIFEST` beside the released notebooks (a file
   of its own, which the self-check trusts over the notebook's copy);
-* the instructor-only ``npulab.mutants`` metadata (plausible wrong answers) is dropped;
+* the instructor-only ``npulab.mutants`` and ``npulab.equivalent`` metadata (plausible wrong
+  answers, generated mutants declared equivalent) is dropped;
 * ``seed=S`` stamps ``metadata.npulab.course_seed_check`` (:func:`seed_check`), never the seed.
 
 Output is deterministic: the same solutions give byte-identical labs, so ``labs/`` can be
@@ -41,7 +42,7 @@ from npulab.grading.markers import (
 #: Cell metadata kept in the student version (everything else is execution noise).
 KEEP_CELL_METADATA = ("nbgrader", "tags", "deletable", "editable", "npulab")
 #: Keys of ``metadata.npulab`` that stay with the instructor (never released).
-PRIVATE_NPULAB_KEYS = ("mutants",)
+PRIVATE_NPULAB_KEYS = ("mutants", "equivalent")
 #: Files and folders never copied into a release.
 #: (``i18n/`` holds the translation catalogs: instructor material, see :mod:`npulab.i18n`.)
 _SKIP = {".ipynb_checkpoints", "__pycache__", ".DS_Store", "i18n"}
