@@ -145,7 +145,7 @@ def check(notebook=None, *, timeout: float = 300.0, lang: str | None = None):
     with start_driver(path.resolve().parent, sandbox=NoSandbox()) as session:
         run = run_notebook_cells(nb, session, tests=runnable, cell_timeout=timeout,
                                  notebook_timeout=timeout * max(n_code, 1), max_output_bytes=64 * 2**20,
-                                 test_cwd=path.resolve().parent)
+                                 test_cwd=path.resolve().parent, lang=lang)
     notes = list(run.notes) + notes + _crash_note(nb, run.errors, lang)
     outcomes = tuple(broken.get(i) or run.outcomes[i] for i in tests)
     return CheckResult(notebook=path.name, outcomes=outcomes, notes=tuple(notes), modified=tuple(modified),
