@@ -347,7 +347,8 @@ class _Checker:
             if (
                 isinstance(node, ast.Name)
                 and isinstance(node.ctx, ast.Load)
-                and node.id not in local
+                and node.id not in local["other"]
+                and node.id not in local["imports"]
                 and node.id in self.helpers
                 and node.id not in seen
             ):
@@ -741,7 +742,9 @@ class RuntimeGuard:
             if name.startswith("."):
                 methods[name[1:]] = name
                 continue
-            obj = _lookup(name)
+            # only what is loaded: never import a heavy package (torch) just to watch for it; a
+            # package imported later by the answer is the static check's (a direct mention)
+            obj = _lookup(name) if name.split(".")[0] in sys.modules else None
             if obj is None:
                 continue
             objects[id(obj)] = (obj, name)  # the object is kept: its id stays unique

@@ -331,3 +331,174 @@ def test_every_lab_solution_passes_its_own_rules(path):
             assert found is None, (
                 f"{Path(path).name} {gid}: the solution breaks its own rule: {found}"
             )
+
+
+#: (lab, answer cell, a library bypass a student would write): each earns 0 (issue 24: 20 of 22
+#: such answers used to earn full marks).
+LAB_BYPASSES = [
+    (
+        "00_orientation",
+        "gemm_counts",
+        "def gemm_counts(M, N, K, bytes_per_element=1):\n    g = Gemm(M, N, K)\n"
+        "    return g.macs, g.total_bytes(bytes_per_element)",
+    ),
+    (
+        "00_orientation",
+        "roofline_point",
+        "from npulab.perf import Roofline\n"
+        "def roofline_point(intensity, rows, cols, clock_hz, bandwidth):\n"
+        "    r = Roofline(2 * rows * cols * clock_hz, bandwidth)\n    return r",
+    ),
+    (
+        "01_quantization",
+        "quantize_affine",
+        "def quantize_affine(x, bits):\n"
+        "    t = quantize(x, QuantSpec(bits, signed=False, symmetric=False, narrow_range=False))\n"
+        "    return t.int_repr, t.scale, int(t.zero_point)",
+    ),
+    (
+        "01_quantization",
+        "mse_scale",
+        "import npulab.quant as q\ndef mse_scale(x, bits, grid=100):\n"
+        "    return q.MSEObserver(grid).observe(x).qparams(q.QuantSpec(bits))[0]",
+    ),
+    (
+        "01_quantization",
+        "e4m3_encode",
+        "from npulab.quant import fp8_encode\n"
+        "def e4m3_encode(x):\n    return fp8_encode(x, 'e4m3')",
+    ),
+    (
+        "01_quantization",
+        "e4m3_encode",
+        "import torch\ndef e4m3_encode(x):\n"
+        "    return torch.tensor(x).to(torch.float8_e4m3fn).view(torch.uint8).numpy()",
+    ),
+    (
+        "02_integer_inference",
+        "quantize_multiplier",
+        "from npulab import quant\ndef quantize_multiplier(M):\n"
+        "    m0, s = quant.quantize_multiplier(M)\n    return int(m0), int(s)",
+    ),
+    (
+        "02_integer_inference",
+        "srdhm",
+        "import npulab\ndef srdhm(a, b):\n"
+        "    return npulab.quant.saturating_rounding_doubling_high_mul(a, b)",
+    ),
+    (
+        "02_integer_inference",
+        "rounding_divide_by_pot",
+        "def rounding_divide_by_pot(x, n):\n"
+        "    return __import__('npulab.quant', fromlist=['x']).rounding_divide_by_pot(x, n)",
+    ),
+    (
+        "02_integer_inference",
+        "integer_linear",
+        "from npulab import quant\n"
+        "def integer_linear(x_q, w_q, bias_q, x_zp, w_zp, m0, shift, y_zp, q_min, q_max, relu):\n"
+        "    acc = (x_q - x_zp) @ (w_q - w_zp).T + bias_q\n"
+        "    return quant.requantize(acc, m0, shift, y_zp, q_min, q_max, relu)",
+    ),
+    (
+        "03_systolic",
+        "os_matmul_by_cycles",
+        "def os_matmul_by_cycles(A, B, rows, cols):\n    r = emulate(A, B, rows, cols, 'os')\n"
+        "    return r.output, list(r.active_pes[:len(A[0]) + rows + cols - 2])",
+    ),
+    (
+        "03_systolic",
+        "os_matmul_by_cycles",
+        "import numpy as np\ndef os_matmul_by_cycles(A, B, rows, cols):\n"
+        "    A, B = np.asarray(A), np.asarray(B)\n"
+        "    busy = [0] * (A.shape[1] + rows + cols - 2)\n    return A @ B, busy",
+    ),
+    (
+        "03_systolic",
+        "dataflow_cycles",
+        "from npulab.systolic import compute_cycles\n"
+        "def dataflow_cycles(M, N, K, rows, cols, dataflow):\n"
+        "    return compute_cycles(M, N, K, rows, cols, dataflow)",
+    ),
+    (
+        "03_systolic",
+        "sram_traffic",
+        "import npulab.systolic.estimate as est\ndef sram_traffic(M, N, K, rows, cols, dataflow):\n"
+        "    return est.sram_accesses(M, N, K, rows, cols, dataflow)",
+    ),
+    (
+        "03_systolic",
+        "conv_to_gemm",
+        "def conv_to_gemm(H, W, C, num_filters, Fh, Fw, stride=1, padding=0, batch=1):\n"
+        "    from npulab import Conv2d\n"
+        "    g = Conv2d(H + 2 * padding, W + 2 * padding, Fh, Fw, C, num_filters, stride)\n"
+        "    g = g.to_gemm()\n"
+        "    return batch * g.M, g.N, g.K",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "lab, gid, answer", LAB_BYPASSES, ids=[f"{a}-{b}" for a, b, _ in LAB_BYPASSES]
+)
+def test_library_bypasses_of_the_real_labs_are_caught(lab, gid, answer):
+    nb = nbformat.read(ROOT / "solutions" / f"{lab}.ipynb", as_version=4)
+    plan = plan_of(nb)
+    assert gid in plan.answers, f"{lab}: {gid} declares no forbid rule"
+    index = next(i for i, c in enumerate(nb.cells) if nbgrader_meta(c).get("grade_id") == gid)
+    nb.cells[index].source = answer
+    tests = {
+        i for i, c in enumerate(nb.cells) if nbgrader_meta(c).get("grade") and c.cell_type == "code"
+    }
+    found = check_notebook(nb, index, plan.answers[gid][1], skip=tests)
+    assert found is not None, f"{lab} {gid}: the bypass was not caught"
+    assert plan.answers[gid][1].reason, "the rule tells the student why"
+
+
+def test_every_graded_exercise_of_labs_00_to_03_declares_a_rule():
+    for lab in ("00_orientation", "01_quantization", "02_integer_inference", "03_systolic"):
+        nb = nbformat.read(ROOT / "solutions" / f"{lab}.ipynb", as_version=4)
+        plan = plan_of(nb)
+        answers = [nbgrader_meta(c).get("grade_id") for c in nb.cells if is_solution_code_cell(c)]
+        assert answers and set(answers) <= set(plan.answers), (
+            lab,
+            set(answers) - set(plan.answers),
+        )
+        assert all(r.reason and r.reason_ko for _, r in plan.answers.values()), lab
+
+
+@pytest.mark.slow
+def test_check_of_a_real_lab_gives_0_for_a_hidden_library_call(tmp_path):
+    """``npulab check`` on the released Lab 00: Exercise 1 reaches ``Gemm`` through a computed
+    name (the static check cannot see it), the run-time guard refuses it; the rest is correct."""
+    import shutil
+
+    from npulab.grading import release_notebook
+    from npulab.grading.selfcheck import check
+
+    src = nbformat.read(ROOT / "solutions" / "00_orientation.ipynb", as_version=4)
+    solved = {
+        nbgrader_meta(c).get("grade_id"): c.source for c in src.cells if is_solution_code_cell(c)
+    }
+    nb = release_notebook(src)
+    for cell in nb.cells:
+        gid = nbgrader_meta(cell).get("grade_id")
+        if gid in solved:
+            cell.source = (
+                solved[gid].replace("### BEGIN SOLUTION\n", "").replace("### END SOLUTION\n", "")
+            )
+        if gid == "gemm_counts":
+            cell.source = (
+                "def gemm_counts(M, N, K, bytes_per_element=1):\n"
+                "    g = globals()['Ge' + 'mm'](M, N, K)\n"
+                "    return g.macs, g.total_bytes(bytes_per_element)"
+            )
+    lab = tmp_path / "lab"
+    shutil.copytree(ROOT / "labs", lab, ignore=shutil.ignore_patterns("ko", "*.ipynb"))
+    nbformat.write(nb, lab / "00_orientation.ipynb")
+    result = check(lab / "00_orientation.ipynb", timeout=120)
+    got = {o.grade_id: o for o in result.outcomes}
+    assert got["test_gemm_counts"].message.startswith("Exercise 1 may not call npulab.workloads"), (
+        got["test_gemm_counts"].message
+    )
+    assert all(o.passed for g, o in got.items() if g != "test_gemm_counts"), result
