@@ -484,9 +484,7 @@ def test_check_of_a_real_lab_gives_0_for_a_hidden_library_call(tmp_path):
     for cell in nb.cells:
         gid = nbgrader_meta(cell).get("grade_id")
         if gid in solved:
-            cell.source = (
-                solved[gid].replace("### BEGIN SOLUTION\n", "").replace("### END SOLUTION\n", "")
-            )
+            cell.source = solved[gid]  # the solution (its markers are comments)
         if gid == "gemm_counts":
             cell.source = (
                 "def gemm_counts(M, N, K, bytes_per_element=1):\n"
