@@ -21,6 +21,7 @@ MODULES = [
     "npulab.metrics.report",
     "npulab.metrics.roofline",
     "npulab.grading.markers",
+    "npulab.grading.forbid",
     "npulab.datasets",
     "npulab.systolic.folds",
     "npulab.systolic.emulator",
