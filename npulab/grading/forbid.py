@@ -388,28 +388,10 @@ class _Checker:
     def _call(self, node: ast.Call, local, line) -> Violation | None:
         names = self.dotted(node.func, local)
         args = node.args
-        const = (
-            args[0].value
-            if args and isinstance(args[0], ast.Constant) and isinstance(args[0].value, str)
-            else None
-        )
         if names & {"getattr", "builtins.getattr"} and len(args) >= 2:
-            attr = (
-                args[1].value
-                if isinstance(args[1], ast.Constant) and isinstance(args[1].value, str)
-                else None
-            )
-            for base in self.dotted(args[0], local):
-                if attr is None:
-                    if any(r == base or r.startswith(base + ".") for r in self._rule_paths()):
-                        return Violation("dynamic", f"getattr({base}, ...)", line)
-                    continue
-                found = self._use(f"{base}.{attr}", line)
-                if found:
-                    return found
-            if attr is not None and "." + attr in self.forbid.calls:
-                return Violation("call", "." + attr, line)
+            return self._getattr(args, local, line)
         if names & {"__import__", "importlib.import_module", "importlib.__import__"}:
+            const = _constant_str(args[0]) if args else None
             if const is None:
                 return Violation("dynamic", sorted(names)[0], line)
             hit = self.rule_for(const)
@@ -419,6 +401,22 @@ class _Checker:
             for base in self.dotted(args[0], local):
                 if any(r.startswith(base + ".") for r in self._rule_paths()):
                     return Violation("dynamic", f"vars({base})", line)
+        return None
+
+    def _getattr(self, args, local, line) -> Violation | None:
+        """``getattr(obj, "name")`` is ``obj.name``; a computed name on a module that leads to
+        a forbidden one is a violation of its own."""
+        attr = _constant_str(args[1])
+        for base in self.dotted(args[0], local):
+            if attr is None:
+                if any(r == base or r.startswith(base + ".") for r in self._rule_paths()):
+                    return Violation("dynamic", f"getattr({base}, ...)", line)
+                continue
+            found = self._use(f"{base}.{attr}", line)
+            if found:
+                return found
+        if attr is not None and "." + attr in self.forbid.calls:
+            return Violation("call", "." + attr, line)
         return None
 
     def _rule_paths(self):
@@ -478,6 +476,11 @@ class _Checker:
                 mod = node.args[0].value
                 return {mod if "importlib.import_module" in names else mod.split(".")[0]}
         return set()
+
+
+def _constant_str(node) -> str | None:
+    """The value of a string literal node, else None."""
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
 def _bindings(tree) -> dict:
@@ -716,7 +719,7 @@ class RuntimeGuard:
     data, or None).  ``rule`` is :meth:`Forbid.to_wire` data (None: no guard, no cost).
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.violation: dict | None = None
         self._cache: dict[tuple, tuple] = {}
 
