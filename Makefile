@@ -7,8 +7,10 @@ STAMP  := $(VENV)/.npulab-installed
 LAB_STAMP := $(VENV)/.npulab-lab-installed
 PIP    := $(BIN)/python -m pip
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist): one per core; TEST_WORKERS=0 runs in this process only.
+TEST_WORKERS ?= auto
 
-.PHONY: install install-lab demo test test-fast lint docs lab release bench clean help sandbox
+.PHONY: install install-lab demo test test-fast lint docs lab release bench clean help sandbox browser
 
 help:
 	@echo "make demo     install what a student needs (once), print versions and the scorecard (plot in out/)"
@@ -18,6 +20,7 @@ help:
 	@echo "make docs     build the documentation site into build/docs (Sphinx, warnings are errors)"
 	@echo "make lab      open the student labs in JupyterLab (--allow-root when run as root)"
 	@echo "make sandbox  install bubblewrap, the autograder's OS sandbox (apt-get; sudo unless root)"
+	@echo "make browser  install Chromium + chromedriver for the grading page's browser test (apt-get)"
 	@echo "make release  regenerate labs/ (English) and labs/ko/ (Korean) from solutions/, and course/lectures/ko/"
 	@echo "make bench    run every benchmark in benchmarks/"
 
@@ -47,15 +50,17 @@ demo: install-lab
 	@echo
 	@echo "Next: open the labs with 'make lab' (= $(BIN)/jupyter lab labs/)"
 
+# -n: the tests on every core; a notebook's nbval cells stay on one worker (tests/conftest.py).
 test: install
-	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-cell-timeout=600 \
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=15 \
+		--nbval --nbval-current-env --nbval-cell-timeout=600 \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg tests solutions $(PYTEST_ARGS)
 
 # The quick loop while developing: unit tests without notebooks and without the tests marked
 # slow (the mutant test, the class grader, nbgrader, peer-tool cross-checks; the list is in
 # tests/conftest.py).  `make test` still runs everything.
 test-fast: install
-	$(BIN)/python -m pytest -m "not slow" tests $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup -m "not slow" tests $(PYTEST_ARGS)
 
 # Lint: ruff's rule set and mypy's settings live in pyproject.toml; pre-commit runs the same.
 lint: install
@@ -79,6 +84,12 @@ sandbox:
 	@if command -v bwrap >/dev/null 2>&1; then echo "bubblewrap is installed: $$(command -v bwrap)"; \
 	elif [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q bubblewrap; \
 	else sudo apt-get update -q && sudo apt-get install -y -q bubblewrap; fi
+
+# Chromium and its driver (Debian/Ubuntu) for the grading page's browser test (npulab formgrade).
+browser:
+	@if command -v chromedriver >/dev/null 2>&1; then echo "chromedriver is installed: $$(command -v chromedriver)"; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q chromium chromium-driver; \
+	else sudo apt-get update -q && sudo apt-get install -y -q chromium chromium-driver; fi
 
 release: install
 	$(BIN)/npulab release solutions labs

@@ -15,7 +15,13 @@ hits both alike; the best round of each is compared.  Printed:
 * whether the totals agree on the submissions nbgrader graded (nbgrader stops a
   notebook at its first cell timeout and records nothing for it).
 
+``--database-only`` measures what the gradebook database (``OUT/gradebook.sqlite``, issue 25)
+costs: the same class graded with and without it in alternating rounds (best round each,
+their ratio; the target is within 5 %), and the database's own work per submission (upsert
+of the result and answers, the marks read for the feedback page) timed alone.
+
     .venv/bin/python benchmarks/grading.py [--n 20] [--workers 2] [--rounds 2] [--timeout 10]
+    .venv/bin/python benchmarks/grading.py --database-only [--n 20] [--rounds 3]
 """
 from __future__ import annotations
 
@@ -61,11 +67,44 @@ def make_class(folder: Path, n: int, source: Path) -> dict[str, str]:
     return kinds
 
 
-def run_npulab(source, subs, out, *, workers, timeout, sandbox) -> tuple[float, dict]:
+def run_npulab(source, subs, out, *, workers, timeout, sandbox, database=True) -> tuple[float, dict]:
     shutil.rmtree(out, ignore_errors=True)
     start = time.perf_counter()
-    run = grade_class(source, subs, out, cell_timeout=timeout, workers=workers, progress=False, sandbox=sandbox)
+    run = grade_class(source, subs, out, cell_timeout=timeout, workers=workers, progress=False, sandbox=sandbox,
+                      database=database)
     return time.perf_counter() - start, {r.student: r.total for r in run.results}
+
+
+def database_cost(source, subs, out, *, n, workers, timeout, rounds) -> tuple[float, float, float]:
+    """Best seconds per submission grading the class with and without the gradebook database
+    (alternating rounds), and the database's own seconds per submission: the stored results
+    upserted one by one (as ``npulab grade`` does after each student) with the marks read back
+    for each feedback page, then the whole-class upsert and ``rows()`` of the end of a run."""
+    from npulab.grading.autograde import SubmissionResult
+    from npulab.grading.gradebook_db import open_gradebook, written_questions
+
+    times = {True: [], False: []}
+    for r in range(rounds):
+        for database in ((True, False) if r % 2 == 0 else (False, True)):
+            s, _ = run_npulab(source, subs, out, workers=workers, timeout=timeout, sandbox=True, database=database)
+            times[database].append(s / n)
+            print(f"round {r + 1}, {'with' if database else 'without'} the database: {s:.1f} s", flush=True)
+    import json
+
+    results = [SubmissionResult.from_dict(json.loads(p.read_text())["result"])
+               for p in sorted((out / "results").glob("*.json"))]
+    db_out = out.parent / "db-only"
+    shutil.rmtree(db_out, ignore_errors=True)
+    start = time.perf_counter()
+    with open_gradebook(db_out) as book:
+        book.set_questions(written_questions(nbformat.read(source, as_version=4)))
+        for result in results:
+            book.record_results([result])
+            book.manual_scores(result.student)
+        book.record_results(results)
+        book.rows()
+    own = (time.perf_counter() - start) / max(1, len(results))
+    return min(times[True]), min(times[False]), own
 
 
 _NBGRADER_SHARE = """
@@ -169,6 +208,8 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per cell (default 10)")
     parser.add_argument("--source", default=str(SOURCE), help="the lab's source notebook (default Lab 00)")
     parser.add_argument("--no-nbgrader", action="store_true", help="skip the nbgrader comparison")
+    parser.add_argument("--database-only", action="store_true",
+                        help="only the cost of the gradebook database, paired runs with and without it (issue 25)")
     parser.add_argument("--checks-only", action="store_true",
                         help="only the per-submission cost of the two-pass hidden-input check (issue 23)")
     args = parser.parse_args()
@@ -180,6 +221,13 @@ def main() -> None:
         counts = {k: list(kinds.values()).count(k) for k in ("correct", "wrong", "hanging")}
         print(f"{args.n} submissions of {source.name}: {counts}; cell timeout {args.timeout:g} s; "
               f"{args.workers} workers each tool; {args.rounds} alternating rounds")
+        if args.database_only:
+            on, off, own = database_cost(source, tmp / "submissions", tmp / "out", n=args.n,
+                                         workers=args.workers, timeout=args.timeout, rounds=args.rounds)
+            print(f"per submission (best of {args.rounds}, {args.workers} workers): with the database {on:.3f} s, "
+                  f"without {off:.3f} s; ratio {on / off:.3f}x (target <= 1.05); the database's own work "
+                  f"{own * 1000:.2f} ms per submission ({own / off:.2%} of a submission's grading)")
+            return
         if args.checks_only:
             on, off, build = checks_cost(source, tmp / "submissions", tmp / "out", n=args.n,
                                          workers=args.workers, timeout=args.timeout, rounds=args.rounds)

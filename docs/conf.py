@@ -82,7 +82,7 @@ nitpick_ignore_regex = [
     (r"py:.*", r"(numpy|np|torch|nn|matplotlib|plt|nbformat|nbclient|jupyter_client|yaml|dask"
                r"|distributed|pandas|scalesim|zigzag|brevitas|snntorch|nbgrader|traitlets"
                r"|argparse|collections|typing|typing_extensions|pathlib|os|io|concurrent"
-               r"|subprocess|dataclasses|enum|json|csv|datetime|random|re|abc)(\..*)?"),
+               r"|subprocess|dataclasses|enum|json|csv|datetime|random|re|abc|sqlite3)(\..*)?"),
     (r"py:.*", r"(ndarray|ArrayLike|NDArray|Path|Callable|Iterable|Iterator|Sequence|Mapping"
                r"|MutableMapping|Any|Literal|Optional|Union|Self|TextIO|IO|Generator|Protocol"
                r"|Axes|Figure|Tensor|Module|Namespace|ArgumentParser)"),

@@ -34,7 +34,9 @@ SLOW = frozenset({
     "grading/test_grading_attacks.py",          # the adversarial class, graded in the sandbox
     "grading/test_grading_autograde.py",        # grading whole notebooks through the sandbox
     "grading/test_grading_cli.py",              # npulab grade end to end
+    "grading/test_grading_dask.py::test_dask_gradebook_equals_a_local_run",  # a 2-worker cluster, ~30 s
     "grading/test_grading_nbgrader.py",         # nbgrader's own autograder as the oracle
+    "grading/test_formgrade_browser.py",        # grades a class, then drives Chromium (~30 s)
     "tiling/test_tiling_zigzag.py",             # ZigZag (peer tool) runs
     "perf/test_silicon.py::test_calibrate_quick_writes_a_preset_and_its_data",  # ~11 s
     "grading/test_grading_wire.py::test_plain_data_round_trips_exactly",  # hypothesis, ~11 s
@@ -45,12 +47,15 @@ SLOW_PREFIX = "test_live_"
 
 
 def pytest_collection_modifyitems(config, items):
-    """Mark the tests of :data:`SLOW` and the ``test_live_*`` tests ``slow``."""
+    """Mark the tests of :data:`SLOW` and the ``test_live_*`` tests ``slow``; keep each notebook's
+    nbval cells on one xdist worker."""
     tests = Path(__file__).resolve().parent
     for item in items:
         try:
             rel = item.path.resolve().relative_to(tests).as_posix()
-        except ValueError:  # a notebook under solutions/ (nbval)
+        except ValueError:  # a notebook under solutions/ (nbval): its cells share one kernel,
+            # so under pytest-xdist (`make test` runs `-n auto --dist loadgroup`) they stay together.
+            item.add_marker(pytest.mark.xdist_group(item.path.name))
             continue
         name = getattr(item, "originalname", None) or item.name
         if rel in SLOW or f"{rel}::{name}" in SLOW or name.startswith(SLOW_PREFIX):

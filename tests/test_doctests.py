@@ -6,6 +6,8 @@ import pytest
 
 MODULES = [
     "npulab",
+    "npulab.i18n.assertions",
+    "npulab.i18n.lectures",
     "npulab.workloads.layers",
     "npulab.hw.array",
     "npulab.hw.energy",
@@ -22,6 +24,8 @@ MODULES = [
     "npulab.metrics.roofline",
     "npulab.grading.markers",
     "npulab.grading.forbid",
+    "npulab.grading.gradebook_db",
+    "npulab.grading.course",
     "npulab.datasets",
     "npulab.systolic.folds",
     "npulab.systolic.emulator",

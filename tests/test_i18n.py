@@ -4,6 +4,8 @@
   translation (a changed English text makes its translation stale, and this fails);
 * Korean labs grade like the English ones: code cells, ids, metadata and tests identical;
 * ``labs/ko/`` and ``course/lectures/ko/`` equal a fresh build (no hand edits, no drift);
+* every test-cell message a student reads (assertion messages, raised errors) has a Korean
+  translation, and a Korean release's test hashes are those of its Korean test cells (issue 24);
 * the mechanism itself (stale detection, block splitting, release --lang, messages).
 """
 from __future__ import annotations
@@ -14,12 +16,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from npulab.grading.release import release, release_notebook
+from npulab.i18n import assertions, lectures, notebooks
 from npulab.i18n import catalog as cat
-from npulab.i18n import lectures, notebooks
 from npulab.i18n.messages import (
     LANGS,
     MESSAGES,
@@ -65,6 +68,31 @@ def test_every_lecture_block_has_an_up_to_date_translation(path):
 
 
 @pytest.mark.parametrize("path", LECTURES, ids=_ids(LECTURES))
+def test_translated_code_and_equations_keep_their_code(path):
+    """A code fence with English comments or an equation with English words is translated
+    (issue 29), but only its comments and its \\text{...}: the code and the maths stay."""
+    data = cat.load(lectures.catalog_path(path, LANG))
+    entries = data.get("blocks") or {}
+    parts = lectures.split_blocks(path.read_text(encoding="utf-8"))
+    for block in (p for p in parts if isinstance(p, lectures.Block) and p.prose):
+        ko = (entries.get(block.key) or {}).get(LANG)
+        if ko:
+            assert lectures.same_code(block.text, ko), f"{path.name} [{block.key}]: code or maths changed"
+
+
+def test_code_comments_and_equation_words_are_prose_but_identifiers_are_not():
+    def prose(text):
+        return [p.prose for p in lectures.split_blocks(text) if isinstance(p, lectures.Block)]
+
+    assert prose("```python\nx = 1  # one apple\n```") == [True]
+    assert prose("```python\nx = 1\n```") == [False]
+    assert prose("$$\\text{cycles} = F$$") == [True]
+    assert prose("$$t_\\text{kernel} = \\text{MACs}_{\\text{conv}}$$") == [False]
+    assert prose("$$P = \\underbrace{2d}_{\\text{norms}}$$") == [True]
+    assert not lectures.same_code("```\nx = 1  # one\n```", "```\nx = 2  # 하나\n```")
+
+
+@pytest.mark.parametrize("path", LECTURES, ids=_ids(LECTURES))
 def test_korean_lecture_note_is_a_fresh_build(path):
     out, text, _ = lectures.build_file(path, LANG, write=False)
     assert out.exists(), f"{out.relative_to(ROOT)} is missing: run python -m npulab.i18n build"
@@ -80,11 +108,38 @@ def test_korean_release_has_the_english_code_tests_and_metadata(path):
     korean_src, _ = notebooks.translate_notebook(nb, cat.load(notebooks.catalog_path(path, LANG)), LANG)
     korean = release_notebook(korean_src, name=path.name, lang=LANG)
     assert notebooks.code_signature(korean) == notebooks.code_signature(english)
-    # the raw sources too: only stub messages may differ, and only in their wording
+    # the raw sources too: only stub messages and test messages may differ, only in their wording
     for e, k in zip(english.cells, korean.cells):
         if e.cell_type == "code" and "NotImplementedError(" not in e.source:
-            assert e.source == k.source, f"{path.name} cell {e.get('id')}: code differs"
+            assert (assertions.normalized_source(e.source) == assertions.normalized_source(k.source)
+                    if assertions.is_test_cell(e) else e.source == k.source), (
+                f"{path.name} cell {e.get('id')}: code differs")
     assert korean.metadata["npulab"]["lang"] == LANG
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=_ids(SOLUTIONS))
+def test_every_test_message_of_every_lab_has_a_korean_translation(path):
+    nb = nbformat.read(path, as_version=4)
+    status = notebooks.notebook_status(nb, cat.load(notebooks.catalog_path(path, LANG)), LANG, name=path.name)
+    todo = status.messages_missing + status.messages_invalid
+    assert not todo, (f"{path.name}: {len(status.messages_missing)} test messages without a '{LANG}' "
+                      f"translation and {len(status.messages_invalid)} invalid; see "
+                      f"python -m npulab.i18n status --show {path.relative_to(ROOT)}")
+    assert not status.messages_orphans, f"{path.name}: orphaned messages (python -m npulab.i18n prune)"
+
+
+def test_korean_labs_test_cells_are_korean_and_their_hashes_are_what_check_runs():
+    from npulab.grading.release import read_manifest, source_sha256
+
+    path = ROOT / "labs" / LANG / "00_orientation.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    manifest = read_manifest(path)
+    tests = [c for c in nb.cells if assertions.is_test_cell(c)]
+    assert tests and manifest
+    for cell in tests:
+        gid = cell.metadata["nbgrader"]["grade_id"]
+        assert manifest[gid] == source_sha256(cell.source) == cell.metadata["npulab"]["test_sha256"]
+    assert any("실제 값" in c.source for c in tests), "the Korean lab's test messages should be Korean"
 
 
 def test_korean_labs_are_a_fresh_release(tmp_path):
@@ -189,6 +244,134 @@ def test_release_in_korean_has_korean_stubs_and_identical_tests():
     assert ko.cells[4].source == en.cells[4].source == "YOUR ANSWER HERE"
     assert "그 이유" not in json.dumps(ko)  # the model answer is stripped in Korean too
     assert notebooks.code_signature(ko) == notebooks.code_signature(en)
+
+
+HELPER_CELL = '''\
+def _same(got, want, what, kind="close"):
+    assert got == want, f"{what}: got {got}, expected {want}"
+_same(f(1), _ref("decode", 1), "decode batch 1")
+_same(f(2), 2, what="two", kind="exact")
+assert f(3) == 3, "three"
+### BEGIN HIDDEN TESTS
+assert f(4) == 4, "hidden four"
+### END HIDDEN TESTS
+if f(5) != 5:
+    raise AssertionError(f"five, not {f(5)}")
+'''
+
+
+def test_message_literals_are_messages_and_labels_never_data():
+    found = [lit.text for lit in assertions.message_literals(HELPER_CELL)]
+    # not "decode" (data for _ref), not "exact" (never shown), not the hidden test's message
+    assert found == ['f"{what}: got {got}, expected {want}"', '"decode batch 1"', '"two"', '"three"',
+                     'f"five, not {f(5)}"']
+    for lit in assertions.message_literals(HELPER_CELL):
+        assert HELPER_CELL[lit.start:lit.end] == lit.text
+
+
+def test_message_offsets_count_characters_not_utf8_bytes():
+    src = 'x = "±"; assert x, "sign ± is kept"'
+    (lit,) = assertions.message_literals(src)
+    assert src[lit.start:lit.end] == lit.text == '"sign ± is kept"'
+
+
+@pytest.mark.parametrize("en, ko, ok", [
+    ('"three"', '"셋"', True),
+    ('f"five, not {f(5)}"', 'f"다섯이어야 한다. 실제 값 {f(5)}"', True),
+    ('f"{a} vs {b!r:.3}"', 'f"{b!r:.3} 대 {a}"', True),     # fields may move
+    ('f"{a} vs {b}"', 'f"{a} 대 {c}"', False),               # a changed expression
+    ('f"got {x}"', '"실제 값"', False),                      # a dropped field
+    ('"three"', '"셋" + str(x)', False),                     # not a literal: could run code
+    ('"three"', '"셋', False),
+])
+def test_a_translation_must_be_a_literal_with_the_english_fields(en, ko, ok):
+    assert (assertions.translation_problem(en, ko) is None) is ok
+
+
+def _toy_with_messages():
+    nb = _nb(TOY)
+    data = _toy_catalog(nb)
+    (lit,) = assertions.message_literals(nb.cells[2].source)
+    data["messages"] = {lit.key: {"en": lit.text, LANG: "'올림하라'"}}
+    return nb, data
+
+
+def test_korean_release_translates_test_messages_and_keeps_the_test():
+    nb, data = _toy_with_messages()
+    status = notebooks.notebook_status(nb, data, LANG)
+    assert status.messages_complete and len(status.messages_ok) == 1
+    ko_src, _ = notebooks.translate_notebook(nb, data, LANG)
+    en, ko = release_notebook(nb), release_notebook(ko_src, lang=LANG)
+    assert ko.cells[2].source == "assert folds(5, 2) == 3, '올림하라'"
+    assert ko.cells[2].metadata["npulab"]["test_sha256"] != en.cells[2].metadata["npulab"]["test_sha256"]
+    assert notebooks.code_signature(ko) == notebooks.code_signature(en)
+    # an invalid translation is not used (the English stays) and is reported
+    data["messages"][status.messages_ok[0]][LANG] = "'올림' + folds(1, 1)"
+    status = notebooks.notebook_status(nb, data, LANG)
+    assert status.messages_invalid and not status.messages_complete
+    assert notebooks.translate_notebook(nb, data, LANG)[0].cells[2].source == nb.cells[2].source
+
+
+def test_korean_submission_grades_like_the_english_one_and_check_trusts_its_tests(tmp_path):
+    from npulab.grading.autograde import grade_submission
+    from npulab.grading.selfcheck import check
+
+    nb, data = _toy_with_messages()
+    src = tmp_path / "solutions"
+    src.mkdir()
+    nbformat.write(nb, src / "00_toy.ipynb")
+    notebooks.save_catalog(notebooks.catalog_path(src / "00_toy.ipynb", LANG), "00_toy.ipynb", LANG,
+                           data["cells"], data["messages"])
+    release(src, tmp_path / "labs" / LANG, lang=LANG)
+    student = tmp_path / "labs" / LANG / "00_toy.ipynb"
+    sub = nbformat.read(student, as_version=4)
+    assert "'올림하라'" in sub.cells[2].source
+    sub.cells[1].source = "def folds(n, r):\n    return n // r"  # a wrong answer, in the Korean lab
+    nbformat.write(sub, student)
+    result = check(student, timeout=60)
+    assert not result.modified and not result.all_passed
+    assert "올림하라" in result.outcomes[0].message
+    graded = grade_submission(src / "00_toy.ipynb", student, sandbox=False, cell_timeout=30,
+                              notebook_timeout=60)
+    assert graded.total == 0 and graded.max_score == 2
+    assert "올림하라" in graded.outcomes[0].message  # the feedback speaks the submission's language
+    sub.metadata["npulab"]["lang"] = "xx"  # a language the grader does not know: English, still graded
+    nbformat.write(sub, student)
+    graded = grade_submission(src / "00_toy.ipynb", student, sandbox=False, cell_timeout=30,
+                              notebook_timeout=60)
+    assert graded.total == 0 and "round up" in graded.outcomes[0].message
+    sub.metadata["npulab"]["lang"] = LANG
+    sub.cells[1].source = "def folds(n, r):\n    return -(-n // r)"
+    nbformat.write(sub, student)
+    assert check(student, timeout=60).all_passed
+    graded = grade_submission(src / "00_toy.ipynb", student, sandbox=False, cell_timeout=30,
+                              notebook_timeout=60)
+    assert graded.total == graded.max_score == 2
+
+
+def test_status_lists_untranslated_test_messages(tmp_path, capsys):
+    from npulab.i18n.__main__ import main
+
+    nb, data = _toy_with_messages()
+    (tmp_path / "solutions").mkdir()
+    path = tmp_path / "solutions" / "00_toy.ipynb"
+    nbformat.write(nb, path)
+    notebooks.save_catalog(notebooks.catalog_path(path, LANG), path.name, LANG, data["cells"], {})
+    assert main(["status", "--show", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "0/1   test messages translated, 1 missing" in out and "INCOMPLETE" in out
+    assert "--- test message missing:" in out and "'round up'" in out
+    assert main(["export", str(path)]) == 0
+    items = yaml.safe_load(capsys.readouterr().out)
+    items[0][LANG] = "'올림하라'"
+    work = tmp_path / "w.yaml"
+    work.write_text(yaml.safe_dump(items, allow_unicode=True), encoding="utf-8")
+    assert main(["import", str(work)]) == 0
+    assert main(["status", str(path)]) == 0
+    assert "1/1   test messages translated" in capsys.readouterr().out
+    items[0][LANG] = "'올림' + x"
+    work.write_text(yaml.safe_dump(items, allow_unicode=True), encoding="utf-8")
+    assert main(["import", str(work)]) == 2  # an invalid literal is refused with one line
 
 
 def test_code_signature_catches_a_changed_code_cell():
@@ -404,6 +587,7 @@ def test_status_shows_what_changed_in_a_stale_cells_english(tmp_path, capsys):
     nbformat.write(nb, path)
     notebooks.update_entries(path, LANG, {cid: (cat.digest(c.source), TOY_KO[cid]) for cid, c in
                                           ((c.id, c) for c in nb.cells) if cid in TOY_KO})
+    notebooks.update_messages(path, LANG, {k: "'올림하라'" for k in assertions.notebook_messages(nb)})
     assert main(["status", str(path)]) == 0
     nb.cells[0].source = "# Lab\n\nCount the folds twice."
     nbformat.write(nb, path)

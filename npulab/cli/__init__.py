@@ -17,8 +17,8 @@ import sys
 from npulab import __version__
 
 #: Subcommands in the order ``npulab --help`` lists them.
-COMMANDS = ("info", "demo", "release", "check", "grade", "scalesim", "map", "scorecard", "sweep",
-            "serve", "plan", "calibrate", "mutants", "compile")
+COMMANDS = ("info", "demo", "release", "check", "grade", "marks", "formgrade", "gradebook", "scalesim",
+            "map", "scorecard", "sweep", "serve", "plan", "calibrate", "mutants", "compile")
 
 
 def _modules():

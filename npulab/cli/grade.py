@@ -17,10 +17,10 @@ def run(args) -> int:
                            notebook_timeout=args.notebook_timeout, workers=args.workers, force=args.force,
                            memory_mb=args.memory_mb, students=args.student or None,
                            progress=not args.no_progress, sandbox=not args.no_sandbox, seed=args.seed,
-                           key_file=args.key_file, lang=args.lang)
+                           key_file=args.key_file, lang=args.lang,
+                           dask=args.dask)
     except (KeyboardInterrupt, Stopped):
-        print(f"npulab grade: stopped; the gradebook of what is finished is in {args.out} "
-              "(run the same command again to resume)", file=sys.stderr)
+        print(stopped_advice(args.out, force=args.force, lang=args.lang), file=sys.stderr)
         return 130
     if args.json:
         import json
@@ -48,7 +48,35 @@ def run(args) -> int:
           f"an earlier run; {not_ok} with a problem status) in {run_.seconds:.1f} s")
     print(f"gradebook: {run_.out / 'gradebook.csv'}\nfeedback:  {run_.out / 'feedback'}/<student>.html\n"
           f"summary:   {run_.out / 'summary.json'}")
+    pending = _written_pending(run_.out)
+    if pending:
+        from npulab.i18n.messages import t
+
+        print(t("grade_written_pending", args.lang, pending=pending, out=run_.out))
     return 0
+
+
+def stopped_advice(out, *, force: bool, lang=None) -> str:
+    """What ``npulab grade`` says after Ctrl-C/SIGTERM: how to resume.  After ``--force`` the
+    advice is to drop ``--force`` (with it, the rerun would grade every student again).
+
+    >>> "WITHOUT --force" in stopped_advice("out", force=True, lang="en")
+    True
+    """
+    from npulab.i18n.messages import t
+
+    return t("grade_stopped_force" if force else "grade_stopped", lang, out=out)
+
+
+def _written_pending(out) -> int:
+    """Written answers in ``out``'s gradebook still to grade (pending or stale)."""
+    from npulab.grading.gradebook_db import DB_NAME, open_gradebook
+
+    if not (out / DB_NAME).is_file():
+        return 0
+    with open_gradebook(out, create=False) as book:
+        return sum(1 for q in book.questions("written") for a in book.written_answers(q.grade_id)
+                   if book.mark_state(a.student, q.grade_id) in ("pending", "stale"))
 
 
 def add_parser(sub) -> None:
@@ -77,5 +105,6 @@ def add_parser(sub) -> None:
     p.add_argument("--key-file", default=None,
                    help=t("cli_grade_key_file", h))
     p.add_argument("--lang", choices=LANGS, default=None, help=t("cli_grade_lang", h))
+    p.add_argument("--dask", default=None, metavar="ADDRESS", help=t("cli_grade_dask", h))
     add_json_flag(p)
     p.set_defaults(func=run)

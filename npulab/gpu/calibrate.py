@@ -356,7 +356,8 @@ def write_preset(data: dict, out: str | Path, *, name: str | None = None,
                  bandwidth_bytes_per_s: float | None = None) -> tuple[Path, Path]:
     """Write ``out`` (a preset YAML) and its data file ``<stem>_measured.json`` beside it.
 
-    The preset names the data file by its absolute path (move both, then edit ``measured``)."""
+    The preset names the data file relative to itself (its file name): move the two together.
+    :func:`npulab.perf.presets.load_preset` looks for it beside the preset first."""
     import yaml
 
     out = Path(out)
@@ -366,7 +367,7 @@ def write_preset(data: dict, out: str | Path, *, name: str | None = None,
     data_path = out.with_name(out.stem + "_measured.json")
     data_path.write_text(json.dumps(data, indent=1), encoding="utf-8")
     dtype = {"torch.bfloat16": "bf16", "torch.float16": "fp16"}.get(str(data.get("dtype")), "fp32")
-    preset = preset_dict(data, name=name or out.stem, data_file=str(data_path.resolve()), dtype=dtype,
+    preset = preset_dict(data, name=name or out.stem, data_file=data_path.name, dtype=dtype,
                          peak_ops_per_s=peak_ops_per_s, bandwidth_bytes_per_s=bandwidth_bytes_per_s)
     out.write_text(yaml.safe_dump(preset, sort_keys=False), encoding="utf-8")
     return out, data_path

@@ -44,6 +44,7 @@ from npulab.grading.merge import is_instructor_cell, restore_source_cells, witho
 from npulab.grading.outcome import TestOutcome, is_test_cell
 from npulab.grading.release import nbgrader_meta
 from npulab.i18n.messages import t as _t
+from npulab.i18n.notebooks import localize_test_messages
 
 __all__ = ["SubmissionResult", "grade_submission", "restore_source_cells", "is_instructor_cell", "not_graded",
            "sha256_of", "worst", "is_manual_cell", "manual_answers", "STATUSES", "STATUS_HELP"]
@@ -238,6 +239,8 @@ def grade_submission(source, submission, *, student: str | None = None, cell_tim
     manual = {g: {"points": p, "answer": a} for g, (p, a) in manual_answers(src_nb, student_nb).items()}
     common["manual"] = manual
     merged = restore_source_cells(src_nb, student_nb)
+    # the feedback speaks the submission's language (only message literals change: npulab.i18n.assertions)
+    merged = localize_test_messages(merged, source, (student_nb.metadata.get("npulab") or {}).get("lang"))
     test_ids = {nbgrader_meta(t).get("grade_id") for t in tests}
     test_index: dict[str | None, int] = {}  # grade_id -> index of the restored test cell in the merged notebook
     for i, cell in enumerate(merged.cells):
@@ -267,20 +270,30 @@ def grade_submission(source, submission, *, student: str | None = None, cell_tim
             if box is not None:
                 shutil.rmtree(box, ignore_errors=True)
 
+    order = [test_index[nbgrader_meta(c).get("grade_id")] for c in tests]
     try:
-        # Pass 1 sees the visible tests only: every message and note the student can read comes
-        # from here.  Pass 2, in a fresh driver, runs every test (hidden ones too) and decides
-        # the points; what it says quotes nothing the student's code controls.
-        visible = run_once(visible_only(merged))
+        # Two passes when the lab has hidden tests.  The full pass runs every test (hidden ones
+        # too) and decides the points; what it says quotes nothing the student's code controls.
+        # The visible pass, in a fresh driver, sees the visible tests only: every message and
+        # note the student can read comes from it.  A full pass that passed every test with
+        # nothing to say leaves the visible pass nothing to add, so it is skipped (half the
+        # work for a correct submission).
         full = run_once(merged) if has_hidden_tests(tests) else None
+        visible = full if full is not None and is_clean(full, order) else run_once(visible_only(merged))
     except Exception as err:  # the driver failed to start, etc.
         return zero("grader_error", f"the autograder failed: {err.__class__.__name__}: {err}"[:2000])
-    outcomes, notes, problems = combine_passes(visible, full, [test_index[nbgrader_meta(c).get("grade_id")]
-                                                               for c in tests])
+    outcomes, notes, problems = combine_passes(visible, full, order)
     if not sandbox:
         notes.append("graded WITHOUT the OS sandbox (npulab grade --no-sandbox)")
     return SubmissionResult(status=worst(problems), outcomes=tuple(outcomes), notes=tuple(notes),
                             seconds=time.monotonic() - start, **common)
+
+
+def is_clean(run, order: list) -> bool:
+    """True when a notebook run passed every test cell of ``order`` (indices) and reported no
+    problem and no note: nothing a second, visible-only run could add to the feedback."""
+    return (not run.problems and not run.notes and not run.errors
+            and all(i in run.outcomes and run.outcomes[i].passed for i in order))
 
 
 def has_hidden_tests(tests) -> bool:
@@ -327,7 +340,7 @@ def combine_passes(visible, full, order: list) -> tuple[list, list, list]:
             message = whole.message
         else:
             message = whole.message if whole.message.startswith(_FIXED_PREFIXES) else HIDDEN_RUN_FAILED
-        outcomes.append(TestOutcome(whole.grade_id, whole.points, whole.passed, message))
+        outcomes.append(TestOutcome(whole.grade_id, whole.points, whole.passed, message, whole.detail))
     from npulab.i18n.messages import t
 
     notes = list(visible.notes)

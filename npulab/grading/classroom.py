@@ -11,10 +11,12 @@ layout and LMS exports that rename files work too).
 
 Layout of ``OUT_DIR``::
 
-    gradebook.csv            student, <grade_id>..., total, max, status
-    feedback/<student>.html  per-test result, message and points
+    gradebook.csv            student, <grade_id>..., total, max, status (+ manual_pending)
+    feedback/<student>.html  per-test result, message and points; written answers' marks
     summary.json             class statistics and the settings used
     results/<student>.json   the stored result of each student (what resuming reads)
+    gradebook.sqlite         results, written answers, manual marks, hidden-test detail
+                             (:mod:`npulab.grading.gradebook_db`; never deleted by a rerun)
 
 Every file is written atomically.  Each submission is graded in its own worker process
 (:func:`npulab.grading.worker.run_worker`), ``workers`` at a time, its student side in an
@@ -51,10 +53,12 @@ from npulab.grading.feedback import (
     dumps,
     feedback_html,
     gradebook_csv,
+    gradebook_rows_csv,
     shown,
     summary_dict,
     write_atomic,
 )
+from npulab.grading.gradebook_db import Gradebook, open_gradebook, written_questions
 from npulab.grading.outcome import is_test_cell
 from npulab.grading.release import nbgrader_meta
 from npulab.grading.worker import kill_group, run_worker
@@ -282,7 +286,8 @@ def check_seed(src_nb, seed) -> int | None:
 def grade_class(source, submissions_dir, out, *, cell_timeout: float = 60.0,
                 notebook_timeout: float | None = None, workers: int = 1, force: bool = False,
                 memory_mb: float = 2048.0, students=None, progress: bool = True, sandbox: bool = True,
-                seed: int | None = None, key_file=None, lang: str | None = None) -> ClassRun:
+                seed: int | None = None, key_file=None, lang: str | None = None,
+                dask: str | None = None, database: bool = True) -> ClassRun:
     """Grade every submission of one lab; write the gradebook, feedback and summary.
 
     Parameters
@@ -319,6 +324,16 @@ def grade_class(source, submissions_dir, out, *, cell_timeout: float = 60.0,
         HMAC key file for stored results; default ``~/.cache/npulab/grader.key``.
     lang : {"en", "ko"}, optional
         Language of the feedback pages; default from ``LANG`` (:mod:`npulab.i18n.messages`).
+    dask : str, optional
+        Address of a Dask scheduler (``tcp://host:8786``): each submission is graded by a
+        task on a worker, in that machine's sandbox, and its signed result is verified here
+        (:mod:`npulab.grading.cluster`); OUT is written here as in a local run.  ``workers``
+        is then at least the cluster's thread count.
+    database : bool, default True
+        Keep ``OUT/gradebook.sqlite`` (:mod:`npulab.grading.gradebook_db`): results and
+        written answers are upserted after every student (manual marks are never touched),
+        ``gradebook.csv`` gets a column per written question and the feedback pages show
+        the marks.  False only to measure its cost (``benchmarks/grading.py``).
 
     Returns
     -------
@@ -334,37 +349,54 @@ def grade_class(source, submissions_dir, out, *, cell_timeout: float = 60.0,
 
     Reference.of(source, cell_timeout=cell_timeout)  # the instructor's results, once, before forking
     subs, files = inventory(subs_dir, source.name, exclude=[out])
-    key = _check_isolation(sandbox, key_file, source, subs_dir, out)
+    # With --dask the sandbox is each worker's (checked by cluster.connect), not this machine's.
+    key = _check_isolation(sandbox and not dask, key_file, source, subs_dir, out)
     wanted = _check_students(students, subs, subs_dir)
     settings = {"cell_timeout": cell_timeout, "notebook_timeout": notebook_timeout, "memory_mb": memory_mb}
     plan = _plan(subs, out / "results", key, lab.sha256, settings, sandbox=sandbox, seed=seed, force=force,
                  wanted=wanted)
     results = plan.results
     reused = tuple(sorted(results))
+    book = _open_book(out, lab, source, lang, sandbox) if database else None
 
     def finish(result: SubmissionResult) -> None:
         result = _with_run_settings(result, sandbox, seed)
         results[result.student] = result
-        _store(out, key, result, lab.name, lang)
+        _store(out, key, result, lab.name, lang, book)
 
     def job(sub: Submission) -> SubmissionResult:
         if sub.path is None:
             return _missing(sub, source, lab.tests)
-        return run_worker({"source": str(source.resolve()), "submission": str(sub.path.absolute()),
-                           "student": sub.student, "cell_timeout": cell_timeout,
-                           "notebook_timeout": notebook_timeout, "memory_mb": memory_mb,
+        spec = {"student": sub.student, "cell_timeout": cell_timeout, "notebook_timeout": notebook_timeout,
+                "memory_mb": memory_mb, "sandbox": sandbox, "seed": seed}
+        if remote is not None:  # the files travel as bytes; the worker writes its own copies
+            return remote.grade(spec, path=sub.path, folder=sub.folder, student=sub.student, tests=lab.tests)
+        return run_worker({**spec, "source": str(source.resolve()), "submission": str(sub.path.absolute()),
                            "extra_dir": str(sub.folder.absolute()) if sub.folder else None,
-                           "exclude": [str(subs_dir.resolve()), str(out.resolve())],
-                           "sandbox": sandbox, "seed": seed}, active=active)
+                           "exclude": [str(subs_dir.resolve()), str(out.resolve())]}, active=active)
 
     active: set = set()
+    remote = None
+    if dask:  # connected last: nothing above can leave a client open
+        from npulab.grading.cluster import DaskGrader
+
+        remote = DaskGrader(dask, source=source, exclude=[subs_dir, out], key=key, sandbox=sandbox,
+                            points=lab.points)
+        workers = max(workers, remote.slots)
     try:
         graded = _run_all(plan.todo, job, finish, workers=workers, active=active,
-                          progress=progress, desc=f"grading {lab.name}")
+                          progress=progress, desc=f"grading {lab.name}",
+                          stop=remote.stop if remote is not None else None)
     finally:
-        _write_tables(out, lab.name, source, list(results.values()), lab.grade_ids, lab.points, settings,
-                      sandbox=sandbox, seed=seed, files=files, bad_signatures=plan.bad_signatures,
-                      has_manual=lab.has_manual)
+        if remote is not None:
+            remote.close()  # never raises: the tables below are written whatever happened
+        try:
+            _write_tables(out, lab.name, source, list(results.values()), lab.grade_ids, lab.points, settings,
+                          sandbox=sandbox, seed=seed, files=files, bad_signatures=plan.bad_signatures,
+                          has_manual=lab.has_manual, book=book)
+        finally:
+            if book is not None:
+                book.close()
     ordered = tuple(results[s] for s in sorted(results))
     return ClassRun(results=ordered, graded=tuple(sorted(graded)), reused=reused, out=out,
                     seconds=time.monotonic() - start, bad_signatures=tuple(sorted(plan.bad_signatures)))
@@ -488,17 +520,36 @@ def _plan(subs, store: Path, key: bytes, source_sha: str, settings: dict, *, san
     return plan
 
 
-def _store(out: Path, key: bytes, result: SubmissionResult, lab: str, lang) -> None:
-    """Write one student's signed result and feedback page (atomically)."""
+def _open_book(out: Path, lab: _Lab, source: Path, lang, sandbox: bool) -> Gradebook:
+    """The lab's gradebook database with the source's questions (rubrics, prompts, stubs)."""
+    book = open_gradebook(out)
+    try:
+        book.set_questions(written_questions(lab.nb))
+        book.set_info(lab=lab.name, source=str(source), lang=lang or "", sandbox=int(bool(sandbox)))
+    except BaseException:
+        book.close()
+        raise
+    return book
+
+
+def _store(out: Path, key: bytes, result: SubmissionResult, lab: str, lang, book: Gradebook | None = None) -> None:
+    """Write one student's signed result, gradebook rows and feedback page (atomically)."""
     from npulab.grading import signing
 
     write_atomic(out / "results" / f"{result_key(result.student)}.json", dumps(signing.sign(result.to_dict(), key)))
-    write_atomic(out / "feedback" / f"{result_key(result.student)}.html", feedback_html(result, lab, lang))
+    manual = None
+    if book is not None:
+        book.record_results([result])
+        manual = book.manual_scores(result.student)
+    write_atomic(out / "feedback" / f"{result_key(result.student)}.html",
+                 feedback_html(result, lab, lang, manual=manual))
 
 
-def _run_all(todo, job, finish, *, workers: int, active: set, progress: bool, desc: str) -> list[str]:
+def _run_all(todo, job, finish, *, workers: int, active: set, progress: bool, desc: str,
+             stop=None) -> list[str]:
     """Run ``job`` on every submission of ``todo`` (``workers`` at a time), ``finish`` each
-    result as it comes; on Ctrl-C/SIGTERM kill the running workers (pids in ``active``)."""
+    result as it comes; on Ctrl-C/SIGTERM kill the running workers (pids in ``active``) and
+    call ``stop()`` (a cluster cancels its tasks)."""
     bar = None
     if progress and todo:
         from tqdm.auto import tqdm
@@ -520,6 +571,8 @@ def _run_all(todo, job, finish, *, workers: int, active: set, progress: bool, de
         pool.shutdown(wait=False, cancel_futures=True)
         for pid in list(active):
             kill_group(pid)
+        if stop is not None:
+            stop()
         raise
     finally:
         pool.shutdown(wait=True)
@@ -577,10 +630,17 @@ def _load(path: Path, key: bytes):
 
 
 def _write_tables(out, lab, source, results, grade_ids, points, settings, *, sandbox=True, seed=None,
-                  files=(), bad_signatures=(), has_manual=False) -> None:
+                  files=(), bad_signatures=(), has_manual=False, book: Gradebook | None = None) -> None:
     from npulab import __version__
 
-    write_atomic(out / "gradebook.csv", gradebook_csv(results, grade_ids, sandbox=sandbox, manual=has_manual))
+    rows = None
+    if book is not None:
+        book.record_results(results)  # reused results too (a gradebook made after they were stored)
+        names = {res.student for res in results}
+        rows = [r for r in book.rows() if r["student"] in names]
+        write_atomic(out / "gradebook.csv", gradebook_rows_csv(book.columns(), rows, sandbox=sandbox))
+    else:
+        write_atomic(out / "gradebook.csv", gradebook_csv(results, grade_ids, sandbox=sandbox, manual=has_manual))
     summary = summary_dict(results, grade_ids, points, lab=lab, source=str(source),
                            source_sha256=sha256_of(source), settings=settings, npulab_version=__version__)
     summary["sandbox"] = bool(sandbox)
@@ -590,5 +650,62 @@ def _write_tables(out, lab, source, results, grade_ids, points, settings, *, san
     summary["files"] = list(files)
     summary["bad_signatures"] = sorted(bad_signatures)
     if has_manual:
-        summary["manual_pending_points"] = sum(r.manual_pending for r in results)
+        summary["manual_pending_points"] = (sum(r.manual_pending for r in results) if rows is None
+                                            else sum(r.get("manual_pending", 0.0) for r in rows))
     write_atomic(out / "summary.json", dumps(summary))
+
+
+def refresh_outputs(out, *, key_file=None) -> tuple[int, list[str]]:
+    """Write ``gradebook.csv``, every feedback page and ``summary.json``'s
+    ``manual_pending_points`` again from ``OUT/gradebook.sqlite`` (after ``npulab marks`` or
+    the grading page changed a mark).
+
+    Parameters
+    ----------
+    out : path-like
+        The output folder of ``npulab grade``.
+    key_file : path-like, optional
+        The HMAC key the results were stored with (as given to ``npulab grade``); a key
+        file that does not exist is a one-line ``ValueError`` (never a new key).
+
+    Returns
+    -------
+    (int, list of str)
+        Feedback pages written, and the students whose stored result did not verify
+        (their page is left as it was).
+    """
+    import json
+
+    from npulab.grading import signing
+
+    out = Path(out)
+    key_path = Path(key_file or os.environ.get("NPULAB_GRADER_KEY") or signing.DEFAULT_KEY).expanduser()
+    if not key_path.is_file():
+        raise ValueError(f"no grader key at {key_path}; pass --key-file as given to npulab grade")
+    key = signing.load_key(key_path, out=out)
+    with open_gradebook(out, create=False) as book:
+        info = book.info()
+        sandbox = info.get("sandbox", "1") != "0"
+        rows = book.rows()
+        has_written = bool(book.questions("written"))
+        write_atomic(out / "gradebook.csv", gradebook_rows_csv(book.columns(), rows, sandbox=sandbox))
+        written, bad = 0, []
+        lab, lang = info.get("lab", out.name), info.get("lang") or None
+        for student in book.students():
+            stored, _ = _load(out / "results" / f"{result_key(student)}.json", key)
+            if stored is None:
+                bad.append(student)
+                continue
+            write_atomic(out / "feedback" / f"{result_key(student)}.html",
+                         feedback_html(stored, lab, lang, manual=book.manual_scores(student)))
+            written += 1
+    summary_path = out / "summary.json"
+    if summary_path.is_file() and has_written:
+        try:
+            summary = json.loads(summary_path.read_text(encoding="utf-8"))
+        except ValueError:
+            summary = None
+        if isinstance(summary, dict):
+            summary["manual_pending_points"] = sum(r.get("manual_pending", 0.0) for r in rows)
+            write_atomic(summary_path, dumps(summary))
+    return written, bad

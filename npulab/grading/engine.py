@@ -268,8 +268,10 @@ class Proxy:
         self._session, self._name, self._deadline_of = session, name, deadline_of
         self._reference = reference  # npulab.grading.reference.Reference, or None
         self._forbid = forbid  # (rule as plain data, callback(Violation)) of the test's exercise, or None
+        self.last_call = None  # (time, args, kwargs) of the latest call: instructor-only detail
 
     def __call__(self, *args, **kwargs):
+        self.last_call = (time.monotonic(), args, kwargs)
         try:
             message = {"op": "call", "name": self._name, "args": wire.encode(list(args)),
                        "kwargs": wire.encode(dict(kwargs))}
@@ -508,6 +510,12 @@ def run_test(cell, session: Session, *, timeout: float, env: dict | None = None)
     return _run_test(cell, session, timeout=timeout, env=env)[0]
 
 
+def failure_message(cell, err: BaseException) -> str:
+    """What the student reads about test ``cell`` failing with ``err`` (the self-check's
+    words too): never test source, never hidden data."""
+    return _failure_message(cell, err)
+
+
 def _bound_at_top(source: str) -> set[str]:
     """Names a test cell binds (what later test cells may use, as in a notebook)."""
     bound = set()
@@ -555,7 +563,8 @@ def _run_test(cell, session: Session, *, timeout: float, env: dict | None = None
         if isinstance(err, KeyboardInterrupt):
             raise
         kind = "timeout" if isinstance(err, TestTimeout) or session.hung else "died" if session.dead else None
-        return fail(_failure_message(cell, err), kind)
+        outcome, kind = fail(_failure_message(cell, err), kind)
+        return _with_hidden_detail(outcome, cell, err, ns), kind
 
 
 def _bind_trusted(ns: dict, names: list, shared: dict, imports: dict) -> list:
@@ -662,6 +671,46 @@ def _failure_message(cell, err: BaseException) -> str:
     return text[:MAX_MESSAGE]
 
 
+#: Longest input list or failure text kept in a hidden failure's detail.  Units: characters.
+MAX_DETAIL = 2000
+
+
+def _with_hidden_detail(outcome: TestOutcome, cell, err: BaseException, ns: dict) -> TestOutcome:
+    """``outcome`` with the instructor-only ``detail`` of a failed HIDDEN test: which one,
+    the real error and failing line, and the latest call the test made to the notebook
+    (the inputs).  Stored in the gradebook database; never shown to students."""
+    import dataclasses
+
+    source = cell.source
+    filename = f"<npulab test {nbgrader_meta(cell).get('grade_id', '')}>"
+    lines = [n for frame, n in traceback.walk_tb(err.__traceback__) if frame.f_code.co_filename == filename]
+    hidden = [n for n in lines if n in hidden_lines(source)]
+    if not hidden:
+        return outcome
+    try:
+        text = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+    except Exception:  # noqa: BLE001 - a broken __str__ still leaves the class name
+        text = type(err).__name__
+    at = source.splitlines()[hidden[0] - 1].strip() if hidden[0] <= len(source.splitlines()) else ""
+    calls = [(v.last_call, k) for k, v in ns.items() if isinstance(v, Proxy) and v.last_call]
+    inputs = ""
+    if calls:
+        (_, args, kwargs), name = max(calls, key=lambda c: c[0][0])
+        shown_args = [_short_repr(a) for a in args] + [f"{k}={_short_repr(v)}" for k, v in kwargs.items()]
+        inputs = f"{name}({', '.join(shown_args)})"[:MAX_DETAIL]
+    detail = {"test": f"hidden test {hidden_test_number(source, hidden[0])}",
+              "message": f"{text} (at: {at})"[:MAX_DETAIL], "inputs": inputs}
+    return dataclasses.replace(outcome, detail=detail)
+
+
+def _short_repr(value) -> str:
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - the instructor's own test data; never fail over a repr
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
 # --------------------------------------------------------------------------- notebook run
 
 @dataclass
@@ -693,7 +742,7 @@ def _not_run(cell, why: str) -> TestOutcome:
 def run_notebook_cells(nb, session: Session, *, tests=None, cell_timeout: float = 60.0,
                        notebook_timeout: float = 600.0, max_output_bytes: int = 2 * 2**20,
                        test_env: dict | None = None, allow_from=None, test_cwd=None,
-                       reference=None, forbid=None, lang=None) -> NotebookRun:
+                       reference=None, on_cell=None, forbid=None, lang=None) -> NotebookRun:
     """Run ``nb``'s code cells in order: test cells here, the others in ``session``.
 
     ``tests`` is the set of cell indices that are graded tests (default: every
@@ -703,7 +752,8 @@ def run_notebook_cells(nb, session: Session, *, tests=None, cell_timeout: float 
     instructor's lab folder when grading: a test reads the lab's data files from there, never
     the student's copies).  ``reference`` (a :class:`npulab.grading.reference.Reference`)
     gives the instructor's function for a name: a student's result is checked against its
-    result's structure before the test sees it.  ``forbid`` (a
+    result's structure before the test sees it.  ``on_cell(index, cell)``, when given, is
+    called after each non-empty code cell (a progress bar).  ``forbid`` (a
     :class:`npulab.grading.forbid.ForbidPlan`; default: the rules in ``nb``'s own solution
     cells) says what each exercise may not use: an answer that uses it (the static check before
     its cell runs, or the run-time guard while its cell or its tests run) fails every test of
@@ -735,6 +785,8 @@ def run_notebook_cells(nb, session: Session, *, tests=None, cell_timeout: float 
                            {**context, "forbid": _test_rule(plan, cell)})
         else:
             _student_cell(run, index, cell, session, min(cell_timeout, left), _answer_rule(plan, nb, index, tests))
+        if on_cell is not None:
+            on_cell(index, cell)
     _apply_forbid(run, nb, tests, plan, lang)
     if session.output_bytes > max_output_bytes:
         run.problems.append("output_limit")

@@ -106,18 +106,90 @@ def gradebook_csv(results: list[SubmissionResult], grade_ids: list[str], *, sand
     return buf.getvalue()
 
 
+def gradebook_rows_csv(columns: list[str], rows: list[dict], *, sandbox: bool = True) -> str:
+    """The text of ``gradebook.csv`` from the gradebook database
+    (:meth:`npulab.grading.gradebook_db.Gradebook.columns` and ``rows``).
+
+    Like :func:`gradebook_csv` plus one column per written question (the mark; empty while
+    not graded yet or stale; 0 when left unanswered), ``total`` and ``max`` including them,
+    and ``manual_pending`` counting only answers still ungraded or stale.
+    """
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    header = list(columns) + (["sandbox"] if not sandbox else [])
+    writer.writerow([csv_safe(h) for h in header])
+    for row in rows:
+        cells = [row[c] for c in columns]
+        line = [c if isinstance(c, str) else "" if c is None else _fmt(float(c)) for c in cells]
+        line += ["off"] if not sandbox else []
+        writer.writerow([csv_safe(c) for c in line])
+    return buf.getvalue()
+
+
 def _short(text: str, lang: str = "en") -> str:
     text = str(text)
     return text if len(text) <= MAX_FEEDBACK else text[:MAX_FEEDBACK] + t("fb_cut", lang)
 
 
-def feedback_html(result: SubmissionResult, lab: str, lang: str | None = None) -> str:
+def feedback_html(result: SubmissionResult, lab: str, lang: str | None = None, *,
+                  manual: dict | None = None) -> str:
     """A self-contained HTML page of one student's results (a few KB a failing test at most).
 
     ``lang`` (``en``/``ko``; default from ``LANG``) picks the page's language
     (:mod:`npulab.i18n.messages`); test messages are shown as the tests wrote them.
+    ``manual`` (grade_id -> :class:`npulab.grading.gradebook_db.ManualScore`, from the
+    gradebook database) adds each written answer's mark and comment, or says it is not
+    graded yet, stale (changed since marked) or left unanswered; the score then includes
+    the marks.  Without it the written answers are listed as pending.  An outcome's
+    instructor-only ``detail`` is never shown.
     """
     lang = resolve_lang(lang)
+    if manual is not None and result.manual:
+        return _page(result, lab, lang, *_written_section(result, manual, lang))
+    return _page(result, lab, lang, *_pending_section(result, lang))
+
+
+def _pending_section(result: SubmissionResult, lang: str) -> tuple[str, str, str]:
+    """``(score line, written-answers HTML, extra)`` without marks: everything is pending."""
+    score = t("fb_score", lang, total=_fmt(result.total), max_score=_fmt(result.max_score))
+    if not result.manual:
+        return score, "", ""
+    items = "".join(
+        f"<h3>{html.escape(t('fb_manual_item', lang, gid=gid, points=_fmt(float(m.get('points', 0)))))}</h3>"
+        f"<pre style='white-space:pre-wrap'>{html.escape(str(m.get('answer', '')))}</pre>"
+        for gid, m in result.manual.items())
+    return (score, f"<h2>{html.escape(t('fb_manual_heading', lang))}</h2>{items}",
+            t("fb_manual_extra", lang, points=_fmt(result.manual_pending)))
+
+
+def _written_section(result: SubmissionResult, manual: dict, lang: str) -> tuple[str, str, str]:
+    """``(score line, written-answers HTML, extra)`` with the gradebook's marks."""
+    items, earned, top, waiting = [], 0.0, 0.0, 0.0
+    for gid, score in manual.items():
+        top += score.max_points
+        kw = {"gid": gid, "max_points": _fmt(score.max_points)}
+        if score.state == "graded":
+            head = t("fb_written_graded", lang, points=_fmt(score.points), **kw)
+            earned += score.points
+        elif score.state == "stub":
+            head = t("fb_written_stub", lang, **kw)
+        else:
+            head = t("fb_written_stale" if score.state == "stale" else "fb_written_pending", lang, **kw)
+            waiting += score.max_points
+        answer = str((result.manual.get(gid) or {}).get("answer", ""))
+        comment = ""
+        if score.state == "graded" and score.mark is not None and score.mark.comment:
+            comment = (f"<p><b>{html.escape(t('fb_written_comment', lang, comment=''))}</b>"
+                       f"{html.escape(_short(score.mark.comment, lang))}</p>")
+        items.append(f"<h3>{html.escape(head)}</h3><pre style='white-space:pre-wrap'>{html.escape(answer)}</pre>"
+                     f"{comment}")
+    total, most = result.total + earned, result.max_score + top
+    line = t("fb_score", lang, total=_fmt(total), max_score=_fmt(most))
+    extra = t("fb_written_to_grade", lang, points=_fmt(waiting)) if waiting else ""
+    return line, f"<h2>{html.escape(t('fb_written_heading', lang))}</h2>{''.join(items)}", extra
+
+
+def _page(result: SubmissionResult, lab: str, lang: str, score: str, manual: str, extra: str) -> str:
     rows = []
     for o in result.outcomes:
         mark, colour = (t("fb_passed", lang), "#2e7d32") if o.passed else (t("fb_failed", lang), "#c62828")
@@ -126,13 +198,6 @@ def feedback_html(result: SubmissionResult, lab: str, lang: str | None = None) -
                     f"<td style='color:{colour};font-weight:bold'>{mark}</td>"
                     f"<td>{_fmt(o.score)} / {_fmt(o.points)}</td><td><code>{detail}</code></td></tr>")
     notes = "".join(f"<li>{html.escape(_short(n, lang))}</li>" for n in result.notes[:20])
-    manual = ""
-    if result.manual:
-        items = "".join(
-            f"<h3>{html.escape(t('fb_manual_item', lang, gid=gid, points=_fmt(float(m.get('points', 0)))))}</h3>"
-            f"<pre style='white-space:pre-wrap'>{html.escape(str(m.get('answer', '')))}</pre>"
-            for gid, m in result.manual.items())
-        manual = f"<h2>{html.escape(t('fb_manual_heading', lang))}</h2>{items}"
     status = html.escape(result.status)
     explain = html.escape(t(f"status_{result.status}", lang) if f"status_{result.status}" in MESSAGES else "")
     return f"""<!DOCTYPE html>
@@ -141,8 +206,7 @@ def feedback_html(result: SubmissionResult, lab: str, lang: str | None = None) -
 td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}}</style></head>
 <body>
 <h1>{html.escape(t("fb_title", lang, lab=lab, student=result.student))}</h1>
-<p><b>{t("fb_score", lang, total=_fmt(result.total), max_score=_fmt(result.max_score))}</b>{
-    t("fb_manual_extra", lang, points=_fmt(result.manual_pending)) if result.manual else ""}.
+<p><b>{html.escape(score)}</b>{html.escape(extra)}.
 {t("fb_status", lang, status=status, explain=explain)}</p>
 {f"<ul>{notes}</ul>" if notes else ""}
 <table><tr><th>{t("fb_head_test", lang)}</th><th>{t("fb_head_result", lang)}</th><th>{

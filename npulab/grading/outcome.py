@@ -5,7 +5,7 @@ earns its ``points`` when it runs to completion, and nothing otherwise.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from npulab.grading.release import nbgrader_meta
 
@@ -20,6 +20,9 @@ class TestOutcome:
     points: float
     passed: bool
     message: str = ""
+    #: Instructor-only detail of a failed hidden test (``test``, ``message``, ``inputs``): stored
+    #: in the gradebook database, never shown to students.
+    detail: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def score(self) -> float:

@@ -237,7 +237,8 @@ def release(src, dst, *, seed: int | None = None, lang: str = "en") -> list[Path
     layout) or a single ``.ipynb`` file (then ``dst`` is a folder or a file name).
     ``seed`` stamps the course seed's fingerprint into each notebook.  ``lang="ko"`` takes
     the Markdown from the translation catalogs ``src/i18n/ko/`` (:mod:`npulab.i18n.notebooks`)
-    and writes Korean stub messages; code cells and tests are the English ones.
+    and writes Korean stub messages and test-cell messages (:mod:`npulab.i18n.assertions`);
+    code and what the tests check are the English ones.
     """
     src, dst = Path(src), Path(dst)
     from npulab.i18n.messages import normalize_lang
@@ -285,7 +286,7 @@ def _release_file(path: Path, target: Path, seed: int | None = None, lang: str =
         nb = nbformat.read(path, as_version=4)
     except Exception as err:  # nbformat raises several types for bad JSON
         raise ValueError(f"{path}: not a readable notebook ({err.__class__.__name__}: {err})") from None
-    if lang != "en":  # prose from the translation catalog (npulab.i18n); code and tests stay as they are
+    if lang != "en":  # prose and test messages from the translation catalog (npulab.i18n); code stays
         from npulab.i18n.notebooks import localize_for_release
 
         nb = localize_for_release(nb, path, lang)

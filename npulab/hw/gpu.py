@@ -199,6 +199,26 @@ class GpuConfig:
         return self.idle_power_w
 
 
+def measured_beside(measured, base_dir) -> str:
+    """``measured`` (comma-separated data files) with each relative name that exists in
+    ``base_dir`` (the preset file's folder) made absolute; other names are left as written
+    (absolute, or relative to ``datasets/``).  A calibrated preset names its data file
+    relative to itself, so the two can be moved together.
+
+    >>> measured_beside("h100_measured.json", "/nonexistent")
+    'h100_measured.json'
+    """
+    from pathlib import Path
+
+    parts = []
+    for part in str(measured).split(","):
+        part = part.strip()
+        cand = Path(base_dir) / part
+        parts.append(str(cand.resolve()) if part and not Path(part).is_absolute()
+                     and cand.exists() else part)
+    return ", ".join(p for p in parts if p)
+
+
 def gpu_config_from_dict(d, origin: str = "preset", base_dir=None) -> GpuConfig:
     """A :class:`GpuConfig` from a preset's ``gpu:`` mapping (plus the preset's ``name``).
 
@@ -208,7 +228,6 @@ def gpu_config_from_dict(d, origin: str = "preset", base_dir=None) -> GpuConfig:
     """
     import dataclasses
     from collections.abc import Mapping
-    from pathlib import Path
 
     if not isinstance(d, Mapping):
         raise ValueError(f"{origin}: gpu must be a mapping of GpuConfig fields; got {d!r}")
@@ -227,17 +246,12 @@ def gpu_config_from_dict(d, origin: str = "preset", base_dir=None) -> GpuConfig:
             except ValueError:
                 pass
     if base_dir is not None and params.get("measured"):
-        parts = []
-        for part in str(params["measured"]).split(","):
-            part = part.strip()
-            cand = Path(base_dir) / part
-            parts.append(str(cand.resolve()) if part and not Path(part).is_absolute()
-                         and cand.exists() else part)
-        params["measured"] = ", ".join(p for p in parts if p)
+        params["measured"] = measured_beside(params["measured"], base_dir)
     try:
         return GpuConfig(**params)
     except (TypeError, ValueError) as err:
         raise ValueError(f"{origin}: {str(err).splitlines()[0]}") from None
 
 
-__all__ = ["GpuConfig", "GPU_PRECISIONS", "gpu_config_from_dict", "DATASHEETS", "datasheet"]
+__all__ = ["GpuConfig", "GPU_PRECISIONS", "gpu_config_from_dict", "measured_beside", "DATASHEETS",
+           "datasheet"]

@@ -6,11 +6,12 @@ or lecture and language, that pair each English unit with its translation and th
 the English it was made from:
 
 * labs: ``solutions/i18n/ko/NN_name.yaml``, keyed by the notebook cell id (stable across
-  edits; the authoring tools derive it from the grade id).  Only Markdown cells are
-  translated; code, tests, grade ids and points are the English ones, so a Korean release
-  grades exactly like the English release (:mod:`npulab.i18n.notebooks`).
-  ``npulab release solutions labs`` writes ``labs/ko/`` beside the English labs
-  (``--lang ko`` alone writes only them).
+  edits; the authoring tools derive it from the grade id).  Markdown cells are translated
+  whole; of the code, only the messages of the test cells (assertion messages, raised
+  errors: :mod:`npulab.i18n.assertions`), so a Korean release's tests check exactly what the
+  English ones check, and the autograder grades every submission from the English source
+  (:mod:`npulab.i18n.notebooks`).  ``npulab release solutions labs`` writes ``labs/ko/``
+  beside the English labs (``--lang ko`` alone writes only them).
 * lecture notes: ``course/lectures/i18n/ko/NN_name.yaml``, keyed by the digest of each
   paragraph-sized block, so an edit to one English paragraph makes only that block stale;
   ``course/lectures/ko/NN_name.md`` is generated from it (:mod:`npulab.i18n.lectures`).

@@ -5,8 +5,10 @@ Commands (``--lang ko`` is the default; targets default to every ``solutions/*.i
 
 ``status [--show] [TARGET ...]``
     Per lab/lecture: how many prose units are up to date, stale (English changed after
-    translation) or missing.  ``--show`` prints the English of each unit to (re)translate
-    and, for a stale one, its old translation.  Exit code 1 when anything is incomplete.
+    translation) or missing; per lab also how many test-cell messages (assertion messages,
+    raised errors: :mod:`npulab.i18n.assertions`) are translated, missing or invalid.
+    ``--show`` prints the English of each unit to (re)translate and, for a stale one, its old
+    translation.  Exit code 1 when anything is incomplete.
 ``export [TARGET ...] > work.yaml``
     The same work list as a YAML file to fill in (``ko:`` of each item, pre-filled with the
     old translation of a stale unit).
@@ -26,8 +28,8 @@ from pathlib import Path
 
 import yaml
 
+from npulab.i18n import assertions, lectures, notebooks
 from npulab.i18n import catalog as cat
-from npulab.i18n import lectures, notebooks
 from npulab.i18n.messages import normalize_lang
 
 
@@ -68,6 +70,16 @@ def work_items(path: Path, lang: str) -> tuple[object, list[dict]]:
                     "English translated", "English now", lineterm="", n=1))
             items.append(item)
         items.sort(key=lambda it: list(by_id).index(it["key"]))
+        english = assertions.notebook_messages(nb)
+        messages = data.get("messages") or {}
+        for key in status.messages_missing + status.messages_invalid:
+            old = (messages.get(key) or {}).get(lang) if key in status.messages_invalid else None
+            item = {"file": str(path), "kind": "message", "key": key,
+                    "state": "invalid" if old else "missing", "en_sha256": key, "en": english[key],
+                    lang: str(old or "")}
+            if old:
+                item["problem"] = assertions.translation_problem(english[key], old)
+            items.append(item)
         return status, items
     data = cat.load(lectures.catalog_path(path, lang))
     lstatus = lectures.lecture_status(path.read_text(encoding="utf-8"), data, lang, name=path.name)
@@ -98,12 +110,26 @@ def cmd_status(args) -> int:
         total = ok + stale + missing
         flag = "complete" if not stale and not missing else "INCOMPLETE"
         extra = f", {orphans} orphaned" if orphans else ""
+        msgs = ""
+        if isinstance(status, notebooks.NotebookStatus):
+            m_ok, m_missing = len(status.messages_ok), len(status.messages_missing)
+            m_invalid = len(status.messages_invalid)
+            m_todo = m_missing + m_invalid
+            incomplete += m_todo
+            flag = "complete" if not stale and not missing and not m_todo else "INCOMPLETE"
+            msgs = (f"\n{'':<44} {lang}  {m_ok:>3}/{m_ok + m_todo:<3} test messages translated, "
+                    f"{m_missing} missing" + (f", {m_invalid} invalid" if m_invalid else "")
+                    + (f", {len(status.messages_orphans)} orphaned" if status.messages_orphans else ""))
         print(f"{str(path):<44} {lang}  {ok:>3}/{total:<3} {unit} up to date, {stale} stale, "
-              f"{missing} missing{extra}  {flag}")
+              f"{missing} missing{extra}  {flag}{msgs}")
         incomplete += stale + missing
         if args.show:
             for item in items:
-                print(f"\n--- {item['state']}: {item['file']} [{item['key']}] en_sha256={item['en_sha256']}")
+                kind = "test message " if item.get("kind") == "message" else ""
+                print(f"\n--- {kind}{item['state']}: {item['file']} [{item['key']}] "
+                      f"en_sha256={item['en_sha256']}")
+                if item.get("problem"):
+                    print(f"--- problem: {item['problem']}")
                 print(item["en"])
                 if item.get("en_diff"):
                     print("--- what changed in the English since it was translated:")
@@ -135,11 +161,18 @@ def cmd_import(args) -> int:
         raise ValueError(f"{work}: expected a list of work items (from `python -m npulab.i18n export`)")
     lang = normalize_lang(args.lang)
     per_file: dict[str, dict] = {}
+    per_file_messages: dict[str, dict] = {}
     for item in items:
         text = item.get(lang)
         if not isinstance(text, str) or not text.strip():
             continue
+        if item.get("kind") == "message":
+            per_file_messages.setdefault(item["file"], {})[str(item["key"])] = text
+            continue
         per_file.setdefault(item["file"], {})[str(item["key"])] = (str(item["en_sha256"]), text)
+    for file, messages in per_file_messages.items():
+        notebooks.update_messages(Path(file), lang, messages)
+        print(f"{file}: {len(messages)} test message translation(s) stored")
     for file, translations in per_file.items():
         path = Path(file)
         if path.suffix == ".ipynb":

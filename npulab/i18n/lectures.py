@@ -15,7 +15,12 @@ A lecture note is split into *blocks*: runs of non-blank lines (a fenced code bl
 
 Keying by the English text's digest means an edit to one English paragraph makes exactly
 that block untranslated, and nothing else moves.  Blocks with nothing to translate (code
-fences, display equations, rules) are copied as they are and have no entry.  The catalog
+fences, display equations, rules) are copied as they are and have no entry, unless they
+carry English a reader reads (issue 29): a code fence with an English ``#`` comment, or a
+display equation with English words in ``\text{...}`` outside a subscript.  Those are
+translated too, and their translation must keep the code (the lines without their comments)
+or the mathematics (the equation without its ``\text{...}`` contents) exactly:
+:func:`same_code`.  The catalog
 keeps blocks in document order, so :func:`lecture_status` can align an untranslated block
 with the entry it replaced (a *stale* block; its old translation is the starting point).
 
@@ -36,6 +41,9 @@ from npulab.i18n.messages import normalize_lang
 CATALOG_DIR = "i18n"
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _RULE = re.compile(r"^\s*([-*_])(\s*\1){2,}\s*$")
+#: A ``#`` comment in a code fence with an English word, or English words in ``\text{...}``.
+_COMMENT = re.compile(r"(?:^|\s)#\s*[^\n]*?\b[a-z]{3,}\b")
+_TEXT = re.compile(r"\\text\{([^{}]*)\}")
 
 
 @dataclass(frozen=True)
@@ -61,12 +69,41 @@ def _is_prose(lines: list[str]) -> bool:
     if not re.search(r"[A-Za-z가-힣]", text):
         return False
     if _FENCE.match(lines[0]) and _FENCE.match(lines[-1]) and len(lines) > 1:
-        return False  # a whole fenced code block
+        # a whole fenced code block: translated only for its English comments
+        return any(_COMMENT.search(line) for line in lines[1:-1])
     if text.startswith("$$") and text.endswith("$$") and text.count("$$") == 2:
-        return False  # a display equation on its own
+        # a display equation: translated only for English words in \text{...} (not subscripts)
+        # (an under/overbrace's label is prose, not a subscript)
+        return any(re.search(r"[a-z]{3,}", m.group(1)) for m in _TEXT.finditer(text)
+                   if not re.search(r"_\{?\s*$", text[: m.start()])
+                   or re.search(r"\\(under|over)brace\{[^{}]*\}[_^]\{?\s*$", text[: m.start()]))
     if len(lines) == 1 and _RULE.match(lines[0]):
         return False
     return not text.startswith("<!--")
+
+
+def _code_part(text: str) -> str:
+    r"""A block without what a translator may change (comments, ``\text{...}`` contents)."""
+    lines = text.split("\n")
+    if len(lines) > 1 and _FENCE.match(lines[0]):
+        return "\n".join(re.sub(r"(^|\s)#.*$", r"\1#", line).rstrip() for line in lines)
+    return _TEXT.sub(r"\\text{}", text)
+
+
+def same_code(english: str, translated: str) -> bool:
+    r"""Whether a translated code fence or display equation keeps the English code/maths.
+
+    Prose blocks (neither a fence nor a ``$$`` equation) always pass.
+
+    >>> same_code("```\nx = 1  # one\n```", "```\nx = 1  # 하나\n```")
+    True
+    >>> same_code("$$a = b \\text{ bytes}$$", "$$a = 2b \\text{ 바이트}$$")
+    False
+    """
+    text = english.strip()
+    if not (_FENCE.match(text) or (text.startswith("$$") and text.endswith("$$"))):
+        return True
+    return _code_part(english.strip()) == _code_part(str(translated).strip())
 
 
 def split_blocks(text: str) -> list:

@@ -74,8 +74,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ko": "공개 테스트를 모두 통과했습니다. 비공개 테스트는 교수자의 자동 채점기가 실행합니다.",
     },
     "check_fix_first": {
-        "en": "Fix the first failing test, save (Ctrl-S), and run the check again.",
-        "ko": "처음 실패한 테스트부터 고치고, 저장(Ctrl-S)한 뒤 다시 점검하세요.",
+        "en": "Fix the first failing test ({test}), save (Ctrl-S), and run the check again.",
+        "ko": "처음 실패한 테스트부터({test}) 고치고, 저장(Ctrl-S)한 뒤 다시 점검하세요.",
     },
     "check_test_restored": {
         "en": "test cell '{gid}' was modified; the released test ran instead",
@@ -250,6 +250,296 @@ MESSAGES: dict[str, dict[str, str]] = {
     "cli_grade_lang": {
         "en": "language of the feedback pages: en or ko (default: each submission's language, else LANG)",
         "ko": "피드백 페이지 언어: en 또는 ko (기본값: 각 제출물의 언어, 없으면 LANG 환경 변수)",
+    },
+    # --- selfdask ---
+    "check_exercise": {"en": "Exercise {n}: {name} — {gid}", "ko": "연습문제 {n}: {name} — {gid}"},
+    "check_question": {"en": "Question {n}: {gid}", "ko": "서술형 문제 {n}: {gid}"},
+    "mark_written": {"en": "WRITTEN", "ko": "서술형"},
+    "check_written": {
+        "en": "{points} pts, graded by your instructor",
+        "ko": "{points}점, 교수자가 채점합니다",
+    },
+    "check_written_blank": {
+        "en": "{points} pts, graded by your instructor — not answered yet (still YOUR ANSWER HERE in the "
+              "saved file)",
+        "ko": "{points}점, 교수자가 채점합니다 — 아직 답하지 않음(저장된 파일에 YOUR ANSWER HERE가 그대로 "
+              "있음)",
+    },
+    "check_header_written": {
+        "en": "; {points} more points of written answers are graded by your instructor",
+        "ko": "; 서술형 답안 {points}점은 교수자가 따로 채점합니다",
+    },
+    "check_not_run_yet": {
+        "en": "not run in this kernel yet ({error}): run the exercise's cell, then check again",
+        "ko": "이 커널에서 아직 실행하지 않음({error}): 연습문제 셀을 실행한 뒤 다시 점검하세요",
+    },
+    "check_fix_first_kernel": {
+        "en": "Fix the first failing test ({test}), run its cell again, and run the check again.",
+        "ko": "처음 실패한 테스트부터({test}) 고치고, 그 셀을 다시 실행한 뒤 다시 점검하세요.",
+    },
+    "check_finish_todo": {
+        "en": "No test failed; finish the exercises marked TODO and run the check again.",
+        "ko": "실패한 테스트는 없습니다. 미완으로 표시된 연습문제를 마친 뒤 다시 점검하세요.",
+    },
+    "check_checked_kernel": {
+        "en": "Checked: the answers in this kernel (the cells you ran, saved or not) against the released "
+              "tests of {path}; written answers as saved at {saved}.",
+        "ko": "점검 대상: 이 커널의 답(저장 여부와 관계없이 실행한 셀)을 {path}의 배포된 테스트로 점검했습니다. "
+              "서술형 답안은 {saved}에 저장된 내용 기준입니다.",
+    },
+    "check_checked_file": {
+        "en": "Checked: the saved file {path} (saved {saved}), run top to bottom in a fresh process; "
+              "unsaved changes are not included.",
+        "ko": "점검 대상: 저장된 파일 {path}({saved} 저장)을 새 프로세스에서 처음부터 끝까지 실행했습니다. "
+              "저장하지 않은 변경은 포함되지 않습니다.",
+    },
+    "check_progress": {"en": "self-check", "ko": "자가 점검"},
+    "cli_grade_dask": {
+        "en": "grade on an existing Dask cluster (scheduler address, e.g. tcp://10.0.0.5:8786): each "
+              "submission in a worker's sandbox, results signed and gathered into OUT",
+        "ko": "기존 Dask 클러스터에서 채점(스케줄러 주소, 예: tcp://10.0.0.5:8786): 각 제출물을 워커의 "
+              "샌드박스에서 채점하고, 서명된 결과를 OUT에 모음",
+    },
+    # --- gradebook ---
+    "fb_written_heading": {"en": "Written answers", "ko": "서술형 답안"},
+    "fb_written_graded": {
+        "en": "{gid}: {points} / {max_points} points, graded by your instructor",
+        "ko": "{gid}: {points} / {max_points}점, 교수자 채점",
+    },
+    "fb_written_pending": {
+        "en": "{gid} ({max_points} points): not graded yet",
+        "ko": "{gid} ({max_points}점): 아직 채점되지 않음",
+    },
+    "fb_written_stale": {
+        "en": "{gid} ({max_points} points): your answer changed after it was marked; it will be marked again",
+        "ko": "{gid} ({max_points}점): 채점한 뒤 답안이 바뀌어 다시 채점할 예정",
+    },
+    "fb_written_stub": {
+        "en": "{gid}: 0 / {max_points} points, left unanswered",
+        "ko": "{gid}: 0 / {max_points}점, 답하지 않음",
+    },
+    "fb_written_comment": {"en": "Comment: {comment}", "ko": "의견: {comment}"},
+    "fb_written_to_grade": {
+        "en": " ({points} points of written answers still to be graded)",
+        "ko": " (서술형 답안 {points}점은 아직 채점 전)",
+    },
+    "grade_stopped": {
+        "en": "npulab grade: stopped; the gradebook of what is finished is in {out} (run the same "
+              "command again to resume)",
+        "ko": "npulab grade: 중단됨; 끝난 채점 결과는 {out}에 있음 (같은 명령을 다시 실행하면 이어서 채점)",
+    },
+    "grade_stopped_force": {
+        "en": "npulab grade: stopped; the gradebook of what is finished is in {out} (to resume, run the "
+              "same command again WITHOUT --force: with --force every student is graded again)",
+        "ko": "npulab grade: 중단됨; 끝난 채점 결과는 {out}에 있음 (이어서 채점하려면 --force 없이 같은 "
+              "명령을 다시 실행; --force를 붙이면 모든 학생을 처음부터 다시 채점)",
+    },
+    "grade_written_pending": {
+        "en": "written answers: {pending} still to grade (npulab marks {out} --help)",
+        "ko": "서술형 답안: 채점할 답안 {pending}개 남음 (npulab marks {out} --help)",
+    },
+    "cli_marks_help": {
+        "en": "enter, import, export or list manual marks of written answers",
+        "ko": "서술형 답안의 수동 점수를 입력, 가져오기, 내보내기 또는 조회",
+    },
+    "cli_marks_description": {
+        "en": "Manual marks live in OUT/gradebook.sqlite; no npulab grade run deletes one. After a change "
+              "gradebook.csv and the feedback pages are written again. A mark whose answer changed since "
+              "is stale: shown, counted as pending.",
+        "ko": "수동 점수는 OUT/gradebook.sqlite에 저장되며 npulab grade를 다시 실행해도 지워지지 않는다. "
+              "점수를 바꾸면 gradebook.csv와 피드백 페이지를 다시 쓴다. 채점 뒤 답안이 바뀐 점수는 "
+              "stale로 표시되고 채점 대기로 센다.",
+    },
+    "cli_marks_out": {
+        "en": "the output folder of npulab grade",
+        "ko": "npulab grade의 출력 폴더",
+    },
+    "cli_marks_student": {"en": "student id", "ko": "학생 ID"},
+    "cli_marks_grade_id": {"en": "grade_id of the written question", "ko": "서술형 문항의 grade_id"},
+    "cli_marks_points": {
+        "en": "points, 0 to the question's maximum",
+        "ko": "점수 (0부터 문항 만점까지)",
+    },
+    "cli_marks_comment": {"en": "comment shown to the student", "ko": "학생에게 보이는 의견"},
+    "cli_marks_grader": {
+        "en": "who gives the mark (default: your login name)",
+        "ko": "채점자 이름 (기본값: 로그인 이름)",
+    },
+    "cli_marks_import": {
+        "en": "read marks from a CSV file (columns student,grade_id,points,comment)",
+        "ko": "CSV 파일에서 점수 읽기 (열: student,grade_id,points,comment)",
+    },
+    "cli_marks_export": {
+        "en": "write every mark to a CSV file (student,grade_id,points,comment,grader,marked_at,state)",
+        "ko": "모든 점수를 CSV 파일로 쓰기 (student,grade_id,points,comment,grader,marked_at,state)",
+    },
+    "cli_marks_failures": {
+        "en": "show one student's failed hidden tests (message and inputs; instructor only)",
+        "ko": "한 학생의 실패한 비공개 테스트 보기 (메시지와 입력; 교수자 전용)",
+    },
+    "cli_marks_key_file": {
+        "en": "HMAC key of the stored results, as given to npulab grade",
+        "ko": "저장된 결과의 HMAC 키 (npulab grade에 준 것과 같게)",
+    },
+    "cli_gradebook_help": {
+        "en": "course totals over several graded labs, exported for a spreadsheet, Canvas or Moodle",
+        "ko": "여러 실습의 채점 결과를 합친 강좌 성적 (스프레드시트, Canvas, Moodle 형식으로 내보내기)",
+    },
+    "cli_gradebook_outs": {
+        "en": "output folders of npulab grade, one per lab",
+        "ko": "npulab grade의 출력 폴더 (실습마다 하나)",
+    },
+    "cli_gradebook_weights": {
+        "en": "YAML file: lab name -> weight (default: every lab weighs 1)",
+        "ko": "YAML 파일: 실습 이름 -> 가중치 (기본값: 모든 실습 가중치 1)",
+    },
+    "cli_gradebook_export": {
+        "en": "write FILE in LAYOUT ({layouts})",
+        "ko": "FILE을 LAYOUT 형식({layouts})으로 쓰기",
+    },
+    "cli_gradebook_roster": {
+        "en": "CSV: student plus any of name, canvas_id, sis_user_id, sis_login_id, section, email, idnumber",
+        "ko": "CSV: student 열과 name, canvas_id, sis_user_id, sis_login_id, section, email, idnumber 중 필요한 열",
+    },
+    # --- formgrade --- (npulab formgrade: the grading page, npulab.grading.formgrade)
+    "cli_formgrade_help": {
+        "en": "grade the written answers of a graded class in the browser (local web page)",
+        "ko": "채점된 수업의 서술형 답안을 브라우저에서 채점 (로컬 웹 페이지)",
+    },
+    "cli_formgrade_description": {
+        "en": "Serve the grading page of OUT on 127.0.0.1: each written question with every "
+              "student's answer beside the rubric, points and comment saved to OUT's gradebook "
+              "database as you type. Open the printed URL (it carries a secret token); Ctrl-C "
+              "stops the server.",
+        "ko": "OUT의 채점 페이지를 127.0.0.1에서 제공한다. 서술형 문항마다 모든 학생의 답안을 채점 기준 옆에 "
+              "보여 주고, 입력한 점수와 의견은 즉시 OUT의 성적 데이터베이스에 저장된다. 출력된 URL(비밀 토큰 포함)을 "
+              "여세요. Ctrl-C로 서버를 멈춘다.",
+    },
+    "cli_formgrade_out": {
+        "en": "output folder of `npulab grade` (its gradebook database, gradebook.sqlite)",
+        "ko": "`npulab grade`의 출력 폴더 (성적 데이터베이스 gradebook.sqlite가 있는 곳)",
+    },
+    "cli_formgrade_port": {
+        "en": "port on 127.0.0.1 (default 0: a free port)",
+        "ko": "127.0.0.1의 포트 (기본값 0: 비어 있는 포트)",
+    },
+    "cli_formgrade_anonymous": {
+        "en": "hide student ids: show stable pseudonyms (anon-xxxxxxxx) instead",
+        "ko": "학생 ID를 숨기고 고정된 가명(anon-xxxxxxxx)으로 표시",
+    },
+    "cli_formgrade_grader": {
+        "en": "grader name stored with each mark (default: your login name)",
+        "ko": "각 점수와 함께 저장할 채점자 이름 (기본값: 로그인 이름)",
+    },
+    "cli_formgrade_lang": {
+        "en": "language of the page: en or ko (default: LANG)",
+        "ko": "페이지 언어: en 또는 ko (기본값: LANG 환경 변수)",
+    },
+    "cli_formgrade_key_file": {
+        "en": "HMAC key of the stored results, as given to npulab grade (to rewrite gradebook.csv "
+              "and the feedback pages on exit)",
+        "ko": "npulab grade에 준 저장 결과의 HMAC 키 (종료할 때 gradebook.csv와 피드백 페이지를 "
+              "다시 쓰는 데 사용)",
+    },
+    "fg_refreshed": {
+        "en": "{saved} mark(s) saved; {csv} and {pages} feedback page(s) written again",
+        "ko": "점수 {saved}개 저장, {csv}와 피드백 페이지 {pages}개를 다시 썼습니다",
+    },
+    "fg_not_refreshed": {
+        "en": "marks are saved in {out}/gradebook.sqlite, but gradebook.csv and the feedback were "
+              "not written again ({error}); start formgrade with --key-file as given to npulab "
+              "grade, then stop it",
+        "ko": "점수는 {out}/gradebook.sqlite에 저장되었지만 gradebook.csv와 피드백은 다시 쓰지 "
+              "못했습니다 ({error}). npulab grade에 준 --key-file로 formgrade를 다시 시작한 뒤 "
+              "멈추세요",
+    },
+    "fg_refresh_bad": {
+        "en": "{n} feedback page(s) NOT rewritten: their stored result did not verify "
+              "(regrade them)",
+        "ko": "피드백 페이지 {n}개는 다시 쓰지 않았습니다: 저장된 결과의 서명이 맞지 않음 (재채점 필요)",
+    },
+    "fg_no_out": {
+        "en": "output folder not found: {out}",
+        "ko": "출력 폴더를 찾을 수 없습니다: {out}",
+    },
+    "fg_bad_port": {
+        "en": "--port must be 0..65535; got {port}",
+        "ko": "--port는 0..65535 사이여야 합니다. 입력값: {port}",
+    },
+    "fg_serving": {
+        "en": "grading page (open in your browser; the token is a password): {url}\n"
+              "Ctrl-C stops it.",
+        "ko": "채점 페이지 (브라우저에서 여세요. 토큰은 비밀번호와 같습니다): {url}\nCtrl-C로 멈춥니다.",
+    },
+    "fg_serving_anonymous": {
+        "en": "anonymous mode: students are shown by pseudonym",
+        "ko": "익명 모드: 학생을 가명으로 표시합니다",
+    },
+    "fg_stopped": {"en": "grading page stopped", "ko": "채점 페이지를 멈췄습니다"},
+    "fg_title": {"en": "Grading {lab}", "ko": "{lab} 채점"},
+    "fg_anonymous": {"en": "anonymous", "ko": "익명"},
+    "fg_questions": {"en": "Written questions", "ko": "서술형 문항"},
+    "fg_no_written": {
+        "en": "This lab has no written questions.",
+        "ko": "이 실습에는 서술형 문항이 없습니다.",
+    },
+    "fg_question": {"en": "Question", "ko": "문항"},
+    "fg_points_head": {"en": "Points", "ko": "배점"},
+    "fg_progress_head": {"en": "Progress", "ko": "진행"},
+    "fg_progress": {"en": "{graded} of {total} graded", "ko": "{total}개 중 {graded}개 채점됨"},
+    "fg_students_head": {"en": "Hidden-test failures by student", "ko": "학생별 비공개 테스트 실패"},
+    "fg_students_note": {
+        "en": "For the instructor only: the failure message and inputs of each hidden test a "
+              "student failed (feedback pages never show them).",
+        "ko": "교수자 전용: 학생이 실패한 비공개 테스트마다 실패 메시지와 입력값 (피드백 페이지에는 "
+              "표시되지 않습니다).",
+    },
+    "fg_worth": {"en": "{points} points", "ko": "{points}점"},
+    "fg_keys": {
+        "en": "Keys: j / k or the down / up arrows: next / previous answer; Enter: save and go "
+              "to the next answer (Shift+Enter: new line in a comment); Esc: leave a field. Every "
+              "change is saved as you type.",
+        "ko": "단축키: j / k 또는 아래 / 위 화살표: 다음 / 이전 답안, Enter: 저장하고 다음 답안으로 "
+              "(Shift+Enter: 의견 칸 줄바꿈), Esc: 입력란에서 나가기. 입력하는 대로 저장됩니다.",
+    },
+    "fg_state_pending": {"en": "not graded", "ko": "미채점"},
+    "fg_state_graded": {"en": "graded", "ko": "채점됨"},
+    "fg_state_stale": {
+        "en": "stale: the answer changed after it was marked",
+        "ko": "stale: 채점한 뒤 답안이 바뀜",
+    },
+    "fg_state_stub": {
+        "en": "left unanswered: 0 points automatically",
+        "ko": "답안 없음: 자동으로 0점",
+    },
+    "fg_empty": {"en": "(no answer)", "ko": "(답안 없음)"},
+    "fg_points_label": {"en": "Points", "ko": "점수"},
+    "fg_comment_label": {"en": "Comment", "ko": "의견"},
+    "fg_save": {"en": "Save", "ko": "저장"},
+    "fg_saving": {"en": "saving...", "ko": "저장 중..."},
+    "fg_need_points": {
+        "en": "type the points to save this comment",
+        "ko": "이 의견을 저장하려면 점수를 입력하세요",
+    },
+    "fg_saved": {"en": "saved", "ko": "저장됨"},
+    "fg_marked_by": {"en": "marked by {grader} at {time}", "ko": "{grader} 채점 ({time})"},
+    "fg_rubric": {"en": "Model answer and rubric", "ko": "모범 답안과 채점 기준"},
+    "fg_failures_head": {"en": "Hidden-test failures of {name}", "ko": "{name}의 비공개 테스트 실패"},
+    "fg_failures_note": {
+        "en": "Instructor only: never show this page to students (it reveals hidden tests' "
+              "inputs).",
+        "ko": "교수자 전용: 이 페이지를 학생에게 보여 주지 마세요 (비공개 테스트의 입력값이 드러납니다).",
+    },
+    "fg_n_failed": {"en": "({n} hidden failed)", "ko": "(비공개 {n}개 실패)"},
+    "fg_no_failures": {"en": "No hidden test failed.", "ko": "실패한 비공개 테스트가 없습니다."},
+    "fg_message": {"en": "Message", "ko": "메시지"},
+    "fg_inputs": {"en": "Inputs", "ko": "입력값"},
+    "fg_no_inputs": {"en": "(not recorded)", "ko": "(기록되지 않음)"},
+    "fg_no_question": {"en": "no written question {grade_id}", "ko": "서술형 문항 {grade_id}이(가) 없습니다"},
+    "fg_no_student": {"en": "no student {key}", "ko": "학생 {key}이(가) 없습니다"},
+    "fg_bad_points": {
+        "en": "points must be a number from 0 to {max}; got {points}",
+        "ko": "점수는 0부터 {max}까지의 숫자여야 합니다. 입력값: {points}",
     },
     # --- forbid ---
     "forbid_call": {

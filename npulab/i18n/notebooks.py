@@ -14,7 +14,9 @@ holds the translation and the digest of the English source it was made from::
         ko: |
           # 실습 03 — ...
 
-Only Markdown cells are translated.  Code cells, grade ids, points, metadata and tests are
+Markdown cells are translated whole.  Of the code, only the *messages* of the test cells
+(assertion messages, raised errors) are translated, from the catalog's ``messages`` table
+(:mod:`npulab.i18n.assertions`); code, grade ids, points, metadata and the tests' logic are
 never touched, so the Korean release grades exactly like the English one (one ``solutions/``
 notebook stays the single source).  A written-answer cell's translation must keep its
 ``### BEGIN SOLUTION`` / ``### END SOLUTION`` lines (release strips what is between them).
@@ -29,6 +31,7 @@ import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from npulab.i18n import assertions
 from npulab.i18n import catalog as cat
 from npulab.i18n.messages import normalize_lang
 
@@ -63,11 +66,21 @@ class NotebookStatus:
     stale: list = field(default_factory=list)
     missing: list = field(default_factory=list)
     orphans: list = field(default_factory=list)  # catalog keys with no Markdown cell any more
+    #: test-cell messages (keys of the catalog's ``messages`` table, see npulab.i18n.assertions)
+    messages_ok: list = field(default_factory=list)
+    messages_missing: list = field(default_factory=list)
+    messages_invalid: list = field(default_factory=list)  # a translation that is not a usable literal
+    messages_orphans: list = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
         """Every prose cell has an up-to-date translation."""
         return not self.stale and not self.missing
+
+    @property
+    def messages_complete(self) -> bool:
+        """Every test-cell message has a usable translation."""
+        return not self.messages_missing and not self.messages_invalid
 
 
 def _cells_entry(data: dict) -> dict:
@@ -75,6 +88,13 @@ def _cells_entry(data: dict) -> dict:
     if not isinstance(cells, dict):
         raise ValueError("translation catalog: 'cells' must be a mapping of cell id -> entry")
     return cells
+
+
+def _messages_entry(data: dict) -> dict:
+    messages = data.get("messages") or {}
+    if not isinstance(messages, dict):
+        raise ValueError("translation catalog: 'messages' must be a mapping of message key -> entry")
+    return {str(k): v for k, v in messages.items()}
 
 
 def notebook_status(nb, data: dict, lang: str, *, name: str = "notebook") -> NotebookStatus:
@@ -91,6 +111,11 @@ def notebook_status(nb, data: dict, lang: str, *, name: str = "notebook") -> Not
             state = "stale"  # a translation that lost a marker cannot be released
         getattr(status, state).append(cid)
     status.orphans = [k for k in entries if str(k) not in seen]
+    messages = _messages_entry(data)
+    english = assertions.notebook_messages(nb)
+    for key, text in english.items():
+        getattr(status, f"messages_{assertions.entry_state(messages.get(key), text, lang)}").append(key)
+    status.messages_orphans = [k for k in messages if k not in english]
     return status
 
 
@@ -99,7 +124,8 @@ def translate_notebook(nb, data: dict, lang: str, *, name: str = "notebook"):
 
     Returns ``(translated_nb, status)``.  The notebook's ``metadata.npulab.lang`` is set to
     ``lang`` (the self-check and the grader's feedback speak it).  Cells that are missing or
-    stale in ``status`` keep their English text.
+    stale in ``status`` keep their English text.  The messages of test cells are translated
+    where the catalog has a usable entry (:func:`npulab.i18n.assertions.translate_source`).
     """
     lang = normalize_lang(lang)
     status = notebook_status(nb, data, lang, name=name)
@@ -110,6 +136,8 @@ def translate_notebook(nb, data: dict, lang: str, *, name: str = "notebook"):
         cid = str(cell.get("id"))
         if cell.cell_type == "markdown" and cid in usable:
             cell.source = str(entries[cid][lang]).rstrip("\n")
+        elif assertions.is_test_cell(cell) and lang != "en":
+            cell.source = assertions.translate_source(str(cell.source), _messages_entry(data), lang)
     if lang != "en":
         out.metadata.setdefault("npulab", {})["lang"] = lang
     return out, status
@@ -137,12 +165,40 @@ def update_entries(path, lang: str, translations: dict[str, tuple[str, str]]) ->
     return save_catalog(cpath, path.name, lang, ordered)
 
 
-def save_catalog(cpath, notebook_name: str, lang: str, cells: dict) -> Path:
-    """Write one lab's catalog file."""
-    header = (f"Translation catalog ({lang}) of {notebook_name}: one entry per Markdown cell id.\n"
+def update_messages(path, lang: str, translations: dict[str, str]) -> Path:
+    """Store test-message translations ``{key: translated literal}`` (notebook order)."""
+    import nbformat
+
+    path, lang = Path(path), normalize_lang(lang)
+    nb = nbformat.read(path, as_version=4)
+    cpath = catalog_path(path, lang)
+    data = cat.load(cpath)
+    english = assertions.notebook_messages(nb)
+    messages = _messages_entry(data)
+    for key, text in translations.items():
+        if str(key) not in english:
+            raise ValueError(f"{path.name}: no test-cell message with key {key}")
+        problem = assertions.translation_problem(english[str(key)], text)
+        if problem:
+            raise ValueError(f"{path.name}: message {key}: {problem}: {text!r}")
+        messages[str(key)] = {"en": english[str(key)], lang: str(text).strip()}
+    ordered = {k: messages[k] for k in english if k in messages}
+    ordered.update({k: v for k, v in messages.items() if k not in ordered})
+    return save_catalog(cpath, path.name, lang, _cells_entry(data), ordered)
+
+
+def save_catalog(cpath, notebook_name: str, lang: str, cells: dict, messages: dict | None = None) -> Path:
+    """Write one lab's catalog file (``messages``: the test-message table, kept if None)."""
+    if messages is None:
+        messages = _messages_entry(cat.load(cpath))
+    header = (f"Translation catalog ({lang}) of {notebook_name}: one entry per Markdown cell id,\n"
+              "and under 'messages' one per test-cell message (key = digest of the English literal).\n"
               "en_sha256 = npulab.i18n.catalog.digest(English cell source); a changed English cell\n"
               "makes its entry stale. Work list: python -m npulab.i18n status --show")
-    return cat.save(cpath, {"notebook": notebook_name, "lang": lang, "cells": cells}, header=header)
+    data = {"notebook": notebook_name, "lang": lang, "cells": cells}
+    if messages:
+        data["messages"] = messages
+    return cat.save(cpath, data, header=header)
 
 
 def prune(path, lang: str) -> list[str]:
@@ -154,15 +210,18 @@ def prune(path, lang: str) -> list[str]:
     cpath = catalog_path(path, lang)
     data = cat.load(cpath)
     status = notebook_status(nb, data, lang, name=path.name)
-    if status.orphans:
+    if status.orphans or status.messages_orphans:
         cells = {k: v for k, v in _cells_entry(data).items() if k not in status.orphans}
-        save_catalog(cpath, path.name, lang, cells)
-    return status.orphans
+        messages = {k: v for k, v in _messages_entry(data).items() if k not in status.messages_orphans}
+        save_catalog(cpath, path.name, lang, cells, messages)
+    return status.orphans + status.messages_orphans
 
 
 def code_signature(nb) -> list[tuple]:
     """What must be identical across languages: every cell's id, type, metadata and, for
-    code cells, the source (released stub messages are normalised to their exercise number)."""
+    code cells, the source (released stub messages are normalised to their exercise number,
+    test-cell messages to ``<msg>``: :func:`npulab.i18n.assertions.normalized_source`; a test
+    cell's ``test_sha256``, the hash of its source in its language, is left out)."""
     from npulab.i18n.messages import STUB_PATTERN
 
     rows: list[tuple] = []
@@ -178,10 +237,36 @@ def code_signature(nb) -> list[tuple]:
                         indent = line[: len(line) - len(line.lstrip())]
                         line = f"{indent}raise NotImplementedError(<stub {match.group(1)}>)"
                 lines.append(line)
-            rows.append((cell.get("id"), "code", meta, "\n".join(lines)))
+            source = "\n".join(lines)
+            if assertions.is_test_cell(cell):  # its hash follows its (translated) source
+                source = assertions.normalized_source(source)
+                meta.get("npulab", {}).pop("test_sha256", None)
+            rows.append((cell.get("id"), "code", meta, source))
         else:
             rows.append((cell.get("id"), cell.cell_type, meta, None))
     return rows
+
+
+def localize_test_messages(nb, source_path, lang: str | None):
+    """``nb`` with its test cells' messages in ``lang`` (from the catalog beside ``source_path``).
+
+    The autograder calls this on the notebook it runs (the student's cells with the source's
+    test cells put back) so that a Korean submission's feedback speaks Korean; only message
+    literals change (:mod:`npulab.i18n.assertions`), never what a test checks, and messages
+    with no usable translation (hidden tests' messages included) stay English.
+    """
+    try:  # the language comes from the student's file: anything unusable means English
+        lang = normalize_lang(lang or "en")
+        messages = _messages_entry(cat.load(catalog_path(source_path, lang))) if lang != "en" else {}
+    except (ValueError, TypeError, OSError):
+        return nb
+    if not messages:
+        return nb
+    out = copy.deepcopy(nb)
+    for cell in out.cells:
+        if assertions.is_test_cell(cell):
+            cell.source = assertions.translate_source(str(cell.source), messages, lang)
+    return out
 
 
 class TranslationWarning(UserWarning):
@@ -202,5 +287,10 @@ def localize_for_release(nb, path, lang: str):
     if todo:
         warnings.warn(f"{path.name}: {len(todo)} of {len(todo) + len(status.ok)} Markdown cells have no "
                       f"up-to-date '{lang}' translation and stay English "
+                      f"(python -m npulab.i18n status --show {path})", TranslationWarning, stacklevel=2)
+    msgs = status.messages_missing + status.messages_invalid
+    if msgs:
+        warnings.warn(f"{path.name}: {len(msgs)} of {len(msgs) + len(status.messages_ok)} test-cell messages "
+                      f"have no usable '{lang}' translation and stay English "
                       f"(python -m npulab.i18n status --show {path})", TranslationWarning, stacklevel=2)
     return out

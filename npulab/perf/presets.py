@@ -236,7 +236,18 @@ def load_preset(name_or_path) -> HardwarePreset:
         else:
             raise ValueError(f"no hardware preset or file {str(name_or_path)!r} "
                              f"(bundled: {', '.join(names)})")
-    return preset_from_dict(read_data_file(p), origin=str(p))
+    return preset_from_dict(_files_beside(read_data_file(p), p.parent), origin=str(p))
+
+
+def _files_beside(d, folder: Path):
+    """A preset file's data with ``gpu.measured`` resolved beside the file first (a
+    calibrated preset names its data file relative to itself)."""
+    gpu = d.get("gpu") if isinstance(d, Mapping) else None
+    if isinstance(gpu, Mapping) and isinstance(gpu.get("measured"), str):
+        from npulab.hw.gpu import measured_beside
+
+        d = {**d, "gpu": {**gpu, "measured": measured_beside(gpu["measured"], folder)}}
+    return d
 
 
 def read_data_file(path):

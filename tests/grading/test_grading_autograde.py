@@ -261,3 +261,32 @@ def test_grader_error_results_are_never_reused(tmp_path):
     again = grade_class(SOURCE, subs, tmp_path / "out", **kw)
     assert again.graded == ("ada",) and again.bad_signatures == ()
     assert again.results[0].status == "ok" and again.results[0].total == 5
+
+
+@pytest.mark.parametrize("student, runs", [("correct", 1), ("hidden_only_wrong", 2), ("wrong", 2)])
+def test_visible_run_only_when_the_full_run_has_something_to_say(tmp_path, monkeypatch, student, runs):
+    """The full run decides the points; the visible-only run (the source of every message a
+    student reads) is needed only when something failed or was reported (issue 27: a correct
+    submission is run once)."""
+    from npulab.grading import engine
+    from npulab.grading.autograde import grade_submission
+
+    starts = []
+    real = engine.start_driver
+
+    def counting(*args, **kwargs):
+        starts.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "start_driver", counting)
+    add, mul, total, status = CASES[student]
+    path = tmp_path / student / SOURCE.name
+    path.parent.mkdir()
+    nbformat.write(student_notebook(add, mul), path)
+    result = grade_submission(SOURCE, path, student=student, cell_timeout=CELL_TIMEOUT,
+                              notebook_timeout=NOTEBOOK_TIMEOUT, sandbox=False)
+    assert len(starts) == runs
+    assert (result.total, result.status) == (total, status)
+    if student == "hidden_only_wrong":
+        mul_outcome = {o.grade_id: o for o in result.outcomes}["test_mul"]
+        assert mul_outcome.message == "hidden test 1 failed"

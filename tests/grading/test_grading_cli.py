@@ -69,7 +69,8 @@ def test_check_of_a_finished_notebook_passes_and_leaves_no_process(tmp_path, cap
         time.sleep(0.1)
     assert not (set(live_children()) - before), "npulab check left its notebook process running"
     out = capsys.readouterr().out
-    assert "5/5 points" in out and "[PASS] test_mul" in out
+    assert "5/5 points" in out and "[PASS] Exercise 2: mul — test_mul: 3/3 pts" in out
+    assert "Checked: the saved file" in out and "Fix the first failing test" not in out
 
 
 def test_check_reports_modified_tests_and_no_tests(tmp_path, capsys):
@@ -130,9 +131,9 @@ def test_seed_reaches_the_trusted_tests_only_and_must_match(tmp_path, capsys):
     assert "does not match" in capsys.readouterr().err
     assert main(["grade", str(source), str(subs), "--out", str(tmp_path / "o"), "--seed", "7", "--no-progress"]) == 0
     rows = (tmp_path / "o" / "gradebook.csv").read_text().splitlines()
-    assert rows == ["student,test_seed,total,max,status,manual_pending", "ada,1,1,1,ok,2"]
+    assert rows == ["student,test_seed,written_why,total,max,status,manual_pending", "ada,1,,1,3,ok,2"]
     page = (tmp_path / "o" / "feedback" / "ada.html").read_text()
-    assert "because &lt;b&gt;systolic&lt;/b&gt;" in page and "manual grading pending" in page
+    assert "because &lt;b&gt;systolic&lt;/b&gt;" in page and "not graded yet" in page
 
 
 def test_sigterm_writes_the_gradebook_and_resumes(tmp_path):

@@ -209,6 +209,27 @@ def test_calibrate_quick_writes_a_preset_and_its_data(cpu_preset):
     assert p.config.peak_ops_per_s >= data["achieved"]["gemm_ops_per_s"]
 
 
+def test_a_calibrated_preset_moves_with_its_data_file(cpu_preset, tmp_path, monkeypatch):
+    """The preset names its data file relative to itself: copy both elsewhere, load from any
+    working directory, and the same numbers come back (issue 27: no absolute paths)."""
+    import shutil
+
+    import yaml
+
+    text = cpu_preset.read_text()
+    assert str(cpu_preset.parent) not in text
+    assert yaml.safe_load(text)["gpu"]["measured"] == "this-cpu_measured.json"
+    moved = tmp_path / "elsewhere"
+    moved.mkdir()
+    shutil.copy(cpu_preset, moved / cpu_preset.name)
+    shutil.copy(cpu_preset.with_name("this-cpu_measured.json"), moved / "this-cpu_measured.json")
+    monkeypatch.chdir(tmp_path)
+    work = Gemm(64, 64, 64)
+    a = score(work, load_preset(cpu_preset))
+    b = score(work, load_preset(Path("elsewhere") / cpu_preset.name))
+    assert b.latency_s == a.latency_s and b.energy_j == a.energy_j
+
+
 def test_scorecard_reads_a_calibrated_preset(cpu_preset, capsys):
     rc = main(["scorecard", "--hw", str(cpu_preset), "--workload", "llama-3.2-1b", "--phase", "decode",
                "--seq-len", "64", "--json"])
