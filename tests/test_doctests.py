@@ -23,6 +23,7 @@ MODULES = [
     "npulab.metrics.report",
     "npulab.metrics.roofline",
     "npulab.grading.markers",
+    "npulab.grading.forbid",
     "npulab.grading.gradebook_db",
     "npulab.grading.course",
     "npulab.datasets",

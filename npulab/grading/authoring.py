@@ -58,17 +58,23 @@ def code(text: str, grade_id: str | None = None, tags=()):
     return cell
 
 
-def solution(grade_id: str, text: str, mutants=None):
+def solution(grade_id: str, text: str, mutants=None, forbid=None):
     """A cell the student writes (``### BEGIN SOLUTION`` / ``### END SOLUTION`` inside).
 
     ``mutants``: plausible wrong answers for ``npulab mutants``, each
     ``{"name": ..., "replace": [[old, new], ...]}`` or ``{"name": ..., "source": ...}``
-    (stored in ``metadata.npulab.mutants``; release drops them).
+    (stored in ``metadata.npulab.mutants``; release drops them).  ``forbid``: what the
+    answer may not use (``metadata.npulab.forbid``, released; see :mod:`npulab.grading.forbid`).
     """
     cell = new_code_cell(text.strip("\n"))
     cell.metadata["nbgrader"] = _meta(grade_id, solution=True)
     if mutants:
         cell.metadata["npulab"] = {"mutants": [dict(m) for m in mutants]}
+    if forbid:
+        from npulab.grading.forbid import Forbid
+
+        Forbid.from_meta(forbid)  # a bad rule fails here, where it is written
+        cell.metadata.setdefault("npulab", {})["forbid"] = dict(forbid)
     return cell
 
 

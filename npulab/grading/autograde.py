@@ -16,7 +16,8 @@
    student reads comes from this pass), then with every test (the points; its failures
    are reported in fixed words, so no hidden input can reach the feedback through an
    exception text or a class name: :func:`combine_passes`).  A lab without hidden tests
-   runs once.
+   runs once.  An exercise whose answer uses what its source cell forbids
+   (:mod:`npulab.grading.forbid`, rules read from the SOURCE) earns 0 on all its tests.
 5. Limits, each with its own status: a cell past ``cell_timeout`` is interrupted and the
    run goes on; past ``notebook_timeout`` no more cells run (``timeout``); a cell that will
    not stop is ended from outside (``timeout``); an allocation past ``memory_mb`` raises
@@ -216,6 +217,7 @@ def grade_submission(source, submission, *, student: str | None = None, cell_tim
     """
     from npulab.grading.backends import get_sandbox
     from npulab.grading.engine import run_notebook_cells, start_driver
+    from npulab.grading.forbid import plan_of
     from npulab.grading.reference import Reference
     from npulab.grading.sandbox import make_sandbox
 
@@ -256,6 +258,10 @@ def grade_submission(source, submission, *, student: str | None = None, cell_tim
     test_env = {"NPULAB_COURSE_SEED": str(int(seed))} if seed is not None else {"NPULAB_COURSE_SEED": "0"}
     backend = get_sandbox(sandbox)
     reference = Reference.of(source, cell_timeout=cell_timeout)  # built once, before the workers fork
+    try:  # the forbid rules come from the SOURCE: a student cannot drop one by editing metadata
+        plan = plan_of(src_nb)
+    except ValueError as err:
+        return zero("grader_error", f"the autograder failed: the source's forbid rules: {err}"[:2000])
 
     def run_once(nb):
         box = None
@@ -270,7 +276,8 @@ def grade_submission(source, submission, *, student: str | None = None, cell_tim
                                          notebook_timeout=notebook_timeout, max_output_bytes=max_output_bytes,
                                          test_env={**test_env, RECORD_ENV: record_file},
                                          allow_from=without_tests(src_nb),
-                                         test_cwd=source.resolve().parent, reference=reference)
+                                         test_cwd=source.resolve().parent, reference=reference,
+                                         forbid=plan, lang="en")
             return run, read_records(record_file)
         finally:
             if box is not None:
@@ -349,6 +356,8 @@ def combine_passes(visible, full, order: list) -> tuple[list, list, list]:
             message = ""
         elif not mine.passed:
             message = mine.message
+        elif i in getattr(full, "forbidden", ()):  # names what the answer used: no hidden input in it
+            message = whole.message
         else:
             message = whole.message if whole.message.startswith(_FIXED_PREFIXES) else HIDDEN_RUN_FAILED
         outcomes.append(TestOutcome(whole.grade_id, whole.points, whole.passed, message, whole.detail))

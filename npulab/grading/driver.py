@@ -30,6 +30,7 @@ import signal
 import sys
 
 from npulab.grading import wire
+from npulab.grading.forbid import RuntimeGuard
 
 
 class CellTimeout(BaseException):
@@ -108,6 +109,7 @@ class Driver:
         sys.stdout = sys.stderr = _CountingWriter(self.output)
         signal.signal(signal.SIGALRM, self._alarm)
         self._armed = False
+        self.guard = RuntimeGuard()  # an exercise's forbid rule, while its code runs
         os.register_at_fork(after_in_child=self._forked)
 
     def _forked(self) -> None:
@@ -148,24 +150,30 @@ class Driver:
         Parameters
         ----------
         req : dict
-            ``code`` (the cell source) and ``timeout`` (seconds, default 60).
+            ``code`` (the cell source), ``timeout`` (seconds, default 60) and ``forbid``
+            (optional: the exercise's rule, :meth:`npulab.grading.forbid.Forbid.to_wire`).
 
         Returns
         -------
         dict
-            ``status`` (``ok``, ``error`` with ``ename``/``evalue``, or ``timeout``) and
-            ``output_bytes``, the bytes the cell printed.
+            ``status`` (``ok``, ``error`` with ``ename``/``evalue``, or ``timeout``),
+            ``output_bytes``, the bytes the cell printed, and ``forbidden`` (what the rule
+            refused, see :class:`~npulab.grading.forbid.RuntimeGuard`) when it refused something.
         """
         before = self.output[0]
+        rule = req.get("forbid")
         self._arm(req.get("timeout", 60))
         try:
-            result = self.shell.run_cell(str(req.get("code", "")), store_history=True, silent=False)
+            with self.guard.active(rule):
+                result = self.shell.run_cell(str(req.get("code", "")), store_history=True, silent=False)
         except CellTimeout:
             result = None
         finally:
             self._disarm()
         error = None if result is None else (result.error_in_exec or result.error_before_exec)
-        out = {"output_bytes": self.output[0] - before}
+        out: dict = {"output_bytes": self.output[0] - before}
+        if rule and self.guard.violation:
+            out["forbidden"] = dict(self.guard.violation)
         if result is None or isinstance(error, CellTimeout):
             return {**out, "status": "timeout"}
         if error is None:
@@ -209,14 +217,23 @@ class Driver:
         Parameters
         ----------
         req : dict
-            ``name``, encoded ``args`` and ``kwargs``, and ``timeout`` (seconds, default 60).
+            ``name``, encoded ``args`` and ``kwargs``, ``timeout`` (seconds, default 60) and
+            ``forbid`` (optional: the rule of the exercise whose test calls).
 
         Returns
         -------
         dict
             ``status`` ``ok`` with the encoded ``value``, ``error`` (``ename``, ``evalue``),
-            ``timeout``, or ``not_plain`` (``type``) when the result may not cross.
+            ``timeout``, or ``not_plain`` (``type``) when the result may not cross; with a
+            rule, ``forbidden`` when the call used what it forbids (whatever the status).
         """
+        self.guard.violation = None
+        answer = self._call(req)
+        if req.get("forbid") and self.guard.violation:
+            answer["forbidden"] = dict(self.guard.violation)
+        return answer
+
+    def _call(self, req: dict) -> dict:
         fn = self.shell.user_ns.get(str(req.get("name")))
         if fn is None or not callable(fn):
             return {"status": "error", "ename": "NameError", "evalue": f"name {req.get('name')!r} is not defined"}
@@ -227,7 +244,8 @@ class Driver:
             return {"status": "error", "ename": "TypeError", "evalue": str(err)}
         self._arm(req.get("timeout", 60))
         try:
-            value = fn(*args, **kwargs)
+            with self.guard.active(req.get("forbid")):
+                value = fn(*args, **kwargs)
             self._disarm()
         except CellTimeout:
             return {"status": "timeout"}

@@ -73,6 +73,10 @@ class NotPlainError(TypeError):
     """A value from the notebook that may not cross into the tests (not plain data)."""
 
 
+class ForbiddenCall(RuntimeError):
+    """The student's code used what its exercise forbids (:mod:`npulab.grading.forbid`)."""
+
+
 class ReplyTooLarge(RuntimeError):
     """The driver's reply was larger than the caller accepts; it was dropped unread.
 
@@ -260,9 +264,10 @@ def _raise_student_error(reply: dict, name: str):
 class Proxy:
     """Stands for a function of the notebook: calls cross the boundary as plain data."""
 
-    def __init__(self, session: Session, name: str, deadline_of, reference=None):
+    def __init__(self, session: Session, name: str, deadline_of, reference=None, forbid=None):
         self._session, self._name, self._deadline_of = session, name, deadline_of
         self._reference = reference  # npulab.grading.reference.Reference, or None
+        self._forbid = forbid  # (rule as plain data, callback(Violation)) of the test's exercise, or None
         self.last_call = None  # (time, args, kwargs) of the latest call: instructor-only detail
 
     def __call__(self, *args, **kwargs):
@@ -277,12 +282,20 @@ class Proxy:
         max_frame = wire.MAX_FRAME if expected is None else expected.max_frame
         left = max(0.1, self._deadline_of() - time.monotonic())
         message["timeout"] = left
+        if self._forbid is not None:
+            message["forbid"] = self._forbid[0]
         try:
             reply = self._session.request(message, left + GRACE, max_frame=max_frame)
         except DriverDied:
             raise DriverDied(f"the notebook's process stopped during {self._name}()") from None
         except ReplyTooLarge as err:  # a ResultShapeError that says how large, in one line
             raise (expected.too_large(self._name, err.length) if expected else NotPlainError(str(err))) from None
+        if self._forbid is not None and reply.get("forbidden") is not None:
+            from npulab.grading.forbid import Violation
+
+            violation = Violation.from_wire(reply.get("forbidden")) or Violation("guard", "?")
+            self._forbid[1](violation)
+            raise ForbiddenCall(f"{self._name}() used {violation.name}, which this exercise forbids")
         status = reply.get("status")
         if status == "ok":
             try:
@@ -517,7 +530,7 @@ def _bound_at_top(source: str) -> set[str]:
 
 
 def _run_test(cell, session: Session, *, timeout: float, env: dict | None = None, allow=(), imports=None,
-              shared: dict | None = None, reference=None):
+              shared: dict | None = None, reference=None, forbid=None):
     """``(TestOutcome, kind)``: run one test cell; ``kind`` is ``"timeout"``, ``"died"`` or None."""
     meta = nbgrader_meta(cell)
     gid, points = str(meta.get("grade_id", "")), float(meta.get("points", 0) or 0)
@@ -541,7 +554,7 @@ def _run_test(cell, session: Session, *, timeout: float, env: dict | None = None
         except DriverDied:
             return fail("not run: the notebook's process died before this test",
                         "timeout" if session.hung else "died")
-        _bind_notebook(ns, names, reply, session, deadline, reference)
+        _bind_notebook(ns, names, reply, session, deadline, reference, forbid)
     try:
         with _test_env(env):
             _exec_test(code, ns, source, shared, deadline)
@@ -573,7 +586,7 @@ def _bind_trusted(ns: dict, names: list, shared: dict, imports: dict) -> list:
 
 
 def _bind_notebook(ns: dict, names: list, reply: dict, session: Session, deadline: float,
-                   reference=None) -> None:
+                   reference=None, forbid=None) -> None:
     """Bind the notebook's answer to a lookup: a :class:`Proxy` for a function, decoded plain
     data for a value, a :class:`NotPlainValue` for anything else (missing names stay unbound)."""
     answer = reply.get("names")
@@ -584,7 +597,7 @@ def _bind_notebook(ns: dict, names: list, reply: dict, session: Session, deadlin
             continue
         kind = info.get("kind")
         if kind == "callable":
-            ns[name] = Proxy(session, name, lambda: deadline, reference)
+            ns[name] = Proxy(session, name, lambda: deadline, reference, forbid)
         elif kind == "value":
             try:
                 ns[name] = wire.decode(info.get("value"))
@@ -709,6 +722,7 @@ class NotebookRun:
     problems: list = field(default_factory=list)
     notes: list = field(default_factory=list)
     errors: dict = field(default_factory=dict)  # cell index -> "Ename: value" of non-test cells
+    forbidden: set = field(default_factory=set)  # test cell indices zeroed by a forbid rule
 
 
 def cell_name(cell, index: int) -> str:
@@ -728,7 +742,7 @@ def _not_run(cell, why: str) -> TestOutcome:
 def run_notebook_cells(nb, session: Session, *, tests=None, cell_timeout: float = 60.0,
                        notebook_timeout: float = 600.0, max_output_bytes: int = 2 * 2**20,
                        test_env: dict | None = None, allow_from=None, test_cwd=None,
-                       reference=None, on_cell=None) -> NotebookRun:
+                       reference=None, on_cell=None, forbid=None, lang=None) -> NotebookRun:
     """Run ``nb``'s code cells in order: test cells here, the others in ``session``.
 
     ``tests`` is the set of cell indices that are graded tests (default: every
@@ -739,9 +753,16 @@ def run_notebook_cells(nb, session: Session, *, tests=None, cell_timeout: float 
     the student's copies).  ``reference`` (a :class:`npulab.grading.reference.Reference`)
     gives the instructor's function for a name: a student's result is checked against its
     result's structure before the test sees it.  ``on_cell(index, cell)``, when given, is
-    called after each non-empty code cell (a progress bar).  Returns a :class:`NotebookRun`.
+    called after each non-empty code cell (a progress bar).  ``forbid`` (a
+    :class:`npulab.grading.forbid.ForbidPlan`; default: the rules in ``nb``'s own solution
+    cells) says what each exercise may not use: an answer that uses it (the static check before
+    its cell runs, or the run-time guard while its cell or its tests run) fails every test of
+    its exercise with one line in ``lang`` naming what it used.  Returns a :class:`NotebookRun`.
     """
+    from npulab.grading.forbid import plan_of
+
     tests = {i for i, c in enumerate(nb.cells) if is_test_cell(c)} if tests is None else set(tests)
+    plan = (plan_of(nb) if forbid is None else forbid).fresh()
     run = NotebookRun()
     instructor, their_tests = (nb, tests) if allow_from is None else (allow_from, set())
     context = {"allow": defined_names(instructor, their_tests), "imports": notebook_imports(instructor, their_tests),
@@ -760,11 +781,13 @@ def run_notebook_cells(nb, session: Session, *, tests=None, cell_timeout: float 
             _past_deadline(run, index, cell, is_test, notebook_timeout)
         elif is_test:
             with contextlib.chdir(test_cwd) if test_cwd else contextlib.nullcontext():
-                _test_cell(run, index, cell, session, min(cell_timeout, left), context)
+                _test_cell(run, index, cell, session, min(cell_timeout, left),
+                           {**context, "forbid": _test_rule(plan, cell)})
         else:
-            _student_cell(run, index, cell, session, min(cell_timeout, left))
+            _student_cell(run, index, cell, session, min(cell_timeout, left), _answer_rule(plan, nb, index, tests))
         if on_cell is not None:
             on_cell(index, cell)
+    _apply_forbid(run, nb, tests, plan, lang)
     if session.output_bytes > max_output_bytes:
         run.problems.append("output_limit")
         run.notes.append(f"the notebook printed {session.output_bytes // 1024} KiB; output beyond "
@@ -773,6 +796,41 @@ def run_notebook_cells(nb, session: Session, *, tests=None, cell_timeout: float 
         if index in tests and index not in run.outcomes:
             run.outcomes[index] = _not_run(cell, "the notebook's process died before this test")
     return run
+
+
+def _answer_rule(plan, nb, index: int, tests) -> tuple | None:
+    """``(rule as plain data, callback)`` for an answer cell with a forbid rule (None otherwise);
+    the static check runs here, before the cell does."""
+    from npulab.grading.forbid import check_notebook
+
+    gid = nbgrader_meta(nb.cells[index]).get("grade_id")
+    if gid is None or str(gid) not in plan.answers:
+        return None
+    gid = str(gid)
+    rule = plan.answers[gid][1]
+    plan.record(gid, check_notebook(nb, index, rule, skip=tests))
+    return rule.to_wire(), lambda violation: plan.record(gid, violation)
+
+
+def _test_rule(plan, cell) -> tuple | None:
+    """``(rule as plain data, callback)`` for a test of an exercise with a forbid rule."""
+    found = plan.rule_of_test(str(nbgrader_meta(cell).get("grade_id")))
+    if found is None:
+        return None
+    gid, rule = found
+    return rule.to_wire(), lambda violation: plan.record(gid, violation)
+
+
+def _apply_forbid(run: NotebookRun, nb, tests, plan, lang) -> None:
+    """Every test of an exercise whose answer broke its rule fails, saying what it used."""
+    for index in sorted(tests):
+        gid = str(nbgrader_meta(nb.cells[index]).get("grade_id"))
+        answer = plan.tests.get(gid)
+        if answer is None or answer not in plan.violations or index not in run.outcomes:
+            continue
+        old = run.outcomes[index]
+        run.outcomes[index] = TestOutcome(old.grade_id, old.points, False, plan.message(answer, lang)[:MAX_MESSAGE])
+        run.forbidden.add(index)
 
 
 def _past_deadline(run: NotebookRun, index: int, cell, is_test: bool, notebook_timeout: float) -> None:
@@ -801,10 +859,14 @@ def _test_cell(run: NotebookRun, index: int, cell, session: Session, limit: floa
         run.notes.append(f"the notebook's process died while {cell_name(cell, index)} ran")
 
 
-def _student_cell(run: NotebookRun, index: int, cell, session: Session, limit: float) -> None:
-    """Run one non-test cell in the driver and record its fate (and error, if any)."""
+def _student_cell(run: NotebookRun, index: int, cell, session: Session, limit: float, forbid=None) -> None:
+    """Run one non-test cell in the driver and record its fate (and error, if any); ``forbid``
+    is ``(rule, callback)`` for an answer cell whose exercise has a forbid rule."""
+    request = {"op": "run", "code": cell.source, "timeout": limit}
+    if forbid is not None:
+        request["forbid"] = forbid[0]
     try:
-        reply = session.request({"op": "run", "code": cell.source, "timeout": limit}, limit + GRACE)
+        reply = session.request(request, limit + GRACE)
     except DriverDied:
         if session.hung:  # it did not answer in time
             run.fate[index] = "timeout"
@@ -818,6 +880,10 @@ def _student_cell(run: NotebookRun, index: int, cell, session: Session, limit: f
                              "later cells did not run")
         return
     session.output_bytes += max(0, int(reply.get("output_bytes", 0) or 0))
+    if forbid is not None and reply.get("forbidden") is not None:
+        from npulab.grading.forbid import Violation
+
+        forbid[1](Violation.from_wire(reply.get("forbidden")) or Violation("guard", "?"))
     status = reply.get("status")
     if status == "ok":
         run.fate[index] = "ok"

@@ -358,6 +358,7 @@ def _run_saved_file(nb, path: Path, tests, broken, timeout, lang, progress) -> t
                 max_output_bytes=64 * 2**20,
                 test_cwd=path.resolve().parent,
                 on_cell=(lambda index, cell: bar.update(1)) if bar is not None else None,
+                lang=lang,
             )
     finally:
         if bar is not None:

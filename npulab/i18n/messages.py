@@ -566,6 +566,27 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "grade id of the design test (default test_my_design)",
         "ko": "설계 테스트의 grade id (기본값 test_my_design)",
     },
+    # --- forbid ---
+    "forbid_call": {
+        "en": "Exercise {exercise} may not call {name}",
+        "ko": "연습문제 {exercise}에서는 {name}을(를) 호출할 수 없습니다",
+    },
+    "forbid_import": {
+        "en": "Exercise {exercise} may not import {name}",
+        "ko": "연습문제 {exercise}에서는 {name}을(를) 가져올(import) 수 없습니다",
+    },
+    "forbid_operator": {
+        "en": "Exercise {exercise} may not use the {name} operator",
+        "ko": "연습문제 {exercise}에서는 {name} 연산자를 쓸 수 없습니다",
+    },
+    "forbid_dynamic": {
+        "en": "Exercise {exercise} may not use {name} (it can hide a forbidden call)",
+        "ko": "연습문제 {exercise}에서는 {name}을(를) 쓸 수 없습니다 (금지된 호출을 숨길 수 있음)",
+    },
+    "forbid_guard": {
+        "en": "Exercise {exercise} switched off the check of forbidden calls ({name})",
+        "ko": "연습문제 {exercise}의 코드가 금지된 호출 검사를 껐습니다 ({name})",
+    },
 }
 
 
