@@ -35,7 +35,7 @@ def run(args) -> int:
 
     names = {r.student: shown(r.student, 60) for r in run_.results}
     width = max([7] + [len(n) for n in names.values()])
-    print(f"{'student':<{width}}  {'points':>11}  status")
+    print(f"{'student':<{width}}  {'autograded':>11}  status")
     for r in run_.results:
         print(f"{names[r.student]:<{width}}  {r.total:>5g} / {r.max_score:<3g}  {r.status}")
     not_ok = sum(r.status != "ok" for r in run_.results)

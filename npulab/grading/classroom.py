@@ -396,7 +396,7 @@ def grade_class(source, submissions_dir, out, *, cell_timeout: float = 60.0,
         try:
             _write_tables(out, lab.name, source, list(results.values()), lab.grade_ids, lab.points, settings,
                           sandbox=sandbox, seed=seed, files=files, bad_signatures=plan.bad_signatures,
-                          has_manual=lab.has_manual, book=book)
+                          has_manual=lab.has_manual, book=book, roster={s.student for s in subs})
         finally:
             if book is not None:
                 book.close()
@@ -410,10 +410,18 @@ def _check_limits(workers, cell_timeout, notebook_timeout, memory_mb) -> tuple[f
     from npulab._validate import positive_int, positive_number
     from npulab.grading.autograde import MIN_MEMORY_MB
 
-    positive_int("grade_class", "workers", workers)
-    cell_timeout = positive_number("grade_class", "cell_timeout", cell_timeout)
-    notebook_timeout = positive_number("grade_class", "notebook_timeout", notebook_timeout or 10 * cell_timeout)
-    memory_mb = positive_number("grade_class", "memory_mb", memory_mb)
+    def flag(check, name: str, option: str, value):
+        """The check, its one-line error naming the command-line option too."""
+        try:
+            return check("grade_class", name, value)
+        except ValueError as err:
+            raise ValueError(str(err).replace(f"grade_class.{name}", option)) from None
+
+    flag(positive_int, "workers", "--workers", workers)
+    cell_timeout = flag(positive_number, "cell_timeout", "--timeout", cell_timeout)
+    notebook_timeout = flag(positive_number, "notebook_timeout", "--notebook-timeout",
+                            10 * cell_timeout if notebook_timeout is None else notebook_timeout)
+    memory_mb = flag(positive_number, "memory_mb", "--memory-mb", memory_mb)
     if memory_mb < MIN_MEMORY_MB:
         raise ValueError(f"--memory-mb {memory_mb:g} is too small to run a notebook's Python "
                          f"(IPython and numpy need >= {MIN_MEMORY_MB:g} MiB)")
@@ -633,13 +641,16 @@ def _load(path: Path, key: bytes):
 
 
 def _write_tables(out, lab, source, results, grade_ids, points, settings, *, sandbox=True, seed=None,
-                  files=(), bad_signatures=(), has_manual=False, book: Gradebook | None = None) -> None:
+                  files=(), bad_signatures=(), has_manual=False, book: Gradebook | None = None,
+                  roster=frozenset()) -> None:
     from npulab import __version__
 
     rows = None
     if book is not None:
         book.record_results(results)  # reused results too (a gradebook made after they were stored)
-        names = {res.student for res in results}
+        # Every student of SUBMISSIONS with a row in the database, also after an interrupted
+        # --force run that finished only some of them (their earlier results stand until regraded).
+        names = {res.student for res in results} | set(roster)
         rows = [r for r in book.rows() if r["student"] in names]
         write_atomic(out / "gradebook.csv", gradebook_rows_csv(book.columns(), rows, sandbox=sandbox))
     else:

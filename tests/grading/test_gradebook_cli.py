@@ -248,3 +248,25 @@ def test_korean_feedback_shows_marks_and_comments():
     page = feedback_html(result, "lab", "ko", manual=manual)
     assert "2 / 3점, 교수자 채점" in page and "의견: " in page and "좋음" in page
     assert "0 / 1점, 답하지 않음" in page and "점수: 4 / 6" in page
+
+
+def test_interrupted_force_run_keeps_every_student_in_the_gradebook(tmp_path, monkeypatch):
+    """Ctrl-C before a --force run finished anyone: gradebook.csv still lists the class (each
+    student's earlier result and mark from the database), as `npulab marks` would write it."""
+    import npulab.grading.classroom as classroom
+
+    source, subs, out = make_lab(tmp_path), tmp_path / "subs", tmp_path / "out"
+    submit(source, subs, "ada", why="Because 2(x + y) = 2x + 2y.")
+    submit(source, subs, "bob", f="def f(x):\n    return x")
+    assert grade(source, subs, out) == 0
+    assert main(["marks", str(out), "--student", "ada", "--grade-id", WHY, "--points", "3"]) == 0
+    before = rows(out)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(classroom, "_run_all", interrupted)
+    assert grade(source, subs, out, "--force") == 130
+    after = rows(out)
+    assert sorted(after) == ["ada", "bob"]
+    assert after == before

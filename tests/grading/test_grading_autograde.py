@@ -192,8 +192,12 @@ def test_missing_notebook_gets_status_missing(tmp_path):
 
 
 def test_bad_arguments_are_one_line_errors(tmp_path):
-    with pytest.raises(ValueError, match="workers must be an int >= 1; got 0"):
+    with pytest.raises(ValueError, match="--workers must be an int >= 1; got 0"):
         grade_class(SOURCE, tmp_path, tmp_path / "out", workers=0)
+    with pytest.raises(ValueError, match="--timeout must be a finite number > 0; got -1"):
+        grade_class(SOURCE, tmp_path, tmp_path / "out", cell_timeout=-1)
+    with pytest.raises(ValueError, match="--notebook-timeout must be a finite number > 0; got 0"):
+        grade_class(SOURCE, tmp_path, tmp_path / "out", notebook_timeout=0)  # not "the default"
     with pytest.raises(ValueError, match="source notebook not found"):
         grade_class(tmp_path / "nope.ipynb", tmp_path, tmp_path / "out")
     with pytest.raises(ValueError, match="submissions folder not found"):

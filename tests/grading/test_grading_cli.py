@@ -38,7 +38,7 @@ def test_grade_cli_bad_input_is_one_line_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"npulab grade: error: source notebook not found: {tmp_path / 'nope.ipynb'}"]
     assert main(["grade", str(SOURCE), str(tmp_path), "--out", str(tmp_path / "o"), "--workers", "0"]) == 2
-    assert "workers must be an int >= 1" in capsys.readouterr().err
+    assert "--workers must be an int >= 1" in capsys.readouterr().err
 
 
 def test_check_cli_reports_todo_and_interrupts_a_hanging_cell(tmp_path, capsys):
