@@ -902,3 +902,7 @@ def _student_cell(run: NotebookRun, index: int, cell, session: Session, limit: f
             run.notes.append(f"{cell_name(cell, index)} ran out of memory ({ename})")
         elif ename == "SystemExit":
             run.notes.append(f"{cell_name(cell, index)} called sys.exit(); the notebook went on")
+        elif ename in ("SyntaxError", "IndentationError", "TabError"):
+            # Said, or every later test fails with a NameError that hides the cause.
+            run.notes.append(f"{cell_name(cell, index)} is not valid Python ({ename}: {evalue[:160]}); "
+                             "nothing in it ran, so the names it defines do not exist")

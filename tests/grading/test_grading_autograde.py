@@ -12,6 +12,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from grading_fixtures import ADD as ADD_OK
 from grading_fixtures import CASES, CELL_TIMEOUT, NOTEBOOK_TIMEOUT, SOURCE, student_notebook
 
 from npulab.grading.autograde import SubmissionResult, restore_source_cells, worst
@@ -294,3 +295,16 @@ def test_visible_run_only_when_the_full_run_has_something_to_say(tmp_path, monke
     if student == "hidden_only_wrong":
         mul_outcome = {o.grade_id: o for o in result.outcomes}["test_mul"]
         assert mul_outcome.message == "hidden test 1 failed"
+
+
+def test_a_cell_that_does_not_compile_is_named_in_the_notes(tmp_path):
+    """A syntax error in an answer cell is said (else every later test fails with a NameError
+    that hides the cause; the issue 25 walkthrough)."""
+    from npulab.grading.autograde import grade_submission
+
+    path = tmp_path / "s" / SOURCE.name
+    path.parent.mkdir()
+    nbformat.write(student_notebook(ADD_OK, "def mul(a, b)\n    return a * b"), path)
+    result = grade_submission(SOURCE, path, student="s", cell_timeout=CELL_TIMEOUT,
+                              notebook_timeout=NOTEBOOK_TIMEOUT, sandbox=False)
+    assert any("cell 'mul' is not valid Python (SyntaxError" in n for n in result.notes), result.notes
