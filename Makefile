@@ -50,9 +50,10 @@ demo: install-lab
 	@echo
 	@echo "Next: open the labs with 'make lab' (= $(BIN)/jupyter lab labs/)"
 
-# -n: the tests on every core; a notebook's nbval cells stay on one worker (tests/conftest.py).
+# -n: the tests on every core.  --dist loadscope keeps a module (a notebook's nbval cells: one
+# kernel) or a test class on one worker; tests/test_lab_mutants.py has one class a lab.
 test: install
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=15 \
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope --durations=15 \
 		--nbval --nbval-current-env --nbval-cell-timeout=600 \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg tests solutions $(PYTEST_ARGS)
 
@@ -60,7 +61,7 @@ test: install
 # slow (the mutant test, the class grader, nbgrader, peer-tool cross-checks; the list is in
 # tests/conftest.py).  `make test` still runs everything.
 test-fast: install
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup -m "not slow" tests $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope -m "not slow" tests $(PYTEST_ARGS)
 
 # Lint: ruff's rule set and mypy's settings live in pyproject.toml; pre-commit runs the same.
 lint: install

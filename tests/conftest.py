@@ -51,15 +51,12 @@ SLOW_PREFIX = "test_live_"
 
 
 def pytest_collection_modifyitems(config, items):
-    """Mark the tests of :data:`SLOW` and the ``test_live_*`` tests ``slow``; keep each notebook's
-    nbval cells on one xdist worker."""
+    """Mark the tests of :data:`SLOW` and the ``test_live_*`` tests ``slow``."""
     tests = Path(__file__).resolve().parent
     for item in items:
         try:
             rel = item.path.resolve().relative_to(tests).as_posix()
-        except ValueError:  # a notebook under solutions/ (nbval): its cells share one kernel,
-            # so under pytest-xdist (`make test` runs `-n auto --dist loadgroup`) they stay together.
-            item.add_marker(pytest.mark.xdist_group(item.path.name))
+        except ValueError:  # a notebook under solutions/ (nbval)
             continue
         name = getattr(item, "originalname", None) or item.name
         if rel in SLOW or f"{rel}::{name}" in SLOW or name.startswith(SLOW_PREFIX):

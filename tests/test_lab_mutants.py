@@ -203,8 +203,7 @@ def test_release_drops_mutants(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.stem)
-def test_lab_tests_catch_its_mutants(solution):
+def check_lab_catches_its_mutants(solution):
     """Issues 15, 23 and 24: the written mutants, the automatic shape mutants (empty, extra
     axis, transposed, scalar) and the generated ones (rounding mode, off-by-one, wrong axis,
     dtype, missing term; equivalent ones declared in the cell) of every exercise: visible
@@ -220,3 +219,19 @@ def test_lab_tests_catch_its_mutants(solution):
     assert generated, f"{solution.name}: no generated mutant"
     assert report.caught_all == report.total, format_report(report)
     assert report.caught_visible >= 0.9 * report.total, format_report(report)
+
+
+# One test class a lab (not one parametrized function): `make test` runs pytest-xdist with
+# --dist loadscope, which keeps a class on one worker and spreads the classes, so the labs'
+# mutant runs (the suite's longest tests) share the cores.  `-k 04_tiling` still selects one.
+def _lab_class(solution: Path) -> type:
+    def test_lab_tests_catch_its_mutants(self):
+        check_lab_catches_its_mutants(solution)
+
+    name = f"TestLab_{solution.stem}"
+    return type(name, (), {"test_lab_tests_catch_its_mutants": test_lab_tests_catch_its_mutants,
+                           "__doc__": f"`npulab mutants` on {solution.name}.", "__module__": __name__})
+
+
+for _solution in SOLUTIONS:
+    globals()[f"TestLab_{_solution.stem}"] = _lab_class(_solution)
