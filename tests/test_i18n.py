@@ -283,6 +283,8 @@ def test_message_offsets_count_characters_not_utf8_bytes():
     ('f"got {x}"', '"실제 값"', False),                      # a dropped field
     ('"three"', '"셋" + str(x)', False),                     # not a literal: could run code
     ('"three"', '"셋', False),
+    ('f"tile {t} "\n        f"({n} here)"', 'f"타일 {t} (여기서는 {n}개)"', True),  # a literal split over lines
+    ('"three"', '"셋"), ("넷"', False),                    # the parentheses do not let a tuple in
 ])
 def test_a_translation_must_be_a_literal_with_the_english_fields(en, ko, ok):
     assert (assertions.translation_problem(en, ko) is None) is ok

@@ -192,8 +192,9 @@ def translation_problem(en: str, translated: str) -> str | None:
     'the {...} fields differ from the English literal'
     """
     try:
-        want = _fields(ast.parse(en.strip(), mode="eval").body)
-        node = ast.parse(str(translated).strip(), mode="eval").body
+        # parenthesised: a literal split over lines ("..." newline "...") is one expression
+        want = _fields(ast.parse(f"({en.strip()})", mode="eval").body)
+        node = ast.parse(f"({str(translated).strip()})", mode="eval").body
     except SyntaxError:
         return "not a Python string literal"
     got = _fields(node)
