@@ -306,7 +306,7 @@ def grade_submission(source, submission, *, student: str | None = None, cell_tim
     if not sandbox:
         notes.append("graded WITHOUT the OS sandbox (npulab grade --no-sandbox)")
     return SubmissionResult(status=worst(problems), outcomes=tuple(outcomes), notes=tuple(notes),
-                            seconds=time.monotonic() - start, records=records, **common)
+                            seconds=time.monotonic() - start, records=records or {}, **common)
 
 
 def is_clean(run, order: list) -> bool:
