@@ -328,12 +328,17 @@ def test_cli_serves_on_loopback_with_a_token_and_reports_on_ctrl_c(tmp_path):
     import urllib.parse
     import urllib.request
 
+    import os
+
     out = _class(tmp_path)
+    # a HOME of its own: no grader key at the default place (other tests make one there)
+    env = {**os.environ, "HOME": str(tmp_path / "home")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "npulab", "formgrade", str(out), "--grader", "cli"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env=env,
     )
     try:
         line = proc.stdout.readline()
