@@ -321,14 +321,13 @@ def test_hostile_maths_falls_back_to_code():
 
 
 def test_cli_serves_on_loopback_with_a_token_and_reports_on_ctrl_c(tmp_path):
+    import os
     import signal
     import subprocess
     import sys
     import urllib.error
     import urllib.parse
     import urllib.request
-
-    import os
 
     out = _class(tmp_path)
     # a HOME of its own: no grader key at the default place (other tests make one there)
