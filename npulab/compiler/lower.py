@@ -459,18 +459,7 @@ def _add_layer(em, mach, node, a: Buffer, b: Buffer, y: Buffer, first):
             "QHI": p["hi"],
         },
     )
-    for m0 in range(0, y.rows, TM):
-        tm = min(TM, y.rows - m0)
-        for c0 in range(0, y.cols, TC):
-            tc = min(TC, y.cols - c0)
-            s = (em.t % 2) * 2 * TM
-            em.begin_step()
-            em.load("LOAD", (0, s, a.addr + m0 * a.cols + c0, tm, tc, a.cols))
-            em.load("LOAD", (0, s + TM, b.addr + m0 * b.cols + c0, tm, tc, b.cols))
-            o = 4 * TM + (em.j % 2) * TM
-            em.compute("ADDQ", (s, s + TM, o, tm, tc), step=True, out_first=True, out_last=True)
-            em.end_step()
-            em.store((o, y.addr + m0 * y.cols + c0, tm, tc, y.cols))
+    _two_input_tiles(em, a, b, y, TM, TC, "ADDQ")
     em.end_layer()
     return {"TM": TM, "TC": TC}
 
@@ -667,13 +656,9 @@ def _lut_layer(em, mach, node, x: Buffer, y: Buffer, first):
     return {"TM": TM, "TC": TC}
 
 
-def _mul_layer(em, mach, node, a: Buffer, b: Buffer, y: Buffer, first):
-    """The requantized product of two tensors (a gated MLP), one VMULQ a tile."""
-    p = node.attrs["mul"]
-    TM, TC = _eltwise_tiles(y.rows, y.cols, mach, 6)
-    em.begin_layer(first)
-    _regs(em, {"MUL_ZA": p["za"], "MUL_ZB": p["zb"], "MUL_M": p["m0"], "MUL_SH": p["shift"],
-               "QZP": p["zy"], "QLO": p["lo"], "QHI": p["hi"]})
+def _two_input_tiles(em, a: Buffer, b: Buffer, y: Buffer, TM: int, TC: int, opcode: str) -> None:
+    """y = opcode(a, b) tile by tile: two LOADs into a double-buffered scratchpad pair, one
+    compute into an alternating output slot, one STORE (the element-wise add and product)."""
     for m0 in range(0, y.rows, TM):
         tm = min(TM, y.rows - m0)
         for c0 in range(0, y.cols, TC):
@@ -683,9 +668,19 @@ def _mul_layer(em, mach, node, a: Buffer, b: Buffer, y: Buffer, first):
             em.load("LOAD", (0, s, a.addr + m0 * a.cols + c0, tm, tc, a.cols))
             em.load("LOAD", (0, s + TM, b.addr + m0 * b.cols + c0, tm, tc, b.cols))
             o = 4 * TM + (em.j % 2) * TM
-            em.compute("VMULQ", (s, s + TM, o, tm, tc), step=True, out_first=True, out_last=True)
+            em.compute(opcode, (s, s + TM, o, tm, tc), step=True, out_first=True, out_last=True)
             em.end_step()
             em.store((o, y.addr + m0 * y.cols + c0, tm, tc, y.cols))
+
+
+def _mul_layer(em, mach, node, a: Buffer, b: Buffer, y: Buffer, first):
+    """The requantized product of two tensors (a gated MLP), one VMULQ a tile."""
+    p = node.attrs["mul"]
+    TM, TC = _eltwise_tiles(y.rows, y.cols, mach, 6)
+    em.begin_layer(first)
+    _regs(em, {"MUL_ZA": p["za"], "MUL_ZB": p["zb"], "MUL_M": p["m0"], "MUL_SH": p["shift"],
+               "QZP": p["zy"], "QLO": p["lo"], "QHI": p["hi"]})
+    _two_input_tiles(em, a, b, y, TM, TC, "VMULQ")
     em.end_layer()
     return {"TM": TM, "TC": TC}
 
