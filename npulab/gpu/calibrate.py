@@ -9,8 +9,11 @@
   (one query over a context) and causal prefill shapes;
 * direct convolutions (``F.conv2d``, batch 1) of ResNet-like shapes.
 
-Every figure is a median after warm-up; operands rotate over copies larger than the
-last-level cache, so weights stream from memory as in a model.  The full CUDA sweep also
+Every figure is a median after warm-up (on the CPU the minimum: a shared machine's noise only
+adds time); operands rotate over copies twice the size of the last-level cache (read from
+sysfs on the CPU), so weights stream from memory as in a model.  On the CPU a read-only
+stream (``read``) is timed beside the copy: it is the memory roof of the GEMMs, and small-batch
+GEMMs (M = 1 ... 64) at weight-streaming shapes are part of the sweep.  The full CUDA sweep also
 times a large GEMM in a burst and back to back (``sustained``: a power-capped chip clocks
 down).  A point the device cannot run (out of memory, no kernel) is skipped and listed in
 ``skipped``.  On CUDA each operator is captured ``R`` times
@@ -28,6 +31,7 @@ Units: seconds, bytes, ops/s.
 from __future__ import annotations
 
 import json
+import math
 import platform
 import statistics
 from pathlib import Path
@@ -35,6 +39,8 @@ from pathlib import Path
 from npulab.hw.gpu import datasheet
 
 _DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
+#: Log-coordinate weights (M, N, K) of a CPU's GEMM table (see ``gemm_axes`` in the data).
+CPU_GEMM_AXES = (2.0, 0.5, 0.5)
 
 
 def _grid(device: str, quick: bool):
@@ -69,6 +75,11 @@ def _grid(device: str, quick: bool):
     # GEMMs of im2col-lowered convolutions (M = output pixels, K = 9 C, N = filters)
     extra = ((1, 2048, 8192), (16, 2048, 8192), (12544, 147, 64), (3136, 576, 64),
              (784, 1152, 128), (196, 2304, 256))
+    if device == "cpu":
+        # small-batch weight streaming (decode at batch 1-64, short prompts): the CPU's GEMM
+        # kernels reach very different fractions of the memory roof at M = 1, 2, 4, ... 64
+        extra += tuple((M, K, N) for K, N in ((2048, 8192), (8192, 2048), (2048, 32768))
+                       for M in (1, 2, 4, 8, 16, 32, 64) if (M, K, N) not in extra)
     if device == "cuda":
         extra = ((50176, 147, 64), (12544, 576, 64), (3136, 1152, 128), (784, 2304, 256))
     # direct convolutions (h, w, c, filters, k, stride; padding folded in): ResNet-like
@@ -111,6 +122,24 @@ class _Progress:
             import sys
 
             print(file=sys.stderr)
+
+
+def last_level_cache_bytes(default: int = 64 * 2 ** 20) -> int:
+    """Size of this machine's last-level CPU cache in bytes (Linux sysfs), else ``default``."""
+    best = (0, 0)
+    for d in Path("/sys/devices/system/cpu/cpu0/cache").glob("index*"):
+        try:
+            level = int((d / "level").read_text())
+            text = (d / "size").read_text().strip().upper()
+        except (OSError, ValueError):
+            continue
+        unit = {"K": 2 ** 10, "M": 2 ** 20, "G": 2 ** 30}.get(text[-1:], 1)
+        try:
+            size = int(text.rstrip("KMG")) * unit
+        except ValueError:
+            continue
+        best = max(best, (level, size))
+    return best[1] or default
 
 
 def _device_name(torch, device: str) -> str:
@@ -166,7 +195,8 @@ def _measure(device, *, dtype, quick, progress, seed) -> dict:
     eb = torch.tensor([], dtype=tdt).element_size()
     gen = torch.Generator(device=device).manual_seed(seed)
     ms, kn, att, elem, copy_bytes, extra, convs = _grid(device, quick)
-    timer = Timer(device, budget_s=0.01 if quick else 0.02, reps=3 if quick else 5)
+    timer = Timer(device, budget_s=0.01 if quick else 0.02, reps=3 if quick else 5,
+                  stat="min" if device == "cpu" else "median")
     total = len(ms) * len(kn) + len(extra) + len(att) + len(elem) + len(convs) + 3
     bar = _Progress(total, progress, f"calibrate {device}")
 
@@ -179,12 +209,21 @@ def _measure(device, *, dtype, quick, progress, seed) -> dict:
                    + ("R calls captured in a CUDA graph, replay timed with torch.cuda.Event"
                       if device == "cuda" else "a loop of R calls timed with time.perf_counter")),
            "quick": quick, "gemm": {}, "attention": {}, "elementwise": {}, "conv": {}}
-    # operands are rotated over copies totalling more than the last-level cache, so that
-    # back-to-back calls stream from memory as a model's distinct weights do
-    spill = (256 if device == "cuda" else (32 if quick else 64)) * 2 ** 20
+    # operands are rotated over copies totalling twice the last-level cache, so that
+    # back-to-back calls stream from memory as a model's distinct weights do (a server CPU's
+    # L3 holds hundreds of MB: a fixed 64 MB would time the cache, not the DRAM)
+    spill = 256 * 2 ** 20 if device == "cuda" else min(2 ** 30, max(64 * 2 ** 20,
+                                                                 2 * last_level_cache_bytes()))
+    pool = rand(spill // eb) if device == "cpu" else None
 
-    def copies(nbytes, make):
-        return [make() for _ in range(max(1, min(128, -(-spill // max(nbytes, 1)))))]
+    def copies(nbytes, make, shape=None):
+        n = max(1, -(-spill // max(nbytes, 1)))
+        if pool is not None and shape is not None and math.prod(shape) <= pool.numel():
+            # CPU: views of one buffer (no allocation per copy); the views tile the buffer
+            size = math.prod(shape)
+            return [pool[i * size:(i + 1) * size].view(*shape)
+                    for i in range(max(1, min(n, pool.numel() // size)))]
+        return [make() for _ in range(min(128, n))]
 
     def rotating(fn, items):
         state = {"i": 0}
@@ -213,15 +252,22 @@ def _measure(device, *, dtype, quick, progress, seed) -> dict:
         out["launch_floor_s"] = (timer.eager_cuda(lambda: tiny.add_(1)) if device == "cuda"
                                  else out["empty_kernel_s"])
         bar.step("kernel latency")
-        n = copy_bytes // (2 * eb)
+        n = max(copy_bytes, spill) // (2 * eb)
         src, dst = rand(n), torch.empty(n, device=device, dtype=tdt)
         s = min(timer(lambda d=dst, a=src: d.copy_(a)), timer(lambda d=dst, a=src: torch.add(a, 1, out=d)))
         out["copy"] = {"bytes_rw": 2 * n * eb, "s": s, "TBps": 2 * n * eb / s / 1e12}
+        if device == "cpu":
+            # read-only streaming (a reduction): the roof of weight-streaming GEMMs; on a
+            # CPU a copy's writes also read the line first (write-allocate), so it is slower
+            both = torch.cat([src, dst.copy_(src)])
+            s = timer(lambda a=both: a.sum())
+            out["read"] = {"bytes": 2 * n * eb, "s": s, "TBps": 2 * n * eb / s / 1e12}
+            del both
         del src, dst
         bar.step("copy")
         plan = [((K, N), ms) for K, N in kn] + [((K, N), (M,)) for M, K, N in extra]
         for (K, N), m_values in plan:
-            Ws = copies(K * N * eb, lambda K=K, N=N: rand(K, N))
+            Ws = copies(K * N * eb, lambda K=K, N=N: rand(K, N), (K, N))
             for M in m_values:
                 x = rand(M, K)
                 key = f"M={M}|K={K}|N={N}"
@@ -271,6 +317,13 @@ def _measure(device, *, dtype, quick, progress, seed) -> dict:
                          f"({next(iter(out.get('skipped', {}).values()), 'unknown error')})")
     best = max(v["TFLOPs"] for v in out["gemm"].values()) * 1e12
     out["achieved"] = {"gemm_ops_per_s": best, "copy_bytes_per_s": out["copy"]["bytes_rw"] / out["copy"]["s"]}
+    if "read" in out:
+        out["achieved"]["read_bytes_per_s"] = out["read"]["bytes"] / out["read"]["s"]
+    if device == "cpu":
+        out["llc_bytes"] = last_level_cache_bytes()
+        # a CPU's GEMM kernel changes with every small M (1, 2, 4, ... 64 rows): interpolate
+        # along M more locally than along N, K (npulab.gpu.table.GEMM_AXES is for GPUs)
+        out["gemm_axes"] = list(CPU_GEMM_AXES)
     return out
 
 
@@ -330,7 +383,7 @@ def preset_dict(data: dict, *, name: str, data_file: str, dtype: str,
     peak = peak_ops_per_s or (sheet or {}).get(dtype) or achieved["gemm_ops_per_s"]
     bw = bandwidth_bytes_per_s or (sheet or {}).get("bw") or achieved["copy_bytes_per_s"]
     peak = max(peak, achieved["gemm_ops_per_s"])
-    bw = max(bw, achieved["copy_bytes_per_s"])
+    bw = max(bw, achieved["copy_bytes_per_s"], achieved.get("read_bytes_per_s", 0.0))
     src = "datasheet" if (sheet or peak_ops_per_s) else "best measured GEMM / copy (no datasheet)"
     return {
         "name": name, "engine": "gpu",
@@ -385,4 +438,4 @@ def summary(data: dict) -> str:
             f"{len(data['elementwise'])} elementwise")
 
 
-__all__ = ["measure", "write_preset", "preset_dict", "summary"]
+__all__ = ["measure", "write_preset", "preset_dict", "summary", "last_level_cache_bytes"]

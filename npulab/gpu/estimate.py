@@ -5,7 +5,9 @@ roofline (Williams et al., CACM 2009, with measured instead of datasheet roofs):
 
     t = kernel_latency_s + roof / f          roof = max(flops / peak, bytes / copy_bw)
 
-* GEMM: ``f`` interpolated from the measured GEMM table (:mod:`npulab.gpu.table`; a
+* GEMM: its memory roof uses the read-only streaming bandwidth when the data has one (CPU
+  calibrations: a GEMM reads its weights, a copy also writes), else the copy's; ``f``
+  interpolated from the measured GEMM table (:mod:`npulab.gpu.table`; a
   convolution, lowered by im2col, from the measured direct convolutions when there are); without
   data ``roof / f = max(flops / (peak * gemm_efficiency), bytes / (bw * gemv_bandwidth_efficiency))``.
 * attention (fused SDPA / flash attention, Dao et al. 2022): ``flops = 4 b h q ctx hd``
@@ -59,6 +61,12 @@ def _copy_bw(hw, data):
     return data.copy_bytes_per_s if data is not None and data.copy_bytes_per_s else hw.achieved_bytes_per_s
 
 
+def _stream_bw(hw, data):
+    """A GEMM's memory roof: the read-only streaming bandwidth where measured, else the copy's."""
+    read = getattr(data, "read_bytes_per_s", None) if data is not None else None
+    return max(read or 0.0, _copy_bw(hw, data))
+
+
 def gemm_time(M: int, N: int, K: int, hw: GpuConfig, data=None, *, conv: bool = False) -> float:
     """Device time of one ``[M,K] @ [K,N]`` GEMM (s), table-interpolated where data exists.
 
@@ -67,7 +75,7 @@ def gemm_time(M: int, N: int, K: int, hw: GpuConfig, data=None, *, conv: bool = 
     """
     eb = hw.bytes_per_element
     flops, nbytes = gemm_flops_bytes(M, N, K, eb)
-    bw = _copy_bw(hw, data)
+    bw = _stream_bw(hw, data)
     roof = max(flops / hw.peak_ops_per_s, nbytes / bw)
     table = None
     if data is not None:

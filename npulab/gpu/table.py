@@ -117,6 +117,9 @@ class MeasuredData:
     ----------
     copy_bytes_per_s : float or None
         Achieved copy bandwidth (bytes read + written per second).
+    read_bytes_per_s : float or None
+        Achieved read-only streaming bandwidth, when measured (CPU calibrations): the memory
+        roof of GEMMs and convolutions, which read far more than they write.
     gemm, attention, conv : Points or None
         Kept points and their efficiencies (``conv``: direct convolutions, in the
         coordinates of their im2col GEMM).
@@ -138,6 +141,7 @@ class MeasuredData:
     elem_bytes: float
     raw: dict = field(repr=False, default_factory=dict)
     conv: Points | None = None
+    read_bytes_per_s: float | None = None
 
 
 def _elem_bytes(raw) -> float:
@@ -158,6 +162,9 @@ def build(raw: dict, *, peak_ops_per_s: float, kernel_latency_s: float,
     if copy.get("s") and copy.get("bytes_rw"):
         bw = float(copy["bytes_rw"]) / float(copy["s"])
     bw_roof = bw or fallback_bytes_per_s
+    read = raw.get("read") or {}
+    stream = float(read["bytes"]) / float(read["s"]) if read.get("s") and read.get("bytes") else None
+    gemm_roof_bw = max(stream or 0.0, bw_roof)  # GEMMs stream their weights: the read roof
     k_lat = float(kernel_latency_s)  # the device's, so that fit and prediction agree
     floor = float(raw.get("launch_floor_s", launch_floor_s))
     isolated = raw.get("timing", "isolated") == "isolated"
@@ -184,18 +191,21 @@ def build(raw: dict, *, peak_ops_per_s: float, kernel_latency_s: float,
             slope, intercept = np.polyfit(x, y, 1)
             overhead = max(0.0, float(intercept) - k_lat)
     gemm = None
+    axes = tuple(float(a) for a in raw.get("gemm_axes", GEMM_AXES))
+    if len(axes) != 3 or not all(a > 0 for a in axes):
+        raise ValueError(f"measured data: gemm_axes must be three numbers > 0; got {raw.get('gemm_axes')!r}")
     if rows:
         coords, eff = [], []
         for M, N, K, s in rows:
             flops, nbytes = gemm_flops_bytes(M, N, K, eb)
-            roof = max(flops / peak_ops_per_s, nbytes / bw_roof)
+            roof = max(flops / peak_ops_per_s, nbytes / gemm_roof_bw)
             t = s - overhead - k_lat
             if t <= 0:
                 continue
-            coords.append(np.log([M, N, K]) * np.asarray(GEMM_AXES))
+            coords.append(np.log([M, N, K]) * np.asarray(axes))
             eff.append(min(1.0, roof / t))
         if eff:
-            gemm = Points(np.array(coords), np.array(eff), GEMM_AXES)
+            gemm = Points(np.array(coords), np.array(eff), axes)
 
     attention = None
     arows = []
@@ -230,11 +240,11 @@ def build(raw: dict, *, peak_ops_per_s: float, kernel_latency_s: float,
         flops, nbytes = gemm_flops_bytes(M, N, K, eb)
         t = float(v["s"]) - overhead - k_lat
         if t > 0 and E > 0 and F > 0:
-            crows.append((np.log([M, N, K]) * np.asarray(GEMM_AXES),
-                          min(1.0, max(flops / peak_ops_per_s, nbytes / bw_roof) / t)))
+            crows.append((np.log([M, N, K]) * np.asarray(axes),
+                          min(1.0, max(flops / peak_ops_per_s, nbytes / gemm_roof_bw) / t)))
     if crows:
-        conv = Points(np.array([c for c, _ in crows]), np.array([e for _, e in crows]), GEMM_AXES)
-    return MeasuredData(copy_bytes_per_s=bw, gemm=gemm, attention=attention,
+        conv = Points(np.array([c for c, _ in crows]), np.array([e for _, e in crows]), axes)
+    return MeasuredData(copy_bytes_per_s=bw, read_bytes_per_s=stream, gemm=gemm, attention=attention,
                         host_overhead_s=overhead, censored=censored,
                         kernel_latency_s=raw.get("kernel_latency_s"),
                         launch_floor_s=raw.get("launch_floor_s"), elem_bytes=eb, raw=raw,
@@ -290,7 +300,8 @@ def combine(parts) -> MeasuredData:
     def first(attr):
         return next((getattr(p, attr) for p in parts if getattr(p, attr) is not None), None)
 
-    return MeasuredData(copy_bytes_per_s=first("copy_bytes_per_s"), gemm=pool("gemm"),
+    return MeasuredData(copy_bytes_per_s=first("copy_bytes_per_s"),
+                        read_bytes_per_s=first("read_bytes_per_s"), gemm=pool("gemm"),
                         attention=pool("attention"), conv=pool("conv"),
                         host_overhead_s=max(p.host_overhead_s for p in parts),
                         censored=sum(p.censored for p in parts),

@@ -30,11 +30,24 @@ class Timer:
     graphs : bool, default True
         On CUDA, time a CUDA-graph replay of the calls (hardware time); False times eager
         calls between events.
+    stat : {"median", "min"}, default "median"
+        How the CPU's repetitions are summarised.  ``"min"`` is the steadiest on a shared
+        machine (a neighbour's load only ever adds time); calibration and ``--measure``
+        on the CPU use it, so both sides of a comparison are summarised alike.
+
+    Attributes
+    ----------
+    samples : list of float
+        The per-call seconds of each timed repetition of the last call (the spread).
     """
 
     def __init__(self, device: str = "cpu", budget_s: float = 0.02, reps: int = 5,
-                 graphs: bool = True):
+                 graphs: bool = True, stat: str = "median"):
+        if stat not in ("median", "min"):
+            raise ValueError(f"Timer stat must be 'median' or 'min'; got {stat!r}")
         self.device, self.budget_s, self.reps, self.graphs = device, budget_s, reps, graphs
+        self.stat = stat
+        self.samples: list[float] = []
 
     def __call__(self, fn) -> float:
         if self.device == "cuda":
@@ -42,7 +55,7 @@ class Timer:
         return self.cpu(fn)
 
     def cpu(self, fn) -> float:
-        """A loop of calls timed with ``time.perf_counter``; median over ``reps``."""
+        """A loop of calls timed with ``time.perf_counter``; median (or min) over ``reps``."""
         fn()  # warm-up (allocations, thread pool)
         t0 = time.perf_counter()
         fn()
@@ -54,7 +67,8 @@ class Timer:
             for _ in range(calls):
                 fn()
             times.append((time.perf_counter() - t0) / calls)
-        return statistics.median(times)
+        self.samples = times
+        return min(times) if self.stat == "min" else statistics.median(times)
 
     def eager_cuda(self, fn) -> float:
         """One eager call between two CUDA events (host launch included); median."""

@@ -167,11 +167,14 @@ def cut_layers(model, layers: int | None):
 def measure_llm(model, phase: str, seq_len: int, batch: int = 1, *, device: str = "cpu",
                 dtype: str | None = None, layers: int | None = None, graphs: bool = True,
                 seed: int = 0, budget_s: float = 0.05, reps: int = 5,
-                threads: int | None = None) -> float:
+                threads: int | None = None, samples: list | None = None) -> float:
     """Seconds of one step of ``model`` (a DecoderLM, config path/dict or bundled name).
 
     ``phase="prefill"``: the whole prompt of ``seq_len`` tokens for ``batch`` sequences;
-    ``phase="decode"``: one new token per sequence at context ``seq_len``.
+    ``phase="decode"``: one new token per sequence at context ``seq_len``.  After a warm-up
+    call, ``reps`` timed repetitions: their median on CUDA, their minimum on the CPU (as
+    ``npulab calibrate`` times its points); ``samples``, when given, receives every
+    repetition's seconds (the spread).
     """
     import torch
 
@@ -193,14 +196,25 @@ def measure_llm(model, phase: str, seq_len: int, batch: int = 1, *, device: str 
     else:
         ids = torch.randint(0, m.config.vocab_size, (batch, 1), generator=gen, device=device)
         pos = seq_len - 1  # seq_len - 1 cached keys plus the new token
-    timer = Timer(device, budget_s=budget_s, reps=reps, graphs=graphs)
+    timer = _timer(device, budget_s, reps, graphs)
     with torch.no_grad(), torch_threads(threads if device == "cpu" else None):
-        return timer(lambda: net(ids, pos))
+        t = timer(lambda: net(ids, pos))
+    if samples is not None:
+        samples.extend(timer.samples or [t])
+    return t
+
+
+def _timer(device, budget_s, reps, graphs=True) -> Timer:
+    """The Timer of a measurement: the minimum of the repetitions on the CPU (see Timer)."""
+    return Timer(device, budget_s=budget_s, reps=reps, graphs=graphs,
+                 stat="min" if device == "cpu" else "median")
 
 
 def measure_layers(layers, *, device: str = "cpu", dtype: str | None = None, seed: int = 0,
-                   budget_s: float = 0.05, reps: int = 5, threads: int | None = None) -> float:
-    """Seconds of one inference of a network given as Gemm / Conv2d layers, run in order."""
+                   budget_s: float = 0.05, reps: int = 5, threads: int | None = None,
+                   samples: list | None = None) -> float:
+    """Seconds of one inference of a network given as Gemm / Conv2d layers, run in order
+    (timed as :func:`measure_llm` times a step; ``samples`` receives the repetitions)."""
     import torch
     import torch.nn.functional as F
 
@@ -229,13 +243,17 @@ def measure_layers(layers, *, device: str = "cpu", dtype: str | None = None, see
         for op in ops:
             op()
 
+    timer = _timer(device, budget_s, reps)
     with torch.no_grad(), torch_threads(threads if device == "cpu" else None):
-        return Timer(device, budget_s=budget_s, reps=reps)(run)
+        t = timer(run)
+    if samples is not None:
+        samples.extend(timer.samples or [t])
+    return t
 
 
 def measure_job(workload, *, phase: str | None = None, seq_len: int = 2048, batch: int = 1,
                 device: str = "cpu", dtype: str | None = None, layers: int | None = None,
-                reps: int = 5, threads: int | None = None) -> float:
+                reps: int = 5, threads: int | None = None, samples: list | None = None) -> float:
     """Seconds of one run of a bundled workload (LLM step, topology or ``digits-cnn``)."""
     from npulab import datasets
     from npulab.workloads import load_topology
@@ -243,22 +261,22 @@ def measure_job(workload, *, phase: str | None = None, seq_len: int = 2048, batc
 
     if isinstance(workload, DecoderLM):
         return measure_llm(workload, phase or "decode", seq_len, batch, device=device,
-                           dtype=dtype, layers=layers, reps=reps, threads=threads)
+                           dtype=dtype, layers=layers, reps=reps, threads=threads, samples=samples)
     spec = str(workload)
     if spec == "digits-cnn":
         from npulab.perf.scoring import digits_job
 
         job = digits_job()
         layers_ = [lay for lay, n in job.layers for _ in range(n)]
-        return measure_layers(layers_, device=device, dtype=dtype, reps=reps, threads=threads)
+        return measure_layers(layers_, device=device, dtype=dtype, reps=reps, threads=threads, samples=samples)
     p = datasets.resolve_workload(spec)
     if p is None:
         raise ValueError(f"unknown workload {spec!r} for --measure")
     if p.suffix == ".csv":
         return measure_layers(load_topology(p), device=device, dtype=dtype, reps=reps,
-                              threads=threads)
+                              threads=threads, samples=samples)
     return measure_llm(p, phase or "decode", seq_len, batch, device=device, dtype=dtype,
-                       layers=layers, reps=reps, threads=threads)
+                       layers=layers, reps=reps, threads=threads, samples=samples)
 
 
 def _cut_workload(spec, layers):
@@ -284,9 +302,11 @@ def compare(workloads, hardware, *, phases=None, seq_len: int = 2048, batch: int
             progress: bool = False) -> list[dict]:
     """Predicted (each preset) vs measured (the local torch device) for each workload.
 
-    Returns rows ``{workload, phase, hardware, predicted_s, measured_s, error}`` with
-    ``error = predicted / measured - 1``.  The torch run uses the preset's precision when
-    torch has it (bf16, fp16, fp32), else the device default, and on the CPU the thread
+    Returns rows ``{workload, phase, hardware, predicted_s, measured_s, error, reps, spread,
+    statistic, threads}`` with ``error = predicted / measured - 1`` and ``spread = (slowest -
+    fastest repetition) / measured``: how far one repetition strays on this machine.  The
+    torch run uses the preset's precision when torch has it (bf16, fp16, fp32), else the
+    device default, and on the CPU the thread
     count the preset was calibrated with (its data file's ``threads``) unless ``threads``.
     ``progress`` shows a tqdm bar over the (workload, preset) runs: a measurement takes seconds.
     """
@@ -312,20 +332,24 @@ def compare(workloads, hardware, *, phases=None, seq_len: int = 2048, batch: int
         n_threads = threads or _calibrated_threads(preset)
         for job in jobs:
             predicted = score_job(job, preset).latency_s
+            runs: list[float] = []
             if isinstance(target, (list, tuple)):
                 measured = measure_layers(list(target), device=device, dtype=dtype, reps=reps,
-                                          threads=n_threads)
+                                          threads=n_threads, samples=runs)
             elif isinstance(target, DecoderLM):
                 measured = measure_llm(target, job.phase, seq_len, batch, device=device,
-                                       dtype=dtype, reps=reps, threads=n_threads)
+                                       dtype=dtype, reps=reps, threads=n_threads, samples=runs)
             else:
                 measured = measure_job(target, phase=job.phase or None, seq_len=seq_len,
                                        batch=batch, device=device, dtype=dtype, reps=reps,
-                                       threads=n_threads)
+                                       threads=n_threads, samples=runs)
             name = job.name if not isinstance(target, (list, tuple)) else f"{w}-L{len(target)}"
             rows.append({"workload": name, "phase": job.phase, "hardware": preset.name,
                          "device": device, "predicted_s": predicted, "measured_s": measured,
-                         "error": predicted / measured - 1.0})
+                         "error": predicted / measured - 1.0, "reps": len(runs),
+                         "spread": (max(runs) - min(runs)) / measured if runs else 0.0,
+                         "statistic": "min" if device == "cpu" else "median",
+                         "threads": (n_threads or torch.get_num_threads()) if device == "cpu" else None})
     return rows
 
 
@@ -350,12 +374,17 @@ def table(rows) -> str:
     """The comparison as a text table with the mean and max absolute error."""
     from npulab.metrics.report import format_si, render_table
 
-    head = ("workload", "phase", "hardware", "predicted", "measured", "error")
+    head = ("workload", "phase", "hardware", "predicted", "measured", "spread", "error")
     lines = [render_table(head, [(r["workload"], r["phase"] or "-", r["hardware"],
                                   format_si(r["predicted_s"], "s"), format_si(r["measured_s"], "s"),
+                                  f"{100 * r.get('spread', 0.0):.0f}%",
                                   f"{100 * r['error']:+.1f}%") for r in rows])]
     if rows:
         errs = [abs(r["error"]) for r in rows]
+        r0 = rows[0]
+        how = f"{r0.get('statistic', 'median')} of {r0.get('reps', '?')} repetitions after a warm-up"
+        if r0.get("threads"):
+            how += f", {r0['threads']} thread{'s' if r0['threads'] != 1 else ''}"
         lines.append(f"mean |error| {100 * sum(errs) / len(errs):.1f}%, max {100 * max(errs):.1f}% "
-                     f"(measured on {rows[0]['device']})")
+                     f"(measured on {r0['device']}: {how}; spread = slowest - fastest repetition)")
     return "\n".join(lines)

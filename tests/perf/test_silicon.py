@@ -320,3 +320,81 @@ def test_gpu_bound_uses_the_one_rule_and_a_tie_is_compute(peak, bound):
     assert r.details["bound"] == bound == bound_of(flops / peak, nbytes / 1e12) == r.bound
     assert (r.details["compute_time_s"] > 0) == (bound == "compute")
     assert Roofline(peak, 1e12).bound(flops, nbytes) == bound
+
+
+# ---- CPU calibration that predicts the machine it measured (issue 27) -----------------------
+
+def test_cpu_calibration_streams_past_the_last_level_cache_and_times_a_read_roof(cpu_preset):
+    """Operands rotate over twice the last-level cache (a server L3 holds hundreds of MB), the
+    copy is that large too, a read-only stream is timed, and small-batch GEMMs are swept."""
+    from npulab.gpu.calibrate import last_level_cache_bytes
+
+    data = json.loads(cpu_preset.with_name("this-cpu_measured.json").read_text())
+    llc = last_level_cache_bytes()
+    assert data["llc_bytes"] == llc > 0
+    spill = min(2 ** 30, max(64 * 2 ** 20, 2 * llc))
+    assert data["copy"]["bytes_rw"] >= spill - 16 and data["read"]["bytes"] == data["copy"]["bytes_rw"]
+    assert data["achieved"]["read_bytes_per_s"] == pytest.approx(data["read"]["bytes"] / data["read"]["s"])
+    ms = {int(k.split("|")[0][2:]) for k in data["gemm"] if "|K=2048|N=32768" in k}
+    assert ms == {1, 2, 4, 8, 16, 32, 64}
+    assert data["gemm_axes"] == [2.0, 0.5, 0.5]
+    assert load_preset(cpu_preset).config.dram_bytes_per_s >= data["achieved"]["read_bytes_per_s"]
+
+
+def test_cpu_table_points_come_back_exactly_against_the_read_roof(cpu_preset):
+    """A GEMM's roof is the read stream, in the fit and in the prediction alike, so every
+    measured point below the roof is predicted to its own time."""
+    hw = load_preset(cpu_preset).config
+    data = load(hw, base=cpu_preset.parent)
+    assert data.read_bytes_per_s and data.gemm.axes == (2.0, 0.5, 0.5)
+    checked = 0
+    for key, v in data.raw["gemm"].items():
+        p = dict(part.split("=") for part in key.split("|"))
+        M, N, K = int(p["M"]), int(p["N"]), int(p["K"])
+        flops, nbytes = gemm_flops_bytes(M, N, K, 4.0)
+        roof = max(flops / hw.peak_ops_per_s, nbytes / max(data.read_bytes_per_s, data.copy_bytes_per_s))
+        if v["s"] - hw.kernel_latency_s - data.host_overhead_s <= roof:
+            continue  # efficiency clipped at 1
+        assert gemm_time(M, N, K, hw, data) == pytest.approx(v["s"], rel=1e-6)
+        checked += 1
+    assert checked > 10
+
+
+def test_bad_gemm_axes_in_a_data_file_is_one_line():
+    raw = read(MEASURED / "h100_calibrate.json") | {"gemm_axes": [1.0, -1.0]}
+    with pytest.raises(ValueError, match="gemm_axes must be three numbers > 0"):
+        build(raw, peak_ops_per_s=989.4e12, kernel_latency_s=4e-6, launch_floor_s=25e-6,
+              fallback_bytes_per_s=3e12)
+
+
+def test_timer_min_statistic_and_samples():
+    from npulab.gpu.timing import Timer
+
+    ticks = iter([0.0] * 100)
+    t = Timer("cpu", budget_s=0.0, reps=4, stat="min")
+    seen = []
+
+    def fn():
+        seen.append(next(ticks, 0.0))
+
+    out = t(fn)
+    assert len(t.samples) == 4 and out == min(t.samples)
+    assert Timer("cpu", reps=3).stat == "median"
+    with pytest.raises(ValueError, match="stat must be 'median' or 'min'; got 'mean'"):
+        Timer("cpu", stat="mean")
+
+
+def test_measure_reports_repetitions_spread_and_threads(cpu_preset, tmp_path):
+    from npulab.perf.measure import compare, table
+
+    cfg = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
+           "num_key_value_heads": 2, "vocab_size": 256, "name": "tiny"}
+    f = tmp_path / "tiny.json"
+    f.write_text(json.dumps(cfg))
+    rows = compare([str(f)], [str(cpu_preset)], phases=["decode"], seq_len=16, device="cpu",
+                   layers=1, reps=4)
+    r = rows[0]
+    assert r["reps"] == 4 and r["statistic"] == "min" and r["threads"] == 1
+    assert r["spread"] >= 0
+    text = table(rows)
+    assert "spread" in text.splitlines()[0] and "min of 4 repetitions after a warm-up, 1 thread" in text
