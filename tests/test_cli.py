@@ -29,6 +29,20 @@ def test_info_json(capsys):
     assert "topologies/resnet18.csv" in info["datasets"]
 
 
+def test_info_and_scorecard_show_the_korean_datasheet_presets(capsys):
+    """Issue 28 item 4: the domestic presets are first-class: listed, scored, one JSON row each."""
+    assert main(["info", "--json"]) == 0
+    gpu = json.loads(capsys.readouterr().out)["kinds"]["gpu"]["presets"]
+    assert {"furiosa-rngd", "rebellions-atom", "deepx-dx-m1"} <= set(gpu)
+    assert main(["scorecard", "--hw", "rebellions-atom", "--workload", "llama-3.2-1b",
+                 "--phase", "decode", "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)["results"]
+    assert row["hardware"] == "rebellions-atom" and row["bound"] == "memory"
+    assert main(["scorecard", "--hw", "deepx-dx-m1", "--workload", "mobilenetv2", "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)["results"]
+    assert row["hardware"] == "deepx-dx-m1" and row["latency_s"] > 0
+
+
 def test_demo_json_is_the_roofline_report(capsys):
     assert main(["demo", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)

@@ -114,6 +114,11 @@ def _bw(name: str) -> float:
     return load_preset(name).dram_bytes_per_s
 
 
+def _datasheet(name: str) -> tuple:
+    """(peak TFLOPS, DRAM TB/s, memory GB) of a datasheet preset."""
+    return _peak(name) / 1e12, _bw(name) / 1e12, load_preset(name).memory_bytes / 1e9
+
+
 def _ridge(name: str) -> float:
     return _peak(name) / _bw(name)
 
@@ -382,6 +387,15 @@ QUOTES = [
     Quote(L7, "$S^2 H \\cdot 2 = {:.2f}$ GB", lambda: (_scores_gb(),), ko=True),
     Quote(L7, "against {:.0f} MB of fp16 weights per layer",
           lambda: (2 * _llama8b().layer_param_count(moe=False) / 1e6,)),
+    # Lecture 7, section 8: the Korean datasheet presets (datasets/hw/*.yaml)
+    Quote(L7, "`furiosa-rngd`: {:.0f} TFLOPS bf16, {:.1f} TB/s, {:.0f} GB",
+          lambda: _datasheet("furiosa-rngd"), ko=True),
+    Quote(L7, "`rebellions-atom`: {:.0f} TFLOPS fp16, {:.0f} GB/s, {:.0f} GB",
+          lambda: (_peak("rebellions-atom") / 1e12, _bw("rebellions-atom") / 1e9,
+                   load_preset("rebellions-atom").memory_bytes / 1e9), ko=True),
+    Quote(L7, "`deepx-dx-m1`: {:.0f} TOPS int8, {:.0f} GB LPDDR5, ≤ {:.0f} W",
+          lambda: (_peak("deepx-dx-m1") / 1e12, load_preset("deepx-dx-m1").memory_bytes / 1e9,
+                   load_preset("deepx-dx-m1").config.power_w), ko=True),
     # Lecture 8: area, static power and the duty-cycle example (npulab.hw.area)
     Quote(L8, "npulab's systolic default, {:.3f} W/mm²", lambda: (hw_area.STATIC_W_PER_MM2,)),
     Quote(L8, "65,536 ≈ {:.2f} × 10⁻³ mm² (× {} int4, × {:g} fp16)",

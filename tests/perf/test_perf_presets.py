@@ -101,3 +101,62 @@ def test_preset_numbers_are_read_only_views_of_the_config():
         p.peak_ops_per_s = 1.0
     assert load_preset("h100-sxm").memory_bytes == 80e9
     assert load_preset("pim-isaac").dram_bytes_per_s == 6.4e9
+
+
+def test_every_uncalibrated_gpu_preset_says_datasheet_not_calibrated_and_cites_its_peaks():
+    """Issue 28 item 4: a datasheet preset says so in its one line and cites its peaks."""
+    datasheet = [p for p in map(load_preset, available_presets())
+                 if p.engine == "gpu" and not p.config.calibrated]
+    assert {"a100-sxm", "h200-sxm", "furiosa-rngd", "rebellions-atom",
+            "deepx-dx-m1"} <= {p.name for p in datasheet}
+    for p in datasheet:
+        text = p.description.lower()
+        assert "datasheet" in text and "not calibrated" in text, p.name
+        assert p.sources.get("peaks"), f"{p.name} cites no source for its peaks"
+        if p.interconnect:
+            assert p.interconnect in p.sources.get("interconnect", ""), p.name
+
+
+#: Each domestic (Korean) preset's numbers and the words its ``sources`` quote them with: the
+#: file's number and its citation cannot drift apart.
+KOREAN = {
+    "furiosa-rngd": {"peak_ops_per_s": (256e12, "256 TFLOPS BF16"),
+                     "dram_bytes_per_s": (1.5e12, "1.5 TB/s"),
+                     "memory_bytes": (48e9, "48 GB HBM3"), "power_w": (180.0, "180 W TDP")},
+    "rebellions-atom": {"peak_ops_per_s": (32e12, "32 TFLOPS FP16"),
+                        "dram_bytes_per_s": (256e9, "256 GB/s GDDR6"),
+                        "memory_bytes": (16e9, "16 GB GDDR6"), "power_w": (130.0, "60-130 W")},
+    "deepx-dx-m1": {"peak_ops_per_s": (25e12, "25 TOPS"),
+                    "dram_bytes_per_s": (25.6e9, "assumption 25.6 GB/s"),
+                    "memory_bytes": (4e9, "4 GB LPDDR5"), "power_w": (5.0, "2-5 W")},
+}
+
+
+@pytest.mark.parametrize("name", sorted(KOREAN))
+def test_korean_presets_quote_every_number_group_in_their_sources(name):
+    p = load_preset(name)
+    cited = " ".join(p.sources.values())
+    for field_name, (value, quoted) in KOREAN[name].items():
+        assert getattr(p.config, field_name) == value, (name, field_name)
+        assert quoted in cited, (name, field_name, quoted)
+    assert {"peaks", "memory", "not_published", "interconnect"} <= set(p.sources)
+    # what the vendor does not publish is left at the ideal roofline, never a guessed fraction
+    assert p.config.gemm_efficiency == p.config.bandwidth_efficiency == 1.0
+
+
+def test_korean_presets_interconnects_and_phases():
+    """ATOM is a PCIe Gen5 x16 card, DX-M1 an M.2 module on PCIe Gen3 x4; ATOM decodes a 1B LLM
+    at its GDDR6 roofline, and DX-M1 runs a CNN."""
+    from npulab.hw.interconnect import LINKS
+    from npulab.perf.scoring import score
+    from npulab.workloads.llm import from_config
+
+    atom, m1 = load_preset("rebellions-atom"), load_preset("deepx-dx-m1")
+    assert atom.interconnect == "pcie5-x16" and m1.interconnect == "pcie3-x4"
+    assert {atom.interconnect, m1.interconnect} <= set(LINKS)
+    phase = from_config("llama-3.2-1b").decode(1024, 1, weight_format="fp16", kv_format="fp16")
+    r = score(phase, atom)
+    assert r.bound == "memory"
+    assert r.latency_s >= phase.weight_bytes / 256e9
+    cnn = score("resnet18", m1)
+    assert cnn.latency_s > 0 and cnn.energy_pJ > 0 and cnn.peak_ops_per_s == 25e12
