@@ -47,6 +47,7 @@ L0, L1, L2, L3, L4 = ("00_orientation.md", "01_quantization.md", "02_integer_inf
 L5, L6, L7, L8, L9, L10 = ("05_pim.md", "06_snn.md", "07_scorecard_llm.md", "08_capstone.md",
                            "09_compiler.md", "10_sparsity.md")
 Q1, Q2, Q2K = "../quizzes/quiz1_key.md", "../quizzes/quiz2.md", "../quizzes/quiz2_key.md"
+GUIDE = "../instructor_guide.md"
 
 
 @dataclass(frozen=True)
@@ -203,9 +204,11 @@ def _pim_total_nj() -> float:
 
 
 def _pim_row() -> tuple:
+    """The 512x512 MVM at the default energies: nJ (to 10), ADC and DAC shares (%), pJ/MAC."""
     b = _pim()
     total = sum(b.values())
-    return _round_to(total / 1e3, 10), 100 * b["adc"] / total, total / _mvm512().macs
+    return (_round_to(total / 1e3, 10), 100 * b["adc"] / total, 100 * b["dac"] / total,
+            total / _mvm512().macs)
 
 
 def _systolic_row() -> tuple:
@@ -218,8 +221,13 @@ def _dac_pJ() -> float:
     return 4e-3 / (8 * 128) * CrossbarConfig().read_time_s * 1e12
 
 
-def _dac_fixed_row() -> tuple:
-    b = _pim(EnergyTable(dac_pJ=0.39))
+#: The DAC energy npulab used before issue 29 (4 mW / 1024 DACs over the ADC's 1.28 GS/s).
+OLD_DAC_PJ = 0.0031
+
+
+def _dac_old_row() -> tuple:
+    """The 512x512 MVM with the old DAC figure: nJ, DAC and ADC shares (%)."""
+    b = _pim(EnergyTable(dac_pJ=OLD_DAC_PJ))
     total = sum(b.values())
     return total / 1e3, 100 * b["dac"] / total, 100 * b["adc"] / total
 
@@ -338,19 +346,23 @@ QUOTES = [
     Quote(L4, "| — | {:,} | 1× |", lambda: (_compulsory64(),), ko=True),
     Quote(L4, "the divisors of 64 for $m, n, k$ ({} candidates)", lambda: (len(_DIV64) ** 3,)),
     # Lecture 5: PIM cost of a 512x512 MVM (npulab.pim.estimate), the DAC erratum, DRAM PIM
-    Quote(L5, "| DAC | $M\\cdot c\\cdot K\\cdot$ col tiles | {} pJ", lambda: (E.dac_pJ,)),
+    Quote(L5, "| DAC | $M\\cdot c\\cdot K\\cdot$ col tiles | {:.2f} pJ", lambda: (E.dac_pJ,)),
     Quote(L5, "| cell reads | $M\\cdot c\\cdot K N\\cdot$ cells/weight | {} pJ |",
           lambda: (E.crossbar_cell_pJ,)),
     Quote(L5, "| {} pJ (8-bit, 1.28 GS/s) |", lambda: (E.adc_pJ,)),
     Quote(L5, "| SRAM | inputs per column tile, outputs once | {} pJ/byte |",
           lambda: (E.sram_pJ_per_byte,)),
-    Quote(L5, "A 512×512 MVM: {} nJ on crossbars, {:.0f} % of it in the ADCs, that is {:.1f} pJ "
-              "per MAC", _pim_row),
+    Quote(L5, "A 512×512 MVM: {} nJ on crossbars, {:.0f} % of it in the ADCs and {:.0f} % in the "
+              "DACs, that is {:.1f} pJ per MAC", _pim_row),
     Quote(L5, "against {} nJ on a 128×128 systolic array with weights on chip and {:.1f} µJ",
           _systolic_row),
     Quote(L5, "\\approx {:.2f}$ pJ", lambda: (_dac_pJ(),), ko=True),
-    Quote(L5, "the same MVM costs {:.0f} nJ (the DACs now take {:.0f} %): the ADCs still dominate "
-              "({:.0f} %)", _dac_fixed_row),
+    Quote(L5, "and that is npulab's default (`EnergyTable.dac_pJ`). Before issue 29 the default "
+              "was {} pJ", lambda: (OLD_DAC_PJ,)),
+    Quote(L5, "and it made the DACs {:.0f}× too cheap",
+          lambda: (CrossbarConfig().read_time_s * CrossbarConfig().adc_rate_hz,)),
+    Quote(L5, "(`EnergyTable(dac_pJ={})`, still accepted) the same MVM costs {:.0f} nJ, the DACs "
+              "{:.1f} % of it and the ADCs {:.0f} %", lambda: (OLD_DAC_PJ, *_dac_old_row())),
     Quote(L5, "A step moves {:.2f} GB of weights and {:.2f} GB of KV cache",
           lambda: tuple(x / 1e9 for x in _pim_decode())),
     Quote(L5, "so the memory bound is {:.1f} ms",
@@ -381,7 +393,7 @@ QUOTES = [
     Quote(L7, "turns compute-bound at batch {} at context 128, and {} at context 1024",
           lambda: (_critical_batch(128), {None: "never"}[_critical_batch(1024)])),
     Quote(L7, "a MAC costs about {:.1f} pJ once its converters are counted (Lecture 5: {} nJ",
-          lambda: (_pim_row()[2], _pim_row()[0])),
+          lambda: (_pim_row()[3], _pim_row()[0])),
     Quote(L7, "more than a digital int8 MAC's {:.1f} pJ", lambda: (_int8(),)),
     Quote(L7, "energy scales with spikes ({} pJ per SOP)", lambda: (E.sop_pJ,)),
     Quote(L7, "$S^2 H \\cdot 2 = {:.2f}$ GB", lambda: (_scores_gb(),), ko=True),
@@ -425,6 +437,10 @@ QUOTES = [
     Quote(Q2K, "$\\lceil 8/1 \\rceil = {}$ input cycles", lambda: (CrossbarConfig().input_cycles,)),
     Quote(Q2K, "(2^2 - 1) = {}$, so {} ADC bits", _adc_row),
     Quote(Q2K, "\\times 100\\ \\text{{ns}} = {:.2f}$ pJ", lambda: (_dac_pJ(),)),
+    # The instructor guide's teaching notes
+    Quote(GUIDE, "is \"a fraction of a pJ\" (about {:.1f} pJ once the converters count)",
+          lambda: (_pim_row()[3],)),
+    Quote(GUIDE, "`EnergyTable.dac_pJ` is {:.2f} pJ", lambda: (E.dac_pJ,)),
     Quote(Q2, "streams {:.2f} GB of weights per token",
           lambda: (_decode_int8().weight_bytes / 1e9,)),
     Quote(Q2K, "$34 / 7.50 \\approx {:.1f}$ tokens/s",
@@ -451,6 +467,12 @@ def test_quoted_number_is_the_same_in_the_korean_note(q):
     expected = q.template.format(*q.values())
     text = _norm((LECTURES / "ko" / q.note).read_text(encoding="utf-8"))
     assert _norm(expected) in text, f"ko/{q.note} should quote {expected!r}: translate it again"
+
+
+def test_the_dac_default_is_the_per_read_energy():
+    """Issue 29: ``EnergyTable.dac_pJ`` is ISAAC's DAC power per DAC times one crossbar read."""
+    assert math.isclose(E.dac_pJ, _dac_pJ(), rel_tol=1e-12)
+    assert EnergyTable(dac_pJ=OLD_DAC_PJ).dac_pJ == OLD_DAC_PJ   # the old figure, on request
 
 
 def test_sqnr_quoted_in_lecture_1_is_the_labs_output_and_seed_robust():
