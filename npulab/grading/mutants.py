@@ -212,10 +212,15 @@ def _is_selfcheck(cell) -> bool:
 
 
 def _run_notebook(nb, applied: dict[int, str]):
-    """The notebook to execute for one round: mutants applied, each test cell twice."""
+    """The notebook to execute for one round: mutants applied, each test cell twice.
+
+    Cells after the last test cell are left out: nothing they do can change an outcome (the
+    outcomes are the tagged test cells above them), and a lab's closing demos (plots,
+    sweeps) would otherwise run once per round."""
     tests = exercise_of_tests(nb)
+    last = max(tests, default=len(nb.cells) - 1)
     cells = []
-    for index, cell in enumerate(nb.cells):
+    for index, cell in enumerate(nb.cells[:last + 1]):
         if cell.cell_type != "code" or _is_selfcheck(cell):
             continue
         cell = copy.deepcopy(cell)
