@@ -50,8 +50,55 @@ SLOW = frozenset({
 SLOW_PREFIX = "test_live_"
 
 
+#: Modules that share one expensive session fixture: under pytest-xdist they form one work
+#: unit, so one worker builds the fixture once (the adversarial class is graded in ~2 minutes;
+#: two workers each grading it cost a worker two minutes).
+SHARED_SCOPES = {
+    "tests/grading/test_grading_attacks.py": "adversarial-class",
+    "tests/grading/test_grading_autograde.py": "adversarial-class",
+}
+#: The longest work units, longest first (seconds on one core of a 2-core machine, from
+#: ``--durations``): they start first, so no worker is left with a two-minute unit at the
+#: end while the other idles (longest-processing-time-first scheduling).
+LONGEST_FIRST = (
+    "tests/test_lab_mutants.py::TestLab_08_capstone",          # ~100-130 s
+    "tests/test_lab_mutants.py::TestLab_07_scorecard_llm",     # ~120 s
+    "adversarial-class",                                       # ~110 s + its tests
+    "tests/test_lab_mutants.py::TestLab_02_integer_inference",  # ~90 s
+    "tests/test_lab_mutants.py::TestLab_00_orientation",       # ~80 s
+    "tests/grading/test_capstone_leaderboard.py",              # ~90 s
+    "tests/test_lab_mutants.py::TestLab_06_snn",               # ~60 s
+    "tests/test_lab_mutants.py::TestLab_04_tiling",            # ~60 s
+    "tests/test_lab_mutants.py::TestLab_09_compiler",          # ~50 s
+    "tests/test_lab_mutants.py::TestLab_05_pim",               # ~50 s
+)
+
+
+def work_unit(nodeid: str) -> str:
+    """The xdist work unit of a test: its class or module (``--dist loadscope``), or the
+    shared scope of :data:`SHARED_SCOPES`."""
+    module = nodeid.split("::", 1)[0]
+    return SHARED_SCOPES.get(module) or nodeid.rsplit("::", 1)[0]
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadscope`` with :data:`SHARED_SCOPES` joined and :data:`LONGEST_FIRST` first."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Scheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid):
+            return work_unit(nodeid)
+
+    config.option.loadscopereorder = False  # the order of the collection (below) is kept
+    return Scheduling(config, log)
+
+
 def pytest_collection_modifyitems(config, items):
-    """Mark the tests of :data:`SLOW` and the ``test_live_*`` tests ``slow``."""
+    """Mark the tests of :data:`SLOW` and the ``test_live_*`` tests ``slow``; put the
+    :data:`LONGEST_FIRST` work units first (stable otherwise, so every worker collects the
+    same order)."""
     tests = Path(__file__).resolve().parent
     for item in items:
         try:
@@ -61,6 +108,8 @@ def pytest_collection_modifyitems(config, items):
         name = getattr(item, "originalname", None) or item.name
         if rel in SLOW or f"{rel}::{name}" in SLOW or name.startswith(SLOW_PREFIX):
             item.add_marker(pytest.mark.slow)
+    rank = {unit: i for i, unit in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(work_unit(item.nodeid), len(rank)))
 
 
 @pytest.fixture
