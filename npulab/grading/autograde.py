@@ -11,12 +11,14 @@
    process limits.
 4. Run the notebook (:func:`npulab.grading.engine.run_notebook_cells`): student and locked
    cells in the sandbox; test cells in THIS process, which sees the student's functions
-   only through plain-data proxies.  Test source never enters the sandbox.  Twice, each
-   time in a fresh sandbox: first with the visible tests only (every message and note the
-   student reads comes from this pass), then with every test (the points; its failures
-   are reported in fixed words, so no hidden input can reach the feedback through an
-   exception text or a class name: :func:`combine_passes`).  A lab without hidden tests
-   runs once.  An exercise whose answer uses what its source cell forbids
+   only through plain-data proxies.  Test source never enters the sandbox.  Two passes in
+   one sandbox: first the notebook with the visible tests only (every message and note the
+   student reads comes from this pass, which ends before the student's code has seen a
+   hidden input), then the test cells again with every test, the student's cells not re-run
+   (the points; its failures are reported in fixed words, so no hidden input can reach the
+   feedback through an exception text or a class name: :func:`combine_passes`).  When the
+   sandbox ends during the second pass, a fresh one runs the whole notebook with every test.
+   A lab without hidden tests runs once.  An exercise whose answer uses what its source cell forbids
    (:mod:`npulab.grading.forbid`, rules read from the SOURCE) earns 0 on all its tests.
 5. Limits, each with its own status: a cell past ``cell_timeout`` is interrupted and the
    run goes on; past ``notebook_timeout`` no more cells run (``timeout``); a cell that will
@@ -263,22 +265,31 @@ def grade_submission(source, submission, *, student: str | None = None, cell_tim
     except ValueError as err:
         return zero("grader_error", f"the autograder failed: the source's forbid rules: {err}"[:2000])
 
-    def run_once(nb):
+    def run_once(nb, then=None):
+        """Run ``nb`` in a fresh sandboxed driver; then, when given, the test cells of
+        ``then`` in the same driver (see below).  ``(run, then_run or None, records)``."""
         box = None
         fd, record_file = tempfile.mkstemp(prefix="npulab-records-", suffix=".jsonl", dir=tmp_root)
         os.close(fd)  # outside the work folder: the student side never sees it (npulab.grading.records)
         try:
             box = make_sandbox(source, text, source.name, extra_dir=Path(extra_dir) if extra_dir else None,
                                exclude=exclude, tmp_root=tmp_root)
-            with start_driver(box, sandbox=backend, memory_mb=memory_mb, cpu_s=notebook_timeout + 30,
+            # the student side may use its CPU limit twice: the notebook, then the tests again
+            with start_driver(box, sandbox=backend, memory_mb=memory_mb,
+                              cpu_s=(2 if then is not None else 1) * notebook_timeout + 30,
                               nproc=NPROC) as session:
-                run = run_notebook_cells(nb, session, tests=set(test_index.values()), cell_timeout=cell_timeout,
-                                         notebook_timeout=notebook_timeout, max_output_bytes=max_output_bytes,
-                                         test_env={**test_env, RECORD_ENV: record_file},
-                                         allow_from=without_tests(src_nb),
-                                         test_cwd=source.resolve().parent, reference=reference,
-                                         forbid=plan, lang="en")
-            return run, read_records(record_file)
+                kw = {"tests": set(test_index.values()), "cell_timeout": cell_timeout,
+                      "notebook_timeout": notebook_timeout, "max_output_bytes": max_output_bytes,
+                      "test_env": {**test_env, RECORD_ENV: record_file}, "allow_from": without_tests(src_nb),
+                      "test_cwd": source.resolve().parent, "reference": reference, "forbid": plan,
+                      "lang": "en"}
+                run = run_notebook_cells(nb, session, **kw)
+                second = None
+                if then is not None and not session.dead:
+                    second = run_notebook_cells(then, session, after=run, **kw)
+                    if session.dead:  # ended during the second pass: a fresh full run decides
+                        second = None
+            return run, second, read_records(record_file)
         finally:
             if box is not None:
                 shutil.rmtree(box, ignore_errors=True)
@@ -287,19 +298,21 @@ def grade_submission(source, submission, *, student: str | None = None, cell_tim
 
     order = [test_index[nbgrader_meta(c).get("grade_id")] for c in tests]
     try:
-        # Two passes when the lab has hidden tests.  The full pass runs every test (hidden ones
-        # too) and decides the points; what it says quotes nothing the student's code controls.
-        # The visible pass, in a fresh driver, sees the visible tests only: every message and
-        # note the student can read comes from it.  A full pass that passed every test with
-        # nothing to say leaves the visible pass nothing to add, so it is skipped (half the
-        # work for a correct submission).
+        # Two passes when the lab has hidden tests, in ONE driver.  The visible pass runs the
+        # notebook with the visible tests only: every message and note the student can read
+        # comes from it, and it ends before the student's code has seen any hidden input.
+        # The full pass then runs every test cell again, hidden regions included, in the same
+        # driver (the student's cells are not re-run) and decides the points; what it says
+        # quotes nothing the student's code controls (combine_passes).  When the driver ends
+        # before the full pass is through (killed, out of CPU), a fresh driver runs the whole
+        # notebook with every test, as two separate passes always did.
         # The records a test made (npulab.grading.records) are the full pass's when there is one.
-        full, records = run_once(merged) if has_hidden_tests(tests) else (None, None)
-        if full is not None and is_clean(full, order):
-            visible = full
+        if has_hidden_tests(tests):
+            visible, full, records = run_once(visible_only(merged), then=merged)
+            if full is None:
+                full, _, records = run_once(merged)
         else:
-            visible, seen = run_once(visible_only(merged))
-            records = seen if records is None else records
+            (visible, _, records), full = run_once(merged), None
     except Exception as err:  # the driver failed to start, etc.
         return zero("grader_error", f"the autograder failed: {err.__class__.__name__}: {err}"[:2000])
     outcomes, notes, problems = combine_passes(visible, full, order)
@@ -307,13 +320,6 @@ def grade_submission(source, submission, *, student: str | None = None, cell_tim
         notes.append("graded WITHOUT the OS sandbox (npulab grade --no-sandbox)")
     return SubmissionResult(status=worst(problems), outcomes=tuple(outcomes), notes=tuple(notes),
                             seconds=time.monotonic() - start, records=records or {}, **common)
-
-
-def is_clean(run, order: list) -> bool:
-    """True when a notebook run passed every test cell of ``order`` (indices) and reported no
-    problem and no note: nothing a second, visible-only run could add to the feedback."""
-    return (not run.problems and not run.notes and not run.errors
-            and all(i in run.outcomes and run.outcomes[i].passed for i in order))
 
 
 def has_hidden_tests(tests) -> bool:

@@ -723,6 +723,7 @@ class NotebookRun:
     notes: list = field(default_factory=list)
     errors: dict = field(default_factory=dict)  # cell index -> "Ename: value" of non-test cells
     forbidden: set = field(default_factory=set)  # test cell indices zeroed by a forbid rule
+    plan: Any = field(default=None, repr=False)  # the ForbidPlan of the run (what the answers used)
 
 
 def cell_name(cell, index: int) -> str:
@@ -742,7 +743,8 @@ def _not_run(cell, why: str) -> TestOutcome:
 def run_notebook_cells(nb, session: Session, *, tests=None, cell_timeout: float = 60.0,
                        notebook_timeout: float = 600.0, max_output_bytes: int = 2 * 2**20,
                        test_env: dict | None = None, allow_from=None, test_cwd=None,
-                       reference=None, on_cell=None, forbid=None, lang=None) -> NotebookRun:
+                       reference=None, on_cell=None, forbid=None, lang=None,
+                       after: NotebookRun | None = None) -> NotebookRun:
     """Run ``nb``'s code cells in order: test cells here, the others in ``session``.
 
     ``tests`` is the set of cell indices that are graded tests (default: every
@@ -757,20 +759,25 @@ def run_notebook_cells(nb, session: Session, *, tests=None, cell_timeout: float 
     :class:`npulab.grading.forbid.ForbidPlan`; default: the rules in ``nb``'s own solution
     cells) says what each exercise may not use: an answer that uses it (the static check before
     its cell runs, or the run-time guard while its cell or its tests run) fails every test of
-    its exercise with one line in ``lang`` naming what it used.  Returns a :class:`NotebookRun`.
+    its exercise with one line in ``lang`` naming what it used.  ``after``: a run of the same
+    notebook that just ended in this ``session``; only the test cells run again (the student's
+    cells are not re-run: their state is the one ``after`` left), and what the answers used
+    (``after.plan``) carries over.  Returns a :class:`NotebookRun`.
     """
     from npulab.grading.forbid import plan_of
 
     tests = {i for i, c in enumerate(nb.cells) if is_test_cell(c)} if tests is None else set(tests)
-    plan = (plan_of(nb) if forbid is None else forbid).fresh()
-    run = NotebookRun()
+    plan = after.plan if after is not None and after.plan is not None else \
+        (plan_of(nb) if forbid is None else forbid).fresh()
+    run = NotebookRun(plan=plan)
     instructor, their_tests = (nb, tests) if allow_from is None else (allow_from, set())
     context = {"allow": defined_names(instructor, their_tests), "imports": notebook_imports(instructor, their_tests),
                "shared": {}, "env": test_env, "reference": reference}  # shared: what test cells define
     deadline = time.monotonic() + notebook_timeout
     for index, cell in enumerate(nb.cells):
         is_test = index in tests
-        if cell.cell_type != "code" or (not cell.source.strip() and not is_test):
+        if cell.cell_type != "code" or (not cell.source.strip() and not is_test) or \
+                (after is not None and not is_test):
             continue
         if session.dead:
             if is_test:

@@ -13,7 +13,15 @@ from pathlib import Path
 import nbformat
 import pytest
 from grading_fixtures import ADD as ADD_OK
-from grading_fixtures import CASES, CELL_TIMEOUT, NOTEBOOK_TIMEOUT, SOURCE, student_notebook
+from grading_fixtures import (
+    CASES,
+    CELL_TIMEOUT,
+    NOTEBOOK_TIMEOUT,
+    REPLAY_ADD,
+    REPLAY_MUL,
+    SOURCE,
+    student_notebook,
+)
 
 from npulab.grading.autograde import SubmissionResult, restore_source_cells, worst
 from npulab.grading.classroom import find_submissions, grade_class, inventory
@@ -268,13 +276,8 @@ def test_grader_error_results_are_never_reused(tmp_path):
     assert again.results[0].status == "ok" and again.results[0].total == 5
 
 
-@pytest.mark.parametrize("student, runs", [("correct", 1), ("hidden_only_wrong", 2), ("wrong", 2)])
-def test_visible_run_only_when_the_full_run_has_something_to_say(tmp_path, monkeypatch, student, runs):
-    """The full run decides the points; the visible-only run (the source of every message a
-    student reads) is needed only when something failed or was reported (issue 27: a correct
-    submission is run once)."""
+def _counting_starts(monkeypatch):
     from npulab.grading import engine
-    from npulab.grading.autograde import grade_submission
 
     starts = []
     real = engine.start_driver
@@ -284,17 +287,72 @@ def test_visible_run_only_when_the_full_run_has_something_to_say(tmp_path, monke
         return real(*args, **kwargs)
 
     monkeypatch.setattr(engine, "start_driver", counting)
+    return starts
+
+
+@pytest.mark.parametrize("student", ["correct", "hidden_only_wrong", "wrong"])
+def test_both_passes_run_in_one_driver(tmp_path, monkeypatch, student):
+    """The visible pass (every message a student reads) and then the full pass (the points:
+    only the test cells again, hidden regions included) run in one driver, right or wrong
+    (issue 27: one notebook run per submission)."""
+    from npulab.grading.autograde import grade_submission
+
+    starts = _counting_starts(monkeypatch)
     add, mul, total, status = CASES[student]
     path = tmp_path / student / SOURCE.name
     path.parent.mkdir()
     nbformat.write(student_notebook(add, mul), path)
     result = grade_submission(SOURCE, path, student=student, cell_timeout=CELL_TIMEOUT,
                               notebook_timeout=NOTEBOOK_TIMEOUT, sandbox=False)
-    assert len(starts) == runs
+    assert len(starts) == 1
     assert (result.total, result.status) == (total, status)
     if student == "hidden_only_wrong":
         mul_outcome = {o.grade_id: o for o in result.outcomes}["test_mul"]
         assert mul_outcome.message == "hidden test 1 failed"
+
+
+def test_the_student_cells_run_once_and_before_any_hidden_input(tmp_path, monkeypatch):
+    """The student's cells run once, in the visible pass; the full pass runs the test cells
+    only, so a cell after the tests never sees a hidden input (what it prints is counted once)."""
+    from npulab.grading.autograde import grade_submission
+
+    starts = _counting_starts(monkeypatch)
+    nb = student_notebook(REPLAY_ADD, REPLAY_MUL)
+    nb.cells.append(nbformat.v4.new_code_cell("RUNS = globals().get('RUNS', 0) + 1\n"
+                                              "assert RUNS == 1 and not any(s.startswith('S10x') for s in SEEN)"))
+    path = tmp_path / "replay" / SOURCE.name
+    path.parent.mkdir()
+    nbformat.write(nb, path)
+    result = grade_submission(SOURCE, path, student="replay", cell_timeout=CELL_TIMEOUT,
+                              notebook_timeout=NOTEBOOK_TIMEOUT, sandbox=False)
+    assert len(starts) == 1 and result.total == 0
+    assert not any("S10x" in o.message for o in result.outcomes) and not any("S10x" in n for n in result.notes)
+    assert not any("RUNS" in n or "AssertionError" in n for n in result.notes), result.notes
+
+
+def test_a_driver_that_ends_in_the_full_pass_gets_a_fresh_full_run(tmp_path, monkeypatch):
+    """When the driver ends during the full pass (killed, out of CPU), a fresh driver runs the
+    whole notebook with every test, and the points come from that run."""
+    from npulab.grading import engine
+    from npulab.grading.autograde import grade_submission
+
+    starts = _counting_starts(monkeypatch)
+    real = engine.run_notebook_cells
+
+    def dies_in_the_full_pass(nb, session, **kw):
+        if kw.get("after") is not None and len(starts) == 1:
+            session.dead = True  # as if the sandbox were killed
+            return engine.NotebookRun(plan=kw["after"].plan)
+        return real(nb, session, **kw)
+
+    monkeypatch.setattr(engine, "run_notebook_cells", dies_in_the_full_pass)
+    add, mul, total, status = CASES["hidden_only_wrong"]
+    path = tmp_path / "s" / SOURCE.name
+    path.parent.mkdir()
+    nbformat.write(student_notebook(add, mul), path)
+    result = grade_submission(SOURCE, path, student="s", cell_timeout=CELL_TIMEOUT,
+                              notebook_timeout=NOTEBOOK_TIMEOUT, sandbox=False)
+    assert len(starts) == 2 and (result.total, result.status) == (total, status)
 
 
 def test_a_cell_that_does_not_compile_is_named_in_the_notes(tmp_path):
