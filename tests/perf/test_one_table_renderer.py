@@ -9,9 +9,11 @@ from npulab.perf import measure, scenarios
 from npulab.perf.scenarios import ScenarioResult
 
 ROWS = [{"workload": "llama-3.2-1b", "phase": "decode", "hardware": "cpu-local", "predicted_s": 1.2e-3,
-         "measured_s": 1.3e-3, "error": -0.0769, "device": "cpu"},
+         "measured_s": 1.3e-3, "error": -0.0769, "device": "cpu", "reps": 5, "spread": 0.12,
+         "statistic": "min", "threads": 1},
         {"workload": "resnet18", "phase": None, "hardware": "cpu-local", "predicted_s": 0.05,
-         "measured_s": 0.049, "error": 0.02, "device": "cpu"}]
+         "measured_s": 0.049, "error": 0.02, "device": "cpu", "reps": 5, "spread": 0.031,
+         "statistic": "min", "threads": 1}]
 
 
 @pytest.mark.parametrize("module", [measure, scenarios])
@@ -23,12 +25,13 @@ def test_no_hand_drawn_columns(module):
 def test_measure_table_content():
     text = measure.table(ROWS)
     body, footer = text.rsplit("\n", 1)
-    assert body == render_table(("workload", "phase", "hardware", "predicted", "measured", "error"),
-                                [("llama-3.2-1b", "decode", "cpu-local", "1.2 ms", "1.3 ms", "-7.7%"),
-                                 ("resnet18", "-", "cpu-local", "50 ms", "49 ms", "+2.0%")])
-    assert footer == "mean |error| 4.8%, max 7.7% (measured on cpu)"
+    assert body == render_table(("workload", "phase", "hardware", "predicted", "measured", "spread", "error"),
+                                [("llama-3.2-1b", "decode", "cpu-local", "1.2 ms", "1.3 ms", "12%", "-7.7%"),
+                                 ("resnet18", "-", "cpu-local", "50 ms", "49 ms", "3%", "+2.0%")])
+    assert footer == ("mean |error| 4.8%, max 7.7% (measured on cpu: min of 5 repetitions after a warm-up, "
+                      "1 thread; spread = slowest - fastest repetition)")
     assert measure.table([]).splitlines()[0].split() == ["workload", "phase", "hardware", "predicted",
-                                                          "measured", "error"]
+                                                          "measured", "spread", "error"]
 
 
 def test_scenario_table_content_and_order():
