@@ -299,57 +299,72 @@ def _cut_workload(spec, layers):
 def compare(workloads, hardware, *, phases=None, seq_len: int = 2048, batch: int = 1,
             device: str | None = None, layers: int | None = None, reps: int = 5,
             weight_format: str | None = None, threads: int | None = None,
-            progress: bool = False) -> list[dict]:
+            progress: bool = False, passes: int | None = None) -> list[dict]:
     """Predicted (each preset) vs measured (the local torch device) for each workload.
 
     Returns rows ``{workload, phase, hardware, predicted_s, measured_s, error, reps, spread,
     statistic, threads}`` with ``error = predicted / measured - 1`` and ``spread = (slowest -
     fastest repetition) / measured``: how far one repetition strays on this machine.  The
     torch run uses the preset's precision when torch has it (bf16, fp16, fp32), else the
-    device default, and on the CPU the thread
-    count the preset was calibrated with (its data file's ``threads``) unless ``threads``.
-    ``progress`` shows a tqdm bar over the (workload, preset) runs: a measurement takes seconds.
+    device default, and on the CPU the thread count the preset was calibrated with (its data
+    file's ``threads``) unless ``threads``.  Every job is measured in ``passes`` rounds over
+    all jobs (default: :data:`npulab.gpu.calibrate.CPU_PASSES` on the CPU, as the calibration
+    is, 1 on CUDA), each a warm-up and ``reps`` repetitions; the measurement is their minimum on
+    the CPU (a neighbour's load only ever adds time), their median on CUDA.  ``progress`` shows
+    a tqdm bar over the runs: a measurement takes seconds.
     """
+    import statistics
+
     import torch
 
+    from npulab.gpu.calibrate import CPU_PASSES
     from npulab.perf.presets import load_preset
     from npulab.perf.scoring import make_jobs, score_job
     from npulab.workloads.llm import DecoderLM
 
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    n_passes = passes if passes is not None else (CPU_PASSES if device == "cpu" else 1)
+    if isinstance(n_passes, bool) or not isinstance(n_passes, int) or n_passes < 1:
+        raise ValueError(f"passes must be an int >= 1; got {passes!r}")
     presets = [load_preset(h) for h in hardware]
-    rows = []
     targets = [_cut_workload(w, layers) for w in workloads]
-    pairs = [(w, target, preset) for w, target in zip(workloads, targets) for preset in presets]
+    plans = []  # (row without the measurement, a function measuring it into a sample list)
+    for w, target in zip(workloads, targets):
+        for preset in presets:
+            jobs = make_jobs(target, phases=phases, seq_len=seq_len, batch=batch,
+                             precision=preset.precision, weight_format=weight_format or None)
+            dtype = preset.precision if preset.precision in _DTYPES else None
+            n_threads = threads or _calibrated_threads(preset)
+            for job in jobs:
+                kw: dict[str, Any] = {"device": device, "dtype": dtype, "reps": reps, "threads": n_threads}
+                if isinstance(target, (list, tuple)):
+                    run = functools.partial(measure_layers, list(target), **kw)
+                elif isinstance(target, DecoderLM):
+                    run = functools.partial(measure_llm, target, job.phase, seq_len, batch, **kw)
+                else:
+                    run = functools.partial(measure_job, target, phase=job.phase or None,
+                                            seq_len=seq_len, batch=batch, **kw)
+                name = job.name if not isinstance(target, (list, tuple)) else f"{w}-L{len(target)}"
+                row: dict[str, Any] = {"workload": name, "phase": job.phase, "hardware": preset.name,
+                       "device": device, "predicted_s": score_job(job, preset).latency_s,
+                       "threads": (n_threads or torch.get_num_threads()) if device == "cpu" else None}
+                plans.append((row, run))
+    todo = [(k, run) for _ in range(n_passes) for k, (_, run) in enumerate(plans)]
     if progress:
         from tqdm.auto import tqdm
 
-        pairs = tqdm(pairs, desc="measure", unit="run")
-    for w, target, preset in pairs:
-        jobs = make_jobs(target, phases=phases, seq_len=seq_len, batch=batch,
-                         precision=preset.precision, weight_format=weight_format or None)
-        dtype = preset.precision if preset.precision in _DTYPES else None
-        n_threads = threads or _calibrated_threads(preset)
-        for job in jobs:
-            predicted = score_job(job, preset).latency_s
-            runs: list[float] = []
-            if isinstance(target, (list, tuple)):
-                measured = measure_layers(list(target), device=device, dtype=dtype, reps=reps,
-                                          threads=n_threads, samples=runs)
-            elif isinstance(target, DecoderLM):
-                measured = measure_llm(target, job.phase, seq_len, batch, device=device,
-                                       dtype=dtype, reps=reps, threads=n_threads, samples=runs)
-            else:
-                measured = measure_job(target, phase=job.phase or None, seq_len=seq_len,
-                                       batch=batch, device=device, dtype=dtype, reps=reps,
-                                       threads=n_threads, samples=runs)
-            name = job.name if not isinstance(target, (list, tuple)) else f"{w}-L{len(target)}"
-            rows.append({"workload": name, "phase": job.phase, "hardware": preset.name,
-                         "device": device, "predicted_s": predicted, "measured_s": measured,
-                         "error": predicted / measured - 1.0, "reps": len(runs),
-                         "spread": (max(runs) - min(runs)) / measured if runs else 0.0,
-                         "statistic": "min" if device == "cpu" else "median",
-                         "threads": (n_threads or torch.get_num_threads()) if device == "cpu" else None})
+        todo = tqdm(todo, desc="measure", unit="run")
+    results: list[list[float]] = [[] for _ in plans]
+    samples: list[list[float]] = [[] for _ in plans]
+    for k, run in todo:
+        results[k].append(run(samples=samples[k]))
+    rows = []
+    for (row, _), got, runs in zip(plans, results, samples):
+        measured = min(got) if device == "cpu" else statistics.median(got)
+        rows.append({**row, "measured_s": measured, "error": row["predicted_s"] / measured - 1.0,
+                     "reps": len(runs), "passes": n_passes,
+                     "spread": (max(runs) - min(runs)) / measured if runs else 0.0,
+                     "statistic": "min" if device == "cpu" else "median"})
     return rows
 
 
@@ -382,7 +397,11 @@ def table(rows) -> str:
     if rows:
         errs = [abs(r["error"]) for r in rows]
         r0 = rows[0]
-        how = f"{r0.get('statistic', 'median')} of {r0.get('reps', '?')} repetitions after a warm-up"
+        how = f"{r0.get('statistic', 'median')} of {r0.get('reps', '?')} repetitions"
+        if r0.get("passes", 1) > 1:
+            how += f" in {r0['passes']} passes, each after a warm-up"
+        else:
+            how += " after a warm-up"
         if r0.get("threads"):
             how += f", {r0['threads']} thread{'s' if r0['threads'] != 1 else ''}"
         lines.append(f"mean |error| {100 * sum(errs) / len(errs):.1f}%, max {100 * max(errs):.1f}% "

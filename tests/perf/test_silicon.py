@@ -337,7 +337,9 @@ def test_cpu_calibration_streams_past_the_last_level_cache_and_times_a_read_roof
     assert data["achieved"]["read_bytes_per_s"] == pytest.approx(data["read"]["bytes"] / data["read"]["s"])
     ms = {int(k.split("|")[0][2:]) for k in data["gemm"] if "|K=2048|N=32768" in k}
     assert ms == {1, 2, 4, 8, 16, 32, 64}
-    assert data["gemm_axes"] == [2.0, 0.5, 0.5]
+    from npulab.gpu.calibrate import CPU_GEMM_AXES, CPU_PASSES
+
+    assert data["gemm_axes"] == list(CPU_GEMM_AXES) and data["passes"] == CPU_PASSES
     assert load_preset(cpu_preset).config.dram_bytes_per_s >= data["achieved"]["read_bytes_per_s"]
 
 
@@ -346,7 +348,9 @@ def test_cpu_table_points_come_back_exactly_against_the_read_roof(cpu_preset):
     measured point below the roof is predicted to its own time."""
     hw = load_preset(cpu_preset).config
     data = load(hw, base=cpu_preset.parent)
-    assert data.read_bytes_per_s and data.gemm.axes == (2.0, 0.5, 0.5)
+    from npulab.gpu.calibrate import CPU_GEMM_AXES
+
+    assert data.read_bytes_per_s and data.gemm.axes == CPU_GEMM_AXES
     checked = 0
     for key, v in data.raw["gemm"].items():
         p = dict(part.split("=") for part in key.split("|"))
@@ -392,9 +396,12 @@ def test_measure_reports_repetitions_spread_and_threads(cpu_preset, tmp_path):
     f = tmp_path / "tiny.json"
     f.write_text(json.dumps(cfg))
     rows = compare([str(f)], [str(cpu_preset)], phases=["decode"], seq_len=16, device="cpu",
-                   layers=1, reps=4)
+                   layers=1, reps=4, passes=2)
     r = rows[0]
-    assert r["reps"] == 4 and r["statistic"] == "min" and r["threads"] == 1
+    assert r["reps"] == 8 and r["passes"] == 2 and r["statistic"] == "min" and r["threads"] == 1
     assert r["spread"] >= 0
     text = table(rows)
-    assert "spread" in text.splitlines()[0] and "min of 4 repetitions after a warm-up, 1 thread" in text
+    assert "spread" in text.splitlines()[0]
+    assert "min of 8 repetitions in 2 passes, each after a warm-up, 1 thread" in text
+    with pytest.raises(ValueError, match="passes must be an int >= 1; got 0"):
+        compare([str(f)], [str(cpu_preset)], device="cpu", passes=0)
