@@ -23,8 +23,11 @@ def run(args) -> int:
         raise ValueError(f"--out must end in .yaml or .yml; got {out!r}")
     if args.threads is not None and args.threads < 1:
         raise ValueError(f"--threads must be >= 1; got {args.threads}")
+    if args.passes is not None and args.passes < 1:
+        raise ValueError(f"--passes must be >= 1; got {args.passes}")
     data = calibrate.measure(args.device, dtype=args.dtype, quick=args.quick,
-                             progress=not args.json and not args.no_progress, threads=args.threads)
+                             progress=not args.json and not args.no_progress, threads=args.threads,
+                             passes=args.passes)
     preset, data_path = calibrate.write_preset(
         data, out, name=args.name,
         peak_ops_per_s=args.peak_tflops * 1e12 if args.peak_tflops else None,
@@ -62,6 +65,9 @@ def add_parser(sub) -> None:
                    "datasheet, else the measured copy bandwidth)")
     p.add_argument("--threads", type=int, metavar="N",
                    help="CPU threads for torch (default: torch's; 1 is steadiest on a busy machine)")
+    p.add_argument("--passes", type=int, metavar="N",
+                   help="passes of the sweep, each point kept at its fastest (default 3 on the "
+                        "CPU, where a neighbour's load comes and goes; 1 on CUDA)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_json_flag(p)
     p.set_defaults(func=run)

@@ -152,7 +152,8 @@ def _device_name(torch, device: str) -> str:
 
 
 def measure(device: str = "cpu", *, dtype: str | None = None, quick: bool = False,
-            progress: bool = True, seed: int = 0, threads: int | None = None) -> dict:
+            progress: bool = True, seed: int = 0, threads: int | None = None,
+            passes: int | None = None) -> dict:
     """Time the local device; returns the measured-data dict (see the module docstring).
 
     Parameters
@@ -169,14 +170,20 @@ def measure(device: str = "cpu", *, dtype: str | None = None, quick: bool = Fals
     threads : int, optional
         CPU threads for torch during the sweep (restored afterwards; recorded in the data
         so that ``scorecard --measure`` runs with the same count).
+    passes : int, optional
+        Passes of the sweep, each point kept at its fastest (default :data:`CPU_PASSES` on
+        the CPU, 1 on CUDA).
     """
     from npulab.gpu.timing import torch_threads
 
-    n = CPU_PASSES if device == "cpu" else 1
+    n = passes if passes is not None else (CPU_PASSES if device == "cpu" else 1)
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"passes must be an int >= 1; got {passes!r}")
     with torch_threads(threads if device == "cpu" else None):
-        passes = [_measure(device, dtype=dtype, quick=quick, progress=progress, seed=seed,
-                           label=f" {i + 1}/{n}" if n > 1 else "") for i in range(n)]
-    out = _derive(_fastest(passes), device) if n > 1 else passes[0]
+        runs = [_measure(device, dtype=dtype, quick=quick, progress=progress, seed=seed,
+                         label=f" {i + 1}/{n}" if n > 1 else "") for i in range(n)]
+    out = _derive(_fastest(runs), device) if n > 1 else runs[0]
+    out["passes"] = n
     if device == "cpu":
         import torch
 
@@ -215,7 +222,7 @@ def _measure(device, *, dtype, quick, progress, seed, label: str = "") -> dict:
                    + ("median time per call after warm-up; R calls captured in a CUDA graph, "
                       "replay timed with torch.cuda.Event" if device == "cuda" else
                       "minimum time per call after warm-up, a loop of R calls timed with "
-                      f"time.perf_counter; the fastest of {CPU_PASSES} passes of the sweep")),
+                      "time.perf_counter; each point the fastest of the sweep's passes (passes)")),
            "quick": quick, "gemm": {}, "attention": {}, "elementwise": {}, "conv": {}}
     # operands are rotated over copies totalling twice the last-level cache, so that
     # back-to-back calls stream from memory as a model's distinct weights do (a server CPU's

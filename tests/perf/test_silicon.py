@@ -192,8 +192,9 @@ def test_bad_gpu_preset_is_one_line_exit_2(tmp_path, capsys):
 @pytest.fixture(scope="module")
 def cpu_preset(tmp_path_factory):
     out = tmp_path_factory.mktemp("cal") / "this-cpu.yaml"
-    rc = main(["calibrate", "--device", "cpu", "--quick", "--threads", "1", "--no-progress",
-               "--out", str(out)])
+    # two passes: the merge of passes is exercised, at two thirds of the default's time
+    rc = main(["calibrate", "--device", "cpu", "--quick", "--threads", "1", "--passes", "2",
+               "--no-progress", "--out", str(out)])
     assert rc == 0
     return out
 
@@ -257,6 +258,7 @@ def test_measure_needs_hw_and_rejects_bad_layers(capsys):
     assert main(["scorecard", "--hw", "h100-sxm", "--workload", "resnet18", "--measure",
                  "--layers", "0"]) == 2
     assert main(["calibrate", "--out", "x.txt"]) == 2
+    assert main(["calibrate", "--passes", "0"]) == 2
 
 
 def test_torch_decoder_runs_prefill_then_decode_deterministically():
@@ -339,7 +341,7 @@ def test_cpu_calibration_streams_past_the_last_level_cache_and_times_a_read_roof
     assert ms == {1, 2, 4, 8, 16, 32, 64}
     from npulab.gpu.calibrate import CPU_GEMM_AXES, CPU_PASSES
 
-    assert data["gemm_axes"] == list(CPU_GEMM_AXES) and data["passes"] == CPU_PASSES
+    assert data["gemm_axes"] == list(CPU_GEMM_AXES) and data["passes"] == 2 and CPU_PASSES == 3
     assert load_preset(cpu_preset).config.dram_bytes_per_s >= data["achieved"]["read_bytes_per_s"]
 
 
