@@ -56,14 +56,15 @@ SLOW_PREFIX = "test_live_"
 SHARED_SCOPES = {
     "tests/grading/test_grading_attacks.py": "adversarial-class",
     "tests/grading/test_grading_autograde.py": "adversarial-class",
+    "tests/grading/test_grading_nbgrader.py": "adversarial-class",
 }
 #: The longest work units, longest first (seconds on one core of a 2-core machine, from
 #: ``--durations``): they start first, so no worker is left with a two-minute unit at the
 #: end while the other idles (longest-processing-time-first scheduling).
 LONGEST_FIRST = (
-    "tests/test_lab_mutants.py::TestLab_08_capstone",          # ~100-130 s
+    "adversarial-class",                                       # ~110 s + its tests, nbgrader's
+    "tests/test_lab_mutants.py::TestLab_08_capstone",          # ~100-150 s
     "tests/test_lab_mutants.py::TestLab_07_scorecard_llm",     # ~120 s
-    "adversarial-class",                                       # ~110 s + its tests
     "tests/test_lab_mutants.py::TestLab_02_integer_inference",  # ~90 s
     "tests/test_lab_mutants.py::TestLab_00_orientation",       # ~80 s
     "tests/grading/test_capstone_leaderboard.py",              # ~90 s
