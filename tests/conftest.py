@@ -29,7 +29,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "npulab"))
 #: a file relative to ``tests/`` (all its tests) or ``file::test_name`` (that test, every
 #: parametrization).  Times: one 2-core machine, ``pytest --durations``.
 SLOW = frozenset({
-    "test_lab_mutants.py",                      # wrong answers run through kernels (~16 min)
+    "test_lab_mutants.py",                      # wrong answers run through kernels (~11 min of a core)
     "test_numbers_unchanged.py",                # the recorded battery of every engine (~85 s)
     "grading/test_grading_attacks.py",          # the adversarial class, graded in the sandbox
     "grading/test_grading_autograde.py",        # grading whole notebooks through the sandbox
