@@ -344,11 +344,11 @@ def _fastest(passes: list) -> dict:
             out[key] = min((one[key] for one in passes if key in one), key=lambda v: v["s"])
     for key in ("empty_kernel_s", "launch_floor_s"):
         out[key] = min(one[key] for one in passes)
-    skipped = {k: v for one in passes for k, v in one.get("skipped", {}).items()}
-    if skipped:
-        out["skipped"] = {k: v for k, v in skipped.items() if all(k not in one[s] for one in passes
-                                                                  for s in ("gemm", "attention",
-                                                                            "elementwise", "conv"))}
+    timed = {k for section in ("gemm", "attention", "elementwise", "conv") for k in out[section]}
+    skipped = {k: v for one in passes for k, v in one.get("skipped", {}).items() if k not in timed}
+    out.pop("skipped", None)
+    if skipped:  # only the points no pass could time
+        out["skipped"] = skipped
     out["passes"] = len(passes)
     return out
 

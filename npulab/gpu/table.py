@@ -151,19 +151,31 @@ def _elem_bytes(raw) -> float:
     return 2.0
 
 
+def _rate(raw: dict, key: str, size: str) -> float | None:
+    """Bytes per second of the ``key`` section (``{size: bytes, "s": seconds}``), None when the
+    file has none; a malformed section is a one-line ``ValueError``."""
+    part = raw.get(key)
+    if not part:
+        return None
+    if not isinstance(part, dict):
+        raise ValueError(f"measured data: {key!r} must be an object with {size!r} and 's'; got {str(part)[:80]}")
+    n, t = part.get(size), part.get("s")
+    if not n or not t:
+        return None
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < float("inf") for v in (n, t)):
+        raise ValueError(f"measured data: {key}.{size} and {key}.s must be numbers > 0; got {n!r}, {t!r}")
+    return float(n) / float(t)
+
+
 def build(raw: dict, *, peak_ops_per_s: float, kernel_latency_s: float,
           launch_floor_s: float, fallback_bytes_per_s: float) -> MeasuredData:
     """Turn a measured-data dict into :class:`MeasuredData` for a device with these peaks."""
     if not isinstance(raw, dict):
         raise ValueError("measured data must be a JSON object")
     eb = float(raw.get("elem_bytes", _elem_bytes(raw)))
-    copy = raw.get("copy") or {}
-    bw = None
-    if copy.get("s") and copy.get("bytes_rw"):
-        bw = float(copy["bytes_rw"]) / float(copy["s"])
+    bw = _rate(raw, "copy", "bytes_rw")
     bw_roof = bw or fallback_bytes_per_s
-    read = raw.get("read") or {}
-    stream = float(read["bytes"]) / float(read["s"]) if read.get("s") and read.get("bytes") else None
+    stream = _rate(raw, "read", "bytes")
     gemm_roof_bw = max(stream or 0.0, bw_roof)  # GEMMs stream their weights: the read roof
     k_lat = float(kernel_latency_s)  # the device's, so that fit and prediction agree
     floor = float(raw.get("launch_floor_s", launch_floor_s))
@@ -191,9 +203,11 @@ def build(raw: dict, *, peak_ops_per_s: float, kernel_latency_s: float,
             slope, intercept = np.polyfit(x, y, 1)
             overhead = max(0.0, float(intercept) - k_lat)
     gemm = None
-    axes = tuple(float(a) for a in raw.get("gemm_axes", GEMM_AXES))
-    if len(axes) != 3 or not all(a > 0 for a in axes):
-        raise ValueError(f"measured data: gemm_axes must be three numbers > 0; got {raw.get('gemm_axes')!r}")
+    axes = raw.get("gemm_axes", GEMM_AXES)
+    if not isinstance(axes, (list, tuple)) or len(axes) != 3 or not all(
+            isinstance(a, (int, float)) and not isinstance(a, bool) and 0 < a < float("inf") for a in axes):
+        raise ValueError(f"measured data: gemm_axes must be three numbers > 0; got {str(axes)[:80]}")
+    axes = tuple(float(a) for a in axes)
     if rows:
         coords, eff = [], []
         for M, N, K, s in rows:

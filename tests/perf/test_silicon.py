@@ -366,9 +366,17 @@ def test_cpu_table_points_come_back_exactly_against_the_read_roof(cpu_preset):
     assert checked > 10
 
 
-def test_bad_gemm_axes_in_a_data_file_is_one_line():
-    raw = read(MEASURED / "h100_calibrate.json") | {"gemm_axes": [1.0, -1.0]}
-    with pytest.raises(ValueError, match="gemm_axes must be three numbers > 0"):
+@pytest.mark.parametrize("bad, match", [
+    ({"gemm_axes": [1.0, -1.0]}, "gemm_axes must be three numbers > 0"),
+    ({"gemm_axes": 5}, "gemm_axes must be three numbers > 0"),
+    ({"gemm_axes": ["a", 1, 1]}, "gemm_axes must be three numbers > 0"),
+    ({"read": [1, 2]}, "'read' must be an object"),
+    ({"read": {"bytes": "x", "s": 1}}, "read.bytes and read.s must be numbers > 0"),
+    ({"copy": {"bytes_rw": 10, "s": -1}}, "copy.bytes_rw and copy.s must be numbers > 0"),
+])
+def test_a_malformed_data_file_is_one_line(bad, match):
+    raw = read(MEASURED / "h100_calibrate.json") | bad
+    with pytest.raises(ValueError, match=match):
         build(raw, peak_ops_per_s=989.4e12, kernel_latency_s=4e-6, launch_floor_s=25e-6,
               fallback_bytes_per_s=3e12)
 
@@ -376,15 +384,12 @@ def test_bad_gemm_axes_in_a_data_file_is_one_line():
 def test_timer_min_statistic_and_samples():
     from npulab.gpu.timing import Timer
 
-    ticks = iter([0.0] * 100)
+    calls = []
     t = Timer("cpu", budget_s=0.0, reps=4, stat="min")
-    seen = []
-
-    def fn():
-        seen.append(next(ticks, 0.0))
-
-    out = t(fn)
-    assert len(t.samples) == 4 and out == min(t.samples)
+    out = t(lambda: calls.append(1))
+    assert len(t.samples) == 4 and out == min(t.samples) and len(calls) == 2 + 4  # warm-up, probe
+    m = Timer("cpu", budget_s=0.0, reps=5)
+    assert m(lambda: None) == sorted(m.samples)[2]
     assert Timer("cpu", reps=3).stat == "median"
     with pytest.raises(ValueError, match="stat must be 'median' or 'min'; got 'mean'"):
         Timer("cpu", stat="mean")
